@@ -1,0 +1,105 @@
+import { createHash, createHmac } from 'node:crypto';
+
+export type Decision = 'allowed' | 'denied' | 'error' | 'pending_approval';
+export type ActorKind = 'agent' | 'officer' | 'anonymous' | 'cli';
+
+/** How one returned field was shown: clear, or masked by which rule and function. */
+export interface FieldAccess {
+  table: string;
+  field: string;
+  mask: string;
+  rule?: string | undefined;
+}
+
+/** Everything an audit record says, before it is placed in the chain. */
+export interface AuditDraft {
+  recordedAt: Date;
+  requestId: string;
+  actorKind: ActorKind;
+  actorId: string | null;
+  purpose: string | null;
+  actorLocation: string | null;
+  operationKind: string;
+  operationName: string | null;
+  operationHash: string | null;
+  decision: Decision;
+  code: string | null;
+  reason: string | null;
+  tables: string[];
+  fields: FieldAccess[];
+  rowCount: number;
+  /** Keyed pseudonyms of the data subjects whose rows were returned, with their jurisdictions. */
+  subjects: Map<string, string | null>;
+  privacyCost: Record<string, unknown> | null;
+  findings: Array<Record<string, unknown>>;
+  details: Record<string, unknown>;
+}
+
+export interface AuditRecord extends Omit<AuditDraft, 'subjects'> {
+  seq: number;
+  subjectCount: number;
+  subjectsDigest: string;
+  jurisdictions: string[];
+  prevHash: string;
+  hash: string;
+}
+
+/** JSON with object keys sorted at every depth, so equal records always serialise to equal bytes. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** A digest of the subject side table's rows for one record, so editing that table breaks the chain too. */
+export function subjectsDigest(subjects: Iterable<[string, string | null]>): string {
+  const lines = [...subjects].map(([subject, jurisdiction]) => `${subject}\t${jurisdiction ?? ''}`).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex');
+}
+
+type HashedFields = Omit<AuditRecord, 'hash'>;
+
+/**
+ * The record's link in the chain: HMAC-SHA-256 under a key held outside the database, over the previous
+ * hash and every field. Keyed, so someone who can write the table still cannot forge a consistent chain.
+ */
+export function auditRecordHash(key: Uint8Array, record: HashedFields): string {
+  const body = canonicalJson({
+    seq: record.seq,
+    recordedAt: record.recordedAt.toISOString(),
+    requestId: record.requestId,
+    actorKind: record.actorKind,
+    actorId: record.actorId,
+    purpose: record.purpose,
+    actorLocation: record.actorLocation,
+    operationKind: record.operationKind,
+    operationName: record.operationName,
+    operationHash: record.operationHash,
+    decision: record.decision,
+    code: record.code,
+    reason: record.reason,
+    tables: record.tables,
+    fields: record.fields,
+    rowCount: record.rowCount,
+    subjectCount: record.subjectCount,
+    subjectsDigest: record.subjectsDigest,
+    jurisdictions: record.jurisdictions,
+    privacyCost: record.privacyCost,
+    findings: record.findings,
+    details: record.details,
+  });
+  return createHmac('sha256', key).update(record.prevHash).update('\n').update(body).digest('hex');
+}
+
+/** The keyed pseudonym under which a data subject appears in the audit log. */
+export function subjectPseudonym(key: Uint8Array, kind: string, id: unknown): string {
+  return `${kind}:${createHmac('sha256', key).update(`${kind}:${String(id)}`).digest('base64url').slice(0, 22)}`;
+}
+
+export function operationHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,78 @@
+import type { RequestListener } from 'node:http';
+import type { Plugin } from 'graphql-yoga';
+import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectConfig } from './config/index.ts';
+import { loadTokenKeys, type TokenKeys } from './identity/index.ts';
+import { createAgentYoga } from './graphql/yoga.ts';
+import { ViewSchemaCache } from './graphql/view-schemas.ts';
+import { type Log, silentLog } from './log.ts';
+import { failClosedExposure } from './policy/index.ts';
+import { type Db, migrate } from './sql/index.ts';
+
+export interface BrokerOptions {
+  /** The project directory holding schema/ and masking-rules/. */
+  root: string;
+  db: Db;
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+  log?: Log;
+}
+
+export interface Broker {
+  config: ProjectConfig;
+  db: Db;
+  secrets: BrokerSecrets;
+  tokenKeys: TokenKeys;
+  views: ViewSchemaCache;
+  /** Serves one HTTP request: `/graphql`, `/healthz`. */
+  fetch: (request: Request) => Promise<Response>;
+  /** A Node `http` request listener for the same routes. */
+  listener: RequestListener;
+  close: () => Promise<void>;
+}
+
+function useHealthRoute(db: Db): Plugin {
+  return {
+    async onRequest({ url, endResponse }) {
+      if (url.pathname !== '/healthz') return;
+      const started = performance.now();
+      try {
+        await db.query('SELECT 1');
+        endResponse(Response.json({ status: 'ok', database: db.kind, latencyMs: Math.round(performance.now() - started) }));
+      } catch {
+        endResponse(Response.json({ status: 'unavailable', database: db.kind }, { status: 503 }));
+      }
+    },
+  };
+}
+
+/** Wires the pipeline stages together over one database. */
+export async function createBroker(options: BrokerOptions): Promise<Broker> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? silentLog;
+  const config = await loadProjectConfig(options.root);
+  await migrate(options.db);
+  const secrets = await loadBrokerSecrets(options.dataDir, env);
+  const tokenKeys = await loadTokenKeys(options.dataDir, env);
+  const views = new ViewSchemaCache(config, secrets.subjectKey, { decide: failClosedExposure, version: 'no-rules' });
+  const yoga = createAgentYoga({
+    db: options.db,
+    registry: config.registry,
+    tokenKeys,
+    auditKey: secrets.auditKey,
+    views,
+    log,
+    routes: [useHealthRoute(options.db)],
+  });
+  return {
+    config,
+    db: options.db,
+    secrets,
+    tokenKeys,
+    views,
+    fetch: async (request) => yoga.fetch(request),
+    listener: yoga as unknown as RequestListener,
+    close: async () => {
+      await options.db.close();
+    },
+  };
+}

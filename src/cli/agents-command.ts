@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { agentStatuses, restoreAgent, revokeAgent } from '../identity/index.ts';
+import { CliError, withContext } from './context.ts';
+
+export function registerAgentCommands(program: Command): void {
+  const agents = program.command('agents').description('List, revoke and restore agents (shared by every broker process)');
+  agents
+    .command('list')
+    .description('List registered agents with their role, purposes, location and status')
+    .action(async () => {
+      await withContext('agents list', async ({ config, db }) => {
+        const statuses = await agentStatuses(db);
+        const rows = [...config.registry.agents.values()].map((agent) => {
+          const status = statuses.get(agent.id);
+          return {
+            agent: agent.id,
+            role: agent.role,
+            purposes: agent.purposes.join(','),
+            location: agent.location,
+            status: status?.revokedAt ? `revoked ${status.revokedAt.toISOString()} (${status.reason ?? ''})` : 'active',
+          };
+        });
+        console.table(rows);
+      });
+    });
+  agents
+    .command('revoke <agent>')
+    .description('Refuse every further request of an agent, on every broker, at once')
+    .requiredOption('--reason <text>', 'why (kept in the agent status and shown to officers)')
+    .option('--by <who>', 'who revokes', process.env.USER ?? 'cli')
+    .action(async (agent: string, options: { reason: string; by: string }) => {
+      await withContext('agents revoke', async ({ config, db }) => {
+        if (!config.registry.agents.has(agent)) throw new CliError(`unknown agent "${agent}"`);
+        await revokeAgent(db, agent, options.by, options.reason);
+        process.stdout.write(`revoked ${agent}\n`);
+      });
+    });
+  agents
+    .command('restore <agent>')
+    .description('Lift a revocation')
+    .action(async (agent: string) => {
+      await withContext('agents restore', async ({ config, db }) => {
+        if (!config.registry.agents.has(agent)) throw new CliError(`unknown agent "${agent}"`);
+        await restoreAgent(db, agent);
+        process.stdout.write(`restored ${agent}\n`);
+      });
+    });
+}

@@ -1,0 +1,49 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/index.ts';
+import { DataDirLockedError } from '../sql/embedded.ts';
+import { registerAgentCommands } from './agents-command.ts';
+import { registerAuditCommands } from './audit-command.ts';
+import { CliError } from './context.ts';
+import { registerDbCommands } from './db-command.ts';
+import { registerTokenCommand } from './token-command.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('keyhole')
+    .description('Keyhole: the privacy-preserving data access broker for AI agents')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  DATABASE_URL        PostgreSQL to use (default: embedded PGlite under KEYHOLE_DATA_DIR)\n  KEYHOLE_DATA_DIR    embedded database, dev keys and secrets (default ./.keyhole)\n  KEYHOLE_ROOT        project directory with schema/ and masking-rules/ (default: this package)',
+    );
+  registerTokenCommand(program);
+  registerDbCommands(program);
+  registerAuditCommands(program);
+  registerAgentCommands(program);
+  return program;
+}
+
+/** Runs the CLI; known failures print one clear line (no stack) and exit non-zero. */
+export async function runCli(argv: string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error:\n${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (error instanceof CliError || error instanceof DataDirLockedError) {
+      process.stderr.write(`keyhole: ${error.message}\n`);
+      process.exitCode = error instanceof CliError ? error.exitCode : 1;
+      return;
+    }
+    process.stderr.write(`keyhole: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,6 @@
+export * from './yaml-source.ts';
+export * from './catalog.ts';
+export * from './agents.ts';
+export * from './policies.ts';
+export * from './project.ts';
+export * from './secrets.ts';

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import type { AgentRegistry } from './agents.ts';
+import type { Catalog } from './catalog.ts';
+import { ConfigError, type ConfigIssue, type YamlSource } from './yaml-source.ts';
+
+export const SESSION_KEYS = ['agent.id', 'agent.purpose', 'agent.location', 'agent.serves'] as const;
+export type SessionKey = (typeof SESSION_KEYS)[number];
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const sessionRef = z.strictObject({ session: z.enum(SESSION_KEYS) });
+const operand = z.union([scalar, z.array(scalar), sessionRef]);
+
+export const FILTER_OPERATORS = ['eq', 'ne', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte', 'isNull'] as const;
+export type FilterOperator = (typeof FILTER_OPERATORS)[number];
+
+const columnCondition = z
+  .strictObject({
+    eq: operand.optional(),
+    ne: operand.optional(),
+    in: operand.optional(),
+    notIn: operand.optional(),
+    lt: operand.optional(),
+    lte: operand.optional(),
+    gt: operand.optional(),
+    gte: operand.optional(),
+    isNull: z.boolean().optional(),
+  })
+  .refine((condition) => Object.keys(condition).length > 0, 'expected at least one operator');
+
+const tablePolicy = z.strictObject({
+  access: z.enum(['rows', 'aggregates', 'encrypted']),
+  fields: z.array(z.string()).min(1),
+  rowFilter: z.record(z.string(), columnCondition).optional(),
+  maxLimit: z.number().int().min(1).max(10_000).default(100),
+  requireApproval: z.array(z.string()).default([]),
+  encryptedAggregates: z.array(z.string()).default([]),
+});
+
+const subjectJurisdiction = z
+  .strictObject({ in: operand.optional(), notIn: operand.optional() })
+  .refine((condition) => Object.keys(condition).length > 0, 'expected in or notIn');
+
+export const policiesFileSchema = z.strictObject({
+  policies: z.array(
+    z.strictObject({
+      role: z.string(),
+      purposes: z.array(z.string()).min(1),
+      subjectJurisdiction: subjectJurisdiction.optional(),
+      tables: z.record(z.string(), tablePolicy),
+    }),
+  ),
+});
+
+export type Operand = z.output<typeof operand>;
+export type ColumnCondition = Partial<Record<FilterOperator, Operand>>;
+
+export interface TablePolicy {
+  table: string;
+  access: 'rows' | 'aggregates' | 'encrypted';
+  fields: readonly string[];
+  rowFilter: Readonly<Record<string, ColumnCondition>>;
+  /** Rows are only about data subjects whose jurisdiction passes this (every table of the policy). */
+  subjectJurisdiction: Readonly<{ in?: Operand; notIn?: Operand }> | undefined;
+  maxLimit: number;
+  requireApproval: readonly string[];
+  encryptedAggregates: readonly string[];
+  /** Where the policy was written, for explanations and audit. */
+  source: string;
+}
+
+export interface Policy {
+  role: string;
+  purpose: string;
+  tables: ReadonlyMap<string, TablePolicy>;
+}
+
+/** Policies keyed by `role/purpose`; exactly one policy may cover a pair. */
+export type PolicySet = ReadonlyMap<string, Policy>;
+
+export const policyKey = (role: string, purpose: string) => `${role}/${purpose}`;
+
+export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: AgentRegistry): PolicySet {
+  const file = source.parse(policiesFileSchema);
+  const issues: ConfigIssue[] = [];
+  const set = new Map<string, Policy>();
+  file.policies.forEach((policy, p) => {
+    const at = ['policies', p];
+    if (!registry.roles.has(policy.role)) issues.push(source.issue([...at, 'role'], `unknown role "${policy.role}"`));
+    const tables = new Map<string, TablePolicy>();
+    for (const [tableName, table] of Object.entries(policy.tables)) {
+      const tableAt = [...at, 'tables', tableName];
+      const catalogTable = catalog.tables.get(tableName);
+      if (!catalogTable) {
+        issues.push(source.issue(tableAt, `unknown table "${tableName}"`));
+        continue;
+      }
+      const checkColumn = (column: string, path: (string | number)[]) => {
+        if (!catalogTable.columns.has(column)) issues.push(source.issue(path, `unknown column "${tableName}.${column}"`));
+      };
+      table.fields.forEach((field, i) => {
+        checkColumn(field, [...tableAt, 'fields', i]);
+        if (catalogTable.columns.get(field)?.encrypted) {
+          issues.push(source.issue([...tableAt, 'fields', i], `"${field}" is encrypted-only: list it under encryptedAggregates`));
+        }
+      });
+      Object.keys(table.rowFilter ?? {}).forEach((column) => checkColumn(column, [...tableAt, 'rowFilter', column]));
+      table.requireApproval.forEach((field, i) => {
+        if (!table.fields.includes(field)) issues.push(source.issue([...tableAt, 'requireApproval', i], `"${field}" is not in fields`));
+      });
+      table.encryptedAggregates.forEach((field, i) => {
+        if (!catalogTable.columns.get(field)?.encrypted) {
+          issues.push(source.issue([...tableAt, 'encryptedAggregates', i], `"${field}" is not an encrypted column`));
+        }
+      });
+      tables.set(tableName, {
+        table: tableName,
+        access: table.access,
+        fields: table.fields,
+        rowFilter: table.rowFilter ?? {},
+        subjectJurisdiction: policy.subjectJurisdiction,
+        maxLimit: table.maxLimit,
+        requireApproval: table.requireApproval,
+        encryptedAggregates: table.encryptedAggregates,
+        source: `${source.file}:${source.lineOf(tableAt)}`,
+      });
+    }
+    policy.purposes.forEach((purpose, i) => {
+      if (!registry.purposes.has(purpose)) issues.push(source.issue([...at, 'purposes', i], `unknown purpose "${purpose}"`));
+      const key = policyKey(policy.role, purpose);
+      if (set.has(key)) issues.push(source.issue([...at, 'purposes', i], `a policy for ${key} is already declared`));
+      set.set(key, { role: policy.role, purpose, tables });
+    });
+  });
+  if (issues.length > 0) throw new ConfigError(issues);
+  return set;
+}

@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { buildAgentRegistry, type AgentRegistry } from './agents.ts';
+import { buildCatalog, type Catalog } from './catalog.ts';
+import { buildPolicySet, type PolicySet } from './policies.ts';
+import { ConfigError, YamlSource } from './yaml-source.ts';
+
+/** Everything a steward writes under `schema/`, loaded and cross-checked. */
+export interface ProjectConfig {
+  root: string;
+  catalog: Catalog;
+  registry: AgentRegistry;
+  policies: PolicySet;
+}
+
+async function readSource(file: string): Promise<YamlSource> {
+  try {
+    return await YamlSource.read(file);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError([{ file, line: 1, field: '', message: `cannot read file: ${(error as Error).message}` }]);
+  }
+}
+
+/** Loads `schema/` under `root`. Throws one ConfigError listing every problem found, each with file and line. */
+export async function loadProjectConfig(root: string): Promise<ProjectConfig> {
+  const schemaDir = join(root, 'schema');
+  const [catalogSource, agentsSource, policiesSource] = await Promise.all([
+    readSource(join(schemaDir, 'catalog.yaml')),
+    readSource(join(schemaDir, 'agents.yaml')),
+    readSource(join(schemaDir, 'policies.yaml')),
+  ]);
+  const catalog = buildCatalog(catalogSource);
+  const registry = buildAgentRegistry(agentsSource);
+  const policies = buildPolicySet(policiesSource, catalog, registry);
+  return { root, catalog, registry, policies };
+}

@@ -1,0 +1,34 @@
+import { createGraphQLError } from 'graphql-yoga';
+
+/**
+ * Every refusal an agent can see, with one stable `extensions.code` each (listed in the README).
+ * Messages never name a hidden table or field, never carry SQL or stack traces.
+ */
+export const ERROR_CODES = {
+  LIMIT_EXCEEDED: { status: 400, message: 'The requested page is larger than this view allows.' },
+  INVALID_ARGUMENT: { status: 400, message: 'An argument is not valid.' },
+  MASKED_FIELD_FILTER: { status: 403, message: 'This view masks a field used to filter, sort or page; only equality on a pseudonym is allowed.' },
+  APPROVAL_REQUIRED: { status: 403, message: 'A field in this request needs a human approval.' },
+  BUDGET_EXHAUSTED: { status: 403, message: 'The privacy budget for this query is exhausted.' },
+  TRANSFER_DENIED: { status: 403, message: 'Compliance rules deny this transfer.' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The data store is unavailable; nothing was returned or recorded as returned.' },
+  AUDIT_UNAVAILABLE: { status: 503, message: 'The access could not be recorded, so no data was returned.' },
+  INTERNAL: { status: 500, message: 'Internal error; nothing was returned.' },
+} as const;
+
+export type RefusalCode = keyof typeof ERROR_CODES;
+
+export function refusal(code: RefusalCode, message: string = ERROR_CODES[code].message, extra: Record<string, unknown> = {}) {
+  return createGraphQLError(message, { extensions: { code, http: { status: ERROR_CODES[code].status }, ...extra } });
+}
+
+export function errorCodeOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('extensions' in error)) return undefined;
+  const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function isRefusal(error: unknown): boolean {
+  const code = errorCodeOf(error);
+  return code !== undefined && code in ERROR_CODES && !['DATABASE_UNAVAILABLE', 'AUDIT_UNAVAILABLE', 'INTERNAL'].includes(code);
+}

@@ -1,0 +1,55 @@
+import type { Plugin } from 'graphql-yoga';
+import type { AgentRegistry } from '../../config/index.ts';
+import { bearerToken, IdentityError, isRevoked, type TokenKeys, verifyToken } from '../../identity/index.ts';
+import type { Db } from '../../sql/index.ts';
+import { requestState, type RequestState } from '../request-state.ts';
+
+export interface IdentityOptions {
+  graphqlPath: string;
+  keys: TokenKeys;
+  registry: AgentRegistry;
+  db: Db;
+  /** Records a refusal that happens before GraphQL runs. */
+  recordRefusal: (state: RequestState, code: string, reason: string) => Promise<void>;
+}
+
+function refusalResponse(status: number, code: string, message: string): Response {
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+    status,
+    headers: { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': 'Bearer realm="keyhole"' } : {}) },
+  });
+}
+
+/**
+ * Who is calling, decided before anything else: a request without a valid agent token never reaches
+ * the schema, so not even an error message can tell it what exists.
+ */
+export function useIdentity(options: IdentityOptions): Plugin {
+  return {
+    async onRequest({ request, url, endResponse }) {
+      if (url.pathname !== options.graphqlPath) return;
+      const state = requestState(request);
+      try {
+        const token = bearerToken(request.headers.get('authorization'));
+        if (!token) throw new IdentityError('UNAUTHENTICATED', 'Send an agent token: Authorization: Bearer <token>.');
+        const principal = await verifyToken(token, options.keys, options.registry);
+        if (principal.kind !== 'agent') {
+          throw new IdentityError('UNKNOWN_AGENT', 'This endpoint serves agents; officers use /officer/graphql.', principal.id);
+        }
+        state.principal = principal;
+        const revocation = await isRevoked(options.db, principal.id);
+        if (revocation.revoked) {
+          throw new IdentityError('AGENT_REVOKED', `Agent "${principal.id}" has been revoked.`, principal.id);
+        }
+      } catch (error) {
+        const refusal =
+          error instanceof IdentityError
+            ? error
+            : { status: 503, code: 'DATABASE_UNAVAILABLE', message: 'The broker cannot check this agent right now.', claimedId: null };
+        if (!state.principal && refusal.claimedId) state.access.details.claimedAgent = refusal.claimedId;
+        await options.recordRefusal(state, refusal.code, refusal.message);
+        endResponse(refusalResponse(refusal.status, refusal.code, refusal.message));
+      }
+    },
+  };
+}

@@ -1,0 +1,229 @@
+import {
+  type FieldNode,
+  type FragmentDefinitionNode,
+  getArgumentValues,
+  getDirectiveValues,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+  type SelectionSetNode,
+} from 'graphql';
+import { subjectPseudonym } from '../audit/index.ts';
+import type { CatalogRelation, ColumnCondition, Operand } from '../config/index.ts';
+import type { View, ViewField, ViewTable } from '../policy/index.ts';
+import { type Comparison, type ComparisonOperator, type Condition, type OrderTerm, type SelectRequest } from '../sql/index.ts';
+import { JURISDICTION_KEY, SUBJECT_KEY } from '../sql/index.ts';
+import { refusal } from './errors.ts';
+import type { AccessTally } from './request-state.ts';
+
+export interface ReadArgs {
+  where?: Record<string, unknown> | null;
+  orderBy?: Array<{ field: string; direction?: 'ASC' | 'DESC' }> | null;
+  limit?: number | null;
+  offset?: number | null;
+}
+
+export const DEFAULT_PAGE = 20;
+const MAX_OFFSET = 100_000;
+
+/** How to turn one raw row of a table into what the agent receives. */
+export interface RowShape {
+  viewTable: ViewTable;
+  columns: ReadonlyArray<{ name: string; field: ViewField }>;
+  nested: ReadonlyArray<{ key: string; kind: CatalogRelation['kind']; shape: RowShape }>;
+}
+
+interface Session {
+  view: View;
+  values: Record<string, unknown>;
+}
+
+function resolveOperand(operand: Operand, session: Session): unknown {
+  if (typeof operand === 'object' && operand !== null && !Array.isArray(operand)) return session.values[operand.session];
+  return operand;
+}
+
+/** The policy's row filter as conditions, with session values bound for the calling agent. */
+export function rowFilterConditions(viewTable: ViewTable, session: Session): Condition[] {
+  const conditions: Condition[] = [];
+  for (const [columnName, condition] of Object.entries(viewTable.rowFilter) as Array<[string, ColumnCondition]>) {
+    const column = viewTable.table.columns.get(columnName)!;
+    for (const [operator, operand] of Object.entries(condition) as Array<[ComparisonOperator, Operand]>) {
+      conditions.push({ kind: 'comparison', comparison: { column, operator, value: resolveOperand(operand, session) } });
+    }
+  }
+  const subjectFilter = viewTable.policy.subjectJurisdiction;
+  for (const operator of ['in', 'notIn'] as const) {
+    const operand = subjectFilter?.[operator];
+    if (operand === undefined) continue;
+    const value = resolveOperand(operand, session);
+    conditions.push({ kind: 'subject-jurisdiction', operator, value: (Array.isArray(value) ? value : [value]).map(String) });
+  }
+  return conditions;
+}
+
+const OPERATORS = new Set<ComparisonOperator>(['eq', 'ne', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte', 'isNull']);
+
+/** An agent's `where` input as a condition tree; filtering by a masked field is refused (inference safety). */
+export function whereCondition(viewTable: ViewTable, where: Record<string, unknown>): Condition {
+  const children: Condition[] = [];
+  for (const [key, value] of Object.entries(where)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'and' || key === 'or') {
+      const list = (value as Array<Record<string, unknown>>).map((item) => whereCondition(viewTable, item));
+      children.push({ kind: key, children: list });
+    } else if (key === 'not') {
+      children.push({ kind: 'not', child: whereCondition(viewTable, value as Record<string, unknown>) });
+    } else {
+      const field = viewTable.fields.get(key)!;
+      if (field.exposure.kind === 'masked') {
+        throw refusal('MASKED_FIELD_FILTER', `Field "${key}" is masked in this view and cannot be used to filter.`, { field: key });
+      }
+      for (const [operator, operand] of Object.entries(value as Record<string, unknown>)) {
+        if (operand === undefined || !OPERATORS.has(operator as ComparisonOperator)) continue;
+        const comparison: Comparison = { column: field.column, operator: operator as ComparisonOperator, value: operand };
+        children.push({ kind: 'comparison', comparison });
+      }
+    }
+  }
+  return { kind: 'and', children };
+}
+
+function orderTerms(viewTable: ViewTable, orderBy: ReadArgs['orderBy']): OrderTerm[] {
+  return (orderBy ?? []).map(({ field, direction }) => {
+    if (viewTable.fields.get(field)?.exposure.kind !== 'clear') {
+      throw refusal('MASKED_FIELD_FILTER', `Field "${field}" is masked in this view and cannot be used to sort.`, { field });
+    }
+    return { column: field, direction: direction ?? 'ASC' };
+  });
+}
+
+function pageOf(viewTable: ViewTable, args: ReadArgs): { limit: number; offset: number } {
+  const maxLimit = viewTable.policy.maxLimit;
+  const limit = args.limit ?? Math.min(DEFAULT_PAGE, maxLimit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) {
+    throw refusal('LIMIT_EXCEEDED', `limit must be between 1 and ${maxLimit} for ${viewTable.table.name} in this view.`, { maxLimit });
+  }
+  const offset = args.offset ?? 0;
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
+    throw refusal('INVALID_ARGUMENT', `offset must be between 0 and ${MAX_OFFSET}.`);
+  }
+  return { limit, offset };
+}
+
+function collectFields(selectionSet: SelectionSetNode, info: GraphQLResolveInfo, out: FieldNode[] = []): FieldNode[] {
+  for (const selection of selectionSet.selections) {
+    const skip = getDirectiveValues(GraphQLSkipDirective, selection, info.variableValues);
+    const include = getDirectiveValues(GraphQLIncludeDirective, selection, info.variableValues);
+    if (skip?.if === true || include?.if === false) continue;
+    if (selection.kind === 'Field') out.push(selection);
+    else if (selection.kind === 'InlineFragment') collectFields(selection.selectionSet, info, out);
+    else {
+      const fragment: FragmentDefinitionNode | undefined = info.fragments[selection.name.value];
+      if (fragment) collectFields(fragment.selectionSet, info, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * Turns one root list field of the GraphQL request into a `SelectRequest` tree (for SQL) and a matching
+ * `RowShape` tree (for masking the rows that come back).
+ */
+export function planRead(
+  viewTable: ViewTable,
+  args: ReadArgs,
+  fieldNodes: readonly FieldNode[],
+  objectType: GraphQLObjectType,
+  info: GraphQLResolveInfo,
+  session: Session,
+): { request: SelectRequest; shape: RowShape } {
+  const columns = new Map<string, ViewField>();
+  const nested: Array<{ key: string; relation: CatalogRelation; request: SelectRequest }> = [];
+  const nestedShapes: Array<{ key: string; kind: CatalogRelation['kind']; shape: RowShape }> = [];
+  const fields = fieldNodes.flatMap((node) => (node.selectionSet ? collectFields(node.selectionSet, info) : []));
+  const seenKeys = new Set<string>();
+  for (const node of fields) {
+    const name = node.name.value;
+    const field = viewTable.fields.get(name);
+    if (field) {
+      columns.set(name, field);
+      continue;
+    }
+    const relation = viewTable.relations.find((r) => r.field === name);
+    const key = node.alias?.value ?? name;
+    if (!relation || seenKeys.has(key)) continue;
+    seenKeys.add(key);
+    const target = session.view.tables.get(relation.target)!;
+    const fieldDef = objectType.getFields()[name]!;
+    const nestedArgs = getArgumentValues(fieldDef, node, info.variableValues) as ReadArgs;
+    const targetType = info.schema.getType(target.table.graphqlType) as GraphQLObjectType;
+    const plan = planRead(target, nestedArgs, [node], targetType, info, session);
+    nested.push({ key, relation, request: plan.request });
+    nestedShapes.push({ key, kind: relation.kind, shape: plan.shape });
+  }
+  const conditions = rowFilterConditions(viewTable, session);
+  if (args.where) conditions.push(whereCondition(viewTable, args.where));
+  const page = pageOf(viewTable, args);
+  return {
+    request: {
+      table: viewTable.table,
+      columns: [...columns.keys()],
+      conditions,
+      orderBy: orderTerms(viewTable, args.orderBy),
+      limit: page.limit,
+      offset: page.offset,
+      nested,
+    },
+    shape: { viewTable, columns: [...columns].map(([name, field]) => ({ name, field })), nested: nestedShapes },
+  };
+}
+
+function maskValue(field: ViewField, value: unknown, jurisdiction: string | null): unknown {
+  const exposure = field.exposure;
+  if (exposure.kind === 'clear') return value;
+  const variant = (jurisdiction !== null ? exposure.byJurisdiction.get(jurisdiction) : undefined) ?? exposure.otherwise;
+  // No variant for this subject's jurisdiction means no rule covers it: withhold the value (fail closed).
+  return variant ? variant.apply(value) : null;
+}
+
+function maskDescription(field: ViewField): { mask: string; rule?: string | undefined } {
+  const exposure = field.exposure;
+  if (exposure.kind === 'clear') return { mask: 'clear', rule: exposure.rule };
+  const variants = [...exposure.byJurisdiction.entries()].map(([j, v]) => `${j}:${v.mask}`);
+  if (exposure.otherwise) variants.push(exposure.otherwise.mask);
+  const rules = [...exposure.byJurisdiction.values(), ...(exposure.otherwise ? [exposure.otherwise] : [])].map((v) => v.rule);
+  return { mask: variants.join(','), rule: [...new Set(rules)].join(',') };
+}
+
+/**
+ * Masks raw rows into what the agent receives, and tallies what was returned — tables, fields with the
+ * mask and rule used, rows, and the data subjects (as keyed pseudonyms) — for the audit record.
+ */
+export function shapeRows(rows: ReadonlyArray<Record<string, unknown>>, shape: RowShape, tally: AccessTally, subjectKey: Uint8Array): Record<string, unknown>[] {
+  const table = shape.viewTable.table;
+  tally.tables.add(table.name);
+  for (const { name, field } of shape.columns) {
+    tally.fields.set(`${table.name}.${name}`, { table: table.name, field: name, ...maskDescription(field) });
+  }
+  tally.rowCount += rows.length;
+  return rows.map((row) => {
+    const jurisdiction = (row[JURISDICTION_KEY] as string | null | undefined) ?? null;
+    const subject = row[SUBJECT_KEY];
+    if (subject !== null && subject !== undefined) {
+      tally.subjects.set(subjectPseudonym(subjectKey, table.subjectKind, subject), jurisdiction);
+    }
+    const out: Record<string, unknown> = {};
+    for (const { name, field } of shape.columns) out[name] = maskValue(field, row[name], jurisdiction);
+    for (const { key, kind, shape: nestedShape } of shape.nested) {
+      const value = row[key];
+      if (kind === 'one') {
+        out[key] = value ? shapeRows([value as Record<string, unknown>], nestedShape, tally, subjectKey)[0] : null;
+      } else {
+        out[key] = shapeRows((value as Record<string, unknown>[] | null) ?? [], nestedShape, tally, subjectKey);
+      }
+    }
+    return out;
+  });
+}

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { FieldAccess } from '../audit/index.ts';
+import type { Principal } from '../identity/index.ts';
+import type { View } from '../policy/index.ts';
+import type { Queryable } from '../sql/index.ts';
+
+/** What one request touched, accumulated by resolvers and written into its audit record. */
+export interface AccessTally {
+  operationKind: string;
+  tables: Set<string>;
+  fields: Map<string, FieldAccess>;
+  rowCount: number;
+  /** Subject pseudonym -> jurisdiction. */
+  subjects: Map<string, string | null>;
+  privacyCost: Record<string, unknown> | null;
+  findings: Array<Record<string, unknown>>;
+  details: Record<string, unknown>;
+}
+
+export interface RequestState {
+  requestId: string;
+  startedAt: number;
+  principal: Principal | null;
+  view: View | null;
+  query: string | null;
+  operationName: string | null;
+  access: AccessTally;
+  /** The request's transaction while it executes: every read and its audit record share it. */
+  tx: Queryable | null;
+  audited: boolean;
+}
+
+const states = new WeakMap<Request, RequestState>();
+
+export function newAccessTally(operationKind = 'query'): AccessTally {
+  return { operationKind, tables: new Set(), fields: new Map(), rowCount: 0, subjects: new Map(), privacyCost: null, findings: [], details: {} };
+}
+
+/** Per-request state keyed by the Request object, never on globals (envelop's WeakMap pattern). */
+export function requestState(request: Request): RequestState {
+  let state = states.get(request);
+  if (!state) {
+    const incoming = request.headers.get('x-request-id');
+    state = {
+      requestId: incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID(),
+      startedAt: performance.now(),
+      principal: null,
+      view: null,
+      query: null,
+      operationName: null,
+      access: newAccessTally(),
+      tx: null,
+      audited: false,
+    };
+    states.set(request, state);
+  }
+  return state;
+}
+
+export interface KeyholeContext {
+  request: Request;
+}

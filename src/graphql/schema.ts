@@ -1,0 +1,120 @@
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import type { View, ViewTable } from '../policy/index.ts';
+import { compileSelect, type Queryable, type TableLookup } from '../sql/index.ts';
+import { DEFAULT_PAGE, planRead, type ReadArgs, shapeRows } from './read.ts';
+import { requestState, type KeyholeContext } from './request-state.ts';
+import { SCALARS } from './scalars.ts';
+import { fieldTypeName } from './type-names.ts';
+
+export interface SchemaDeps {
+  lookup: TableLookup;
+  subjectKey: Uint8Array;
+  sessionValues: Record<string, unknown>;
+}
+
+const FILTER_TYPES = ['String', 'Int', 'BigInt', 'Decimal', 'Date', 'DateTime', 'Boolean'];
+
+function filterInput(scalar: string): string {
+  const list = `[${scalar}!]`;
+  return `input ${scalar}Filter {
+  eq: ${scalar}
+  ne: ${scalar}
+  in: ${list}
+  notIn: ${list}
+  lt: ${scalar}
+  lte: ${scalar}
+  gt: ${scalar}
+  gte: ${scalar}
+  isNull: Boolean
+}`;
+}
+
+const describe = (text: string) => `"""${text.replace(/"""/g, "'''")}"""`;
+
+function fieldDescription(viewTable: ViewTable, name: string): string {
+  const field = viewTable.fields.get(name)!;
+  const base = field.column.description ?? `${viewTable.table.name}.${name}`;
+  if (field.exposure.kind === 'clear') return base;
+  return `${base} (masked in this view; cannot be used to filter or sort)`;
+}
+
+function rowTypeSdl(view: View, viewTable: ViewTable): string {
+  const lines = [...viewTable.fields.keys()].map((name) => `  ${describe(fieldDescription(viewTable, name))}\n  ${name}: ${fieldTypeName(viewTable.fields.get(name)!)}`);
+  for (const relation of viewTable.relations) {
+    const target = view.tables.get(relation.target)!;
+    const type = target.table.graphqlType;
+    lines.push(
+      relation.kind === 'one'
+        ? `  ${relation.field}: ${type}`
+        : `  ${relation.field}(where: ${type}Where, orderBy: [${type}OrderBy!], limit: Int, offset: Int): [${type}!]!`,
+    );
+  }
+  const name = viewTable.table.graphqlType;
+  const whereFields = [...viewTable.fields].map(([field, f]) => `  ${field}: ${fieldTypeName(f)}Filter`);
+  const orderable = [...viewTable.fields].filter(([, f]) => f.exposure.kind === 'clear').map(([field]) => field);
+  return [
+    `${describe(viewTable.table.description)}\ntype ${name} {\n${lines.join('\n')}\n}`,
+    `input ${name}Where {\n${whereFields.join('\n')}\n  and: [${name}Where!]\n  or: [${name}Where!]\n  not: ${name}Where\n}`,
+    orderable.length > 0
+      ? `enum ${name}OrderField { ${orderable.join(' ')} }\ninput ${name}OrderBy { field: ${name}OrderField!, direction: SortDirection = ASC }`
+      : `input ${name}OrderBy { field: String!, direction: SortDirection = ASC }`,
+  ].join('\n');
+}
+
+/**
+ * Builds one view's GraphQL schema from the catalog-derived view (PostGraphile's catalog -> behaviour ->
+ * types phases). Anything outside the view never becomes a type, field or enum value.
+ */
+export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
+  const rowTables = [...view.tables.values()].filter((t) => t.policy.access === 'rows' && t.fields.size > 0);
+  const rootFields = rowTables.map((t) => {
+    const type = t.table.graphqlType;
+    return `  ${describe(`${t.table.description} At most ${t.policy.maxLimit} per page (default ${Math.min(DEFAULT_PAGE, t.policy.maxLimit)}).`)}\n  ${t.table.name}(where: ${type}Where, orderBy: [${type}OrderBy!], limit: Int, offset: Int): [${type}!]!`;
+  });
+  const sdl = [
+    'scalar BigInt\nscalar Decimal\nscalar Date\nscalar DateTime',
+    'enum SortDirection { ASC DESC }',
+    ...FILTER_TYPES.map(filterInput),
+    `type ViewTable { name: String! access: String! fields: [String!]! maxLimit: Int! }`,
+    `${describe('The calling agent and what its view allows.')}\ntype Viewer { agent: String! purpose: String! location: String! tables: [ViewTable!]! }`,
+    `type Query {\n  viewer: Viewer!\n${rootFields.join('\n')}\n}`,
+    ...rowTables.map((t) => rowTypeSdl(view, t)),
+  ].join('\n\n');
+
+  const session = { view, values: deps.sessionValues };
+  const queryResolvers: Record<string, unknown> = {
+    viewer: () => ({
+      agent: view.agent.id,
+      purpose: view.purpose,
+      location: view.agent.location,
+      tables: [...view.tables.values()].map((t) => ({
+        name: t.table.name,
+        access: t.policy.access,
+        fields: [...t.fields.keys()],
+        maxLimit: t.policy.maxLimit,
+      })),
+    }),
+  };
+  for (const viewTable of rowTables) {
+    queryResolvers[viewTable.table.name] = async (_: unknown, args: ReadArgs, context: KeyholeContext, info: GraphQLResolveInfo) => {
+      const state = requestState(context.request);
+      const objectType = info.schema.getType(viewTable.table.graphqlType) as GraphQLObjectType;
+      const { request, shape } = planRead(viewTable, args, info.fieldNodes, objectType, info, session);
+      const { text, params } = compileSelect(request, deps.lookup);
+      const tx: Queryable = state.tx!;
+      const { rows } = await tx.query<Record<string, unknown>>(text, params);
+      return shapeRows(rows, shape, state.access, deps.subjectKey);
+    };
+  }
+  const resolvers: Record<string, unknown> = { ...SCALARS, Query: queryResolvers };
+  for (const viewTable of rowTables) {
+    const relationResolvers: Record<string, unknown> = {};
+    for (const relation of viewTable.relations) {
+      relationResolvers[relation.field] = (parent: Record<string, unknown>, _: unknown, __: unknown, info: GraphQLResolveInfo) =>
+        parent[String(info.path.key)];
+    }
+    resolvers[viewTable.table.graphqlType] = relationResolvers;
+  }
+  return makeExecutableSchema({ typeDefs: sdl, resolvers: resolvers as Parameters<typeof makeExecutableSchema>[0]['resolvers'] });
+}

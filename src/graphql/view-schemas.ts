@@ -1,0 +1,49 @@
+import type { GraphQLSchema } from 'graphql';
+import type { ProjectConfig } from '../config/index.ts';
+import type { AgentPrincipal } from '../identity/index.ts';
+import { buildView, type ExposureDecider, sessionValues, type View } from '../policy/index.ts';
+import { buildViewSchema } from './schema.ts';
+
+export interface CompiledView {
+  view: View;
+  schema: GraphQLSchema;
+}
+
+/**
+ * Views and their schemas are compiled once per (agent, purpose, rules version) and reused: a request
+ * only looks its view up. A new rules version (hot reload) simply misses the cache.
+ */
+export class ViewSchemaCache {
+  private readonly cache = new Map<string, CompiledView>();
+  private readonly config: ProjectConfig;
+  private readonly subjectKey: Uint8Array;
+  private decider: { decide: ExposureDecider; version: string };
+
+  constructor(config: ProjectConfig, subjectKey: Uint8Array, decider: { decide: ExposureDecider; version: string }) {
+    this.config = config;
+    this.subjectKey = subjectKey;
+    this.decider = decider;
+  }
+
+  /** Swaps in a new set of masking decisions (e.g. after `masking-rules/` changed). */
+  setDecider(decider: { decide: ExposureDecider; version: string }): void {
+    this.decider = decider;
+    this.cache.clear();
+  }
+
+  get(principal: AgentPrincipal): CompiledView {
+    const key = `${principal.agent.id}/${principal.purpose}@${this.decider.version}`;
+    let compiled = this.cache.get(key);
+    if (!compiled) {
+      const view = buildView(this.config, principal.agent, principal.purpose, this.decider.decide, this.decider.version);
+      const schema = buildViewSchema(view, {
+        lookup: (name) => this.config.catalog.tables.get(name)!,
+        subjectKey: this.subjectKey,
+        sessionValues: sessionValues(principal.agent, principal.purpose),
+      });
+      compiled = { view, schema };
+      this.cache.set(key, compiled);
+    }
+    return compiled;
+  }
+}

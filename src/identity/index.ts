@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './signing-keys.ts';
+export * from './tokens.ts';
+export * from './revocation.ts';

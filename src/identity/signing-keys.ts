@@ -1,0 +1,73 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  importPKCS8,
+  importSPKI,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTVerifyGetKey,
+} from 'jose';
+
+export const TOKEN_ALG = 'EdDSA';
+
+/** What the broker needs to check tokens, and (in embedded/dev mode or for the CLI) to sign them. */
+export interface TokenKeys {
+  verifyKey: CryptoKey | JWTVerifyGetKey;
+  signing?: { key: CryptoKey; kid: string };
+  source: string;
+}
+
+interface DevKeyFile {
+  kid: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
+
+async function devKeys(dataDir: string): Promise<TokenKeys> {
+  const file = join(dataDir, 'token-keys.json');
+  let stored: DevKeyFile;
+  try {
+    stored = JSON.parse(await readFile(file, 'utf8')) as DevKeyFile;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const { privateKey, publicKey } = await generateKeyPair(TOKEN_ALG, { crv: 'Ed25519', extractable: true });
+    const kid = `dev-${Date.now().toString(36)}`;
+    stored = { kid, privateJwk: await exportJWK(privateKey), publicJwk: await exportJWK(publicKey) };
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600, flag: 'wx' });
+  }
+  return {
+    verifyKey: (await importJWK(stored.publicJwk, TOKEN_ALG)) as CryptoKey,
+    signing: { key: (await importJWK(stored.privateJwk, TOKEN_ALG)) as CryptoKey, kid: stored.kid },
+    source: `development key pair in ${file}`,
+  };
+}
+
+/**
+ * Production reads the verification key from the environment — `KEYHOLE_TOKEN_PUBLIC_KEY` (SPKI PEM) or
+ * `KEYHOLE_JWKS` (a JWKS document) — and signs only where `KEYHOLE_TOKEN_PRIVATE_KEY` (PKCS#8 PEM) is set
+ * (the token issuer, not the broker). Without them, a development key pair is made once in the data dir.
+ */
+export async function loadTokenKeys(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<TokenKeys> {
+  const kid = env.KEYHOLE_TOKEN_KID ?? 'keyhole';
+  const signing = env.KEYHOLE_TOKEN_PRIVATE_KEY
+    ? { key: await importPKCS8(env.KEYHOLE_TOKEN_PRIVATE_KEY, TOKEN_ALG), kid }
+    : undefined;
+  if (env.KEYHOLE_JWKS) {
+    const jwks = JSON.parse(env.KEYHOLE_JWKS) as JSONWebKeySet;
+    return { verifyKey: createLocalJWKSet(jwks), ...(signing ? { signing } : {}), source: 'KEYHOLE_JWKS' };
+  }
+  if (env.KEYHOLE_TOKEN_PUBLIC_KEY) {
+    return {
+      verifyKey: await importSPKI(env.KEYHOLE_TOKEN_PUBLIC_KEY, TOKEN_ALG),
+      ...(signing ? { signing } : {}),
+      source: 'KEYHOLE_TOKEN_PUBLIC_KEY',
+    };
+  }
+  return devKeys(dataDir);
+}

@@ -1,0 +1,40 @@
+import { createServer } from 'node:http';
+import { resolveDataDir } from './config/index.ts';
+import { createBroker } from './broker.ts';
+import { openDatabase, projectRoot } from './cli/context.ts';
+import { seedDemo } from './demo/index.ts';
+import { createLog } from './log.ts';
+import { migrate } from './sql/index.ts';
+
+const log = createLog();
+const port = Number(process.env.PORT ?? 4000);
+const dataDir = resolveDataDir();
+
+const started = performance.now();
+const { db, where, created } = await openDatabase(`keyhole broker (port ${port})`);
+if (created) {
+  await migrate(db);
+  const seeded = await seedDemo(db);
+  log({
+    msg: `created the embedded database at ${where} with demo data (${seeded.customers} customers, ${seeded.transactions} transactions) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  });
+}
+const broker = await createBroker({ root: projectRoot(), db, dataDir, log });
+const server = createServer(broker.listener);
+server.listen(port, () => {
+  log({ msg: `keyhole listening on http://localhost:${port}/graphql (database: ${where})`, port });
+});
+
+let closing = false;
+const shutdown = (signal: string) => {
+  if (closing) return;
+  closing = true;
+  log({ msg: `${signal}: shutting down` });
+  server.close();
+  broker.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

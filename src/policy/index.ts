@@ -1,0 +1,3 @@
+export * from './exposure.ts';
+export * from './view.ts';
+export * from './fail-closed.ts';

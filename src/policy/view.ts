@@ -1,0 +1,77 @@
+import type {
+  AgentDefinition,
+  CatalogColumn,
+  CatalogRelation,
+  CatalogTable,
+  ColumnCondition,
+  ProjectConfig,
+  TablePolicy,
+} from '../config/index.ts';
+import { policyKey } from '../config/index.ts';
+import type { ExposureDecider, FieldExposure } from './exposure.ts';
+
+export interface ViewField {
+  column: CatalogColumn;
+  exposure: Exclude<FieldExposure, { kind: 'hidden' }>;
+  requiresApproval: boolean;
+}
+
+export interface ViewTable {
+  table: CatalogTable;
+  policy: TablePolicy;
+  /** Visible fields in catalog order; anything else does not exist for this agent. */
+  fields: ReadonlyMap<string, ViewField>;
+  /** Fields the policy lists but the view hides, with why (for `rules explain`, never for agents). */
+  hidden: ReadonlyMap<string, string>;
+  /** Relations to other row-access tables of the same view, joined on visible-or-internal keys. */
+  relations: readonly CatalogRelation[];
+  rowFilter: Readonly<Record<string, ColumnCondition>>;
+}
+
+/** What one agent, acting for one purpose, may see: the input from which its GraphQL schema is built. */
+export interface View {
+  key: string;
+  agent: AgentDefinition;
+  purpose: string;
+  tables: ReadonlyMap<string, ViewTable>;
+}
+
+/** Session values row filters may refer to, resolved for the calling agent. */
+export function sessionValues(agent: AgentDefinition, purpose: string): Record<string, unknown> {
+  return {
+    'agent.id': agent.id,
+    'agent.purpose': purpose,
+    'agent.location': agent.location,
+    'agent.serves': [...agent.serves],
+  };
+}
+
+/**
+ * Builds an agent's view from the catalog, its role's policy for the purpose and the masking decisions.
+ * No policy for the pair means an empty view (fail closed), never a default one.
+ */
+export function buildView(config: ProjectConfig, agent: AgentDefinition, purpose: string, decide: ExposureDecider, version: string): View {
+  const policy = config.policies.get(policyKey(agent.role, purpose));
+  const tables = new Map<string, ViewTable>();
+  const scope = { role: agent.role, purpose, agentLocation: agent.location };
+  for (const [tableName, tablePolicy] of policy?.tables ?? []) {
+    const table = config.catalog.tables.get(tableName)!;
+    const fields = new Map<string, ViewField>();
+    const hidden = new Map<string, string>();
+    for (const column of table.columns.values()) {
+      if (!tablePolicy.fields.includes(column.name)) continue;
+      const exposure = decide(table, column, scope);
+      if (exposure.kind === 'hidden') hidden.set(column.name, exposure.reason);
+      else fields.set(column.name, { column, exposure, requiresApproval: tablePolicy.requireApproval.includes(column.name) });
+    }
+    tables.set(tableName, { table, policy: tablePolicy, fields, hidden, relations: [], rowFilter: tablePolicy.rowFilter });
+  }
+  for (const viewTable of tables.values()) {
+    if (viewTable.policy.access !== 'rows') continue;
+    viewTable.relations = viewTable.table.relations.filter((relation) => {
+      const target = tables.get(relation.target);
+      return target !== undefined && target.policy.access === 'rows';
+    });
+  }
+  return { key: `${agent.id}/${purpose}@${version}`, agent, purpose, tables };
+}

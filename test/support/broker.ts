@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Broker, createBroker } from '../../src/broker.ts';
+import { issueToken, parseTtl } from '../../src/identity/index.ts';
+import type { Db } from '../../src/sql/index.ts';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface GraphQLReply {
+  status: number;
+  body: { data?: Record<string, any> | null; errors?: Array<{ message: string; extensions?: Record<string, any> }>; extensions?: Record<string, any> };
+}
+
+export interface TestBroker {
+  broker: Broker;
+  dataDir: string;
+  token(agent: string, purpose?: string, ttl?: string): Promise<string>;
+  /** POSTs a GraphQL request as an agent holding `token` (or none). */
+  graphql(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLReply>;
+  close(): Promise<void>;
+}
+
+/** Starts a broker for one test over `db`, with its own data dir (keys, secrets). */
+export async function startTestBroker(db: Db, options: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestBroker> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'keyhole-test-'));
+  const broker = await createBroker({ root: options.root ?? PROJECT_ROOT, db, dataDir, env: options.env ?? {} });
+  return {
+    broker,
+    dataDir,
+    token: (agent, purpose, ttl = '1h') =>
+      issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: agent, purpose, ttlSeconds: parseTtl(ttl) }),
+    async graphql(token, query, variables) {
+      const response = await broker.fetch(
+        new Request('http://keyhole.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ query, variables }),
+        }),
+      );
+      return { status: response.status, body: (await response.json()) as GraphQLReply['body'] };
+    },
+    async close() {
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
