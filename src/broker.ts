@@ -4,8 +4,11 @@ import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectC
 import { loadTokenKeys, type TokenKeys } from './identity/index.ts';
 import { createAgentYoga } from './graphql/yoga.ts';
 import { ViewSchemaCache } from './graphql/view-schemas.ts';
+import { dpAggregateExtension } from './dp/graphql.ts';
+import { heAggregateExtension } from './he/graphql.ts';
 import { type Log, silentLog } from './log.ts';
-import { failClosedExposure } from './policy/index.ts';
+import { useOfficerRoutes } from './officer/index.ts';
+import { loadMaskingStage, watchMaskingRules } from './masking/index.ts';
 import { type Db, migrate } from './sql/index.ts';
 
 export interface BrokerOptions {
@@ -53,7 +56,19 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   await migrate(options.db);
   const secrets = await loadBrokerSecrets(options.dataDir, env);
   const tokenKeys = await loadTokenKeys(options.dataDir, env);
-  const views = new ViewSchemaCache(config, secrets.subjectKey, { decide: failClosedExposure, version: 'no-rules' });
+  const masking = await loadMaskingStage(options.root, config, secrets);
+  const views = new ViewSchemaCache(config, secrets.subjectKey, masking.decider, [
+    dpAggregateExtension({ catalog: config.catalog, privacy: config.policies.privacy }),
+    heAggregateExtension({ lookup: (name) => config.catalog.tables.get(name)! }),
+  ]);
+  const rulesWatcher = watchMaskingRules({
+    root: options.root,
+    config,
+    keys: masking.keys,
+    version: masking.decider.version,
+    log,
+    onReload: (decider) => views.setDecider(decider),
+  });
   const yoga = createAgentYoga({
     db: options.db,
     registry: config.registry,
@@ -61,7 +76,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     auditKey: secrets.auditKey,
     views,
     log,
-    routes: [useHealthRoute(options.db)],
+    routes: [useHealthRoute(options.db), useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log })],
   });
   return {
     config,
@@ -72,6 +87,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     fetch: async (request) => yoga.fetch(request),
     listener: yoga as unknown as RequestListener,
     close: async () => {
+      rulesWatcher.close();
       await options.db.close();
     },
   };

@@ -5,6 +5,9 @@ import { registerAgentCommands } from './agents-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
 import { CliError } from './context.ts';
 import { registerDbCommands } from './db-command.ts';
+import { registerRulesCommands } from './rules-command.ts';
+import { registerHeCommands } from './he-command.ts';
+import { registerReportCommand } from './report-command.ts';
 import { registerTokenCommand } from './token-command.ts';
 
 export function buildProgram(): Command {
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerAuditCommands(program);
   registerAgentCommands(program);
+  registerRulesCommands(program);
+  registerHeCommands(program);
+  registerReportCommand(program);
   return program;
 }
 

@@ -38,6 +38,7 @@ const tableSchema = z.strictObject({
 export const catalogFileSchema = z.strictObject({
   dataset: z.string().min(1),
   dataVersion: z.number().int().min(1),
+  kAnonymityThreshold: z.number().int().min(2).optional(),
   tags: z.record(z.string(), z.strictObject({ class: z.enum(TAG_CLASSES), description: z.string() })),
   subjects: z.record(identifier, z.strictObject({ table: identifier, description: z.string() })),
   tables: z.record(identifier, tableSchema),
@@ -91,6 +92,8 @@ export interface CatalogTable {
 export interface Catalog {
   dataset: string;
   dataVersion: number;
+  /** `keyhole rules explain --k-anonymity` warns when a view's smallest quasi-identifier group is smaller. */
+  kAnonymityThreshold: number | undefined;
   tags: ReadonlyMap<string, { class: TagClass; description: string }>;
   subjects: ReadonlyMap<string, { table: string; description: string }>;
   tables: ReadonlyMap<string, CatalogTable>;
@@ -199,7 +202,7 @@ export function buildCatalog(source: YamlSource): Catalog {
     });
   }
   if (issues.length > 0) throw new ConfigError(issues);
-  return { dataset: file.dataset, dataVersion: file.dataVersion, tags, subjects: new Map(Object.entries(file.subjects)), tables };
+  return { dataset: file.dataset, dataVersion: file.dataVersion, kAnonymityThreshold: file.kAnonymityThreshold, tags, subjects: new Map(Object.entries(file.subjects)), tables };
 }
 
 function subjectPathOf(file: CatalogFile, tableName: string, source: YamlSource, issues: ConfigIssue[]): SubjectHop[] {

@@ -34,6 +34,21 @@ const tablePolicy = z.strictObject({
   maxLimit: z.number().int().min(1).max(10_000).default(100),
   requireApproval: z.array(z.string()).default([]),
   encryptedAggregates: z.array(z.string()).default([]),
+  /** DP contribution bound: at most this many rows of one data subject count in one aggregate query. */
+  maxRowsPerSubject: z.number().int().min(1).max(10_000).default(10),
+});
+
+const budget = z.strictObject({ epsilon: z.number().positive(), delta: z.number().min(0).lt(1) });
+
+const privacySchema = z.strictObject({
+  /** Budgets renew each period: the ledger keys spends by the period they fall in (UTC). */
+  period: z.enum(['day', 'month', 'year']).default('month'),
+  /** One budget for the whole dataset, shared by every agent, so colluding agents cannot add theirs up. */
+  dataset: budget,
+  agents: z.record(
+    z.string(),
+    budget.extend({ maxEpsilonPerQuery: z.number().positive(), maxDeltaPerQuery: z.number().min(0).lt(1).default(0) }),
+  ),
 });
 
 const subjectJurisdiction = z
@@ -41,6 +56,7 @@ const subjectJurisdiction = z
   .refine((condition) => Object.keys(condition).length > 0, 'expected in or notIn');
 
 export const policiesFileSchema = z.strictObject({
+  privacy: privacySchema.optional(),
   policies: z.array(
     z.strictObject({
       role: z.string(),
@@ -64,6 +80,7 @@ export interface TablePolicy {
   maxLimit: number;
   requireApproval: readonly string[];
   encryptedAggregates: readonly string[];
+  maxRowsPerSubject: number;
   /** Where the policy was written, for explanations and audit. */
   source: string;
 }
@@ -74,8 +91,14 @@ export interface Policy {
   tables: ReadonlyMap<string, TablePolicy>;
 }
 
-/** Policies keyed by `role/purpose`; exactly one policy may cover a pair. */
-export type PolicySet = ReadonlyMap<string, Policy>;
+export type PrivacyConfig = z.output<typeof privacySchema>;
+
+/** Policies keyed by `role/purpose`; exactly one policy may cover a pair. Plus the DP budgets. */
+export interface PolicySet {
+  byRolePurpose: ReadonlyMap<string, Policy>;
+  /** Absent: no agent may spend privacy budget (DP queries are refused). */
+  privacy: PrivacyConfig | undefined;
+}
 
 export const policyKey = (role: string, purpose: string) => `${role}/${purpose}`;
 
@@ -121,6 +144,7 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
         maxLimit: table.maxLimit,
         requireApproval: table.requireApproval,
         encryptedAggregates: table.encryptedAggregates,
+        maxRowsPerSubject: table.maxRowsPerSubject,
         source: `${source.file}:${source.lineOf(tableAt)}`,
       });
     }
@@ -131,6 +155,9 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
       set.set(key, { role: policy.role, purpose, tables });
     });
   });
+  for (const agent of Object.keys(file.privacy?.agents ?? {})) {
+    if (!registry.agents.has(agent)) issues.push(source.issue(['privacy', 'agents', agent], `unknown agent "${agent}"`));
+  }
   if (issues.length > 0) throw new ConfigError(issues);
-  return set;
+  return { byRolePurpose: set, privacy: file.privacy };
 }

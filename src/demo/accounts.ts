@@ -8,7 +8,8 @@ import { formatCents, toCents } from './money.ts';
 import { type CustomerProfile, customerProfile, type Segment } from './people.ts';
 import { type Rng, rngFor, streamId } from './random.ts';
 
-export type AccountKind = 'current' | 'savings' | 'credit' | 'insurance';
+export const ACCOUNT_KINDS = ['current', 'savings', 'credit', 'insurance'] as const;
+export type AccountKind = (typeof ACCOUNT_KINDS)[number];
 
 export interface AccountRow {
   id: number;
@@ -21,15 +22,15 @@ export interface AccountRow {
 
 export const BALANCE_BOUNDS = [-50_000, 500_000] as const;
 /** Customer index × this + ordinal keys an account's stream: room for every ordinal. */
-const MAX_ACCOUNTS = 3;
+export const MAX_ACCOUNTS_PER_CUSTOMER = 3;
 const COUNT_STREAM = streamId('account.count');
 const ACCOUNT_STREAM = streamId('account');
 const YEAR = 365 * 86_400;
 
 const SEGMENT_WEALTH: Readonly<Record<Segment, number>> = { retail: 1, premier: 4, business: 6 };
 
-/** How many accounts customer `index` holds; cheap, so a plan can compute id offsets for all customers. */
-export function accountCount(seed: number, customerIndex: number): number {
+/** How many accounts customer `index` holds. */
+function accountCount(seed: number, customerIndex: number): number {
   const u = rngFor(seed, COUNT_STREAM, customerIndex).float();
   return u < 0.45 ? 1 : u < 0.8 ? 2 : 3;
 }
@@ -66,11 +67,11 @@ export function generateAccounts(
   profile: CustomerProfile = customerProfile(seed, customerIndex),
 ): AccountRow[] {
   const count = accountCount(seed, customerIndex);
-  const kindsRng = rngFor(seed, ACCOUNT_STREAM, customerIndex * MAX_ACCOUNTS);
+  const kindsRng = rngFor(seed, ACCOUNT_STREAM, customerIndex * MAX_ACCOUNTS_PER_CUSTOMER);
   const kinds: AccountKind[] = ['current', ...otherKinds(kindsRng, count - 1)];
   const currency = LOCALES[profile.residency].currency;
   return kinds.map((kind, ordinal) => {
-    const rng = ordinal === 0 ? kindsRng : rngFor(seed, ACCOUNT_STREAM, customerIndex * MAX_ACCOUNTS + ordinal);
+    const rng = ordinal === 0 ? kindsRng : rngFor(seed, ACCOUNT_STREAM, customerIndex * MAX_ACCOUNTS_PER_CUSTOMER + ordinal);
     // Later products are opened within four years of joining, and before the end of the demo window.
     const openedAt = ordinal === 0 ? profile.createdAt : secondBetween(rng, profile.createdAt, Math.min(profile.createdAt + 4 * YEAR, DEMO_TIME.customersUntil));
     return {

@@ -34,12 +34,36 @@ export function startOfDay(seconds: number): number {
   return seconds - (((seconds % DAY) + DAY) % DAY);
 }
 
-/** 'YYYY-MM-DD' of the UTC day holding `seconds`. */
-export function isoDate(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().slice(0, 10);
+function pad2(value: number): string {
+  return value < 10 ? `0${value}` : String(value);
 }
 
-/** An ISO-8601 UTC timestamp, read the same by every PostgreSQL session whatever its TimeZone. */
+/**
+ * Year, month, day of a day number since 1970-01-01 (Hinnant's days-to-civil algorithm). Plain arithmetic:
+ * a million rows need a million dates, and going through `Date` costs several times more.
+ */
+function civilDate(days: number): string {
+  const shifted = days + 719_468;
+  const era = Math.floor(shifted / 146_097);
+  const dayOfEra = shifted - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1_460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthIndex = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
+  const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year}-${pad2(month)}-${pad2(day)}`;
+}
+
+/** 'YYYY-MM-DD' of the UTC day holding `seconds` (years 1000–9999). */
+export function isoDate(seconds: number): string {
+  return civilDate(Math.floor(seconds / DAY));
+}
+
+/** An ISO-8601 UTC timestamp of whole `seconds`, the same text as `Date#toISOString`; read the same by
+ * every PostgreSQL session whatever its TimeZone. */
 export function isoTimestamp(seconds: number): string {
-  return new Date(seconds * 1000).toISOString();
+  const ofDay = seconds - Math.floor(seconds / DAY) * DAY;
+  const time = `${pad2(Math.floor(ofDay / 3_600))}:${pad2(Math.floor(ofDay / 60) % 60)}:${pad2(ofDay % 60)}`;
+  return `${isoDate(seconds)}T${time}.000Z`;
 }

@@ -4,7 +4,7 @@
  */
 import { type Jurisdiction, LOCALES, pickJurisdiction } from './jurisdictions.ts';
 import { asciiFold, personName, pickGender } from './people.ts';
-import { rngFor, streamId } from './random.ts';
+import { rngFor, streamId, weightedPicker } from './random.ts';
 
 export const DEPARTMENTS = ['retail-banking', 'insurance', 'risk', 'technology', 'operations', 'compliance'] as const;
 export type Department = (typeof DEPARTMENTS)[number];
@@ -21,14 +21,14 @@ export interface EmployeeRow {
 export const SALARY_BOUNDS = [0, 1_000_000] as const;
 export const EMPLOYEE_EMAIL_DOMAIN = 'demo-bank.example';
 
-const DEPARTMENT_WEIGHTS: Readonly<Record<Department, number>> = {
+const pickDepartment = weightedPicker<Department>({
   'retail-banking': 30,
   insurance: 15,
   risk: 10,
   technology: 20,
   operations: 15,
   compliance: 10,
-};
+});
 const DEPARTMENT_PAY: Readonly<Record<Department, number>> = {
   'retail-banking': 0.9,
   insurance: 0.95,
@@ -44,7 +44,7 @@ export function generateEmployee(seed: number, index: number): EmployeeRow {
   const rng = rngFor(seed, EMPLOYEE_STREAM, index);
   const jurisdiction = pickJurisdiction(rng);
   const name = personName(rng, jurisdiction, pickGender(rng));
-  const department = rng.weighted(DEPARTMENT_WEIGHTS);
+  const department = pickDepartment(rng);
   const [low, typical, high] = LOCALES[jurisdiction].salary;
   const pay = Math.min(high, Math.max(low, rng.logNormal(typical * DEPARTMENT_PAY[department], 0.35)));
   const id = index + 1;

@@ -4,7 +4,7 @@
 import { DEMO_TIME, isoDate, secondBetween } from './calendar.ts';
 import { formatCents, toCents } from './money.ts';
 import { type CustomerProfile, customerProfile } from './people.ts';
-import { rngFor, streamId } from './random.ts';
+import { rngFor, streamId, weightedPicker } from './random.ts';
 
 export type ClaimStatus = 'submitted' | 'approved' | 'rejected' | 'paid';
 
@@ -54,6 +54,7 @@ export const CLAIM_AMOUNT_BOUNDS = [0, 100_000] as const;
 const MAX_CLAIMS = 3;
 const COUNT_STREAM = streamId('claim.count');
 const CLAIM_STREAM = streamId('claim');
+const pickStatus = weightedPicker<ClaimStatus>({ paid: 0.55, approved: 0.15, submitted: 0.12, rejected: 0.18 });
 
 /** Claims filed by customer `customerIndex` (0 for about 85% of customers). */
 export function claimCount(seed: number, customerIndex: number): number {
@@ -89,7 +90,7 @@ export function generateHealthClaims(
       diagnosis_code: diagnosis.code,
       claim_amount: formatCents(toCents(rng.logNormal(diagnosis.typicalAmount, 0.6), min + 20, max)),
       submitted_on: isoDate(submitted),
-      status: rng.weighted<ClaimStatus>({ paid: 0.55, approved: 0.15, submitted: 0.12, rejected: 0.18 }),
+      status: pickStatus(rng),
     });
   }
   return claims;

@@ -2,7 +2,7 @@
  * What a customer or employee looks like in each demo jurisdiction: names (romanised for CN/JP/IN),
  * cities with their postal-code prefixes, phone numbering, e-mail providers, currency and pay.
  */
-import type { Rng } from './random.ts';
+import { type Rng, weightedPicker } from './random.ts';
 
 export const JURISDICTIONS = ['SG', 'EU-DE', 'EU-FR', 'US-CA', 'CN', 'IN', 'AU', 'JP'] as const;
 export type Jurisdiction = (typeof JURISDICTIONS)[number];
@@ -258,11 +258,6 @@ export function postalCode(rng: Rng, jurisdiction: Jurisdiction, city: City): st
 }
 
 /** Picks a jurisdiction with the intended shares. */
-export function pickJurisdiction(rng: Rng): Jurisdiction {
-  let u = rng.float();
-  for (const code of JURISDICTIONS) {
-    u -= LOCALES[code].share;
-    if (u < 0) return code;
-  }
-  return JURISDICTIONS[JURISDICTIONS.length - 1]!;
-}
+export const pickJurisdiction = weightedPicker(
+  Object.fromEntries(JURISDICTIONS.map((code) => [code, LOCALES[code].share])) as Record<Jurisdiction, number>,
+);

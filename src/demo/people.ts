@@ -16,7 +16,7 @@ import {
   generateSteuerId,
   generateTfn,
 } from './national-ids.ts';
-import { type Rng, rngFor, streamId } from './random.ts';
+import { type Rng, rngFor, streamId, weightedPicker } from './random.ts';
 
 export type Segment = 'retail' | 'premier' | 'business';
 
@@ -49,9 +49,8 @@ export interface CustomerRow {
 const PROFILE_STREAM = streamId('customer.profile');
 const IDENTITY_STREAM = streamId('customer.identity');
 
-export function pickGender(rng: Rng): Gender {
-  return rng.weighted({ F: 0.49, M: 0.49, X: 0.02 });
-}
+export const pickGender = weightedPicker<Gender>({ F: 0.49, M: 0.49, X: 0.02 });
+const pickSegment = weightedPicker<Segment>({ retail: 0.75, premier: 0.18, business: 0.07 });
 
 export function customerProfile(seed: number, index: number): CustomerProfile {
   const rng = rngFor(seed, PROFILE_STREAM, index);
@@ -59,7 +58,7 @@ export function customerProfile(seed: number, index: number): CustomerProfile {
   const gender = pickGender(rng);
   // The mean of two uniforms: more customers in mid-life than at the ends of the range.
   const birth = DEMO_TIME.birthFrom + Math.floor(((rng.float() + rng.float()) / 2) * (DEMO_TIME.birthUntil - DEMO_TIME.birthFrom));
-  const segment = rng.weighted<Segment>({ retail: 0.75, premier: 0.18, business: 0.07 });
+  const segment = pickSegment(rng);
   const joinFrom = Math.max(DEMO_TIME.customersFrom, Math.ceil(birth + ADULT_AGE_SECONDS));
   const createdAt = secondBetween(rng, joinFrom, DEMO_TIME.customersUntil);
   return { residency, gender, birthDate: isoDate(birth), segment, createdAt };

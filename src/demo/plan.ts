@@ -3,7 +3,8 @@
  * numbers start, and how active each customer is. It is a pure function of (seed, scale) and holds a few
  * numbers per customer, so any chunk of any table can be generated from it independently.
  */
-import { accountCount } from './accounts.ts';
+import { ACCOUNT_KINDS, generateAccounts, MAX_ACCOUNTS_PER_CUSTOMER } from './accounts.ts';
+import { dateSeconds } from './calendar.ts';
 import { claimCount } from './health-claims.ts';
 import { customerProfile } from './people.ts';
 import { DEFAULT_DEMO_SEED, rngFor, streamId } from './random.ts';
@@ -23,6 +24,9 @@ export interface DemoPlan {
   employees: number;
   /** accountOffsets[i] = accounts held by customers before customer i; the last entry is the total. */
   accountOffsets: Int32Array;
+  /** Per account (id − 1): index into ACCOUNT_KINDS, and the opening day as epoch seconds. */
+  accountKind: Uint8Array;
+  accountOpenedAt: Float64Array;
   claimOffsets: Int32Array;
   /** Running sum of the customers' activity weights: a transaction picks its customer from it. */
   activity: Float64Array;
@@ -56,13 +60,21 @@ export function planDemo(options: PlanOptions = {}): DemoPlan {
   const customers = Math.round(CUSTOMERS_PER_SCALE * scale);
   if (!Number.isFinite(scale) || customers < 1) throw new DemoScaleError(scale);
   const accountOffsets = new Int32Array(customers + 1);
+  const accountKind = new Uint8Array(customers * MAX_ACCOUNTS_PER_CUSTOMER);
+  const accountOpenedAt = new Float64Array(customers * MAX_ACCOUNTS_PER_CUSTOMER);
   const claimOffsets = new Int32Array(customers + 1);
   const activity = new Float64Array(customers);
   let runningActivity = 0;
   for (let i = 0; i < customers; i++) {
-    accountOffsets[i + 1] = accountOffsets[i]! + accountCount(seed, i);
+    const profile = customerProfile(seed, i);
+    const accounts = generateAccounts(seed, i, accountOffsets[i]! + 1, profile);
+    for (const account of accounts) {
+      accountKind[account.id - 1] = ACCOUNT_KINDS.indexOf(account.kind);
+      accountOpenedAt[account.id - 1] = dateSeconds(account.opened_on);
+    }
+    accountOffsets[i + 1] = accountOffsets[i]! + accounts.length;
     claimOffsets[i + 1] = claimOffsets[i]! + claimCount(seed, i);
-    runningActivity += activityWeight(seed, i, customerProfile(seed, i).segment === 'business');
+    runningActivity += activityWeight(seed, i, profile.segment === 'business');
     activity[i] = runningActivity;
   }
   return {
@@ -74,6 +86,8 @@ export function planDemo(options: PlanOptions = {}): DemoPlan {
     healthClaims: claimOffsets[customers]!,
     employees: Math.max(MIN_EMPLOYEES, Math.round(customers / CUSTOMERS_PER_EMPLOYEE)),
     accountOffsets,
+    accountKind: accountKind.slice(0, accountOffsets[customers]),
+    accountOpenedAt: accountOpenedAt.slice(0, accountOffsets[customers]),
     claimOffsets,
     activity,
   };

@@ -84,19 +84,6 @@ export class Rng {
     return item;
   }
 
-  /** Picks a key with probability proportional to its weight. */
-  weighted<K extends string>(weights: Readonly<Record<K, number>>): K {
-    const entries = Object.entries(weights) as [K, number][];
-    let total = 0;
-    for (const [, weight] of entries) total += weight;
-    let u = this.float() * total;
-    for (const [key, weight] of entries) {
-      u -= weight;
-      if (u < 0) return key;
-    }
-    return entries[entries.length - 1]![0];
-  }
-
   /** A standard normal variate (Box–Muller). */
   normal(): number {
     const u = 1 - this.float(); // (0, 1]: log(0) is not allowed
@@ -127,4 +114,23 @@ export function rngFor(seed: number, stream: number, index: number): Rng {
   const w2 = fmix32((w1 + index) ^ 0x13198a2e);
   const w3 = fmix32(w2 ^ key ^ 0x03707344);
   return new Rng(w0, w1, w2, w3);
+}
+
+/**
+ * A picker that returns a key with probability proportional to its weight. The cumulative table is
+ * built once, so picking costs one draw and a short scan.
+ */
+export function weightedPicker<K extends string>(weights: Readonly<Record<K, number>>): (rng: Rng) => K {
+  const keys = Object.keys(weights) as K[];
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const key of keys) {
+    total += weights[key];
+    cumulative.push(total);
+  }
+  return (rng) => {
+    const u = rng.float() * total;
+    for (let i = 0; i < keys.length - 1; i++) if (u < cumulative[i]!) return keys[i]!;
+    return keys[keys.length - 1]!;
+  };
 }

@@ -4,11 +4,11 @@
  * About 0.5% of the notes carry prompt-injection text: notes are untrusted input, and these rows exist to
  * prove that Keyhole never obeys them.
  */
-import { generateAccounts } from './accounts.ts';
-import { DEMO_TIME, dateSeconds, isoTimestamp, secondBetween } from './calendar.ts';
+import { ACCOUNT_KINDS } from './accounts.ts';
+import { DEMO_TIME, isoTimestamp, secondBetween } from './calendar.ts';
 import { formatCents, toCents } from './money.ts';
 import { customerAt, type DemoPlan } from './plan.ts';
-import { type Rng, rngFor, streamId } from './random.ts';
+import { type Rng, rngFor, streamId, weightedPicker } from './random.ts';
 
 export const MERCHANT_CATEGORIES = [
   'groceries',
@@ -52,10 +52,9 @@ const CATEGORIES: Readonly<Record<MerchantCategory, CategoryProfile>> = {
   healthcare: { weight: 6, typicalAmount: 90, notes: ['Pharmacy', 'Dentist co-payment', 'Physiotherapy session', 'Eye test', 'GP visit'] },
   gambling: { weight: 2, typicalAmount: 60, notes: ['Lottery tickets', 'Online casino top-up', 'Horse racing bet', 'Sports bet'] },
 };
-const CATEGORY_WEIGHTS = Object.fromEntries(MERCHANT_CATEGORIES.map((category) => [category, CATEGORIES[category].weight])) as Record<
-  MerchantCategory,
-  number
->;
+const pickCategory = weightedPicker(
+  Object.fromEntries(MERCHANT_CATEGORIES.map((category) => [category, CATEGORIES[category].weight])) as Record<MerchantCategory, number>,
+);
 
 /** Attacks an agent reading the notes might meet; tests look for exactly these strings. */
 export const PROMPT_INJECTION_NOTES = [
@@ -89,19 +88,30 @@ export function isPromptInjectionNote(text: string | null): boolean {
   return text !== null && PROMPT_INJECTION_NOTES.some((attack) => text.includes(attack));
 }
 
+const INSURANCE = ACCOUNT_KINDS.indexOf('insurance');
+
+/**
+ * The account (index = id − 1) a customer spends from: mostly the current account, which is always the
+ * first; otherwise any of their accounts except an insurance policy.
+ */
+function spendingAccount(plan: DemoPlan, customer: number, rng: Rng): number {
+  const current = plan.accountOffsets[customer]!;
+  if (rng.chance(0.65)) return current;
+  const other = current + Math.floor(rng.float() * (plan.accountOffsets[customer + 1]! - current));
+  return plan.accountKind[other] === INSURANCE ? current : other;
+}
+
 /** Transaction number `index + 1`. */
 export function generateTransaction(plan: DemoPlan, index: number): TransactionRow {
   const rng = rngFor(plan.seed, TRANSACTION_STREAM, index);
   const customer = customerAt(plan, rng.float());
-  const accounts = generateAccounts(plan.seed, customer, plan.accountOffsets[customer]! + 1).filter((account) => account.kind !== 'insurance');
-  // The current account (always first) carries most of the spending.
-  const account = rng.chance(0.65) ? accounts[0]! : rng.pick(accounts);
-  const category = rng.weighted(CATEGORY_WEIGHTS);
+  const account = spendingAccount(plan, customer, rng);
+  const category = pickCategory(rng);
   const [min, max] = AMOUNT_BOUNDS;
-  const occurredAt = secondBetween(rng, Math.max(DEMO_TIME.transactionsFrom, dateSeconds(account.opened_on)), DEMO_TIME.transactionsUntil);
+  const occurredAt = secondBetween(rng, Math.max(DEMO_TIME.transactionsFrom, plan.accountOpenedAt[account]!), DEMO_TIME.transactionsUntil);
   return {
     id: index + 1,
-    account_id: account.id,
+    account_id: account + 1,
     amount: formatCents(toCents(rng.logNormal(CATEGORIES[category].typicalAmount, 0.9), min, max)),
     merchant_category: category,
     occurred_at: isoTimestamp(occurredAt),

@@ -10,6 +10,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { subjectPseudonym } from '../audit/index.ts';
+import { applyExposure, maskedEqualityCondition } from '../masking/index.ts';
 import type { CatalogRelation, ColumnCondition, Operand } from '../config/index.ts';
 import type { View, ViewField, ViewTable } from '../policy/index.ts';
 import { type Comparison, type ComparisonOperator, type Condition, type OrderTerm, type SelectRequest } from '../sql/index.ts';
@@ -34,7 +35,7 @@ export interface RowShape {
   nested: ReadonlyArray<{ key: string; kind: CatalogRelation['kind']; shape: RowShape }>;
 }
 
-interface Session {
+export interface Session {
   view: View;
   values: Record<string, unknown>;
 }
@@ -77,11 +78,15 @@ export function whereCondition(viewTable: ViewTable, where: Record<string, unkno
       children.push({ kind: 'not', child: whereCondition(viewTable, value as Record<string, unknown>) });
     } else {
       const field = viewTable.fields.get(key)!;
-      if (field.exposure.kind === 'masked') {
-        throw refusal('MASKED_FIELD_FILTER', `Field "${key}" is masked in this view and cannot be used to filter.`, { field: key });
-      }
       for (const [operator, operand] of Object.entries(value as Record<string, unknown>)) {
         if (operand === undefined || !OPERATORS.has(operator as ComparisonOperator)) continue;
+        if (field.exposure.kind === 'masked') {
+          // Only equality with a token the agent was shown: ranges, null tests and negations would leak the value.
+          const condition = maskedEqualityCondition(field, operator, operand);
+          if (!condition) throw refusal('MASKED_FIELD_FILTER', `Field "${key}" is masked in this view; only eq/in on a pseudonym token can filter it.`, { field: key });
+          children.push(condition);
+          continue;
+        }
         const comparison: Comparison = { column: field.column, operator: operator as ComparisonOperator, value: operand };
         children.push({ kind: 'comparison', comparison });
       }
@@ -112,7 +117,7 @@ function pageOf(viewTable: ViewTable, args: ReadArgs): { limit: number; offset: 
   return { limit, offset };
 }
 
-function collectFields(selectionSet: SelectionSetNode, info: GraphQLResolveInfo, out: FieldNode[] = []): FieldNode[] {
+export function collectFields(selectionSet: SelectionSetNode, info: GraphQLResolveInfo, out: FieldNode[] = []): FieldNode[] {
   for (const selection of selectionSet.selections) {
     const skip = getDirectiveValues(GraphQLSkipDirective, selection, info.variableValues);
     const include = getDirectiveValues(GraphQLIncludeDirective, selection, info.variableValues);
@@ -180,14 +185,6 @@ export function planRead(
   };
 }
 
-function maskValue(field: ViewField, value: unknown, jurisdiction: string | null): unknown {
-  const exposure = field.exposure;
-  if (exposure.kind === 'clear') return value;
-  const variant = (jurisdiction !== null ? exposure.byJurisdiction.get(jurisdiction) : undefined) ?? exposure.otherwise;
-  // No variant for this subject's jurisdiction means no rule covers it: withhold the value (fail closed).
-  return variant ? variant.apply(value) : null;
-}
-
 function maskDescription(field: ViewField): { mask: string; rule?: string | undefined } {
   const exposure = field.exposure;
   if (exposure.kind === 'clear') return { mask: 'clear', rule: exposure.rule };
@@ -215,7 +212,7 @@ export function shapeRows(rows: ReadonlyArray<Record<string, unknown>>, shape: R
       tally.subjects.set(subjectPseudonym(subjectKey, table.subjectKind, subject), jurisdiction);
     }
     const out: Record<string, unknown> = {};
-    for (const { name, field } of shape.columns) out[name] = maskValue(field, row[name], jurisdiction);
+    for (const { name, field } of shape.columns) out[name] = applyExposure(field.exposure, row[name], jurisdiction);
     for (const { key, kind, shape: nestedShape } of shape.nested) {
       const value = row[key];
       if (kind === 'one') {

@@ -7,10 +7,22 @@ import { requestState, type KeyholeContext } from './request-state.ts';
 import { SCALARS } from './scalars.ts';
 import { fieldTypeName } from './type-names.ts';
 
+/**
+ * A later stage's part of a view's schema (DP aggregates, encrypted aggregates, …): its own types and
+ * `extend type Query` fields, or '' when the view gives it nothing. Resolvers reach the request's
+ * transaction and access tally through `requestState(context.request)`.
+ */
+export interface ViewSchemaExtension {
+  name: string;
+  typeDefs(view: View): string;
+  resolvers(view: View): Record<string, unknown>;
+}
+
 export interface SchemaDeps {
   lookup: TableLookup;
   subjectKey: Uint8Array;
   sessionValues: Record<string, unknown>;
+  extensions: readonly ViewSchemaExtension[];
 }
 
 const FILTER_TYPES = ['String', 'Int', 'BigInt', 'Decimal', 'Date', 'DateTime', 'Boolean'];
@@ -80,6 +92,7 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
     `${describe('The calling agent and what its view allows.')}\ntype Viewer { agent: String! purpose: String! location: String! tables: [ViewTable!]! }`,
     `type Query {\n  viewer: Viewer!\n${rootFields.join('\n')}\n}`,
     ...rowTables.map((t) => rowTypeSdl(view, t)),
+    ...deps.extensions.map((extension) => extension.typeDefs(view)).filter(Boolean),
   ].join('\n\n');
 
   const session = { view, values: deps.sessionValues };
@@ -107,7 +120,12 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
       return shapeRows(rows, shape, state.access, deps.subjectKey);
     };
   }
-  const resolvers: Record<string, unknown> = { ...SCALARS, Query: queryResolvers };
+  const resolvers: Record<string, Record<string, unknown>> = { Query: queryResolvers };
+  for (const extension of deps.extensions) {
+    for (const [type, fields] of Object.entries(extension.resolvers(view))) {
+      resolvers[type] = { ...resolvers[type], ...(fields as Record<string, unknown>) };
+    }
+  }
   for (const viewTable of rowTables) {
     const relationResolvers: Record<string, unknown> = {};
     for (const relation of viewTable.relations) {
@@ -116,5 +134,5 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
     }
     resolvers[viewTable.table.graphqlType] = relationResolvers;
   }
-  return makeExecutableSchema({ typeDefs: sdl, resolvers: resolvers as Parameters<typeof makeExecutableSchema>[0]['resolvers'] });
+  return makeExecutableSchema({ typeDefs: sdl, resolvers: [SCALARS, resolvers] as Parameters<typeof makeExecutableSchema>[0]['resolvers'] });
 }

@@ -2,7 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { ProjectConfig } from '../config/index.ts';
 import type { AgentPrincipal } from '../identity/index.ts';
 import { buildView, type ExposureDecider, sessionValues, type View } from '../policy/index.ts';
-import { buildViewSchema } from './schema.ts';
+import { buildViewSchema, type ViewSchemaExtension } from './schema.ts';
 
 export interface CompiledView {
   view: View;
@@ -17,12 +17,19 @@ export class ViewSchemaCache {
   private readonly cache = new Map<string, CompiledView>();
   private readonly config: ProjectConfig;
   private readonly subjectKey: Uint8Array;
+  private readonly extensions: readonly ViewSchemaExtension[];
   private decider: { decide: ExposureDecider; version: string };
 
-  constructor(config: ProjectConfig, subjectKey: Uint8Array, decider: { decide: ExposureDecider; version: string }) {
+  constructor(
+    config: ProjectConfig,
+    subjectKey: Uint8Array,
+    decider: { decide: ExposureDecider; version: string },
+    extensions: readonly ViewSchemaExtension[] = [],
+  ) {
     this.config = config;
     this.subjectKey = subjectKey;
     this.decider = decider;
+    this.extensions = extensions;
   }
 
   /** Swaps in a new set of masking decisions (e.g. after `masking-rules/` changed). */
@@ -40,6 +47,7 @@ export class ViewSchemaCache {
         lookup: (name) => this.config.catalog.tables.get(name)!,
         subjectKey: this.subjectKey,
         sessionValues: sessionValues(principal.agent, principal.purpose),
+        extensions: this.extensions,
       });
       compiled = { view, schema };
       this.cache.set(key, compiled);

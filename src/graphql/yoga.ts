@@ -4,7 +4,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, type ValidationContext } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AgentRegistry } from '../config/index.ts';
 import { appendAuditRecord } from '../audit/index.ts';
 import type { TokenKeys } from '../identity/index.ts';
@@ -47,7 +47,7 @@ const reportLimit = {
   onReject: [
     (context: ValidationContext | null, error: GraphQLError) =>
       context?.reportError(
-        new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'QUERY_LIMIT_EXCEEDED', http: { status: 400 } } }),
+        new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'QUERY_LIMIT_EXCEEDED', http: { status: 400, spec: false } } }),
       ),
   ],
 };
@@ -68,7 +68,15 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
     landingPage: false,
     batching: false,
     logging: false,
-    maskedErrors: true,
+    // Unexpected errors leave as a generic message; the log keeps what happened, never the data involved.
+    maskedErrors: {
+      maskError(error, message) {
+        // Our own refusals pass as they are; anything else is masked, never with details (isDev = false).
+        if (maskError(error, message, false) === error) return error as Error;
+        options.log({ level: 'error', msg: 'unexpected error', error: String((error as { originalError?: unknown }).originalError ?? error) });
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL', http: { status: 500 } } });
+      },
+    },
     schema: ({ request }) => {
       const state = requestState(request);
       if (state.principal?.kind !== 'agent') throw new Error('identity must run before the schema is chosen');

@@ -51,7 +51,7 @@ export function sessionValues(agent: AgentDefinition, purpose: string): Record<s
  * No policy for the pair means an empty view (fail closed), never a default one.
  */
 export function buildView(config: ProjectConfig, agent: AgentDefinition, purpose: string, decide: ExposureDecider, version: string): View {
-  const policy = config.policies.get(policyKey(agent.role, purpose));
+  const policy = config.policies.byRolePurpose.get(policyKey(agent.role, purpose));
   const tables = new Map<string, ViewTable>();
   const scope = { role: agent.role, purpose, agentLocation: agent.location };
   for (const [tableName, tablePolicy] of policy?.tables ?? []) {
@@ -60,7 +60,8 @@ export function buildView(config: ProjectConfig, agent: AgentDefinition, purpose
     const hidden = new Map<string, string>();
     for (const column of table.columns.values()) {
       if (!tablePolicy.fields.includes(column.name)) continue;
-      const exposure = decide(table, column, scope);
+      // Aggregate-only tables never return a value of one row: DP protects them, not masking.
+      const exposure = tablePolicy.access === 'aggregates' ? ({ kind: 'clear', rule: undefined } as const) : decide(table, column, scope);
       if (exposure.kind === 'hidden') hidden.set(column.name, exposure.reason);
       else fields.set(column.name, { column, exposure, requiresApproval: tablePolicy.requireApproval.includes(column.name) });
     }

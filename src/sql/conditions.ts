@@ -38,6 +38,8 @@ export type Condition =
   | { kind: 'comparison'; comparison: Comparison }
   /** On the row's data-subject jurisdiction (found through the subject path), e.g. to withhold a transfer. */
   | { kind: 'subject-jurisdiction'; operator: 'in' | 'notIn'; value: readonly string[] }
+  /** A predicate on one column that another stage writes (equality on a keyed token computed in SQL); values only as params. */
+  | { kind: 'column-predicate'; column: CatalogColumn; compile: (target: string, params: Params) => string }
   | { kind: 'and' | 'or'; children: Condition[] }
   | { kind: 'not'; child: Condition };
 
@@ -80,6 +82,8 @@ export function compileCondition(scope: ConditionScope, condition: Condition, pa
   switch (condition.kind) {
     case 'comparison':
       return compileComparison(scope.alias, condition.comparison, params);
+    case 'column-predicate':
+      return condition.compile(`${scope.alias}.${ident(condition.column.name)}`, params);
     case 'subject-jurisdiction': {
       const test = `${scope.jurisdiction} = ANY(${params.add([...condition.value], 'text[]')})`;
       // A row whose subject has no known jurisdiction never passes a jurisdiction filter (fail closed).

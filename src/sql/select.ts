@@ -30,6 +30,42 @@ export const JURISDICTION_KEY = '__jurisdiction';
 /** Resolves table names (subject paths point at other tables) to their catalog entries. */
 export type TableLookup = (name: string) => CatalogTable;
 
+/** SQL that finds each row's data subject: a join to append after the table, and the two expressions. */
+export interface SubjectJoin {
+  join: string;
+  subject: string;
+  jurisdiction: string;
+}
+
+/** A LATERAL join yielding the row's data subject id and jurisdiction by following the subject path. */
+export function subjectJoin(table: CatalogTable, alias: string, lookup: TableLookup): SubjectJoin {
+  if (table.subjectPath.length === 0) {
+    const jurisdiction = table.jurisdiction ? `${alias}.${ident(table.jurisdiction.column)}` : 'NULL::text';
+    return { join: '', subject: `${alias}.${ident(table.primaryKey)}`, jurisdiction };
+  }
+  const hops: string[] = [];
+  let from = alias;
+  let lastAlias = alias;
+  table.subjectPath.forEach((hop, i) => {
+    const hopAlias = `${alias}_h${i}`;
+    const on = `${hopAlias}.${ident(hop.targetColumn)} = ${from}.${ident(hop.column)}`;
+    hops.push(i === 0 ? `FROM ${ident(hop.table)} ${hopAlias}` : `JOIN ${ident(hop.table)} ${hopAlias} ON ${on}`);
+    if (i === 0) hops.push(`WHERE ${on}`);
+    from = hopAlias;
+    lastAlias = hopAlias;
+  });
+  const where = hops.splice(1, 1)[0]!;
+  const root = lookup(table.subjectPath[table.subjectPath.length - 1]!.table);
+  const jurisdiction = root.jurisdiction ? `${lastAlias}.${ident(root.jurisdiction.column)}` : 'NULL::text';
+  const subjectAlias = `${alias}_s`;
+  return {
+    join: ` LEFT JOIN LATERAL (SELECT ${lastAlias}.${ident(root.primaryKey)} AS subject, ${jurisdiction} AS jurisdiction ${hops.join(' ')} ${where}) ${subjectAlias} ON true`,
+    subject: `${subjectAlias}.subject`,
+    jurisdiction: `${subjectAlias}.jurisdiction`,
+  };
+}
+
+
 class SelectCompiler {
   private aliasCount = 0;
   readonly params = new Params();
@@ -42,32 +78,8 @@ class SelectCompiler {
     return `t${this.aliasCount++}`;
   }
 
-  /** A LATERAL join yielding the row's data subject id and jurisdiction by following the subject path. */
-  subjectJoin(table: CatalogTable, alias: string): { join: string; subject: string; jurisdiction: string } {
-    if (table.subjectPath.length === 0) {
-      const jurisdiction = table.jurisdiction ? `${alias}.${ident(table.jurisdiction.column)}` : 'NULL::text';
-      return { join: '', subject: `${alias}.${ident(table.primaryKey)}`, jurisdiction };
-    }
-    const hops: string[] = [];
-    let from = alias;
-    let lastAlias = alias;
-    table.subjectPath.forEach((hop, i) => {
-      const hopAlias = `${alias}_h${i}`;
-      const on = `${hopAlias}.${ident(hop.targetColumn)} = ${from}.${ident(hop.column)}`;
-      hops.push(i === 0 ? `FROM ${ident(hop.table)} ${hopAlias}` : `JOIN ${ident(hop.table)} ${hopAlias} ON ${on}`);
-      if (i === 0) hops.push(`WHERE ${on}`);
-      from = hopAlias;
-      lastAlias = hopAlias;
-    });
-    const where = hops.splice(1, 1)[0]!;
-    const root = this.lookup(table.subjectPath[table.subjectPath.length - 1]!.table);
-    const jurisdiction = root.jurisdiction ? `${lastAlias}.${ident(root.jurisdiction.column)}` : 'NULL::text';
-    const subjectAlias = `${alias}_s`;
-    return {
-      join: ` LEFT JOIN LATERAL (SELECT ${lastAlias}.${ident(root.primaryKey)} AS subject, ${jurisdiction} AS jurisdiction ${hops.join(' ')} ${where}) ${subjectAlias} ON true`,
-      subject: `${subjectAlias}.subject`,
-      jurisdiction: `${subjectAlias}.jurisdiction`,
-    };
+  subjectJoin(table: CatalogTable, alias: string): SubjectJoin {
+    return subjectJoin(table, alias, this.lookup);
   }
 
   /** Columns are projected raw; values are masked in TypeScript after the read (masks may need secrets). */

@@ -41,6 +41,13 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
     }
   });
 
+  it('refuses a hidden field passed through variables with INVALID_ARGUMENT and no hint', async () => {
+    const reply = await kh.graphql(support, 'query ($w: CustomerWhere) { customers(where: $w) { id } }', { w: { nationalid: { eq: 'S1234567D' } } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.errors![0]!.extensions?.code).toBe('INVALID_ARGUMENT');
+    expect(reply.body.errors![0]!.message).not.toMatch(/did you mean|national_id/i);
+  });
+
   it('gives no type names through inline-fragment hints either', async () => {
     const reply = await kh.graphql(support, '{ customers { ... on Account { id } } }');
     expect(reply.body.errors![0]!.message).not.toMatch(/did you mean/i);

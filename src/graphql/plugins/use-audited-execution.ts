@@ -1,4 +1,4 @@
-import type { ExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { type AuditDraft, appendAuditRecord } from '../../audit/index.ts';
 import { DatabaseError, type Db } from '../../sql/index.ts';
@@ -19,6 +19,16 @@ class ExecutionFailed extends Error {
     super('execution failed');
     this.errors = errors;
   }
+}
+
+/**
+ * Errors graphql-js raises before any resolver runs (variables that do not fit the view's input types)
+ * are the agent's mistake, not ours: a refusal with a stable code and no "Did you mean" hint.
+ */
+function asRefusalIfRequestError(error: GraphQLError): GraphQLError {
+  if (isRefusal(error) || error.path !== undefined) return error;
+  if (error.originalError !== undefined && !(error.originalError instanceof GraphQLError)) return error;
+  return refusal('INVALID_ARGUMENT', error.message.replace(/\s*Did you mean[^]*$/, ''));
 }
 
 function firstCause(errors: readonly GraphQLError[]): unknown {
@@ -48,7 +58,7 @@ export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
           return await options.db.transaction(async (tx) => {
             state.tx = tx;
             const result = (await executeFn(args)) as ExecutionResult;
-            const errors = result.errors ?? [];
+            const errors = (result.errors ?? []).map(asRefusalIfRequestError);
             if (errors.some((error) => !isRefusal(error))) throw new ExecutionFailed(errors);
             const refused = errors[0];
             const decision = refused ? 'denied' : 'allowed';

@@ -5,7 +5,10 @@ const SUGGESTION = /\s*Did you mean[^]*$/;
 
 function clean(error: GraphQLError, code: string): GraphQLError {
   const message = error.message.replace(SUGGESTION, '');
-  const extensions = { ...error.extensions, code: error.extensions.code ?? code };
+  // A refused query is a client error: 400 whatever the Accept header. `spec: false` keeps yoga from
+  // answering 200 to application/json (GraphQL-over-HTTP's legacy mode), so proxies see the refusal too.
+  const http = { status: 400, spec: false };
+  const extensions = { ...error.extensions, code: error.extensions.code ?? code, http };
   return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
 }
 

@@ -1,0 +1,146 @@
+import type { PrivacyConfig } from '../config/index.ts';
+import type { Queryable } from '../sql/index.ts';
+import { addCost, checkBudget, type ComposedCost, epsilonAt, type PrivacyCost } from './accountant.ts';
+
+/** A budget's state after (or without) a spend, as agents and officers see it. */
+export interface BudgetState {
+  scope: string;
+  period: string;
+  epsilonLimit: number;
+  deltaLimit: number;
+  /** ε the spends so far certify at the limit's δ (accountant.epsilonAt). */
+  epsilonSpent: number;
+  deltaSpent: number;
+  queries: number;
+}
+
+export class BudgetExhaustedError extends Error {
+  readonly scope: string;
+  constructor(scope: string, needed: number, state: BudgetState) {
+    super(`the ${scope.startsWith('dataset:') ? 'dataset' : 'agent'} privacy budget for ${state.period} cannot cover ε=${needed} (spent ${state.epsilonSpent.toFixed(4)} of ${state.epsilonLimit})`);
+    this.name = 'BudgetExhaustedError';
+    this.scope = scope;
+  }
+}
+
+interface BudgetRow {
+  scope: string;
+  period: string;
+  epsilon_limit: number;
+  delta_limit: number;
+  pure_epsilon: number;
+  pure_rho: number;
+  approx_epsilon: number;
+  approx_delta: number;
+  rho: number;
+  queries: number;
+}
+
+const composed = (row: BudgetRow): ComposedCost => ({
+  pureEpsilon: row.pure_epsilon,
+  pureRho: row.pure_rho,
+  approxEpsilon: row.approx_epsilon,
+  approxDelta: row.approx_delta,
+  rho: row.rho,
+});
+
+function stateOf(row: BudgetRow, total: ComposedCost = composed(row), queries = row.queries): BudgetState {
+  return {
+    scope: row.scope,
+    period: row.period,
+    epsilonLimit: row.epsilon_limit,
+    deltaLimit: row.delta_limit,
+    epsilonSpent: epsilonAt(total, row.delta_limit),
+    deltaSpent: total.approxDelta,
+    queries,
+  };
+}
+
+/** The period a spend at `at` falls in, e.g. '2026-11' for monthly budgets (UTC). */
+export function budgetPeriod(period: PrivacyConfig['period'], at: Date = new Date()): string {
+  const iso = at.toISOString();
+  return period === 'day' ? iso.slice(0, 10) : period === 'month' ? iso.slice(0, 7) : iso.slice(0, 4);
+}
+
+/**
+ * The budget ledger in PostgreSQL. `lock` takes row locks on the agent's and the dataset's budget rows (in
+ * a fixed order, so no deadlock), which serialises spends against one budget across all broker processes;
+ * `spend` then checks and records the cost within the same transaction as the audit record.
+ */
+export class BudgetLedger {
+  private readonly privacy: PrivacyConfig;
+  private readonly dataset: string;
+
+  constructor(privacy: PrivacyConfig, dataset: string) {
+    this.privacy = privacy;
+    this.dataset = dataset;
+  }
+
+  period(at?: Date): string {
+    return budgetPeriod(this.privacy.period, at);
+  }
+
+  private scopes(agentId: string): Array<{ scope: string; epsilon: number; delta: number }> {
+    const agent = this.privacy.agents[agentId];
+    if (!agent) return [];
+    return [
+      { scope: `agent:${agentId}`, epsilon: agent.epsilon, delta: agent.delta },
+      { scope: `dataset:${this.dataset}`, epsilon: this.privacy.dataset.epsilon, delta: this.privacy.dataset.delta },
+    ].sort((a, b) => (a.scope < b.scope ? -1 : 1));
+  }
+
+  /** Locks (creating if needed) the budget rows a query of this agent will charge; returns their states. */
+  async lock(tx: Queryable, agentId: string, period: string): Promise<BudgetRow[]> {
+    const scopes = this.scopes(agentId);
+    for (const { scope, epsilon, delta } of scopes) {
+      await tx.query(
+        `INSERT INTO dp_budget (scope, period, epsilon_limit, delta_limit) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (scope, period) DO UPDATE SET epsilon_limit = EXCLUDED.epsilon_limit, delta_limit = EXCLUDED.delta_limit
+         WHERE dp_budget.epsilon_limit <> EXCLUDED.epsilon_limit OR dp_budget.delta_limit <> EXCLUDED.delta_limit`,
+        [scope, period, epsilon, delta],
+      );
+    }
+    const { rows } = await tx.query<BudgetRow>(
+      'SELECT * FROM dp_budget WHERE period = $1 AND scope = ANY($2::text[]) ORDER BY scope FOR UPDATE',
+      [period, scopes.map((s) => s.scope)],
+    );
+    return rows;
+  }
+
+  /** Charges `costs` to every locked row, or throws BudgetExhaustedError having changed nothing. */
+  async spend(tx: Queryable, locked: readonly BudgetRow[], costs: readonly PrivacyCost[], requestedEpsilon: number): Promise<BudgetState[]> {
+    const next = locked.map((row) => {
+      const total = costs.reduce(addCost, composed(row));
+      const check = checkBudget(total, { epsilon: row.epsilon_limit, delta: row.delta_limit });
+      if (!check.withinBudget) throw new BudgetExhaustedError(row.scope, requestedEpsilon, stateOf(row));
+      return { row, total };
+    });
+    for (const { row, total } of next) {
+      await tx.query(
+        `UPDATE dp_budget SET pure_epsilon = $3, pure_rho = $4, approx_epsilon = $5, approx_delta = $6, rho = $7, queries = queries + 1
+         WHERE scope = $1 AND period = $2`,
+        [row.scope, row.period, total.pureEpsilon, total.pureRho, total.approxEpsilon, total.approxDelta, total.rho],
+      );
+    }
+    return next.map(({ row, total }) => stateOf(row, total, row.queries + 1));
+  }
+
+  states(locked: readonly BudgetRow[]): BudgetState[] {
+    return locked.map((row) => stateOf(row));
+  }
+
+  async findAnswer(tx: Queryable, agentId: string, period: string, key: string, dataVersion: number): Promise<unknown | null> {
+    const { rows } = await tx.query<{ answer: unknown }>(
+      'SELECT answer FROM dp_answers WHERE agent_id = $1 AND period = $2 AND query_key = $3 AND data_version = $4',
+      [agentId, period, key, dataVersion],
+    );
+    return rows[0]?.answer ?? null;
+  }
+
+  async storeAnswer(tx: Queryable, agentId: string, period: string, key: string, dataVersion: number, answer: unknown, cost: unknown): Promise<void> {
+    await tx.query(
+      'INSERT INTO dp_answers (agent_id, period, query_key, data_version, answer, cost) VALUES ($1, $2, $3, $4, $5, $6)',
+      [agentId, period, key, dataVersion, JSON.stringify(answer), JSON.stringify(cost)],
+    );
+  }
+}

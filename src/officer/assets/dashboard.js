@@ -1,0 +1,465 @@
+// The privacy officer's dashboard: plain ES module, no build step. Everything comes from /officer/graphql
+// with the officer's token; every value is written with textContent, never parsed as HTML.
+const { Chart } = window;
+const TOKEN_KEY = 'keyhole.officerToken';
+const PAGE_SIZE = 25;
+const DAY_MS = 24 * 3600 * 1000;
+const PALETTE = ['#1f5fbf', '#d9480f', '#2b8a3e', '#7048e8', '#c2255c', '#0b7285', '#e67700', '#5c677d'];
+const DECISION_COLOURS = { allowed: '#2b8a3e', denied: '#c92a2a', error: '#e67700', pending_approval: '#7048e8' };
+
+const $ = (id) => document.getElementById(id);
+
+class OfficerApiError extends Error {
+  constructor(message, code, status) {
+    super(message);
+    this.name = 'OfficerApiError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+const RECORD_FIELDS = `seq recordedAt requestId actorKind actorId purpose actorLocation operationKind operationName operationHash
+  decision code reason tables fields { table field mask rule tags classes special } rowCount subjectCount jurisdictions
+  privacyCost findings details prevHash hash`;
+
+const SESSION_QUERY = 'query Session { me { id description jurisdictions } agents { id location role } }';
+const CHAIN_QUERY = 'query Chain { auditChainStatus { ok checked headSeq firstBad { seq problem detail } } }';
+const LOG_QUERY = `query Log($filter: AuditFilter, $limit: Int, $offset: Int) {
+  accessCount(filter: $filter)
+  accessLog(filter: $filter, limit: $limit, offset: $offset) { ${RECORD_FIELDS} }
+}`;
+const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $offset: Int) {
+  accessCount(filter: $filter)
+  accessLog(filter: $filter, limit: $limit, offset: $offset) { ${RECORD_FIELDS} }
+  accessesByDay(filter: $filter) { day actorKind actorId requests }
+  decisionBreakdown(filter: $filter) { decision code count }
+  agentSummaries(filter: $filter) { actorKind agent location requests allowed denied errors rows distinctSubjects epsilonSpent }
+  privacyBudgets(filter: $filter) { note agents { actorKind agent epsilonSpent epsilonBudget } }
+  crossBorderFlows(filter: $filter) { agentLocation subjectJurisdiction records subjects crossBorder }
+  specialCategoryAccess(filter: $filter) { agent table field mask records rows }
+  findings(filter: $filter, limit: 50) { seq recordedAt agent rule severity jurisdiction message }
+}`;
+const SEEN_QUERY = `query WhoHasSeen($id: ID!) {
+  whoHasSeen(customerId: $id) { subject agents accesses { seq recordedAt agent purpose actorLocation subjectJurisdiction fields { table field mask } rowCount } }
+}`;
+
+async function officerGraphql(query, variables = {}) {
+  const token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  let response;
+  try {
+    response = await fetch('/officer/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch {
+    throw new OfficerApiError('The broker cannot be reached.', 'NETWORK', 0);
+  }
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new OfficerApiError(`The broker answered ${response.status} without a JSON body.`, 'BAD_RESPONSE', response.status);
+  }
+  const error = body.errors?.[0];
+  if (error) throw new OfficerApiError(error.message, error.extensions?.code ?? 'ERROR', response.status);
+  if (!response.ok || !body.data) throw new OfficerApiError(`The broker answered ${response.status}.`, 'BAD_RESPONSE', response.status);
+  return body.data;
+}
+
+function showError(error) {
+  const box = $('error');
+  box.textContent = error instanceof OfficerApiError ? `${error.message} (${error.code})` : `Unexpected error: ${error.message ?? error}`;
+  box.hidden = false;
+}
+
+function clearError() {
+  $('error').hidden = true;
+  $('error').textContent = '';
+}
+
+/** Builds an element with text content and attributes; children are nodes or strings. */
+function el(tag, options = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'className') node.className = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+const fmt = new Intl.NumberFormat('en', { maximumFractionDigits: 3 });
+const actorLabel = (kind, id) => (kind === 'agent' ? id : id ? `${kind}: ${id}` : kind);
+const time = (iso) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
+// ----- filters ------------------------------------------------------------------------------------------
+
+const isoDay = (date) => date.toISOString().slice(0, 10);
+
+function defaultRange() {
+  const today = new Date();
+  const from = new Date(today.getTime() - 29 * DAY_MS);
+  $('filter-from').value = isoDay(from);
+  $('filter-to').value = isoDay(today);
+}
+
+/** The filter the page shows, as the API's AuditFilter ('to' is the day after the last day shown). */
+function currentFilter() {
+  const from = $('filter-from').value;
+  const to = $('filter-to').value;
+  const nextDay = (day) => new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString();
+  return {
+    from: from ? `${from}T00:00:00Z` : null,
+    to: to ? nextDay(to) : null,
+    agent: $('filter-agent').value || null,
+    jurisdiction: $('filter-jurisdiction').value || null,
+    actorKinds: $('filter-officers').checked ? null : ['agent', 'anonymous'],
+  };
+}
+
+function fillSelect(select, values, label = (v) => v) {
+  const keep = select.value;
+  select.replaceChildren(select.options[0]);
+  for (const value of values) select.append(el('option', { value }, label(value)));
+  select.value = values.includes(keep) ? keep : '';
+}
+
+// ----- charts -------------------------------------------------------------------------------------------
+
+const charts = new Map();
+
+function drawChart(canvasId, config, summary) {
+  charts.get(canvasId)?.destroy();
+  const canvas = $(canvasId);
+  canvas.setAttribute('aria-label', summary);
+  const base = { responsive: true, maintainAspectRatio: false, animation: false };
+  for (const dataset of config.data.datasets) dataset.maxBarThickness ??= 48;
+  charts.set(canvasId, new Chart(canvas, { ...config, options: { ...base, ...config.options } }));
+}
+
+function colourFor(label, labels) {
+  return PALETTE[labels.indexOf(label) % PALETTE.length];
+}
+
+/** Every day from the first to the last one seen, so quiet days show as gaps rather than vanish. */
+function dayRange(seen) {
+  const sorted = [...new Set(seen)].sort();
+  if (sorted.length === 0) return [];
+  const days = [];
+  for (let t = Date.parse(`${sorted[0]}T00:00:00Z`); t <= Date.parse(`${sorted.at(-1)}T00:00:00Z`); t += DAY_MS) days.push(isoDay(new Date(t)));
+  return days;
+}
+
+function drawAccesses(byDay) {
+  const days = dayRange(byDay.map((d) => d.day));
+  const actors = [...new Set(byDay.map((d) => actorLabel(d.actorKind, d.actorId)))].sort();
+  const datasets = actors.map((actor) => ({
+    label: actor,
+    backgroundColor: colourFor(actor, actors),
+    data: days.map((day) => byDay.filter((d) => d.day === day && actorLabel(d.actorKind, d.actorId) === actor).reduce((n, d) => n + d.requests, 0)),
+  }));
+  const total = byDay.reduce((n, d) => n + d.requests, 0);
+  drawChart(
+    'accesses-chart',
+    {
+      type: 'bar',
+      data: { labels: days, datasets },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+    },
+    `Accesses per day by agent: ${total} requests over ${days.length} days by ${actors.length} callers.`,
+  );
+}
+
+function drawDecisions(breakdown) {
+  const totals = new Map();
+  for (const row of breakdown) totals.set(row.decision, (totals.get(row.decision) ?? 0) + row.count);
+  const labels = [...totals.keys()];
+  drawChart(
+    'decisions-chart',
+    {
+      type: 'doughnut',
+      data: { labels, datasets: [{ data: labels.map((l) => totals.get(l)), backgroundColor: labels.map((l) => DECISION_COLOURS[l] ?? '#868e96') }] },
+    },
+    `Decisions: ${labels.map((l) => `${l} ${totals.get(l)}`).join(', ') || 'none'}.`,
+  );
+  const refusals = breakdown.filter((row) => row.decision !== 'allowed');
+  const codes = refusals.map((row) => row.code ?? row.decision);
+  drawChart(
+    'denials-chart',
+    {
+      type: 'bar',
+      data: { labels: codes, datasets: [{ label: 'requests', data: refusals.map((r) => r.count), backgroundColor: refusals.map((r) => DECISION_COLOURS[r.decision] ?? '#868e96') }] },
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+    },
+    `Refusal reasons: ${refusals.map((r) => `${r.code ?? r.decision} ${r.count}`).join(', ') || 'none'}.`,
+  );
+}
+
+function drawBudgets(report) {
+  const rows = report.agents;
+  const labels = rows.map((r) => actorLabel(r.actorKind, r.agent));
+  const datasets = [{ label: 'ε spent', data: rows.map((r) => r.epsilonSpent), backgroundColor: '#1f5fbf' }];
+  if (rows.some((r) => r.epsilonBudget !== null)) {
+    datasets.push({ label: 'ε budget', data: rows.map((r) => r.epsilonBudget), backgroundColor: '#adb5bd' });
+  }
+  drawChart(
+    'budget-chart',
+    { type: 'bar', data: { labels, datasets }, options: { scales: { y: { beginAtZero: true } } } },
+    `Epsilon spent: ${rows.map((r, i) => `${labels[i]} ${fmt.format(r.epsilonSpent)}`).join(', ') || 'none'}.`,
+  );
+  $('budget-note').textContent = report.note;
+}
+
+function drawSpecial(rows) {
+  const labels = rows.map((r) => `${r.agent ?? 'anonymous'} · ${r.table}.${r.field} (${r.mask})`);
+  drawChart(
+    'special-chart',
+    {
+      type: 'bar',
+      data: { labels, datasets: [{ label: 'records', data: rows.map((r) => r.records), backgroundColor: '#c2255c' }] },
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+    },
+    `Special-category fields returned: ${labels.map((l, i) => `${l} ${rows[i].records}`).join(', ') || 'none'}.`,
+  );
+}
+
+// ----- tables -------------------------------------------------------------------------------------------
+
+function drawFlows(cells) {
+  const table = $('flows');
+  const caption = table.caption;
+  const locations = [...new Set(cells.map((c) => c.agentLocation ?? '—'))].sort();
+  const jurisdictions = [...new Set(cells.map((c) => c.subjectJurisdiction ?? '—'))].sort();
+  const max = Math.max(1, ...cells.map((c) => c.records));
+  const head = el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Agent location ↓ / subject →'), ...jurisdictions.map((j) => el('th', { scope: 'col' }, j))));
+  const body = el('tbody');
+  for (const location of locations) {
+    const row = el('tr', {}, el('th', { scope: 'row' }, location));
+    for (const jurisdiction of jurisdictions) {
+      const cell = cells.find((c) => (c.agentLocation ?? '—') === location && (c.subjectJurisdiction ?? '—') === jurisdiction);
+      if (!cell) {
+        row.append(el('td', { className: 'empty' }, '·'));
+        continue;
+      }
+      const strength = 0.15 + 0.85 * (cell.records / max);
+      const td = el('td', { className: cell.crossBorder ? 'cross' : '', title: `${cell.records} records, ${cell.subjects} subjects${cell.crossBorder ? ', cross-border' : ''}` }, `${cell.records} (${cell.subjects})`);
+      td.style.backgroundColor = `rgba(31, 95, 191, ${strength.toFixed(2)})`;
+      td.style.color = strength > 0.55 ? '#fff' : '#1d2430';
+      row.append(td);
+    }
+    body.append(row);
+  }
+  table.replaceChildren(caption, head, body);
+  if (cells.length === 0) body.append(el('tr', {}, el('td', {}, 'No data-subject rows were returned in this range.')));
+}
+
+function fillBody(tableId, rows) {
+  const body = $(tableId).tBodies[0];
+  body.replaceChildren(...rows);
+  if (rows.length === 0) body.append(el('tr', {}, el('td', { colspan: String($(tableId).tHead.rows[0].cells.length) }, 'Nothing in this range.')));
+}
+
+const numCell = (value) => el('td', { className: 'num' }, fmt.format(value));
+
+function drawAgents(summaries) {
+  fillBody(
+    'agents-table',
+    summaries.map((s) =>
+      el('tr', {}, el('th', { scope: 'row' }, actorLabel(s.actorKind, s.agent)), el('td', {}, s.location ?? '—'), numCell(s.requests), numCell(s.allowed),
+        numCell(s.denied), numCell(s.errors), numCell(s.rows), numCell(s.distinctSubjects), numCell(s.epsilonSpent)),
+    ),
+  );
+}
+
+function drawFindings(findings) {
+  fillBody(
+    'findings-table',
+    findings.map((f) =>
+      el('tr', {}, el('td', {}, String(f.seq)), el('td', {}, time(f.recordedAt)), el('td', {}, f.agent ?? '—'), el('td', {}, f.rule ?? '—'),
+        el('td', {}, f.severity ?? '—'), el('td', {}, f.jurisdiction ?? '—'), el('td', {}, f.message ?? '—')),
+    ),
+  );
+}
+
+function openRecord(record) {
+  $('record-title').textContent = `Audit record #${record.seq}`;
+  $('record-json').textContent = JSON.stringify(record, null, 2);
+  $('record-dialog').showModal();
+}
+
+function drawLog(records, total, offset) {
+  fillBody(
+    'log-table',
+    records.map((r) => {
+      const row = el('tr', { tabindex: '0', 'data-seq': String(r.seq), 'aria-label': `Record ${r.seq}, ${r.decision}; open details` },
+        el('td', {}, String(r.seq)), el('td', {}, time(r.recordedAt)), el('td', {}, actorLabel(r.actorKind, r.actorId)), el('td', {}, r.purpose ?? '—'),
+        el('td', { className: `decision-${r.decision}` }, r.decision), el('td', {}, r.code ?? ''), el('td', {}, r.tables.join(', ')),
+        numCell(r.rowCount), numCell(r.subjectCount));
+      row.addEventListener('click', () => openRecord(r));
+      row.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          openRecord(r);
+        }
+      });
+      return row;
+    }),
+  );
+  const last = Math.min(total, offset + records.length);
+  $('page-info').textContent = total === 0 ? 'No records' : `Records ${offset + 1}–${last} of ${total}`;
+  $('page-prev').disabled = offset === 0;
+  $('page-next').disabled = last >= total;
+}
+
+function drawCards(data) {
+  const denied = data.decisionBreakdown.filter((d) => d.decision === 'denied').reduce((n, d) => n + d.count, 0);
+  $('total-requests').textContent = fmt.format(data.accessCount);
+  $('total-denied').textContent = fmt.format(denied);
+  $('total-subjects').textContent = fmt.format(data.agentSummaries.reduce((n, s) => n + s.distinctSubjects, 0));
+  $('total-epsilon').textContent = fmt.format(data.privacyBudgets.agents.reduce((n, a) => n + a.epsilonSpent, 0));
+}
+
+// ----- loading ------------------------------------------------------------------------------------------
+
+let generation = 0;
+let offset = 0;
+
+/** Marks the page as showing the answer to request `n`, so readers (and tests) know the redraw finished. */
+function markLoaded(n) {
+  document.body.dataset.loaded = String(n);
+}
+
+async function refresh() {
+  const mine = ++generation;
+  offset = 0;
+  try {
+    const data = await officerGraphql(DASHBOARD_QUERY, { filter: currentFilter(), limit: PAGE_SIZE, offset });
+    if (mine !== generation) return;
+    clearError();
+    drawCards(data);
+    drawAccesses(data.accessesByDay);
+    drawDecisions(data.decisionBreakdown);
+    drawBudgets(data.privacyBudgets);
+    drawSpecial(data.specialCategoryAccess);
+    drawFlows(data.crossBorderFlows);
+    drawAgents(data.agentSummaries);
+    drawFindings(data.findings);
+    drawLog(data.accessLog, data.accessCount, offset);
+    markLoaded(mine);
+  } catch (error) {
+    if (mine === generation) handleFailure(error);
+  }
+}
+
+async function turnPage(delta) {
+  const mine = ++generation;
+  const next = Math.max(0, offset + delta * PAGE_SIZE);
+  try {
+    const data = await officerGraphql(LOG_QUERY, { filter: currentFilter(), limit: PAGE_SIZE, offset: next });
+    if (mine !== generation) return;
+    offset = next;
+    drawLog(data.accessLog, data.accessCount, offset);
+    markLoaded(mine);
+  } catch (error) {
+    if (mine === generation) handleFailure(error);
+  }
+}
+
+async function verifyChain() {
+  const badge = $('chain-status');
+  badge.textContent = 'checking…';
+  badge.className = 'badge';
+  try {
+    const { auditChainStatus: status } = await officerGraphql(CHAIN_QUERY);
+    badge.textContent = status.ok ? `intact (${status.checked} records)` : `BROKEN at #${status.firstBad.seq}: ${status.firstBad.problem}`;
+    badge.className = `badge ${status.ok ? 'ok' : 'bad'}`;
+    if (!status.ok) badge.title = status.firstBad.detail;
+  } catch (error) {
+    badge.textContent = 'not checked';
+    handleFailure(error);
+  }
+}
+
+async function lookUpSubject(customerId) {
+  const out = $('seen-result');
+  try {
+    const { whoHasSeen: seen } = await officerGraphql(SEEN_QUERY, { id: customerId });
+    clearError();
+    const summary = el('p', {}, seen.agents.length === 0
+      ? `No request has returned data about customer ${customerId}.`
+      : `Customer ${customerId} (pseudonym ${seen.subject}) was seen by ${seen.agents.join(', ')} in ${seen.accesses.length} requests.`);
+    const rows = seen.accesses.map((a) =>
+      el('tr', {}, el('td', {}, String(a.seq)), el('td', {}, time(a.recordedAt)), el('td', {}, a.agent ?? '—'), el('td', {}, a.purpose ?? '—'),
+        el('td', {}, `${a.actorLocation ?? '—'} ← ${a.subjectJurisdiction ?? '—'}`), el('td', {}, a.fields.map((f) => `${f.table}.${f.field} (${f.mask})`).join(', '))));
+    const table = el('table', {}, el('thead', {}, el('tr', {}, ...['#', 'Time (UTC)', 'Agent', 'Purpose', 'Flow', 'Fields (mask)'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows));
+    out.replaceChildren(summary, ...(rows.length > 0 ? [el('div', { className: 'scroll' }, table)] : []));
+  } catch (error) {
+    handleFailure(error);
+  }
+}
+
+/** A refused token ends the session: the sign-in form comes back with the reason on screen. */
+function handleFailure(error) {
+  showError(error);
+  if (error instanceof OfficerApiError && (error.status === 401 || error.status === 403)) signOut({ keepError: true });
+}
+
+function signOut({ keepError = false } = {}) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  generation += 1;
+  for (const chart of charts.values()) chart.destroy();
+  charts.clear();
+  $('dashboard').hidden = true;
+  $('sign-in').hidden = false;
+  $('whoami').hidden = true;
+  $('sign-out').hidden = true;
+  delete document.body.dataset.loaded;
+  if (!keepError) clearError();
+}
+
+async function startSession() {
+  try {
+    const { me, agents } = await officerGraphql(SESSION_QUERY);
+    clearError();
+    $('whoami').textContent = `Signed in as ${me.id} — ${me.description}`;
+    $('whoami').hidden = false;
+    $('sign-out').hidden = false;
+    $('sign-in').hidden = true;
+    $('dashboard').hidden = false;
+    fillSelect($('filter-agent'), agents.map((a) => a.id), (id) => `${id} (${agents.find((a) => a.id === id).location})`);
+    fillSelect($('filter-jurisdiction'), [...me.jurisdictions].sort());
+    // One after the other: the chain check must not race the dashboard's own audit record being appended.
+    await refresh();
+    await verifyChain();
+  } catch (error) {
+    handleFailure(error);
+  }
+}
+
+function wire() {
+  defaultRange();
+  $('sign-in-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const token = $('token').value.trim();
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    $('token').value = '';
+    startSession();
+  });
+  $('sign-out').addEventListener('click', () => signOut());
+  $('filters').addEventListener('change', () => refresh());
+  $('filters').addEventListener('submit', (event) => event.preventDefault());
+  $('page-prev').addEventListener('click', () => turnPage(-1));
+  $('page-next').addEventListener('click', () => turnPage(1));
+  $('verify-chain').addEventListener('click', () => verifyChain());
+  $('seen-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const id = $('seen-id').value.trim();
+    if (id) lookUpSubject(id);
+  });
+  if (sessionStorage.getItem(TOKEN_KEY)) startSession();
+}
+
+if (!Chart) showError(new Error('Chart.js did not load from /officer/assets/chart.js.'));
+else wire();

@@ -1,0 +1,216 @@
+import { type AuditRecord, recordFromRow } from '../audit/index.ts';
+import type { Queryable } from '../sql/index.ts';
+import { type AuditFilter, auditConditions } from './filter.ts';
+
+/**
+ * Read-only questions an officer asks of the audit log. Each is one parameterised statement; filters only
+ * ever contribute fixed SQL fragments and positional parameters (see filter.ts).
+ */
+
+export interface ActorKey {
+  actorKind: string;
+  actorId: string | null;
+}
+
+export interface DailyAccess extends ActorKey {
+  day: string;
+  requests: number;
+}
+
+export interface DecisionCount {
+  decision: string;
+  code: string | null;
+  count: number;
+}
+
+export interface AgentSummary extends ActorKey {
+  location: string | null;
+  requests: number;
+  allowed: number;
+  denied: number;
+  errors: number;
+  pendingApproval: number;
+  rows: number;
+  distinctSubjects: number;
+  epsilon: number;
+}
+
+export interface PrivacySpend extends ActorKey {
+  queries: number;
+  epsilon: number;
+  delta: number;
+  rho: number;
+}
+
+export interface FindingRow {
+  seq: number;
+  recordedAt: Date;
+  actorKind: string;
+  actorId: string | null;
+  decision: string;
+  jurisdictions: string[];
+  finding: Record<string, unknown>;
+}
+
+export interface FieldAccessCount extends ActorKey {
+  table: string;
+  field: string;
+  mask: string;
+  records: number;
+  rows: number;
+}
+
+const num = (value: unknown): number => Number(value ?? 0);
+
+/** A jsonb member as float8 only when it is a JSON number, so an odd record never breaks a report. */
+const jsonNumber = (expression: string, key: string) =>
+  `CASE WHEN jsonb_typeof(${expression}->'${key}') = 'number' THEN (${expression}->>'${key}')::float8 END`;
+
+export const MAX_PAGE = 500;
+
+export async function accessLog(db: Queryable, filter: AuditFilter, limit: number, offset: number): Promise<AuditRecord[]> {
+  const params: unknown[] = [];
+  const where = auditConditions(filter, params);
+  params.push(limit, offset);
+  const { rows } = await db.query<Parameters<typeof recordFromRow>[0]>(
+    `SELECT a.* FROM audit_log a WHERE ${where} ORDER BY a.seq DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
+    params,
+  );
+  return rows.map(recordFromRow);
+}
+
+export async function accessCount(db: Queryable, filter: AuditFilter): Promise<number> {
+  const params: unknown[] = [];
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM audit_log a WHERE ${auditConditions(filter, params)}`, params);
+  return num(rows[0]?.n);
+}
+
+export async function accessesByDay(db: Queryable, filter: AuditFilter): Promise<DailyAccess[]> {
+  const params: unknown[] = [];
+  const { rows } = await db.query<{ day: string; actor_kind: string; actor_id: string | null; n: number }>(
+    `SELECT to_char(a.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, a.actor_kind, a.actor_id, count(*) AS n
+       FROM audit_log a WHERE ${auditConditions(filter, params)}
+      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    params,
+  );
+  return rows.map((r) => ({ day: r.day, actorKind: r.actor_kind, actorId: r.actor_id, requests: num(r.n) }));
+}
+
+export async function decisionBreakdown(db: Queryable, filter: AuditFilter): Promise<DecisionCount[]> {
+  const params: unknown[] = [];
+  const { rows } = await db.query<{ decision: string; code: string | null; n: number }>(
+    `SELECT a.decision, a.code, count(*) AS n FROM audit_log a WHERE ${auditConditions(filter, params)}
+      GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`,
+    params,
+  );
+  return rows.map((r) => ({ decision: r.decision, code: r.code, count: num(r.n) }));
+}
+
+export async function agentSummaries(db: Queryable, filter: AuditFilter): Promise<AgentSummary[]> {
+  const params: unknown[] = [];
+  const { rows } = await db.query<{
+    actor_kind: string; actor_id: string | null; location: string | null; requests: number; allowed: number; denied: number;
+    errors: number; pending: number; rows: number; epsilon: number | null; subjects: number | null;
+  }>(
+    `WITH selected AS (SELECT a.* FROM audit_log a WHERE ${auditConditions(filter, params)}),
+          subjects AS (
+            SELECT x.actor_kind, x.actor_id, count(DISTINCT s.subject) AS n
+              FROM selected x JOIN audit_subjects s ON s.audit_seq = x.seq
+             GROUP BY 1, 2)
+     SELECT x.actor_kind, x.actor_id, max(x.actor_location) AS location, count(*) AS requests,
+            count(*) FILTER (WHERE x.decision = 'allowed') AS allowed,
+            count(*) FILTER (WHERE x.decision = 'denied') AS denied,
+            count(*) FILTER (WHERE x.decision = 'error') AS errors,
+            count(*) FILTER (WHERE x.decision = 'pending_approval') AS pending,
+            coalesce(sum(x.row_count), 0) AS rows,
+            sum(${jsonNumber('x.privacy_cost', 'epsilon')}) AS epsilon,
+            max(s.n) AS subjects
+       FROM selected x
+       LEFT JOIN subjects s ON s.actor_kind = x.actor_kind AND s.actor_id IS NOT DISTINCT FROM x.actor_id
+      GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2`,
+    params,
+  );
+  return rows.map((r) => ({
+    actorKind: r.actor_kind,
+    actorId: r.actor_id,
+    location: r.location,
+    requests: num(r.requests),
+    allowed: num(r.allowed),
+    denied: num(r.denied),
+    errors: num(r.errors),
+    pendingApproval: num(r.pending),
+    rows: num(r.rows),
+    distinctSubjects: num(r.subjects),
+    epsilon: num(r.epsilon),
+  }));
+}
+
+/** Per actor, the privacy cost its records declare: ε and δ sum under basic composition, ρ under zCDP. */
+export async function privacySpend(db: Queryable, filter: AuditFilter): Promise<PrivacySpend[]> {
+  const params: unknown[] = [];
+  const { rows } = await db.query<{ actor_kind: string; actor_id: string | null; n: number; epsilon: number | null; delta: number | null; rho: number | null }>(
+    `SELECT a.actor_kind, a.actor_id, count(*) AS n,
+            sum(${jsonNumber('a.privacy_cost', 'epsilon')}) AS epsilon,
+            sum(${jsonNumber('a.privacy_cost', 'delta')}) AS delta,
+            sum(${jsonNumber('a.privacy_cost', 'rho')}) AS rho
+       FROM audit_log a WHERE ${auditConditions(filter, params)} AND a.privacy_cost IS NOT NULL
+      GROUP BY 1, 2 ORDER BY 1, 2`,
+    params,
+  );
+  return rows.map((r) => ({ actorKind: r.actor_kind, actorId: r.actor_id, queries: num(r.n), epsilon: num(r.epsilon), delta: num(r.delta), rho: num(r.rho) }));
+}
+
+export async function tableExists(db: Queryable, name: string): Promise<boolean> {
+  const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [name]);
+  return rows[0]?.present === true;
+}
+
+/**
+ * One row per finding. A jurisdiction matches a finding that names it, or any finding on a record that
+ * returned data about a subject of that jurisdiction.
+ */
+export async function findings(db: Queryable, filter: AuditFilter, limit: number): Promise<FindingRow[]> {
+  const params: unknown[] = [];
+  const where = auditConditions({ ...filter, jurisdiction: null }, params);
+  let jurisdiction = '';
+  if (filter.jurisdiction) {
+    params.push(filter.jurisdiction);
+    jurisdiction = ` AND (f.value->>'jurisdiction' = $${params.length} OR $${params.length} = ANY(a.jurisdictions))`;
+  }
+  params.push(limit);
+  const { rows } = await db.query<{
+    seq: number; recorded_at: Date; actor_kind: string; actor_id: string | null; decision: string; jurisdictions: string[]; finding: Record<string, unknown>;
+  }>(
+    `SELECT a.seq, a.recorded_at, a.actor_kind, a.actor_id, a.decision, a.jurisdictions, f.value AS finding
+       FROM audit_log a CROSS JOIN LATERAL jsonb_array_elements(a.findings) AS f(value)
+      WHERE ${where}${jurisdiction} AND jsonb_typeof(f.value) = 'object'
+      ORDER BY a.seq DESC LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((r) => ({
+    seq: num(r.seq),
+    recordedAt: new Date(r.recorded_at),
+    actorKind: r.actor_kind,
+    actorId: r.actor_id,
+    decision: r.decision,
+    jurisdictions: r.jurisdictions,
+    finding: r.finding,
+  }));
+}
+
+/** How often each actor received each of `fieldKeys` ("table.field"), and with which mask. */
+export async function fieldAccessCounts(db: Queryable, filter: AuditFilter, fieldKeys: readonly string[]): Promise<FieldAccessCount[]> {
+  if (fieldKeys.length === 0) return [];
+  const params: unknown[] = [];
+  const where = auditConditions(filter, params);
+  params.push([...fieldKeys]);
+  const { rows } = await db.query<{ actor_kind: string; actor_id: string | null; t: string; f: string; mask: string; records: number; rows: number }>(
+    `SELECT a.actor_kind, a.actor_id, f.value->>'table' AS t, f.value->>'field' AS f, coalesce(f.value->>'mask', 'clear') AS mask,
+            count(*) AS records, coalesce(sum(a.row_count), 0) AS rows
+       FROM audit_log a CROSS JOIN LATERAL jsonb_array_elements(a.fields) AS f(value)
+      WHERE ${where} AND (f.value->>'table') || '.' || (f.value->>'field') = ANY($${params.length}::text[])
+      GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 2, 3, 4`,
+    params,
+  );
+  return rows.map((r) => ({ actorKind: r.actor_kind, actorId: r.actor_id, table: r.t, field: r.f, mask: r.mask, records: num(r.records), rows: num(r.rows) }));
+}

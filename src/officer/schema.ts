@@ -1,0 +1,208 @@
+import { GraphQLScalarType } from 'graphql';
+import { createSchema, type YogaInitialContext } from 'graphql-yoga';
+import { type FieldAccess, subjectPseudonym, verifyAuditChain } from '../audit/index.ts';
+import type { BrokerSecrets, Catalog, ProjectConfig } from '../config/index.ts';
+import { refusal } from '../graphql/errors.ts';
+import { requestState, type RequestState } from '../graphql/request-state.ts';
+import { BigIntScalar, DateTimeScalar } from '../graphql/scalars.ts';
+import type { OfficerPrincipal } from '../identity/index.ts';
+import type { Queryable } from '../sql/index.ts';
+import type { AuditFilter } from './filter.ts';
+import * as log from './log-queries.ts';
+import { OFFICER_TYPE_DEFS } from './schema.graphql.ts';
+import { accessesToSubject, crossBorderFlows } from './subject-queries.ts';
+
+export interface OfficerSchemaOptions {
+  config: ProjectConfig;
+  secrets: BrokerSecrets;
+}
+
+/** A resolver ran outside the officer pipeline (identity, then audited execution): a wiring bug, never a user error. */
+class OfficerPipelineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OfficerPipelineError';
+  }
+}
+
+const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (value) => value });
+
+const MAX_TEXT = 128;
+
+interface FieldClass {
+  tags: readonly string[];
+  classes: readonly string[];
+}
+
+/** "table.field" → its catalog tags and classes, so the log's field list can be read as sensitivity. */
+function fieldClasses(catalog: Catalog): Map<string, FieldClass> {
+  const map = new Map<string, FieldClass>();
+  for (const table of catalog.tables.values()) {
+    for (const column of table.columns.values()) {
+      map.set(`${table.name}.${column.name}`, { tags: column.tags, classes: [...column.classes].sort() });
+    }
+  }
+  return map;
+}
+
+function checkText(name: string, value: unknown): void {
+  if (typeof value === 'string' && value.length > MAX_TEXT) throw refusal('INVALID_ARGUMENT', `"${name}" is longer than ${MAX_TEXT} characters.`);
+}
+
+const iso = (value: string | null | undefined) => (value ? new Date(value).toISOString() : null);
+
+/** The filter an officer sent, checked and with explicit from/to arguments taking precedence. */
+function readFilter(args: { filter?: AuditFilter | null; from?: string | null; to?: string | null }): AuditFilter {
+  const filter = { ...(args.filter ?? {}) };
+  for (const key of ['agent', 'purpose', 'table', 'field', 'jurisdiction'] as const) checkText(key, filter[key]);
+  const from = iso(args.from ?? filter.from);
+  const to = iso(args.to ?? filter.to);
+  if (from && to && from >= to) throw refusal('INVALID_ARGUMENT', '"from" must be before "to".');
+  return { ...filter, from, to };
+}
+
+function checkPage(limit: number, offset: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > log.MAX_PAGE) throw refusal('LIMIT_EXCEEDED', `"limit" must be between 1 and ${log.MAX_PAGE}.`);
+  if (!Number.isInteger(offset) || offset < 0) throw refusal('INVALID_ARGUMENT', '"offset" must be 0 or more.');
+}
+
+const serialised = new WeakMap<Queryable, Queryable>();
+
+/**
+ * The request's transaction, one statement at a time: sibling resolvers run concurrently but a transaction
+ * is one connection, which must not be handed overlapping statements.
+ */
+function oneAtATime(tx: Queryable): Queryable {
+  let wrapped = serialised.get(tx);
+  if (!wrapped) {
+    let tail: Promise<unknown> = Promise.resolve();
+    wrapped = {
+      query<R>(text: string, params?: readonly unknown[]) {
+        const run = tail.then(() => tx.query<R>(text, params));
+        tail = run.catch(() => undefined);
+        return run;
+      },
+    };
+    serialised.set(tx, wrapped);
+  }
+  return wrapped;
+}
+
+interface Scope {
+  db: Queryable;
+  officer: OfficerPrincipal;
+  state: RequestState;
+}
+
+/** What the officer asked, kept in the audit record of the review (customer ids only as pseudonyms). */
+function noteQuery(state: RequestState, field: string, args: Record<string, unknown>, reads: readonly string[], result: unknown): void {
+  const queries = (state.access.details.officerQueries ??= []) as Array<Record<string, unknown>>;
+  queries.push({ field, args });
+  for (const table of reads) state.access.tables.add(table);
+  if (Array.isArray(result)) state.access.rowCount += result.length;
+}
+
+/**
+ * A top-level officer field: runs on the request's audited transaction (opened by useAuditedExecution,
+ * which appends the officer's own record before anything is returned) and notes itself in that record.
+ */
+function officerField<A extends Record<string, unknown>, R>(
+  field: string,
+  reads: readonly string[],
+  run: (args: A, scope: Scope) => Promise<R> | R,
+  recordedArgs: (args: A) => Record<string, unknown> = (args) => args,
+) {
+  return async (_parent: unknown, args: A, context: YogaInitialContext): Promise<R> => {
+    const state = requestState(context.request);
+    if (state.principal?.kind !== 'officer' || !state.tx) throw new OfficerPipelineError('officer fields run for an officer inside an audited transaction');
+    const result = await run(args, { db: oneAtATime(state.tx), officer: state.principal, state });
+    noteQuery(state, field, recordedArgs(args), reads, result);
+    return result;
+  };
+}
+
+type FilterArgs = { filter?: AuditFilter | null; from?: string | null; to?: string | null };
+
+const LOG = ['audit_log'] as const;
+const LOG_AND_SUBJECTS = ['audit_log', 'audit_subjects'] as const;
+
+export function createOfficerSchema(options: OfficerSchemaOptions) {
+  const { catalog, registry } = options.config;
+  const classes = fieldClasses(catalog);
+  const specialFields = [...classes].filter(([, c]) => c.classes.includes('special')).map(([key]) => key);
+  const classOf = (table: string, field: string): FieldClass => classes.get(`${table}.${field}`) ?? { tags: [], classes: [] };
+
+  return createSchema({
+    typeDefs: OFFICER_TYPE_DEFS,
+    resolvers: {
+      DateTime: DateTimeScalar,
+      BigInt: BigIntScalar,
+      JSON: JSONScalar,
+      FieldAccess: {
+        rule: (f: FieldAccess) => f.rule ?? null,
+        tags: (f: FieldAccess) => classOf(f.table, f.field).tags,
+        classes: (f: FieldAccess) => classOf(f.table, f.field).classes,
+        special: (f: FieldAccess) => classOf(f.table, f.field).classes.includes('special'),
+      },
+      Query: {
+        me: officerField('me', [], (_args, { officer }) => officer.officer),
+        agents: officerField('agents', [], () => [...registry.agents.values()]),
+        accessLog: officerField('accessLog', LOG, (args: FilterArgs & { limit: number; offset: number }, { db }) => {
+          checkPage(args.limit, args.offset);
+          return log.accessLog(db, readFilter(args), args.limit, args.offset);
+        }),
+        accessCount: officerField('accessCount', LOG, (args: FilterArgs, { db }) => log.accessCount(db, readFilter(args))),
+        accessesByDay: officerField('accessesByDay', LOG, (args: FilterArgs, { db }) => log.accessesByDay(db, readFilter(args))),
+        decisionBreakdown: officerField('decisionBreakdown', LOG, (args: FilterArgs, { db }) => log.decisionBreakdown(db, readFilter(args))),
+        agentSummaries: officerField('agentSummaries', LOG_AND_SUBJECTS, async (args: FilterArgs, { db }) =>
+          (await log.agentSummaries(db, readFilter(args))).map((s) => ({ ...s, agent: s.actorId, epsilonSpent: s.epsilon })),
+        ),
+        privacyBudgets: officerField('privacyBudgets', LOG, async (args: FilterArgs, { db }) => {
+          const spend = await log.privacySpend(db, readFilter(args));
+          const ledger = await log.tableExists(db, 'dp_ledger');
+          return {
+            source: 'audit_log.privacy_cost',
+            note: ledger
+              ? 'A dp_ledger table exists but is not read here yet: spend is summed from the audit records; budgets are not configured.'
+              : 'No budget ledger (dp_ledger) exists yet: spend is summed from the audit records\' privacy_cost; budgets are not configured.',
+            agents: spend.map((s) => ({ ...s, agent: s.actorId, epsilonSpent: s.epsilon, deltaSpent: s.delta, rhoSpent: s.rho, epsilonBudget: null })),
+          };
+        }),
+        findings: officerField('findings', LOG, async (args: FilterArgs & { jurisdiction?: string | null; limit: number }, { db }) => {
+          checkPage(args.limit, 0);
+          const filter = readFilter(args);
+          checkText('jurisdiction', args.jurisdiction);
+          const rows = await log.findings(db, { ...filter, jurisdiction: args.jurisdiction ?? filter.jurisdiction }, args.limit);
+          const text = (value: unknown) => (typeof value === 'string' ? value : null);
+          return rows.map((r) => ({
+            ...r,
+            agent: r.actorId,
+            recordJurisdictions: r.jurisdictions,
+            rule: text(r.finding.rule) ?? text(r.finding.code),
+            severity: text(r.finding.severity),
+            jurisdiction: text(r.finding.jurisdiction),
+            message: text(r.finding.message),
+          }));
+        }),
+        crossBorderFlows: officerField('crossBorderFlows', LOG_AND_SUBJECTS, (args: FilterArgs, { db }) => crossBorderFlows(db, readFilter(args))),
+        specialCategoryAccess: officerField('specialCategoryAccess', LOG, async (args: FilterArgs, { db }) =>
+          (await log.fieldAccessCounts(db, readFilter(args), specialFields)).map((r) => ({ ...r, agent: r.actorId, tags: classOf(r.table, r.field).tags })),
+        ),
+        whoHasSeen: officerField(
+          'whoHasSeen',
+          LOG_AND_SUBJECTS,
+          async (args: { customerId: string }, { db }) => {
+            checkText('customerId', args.customerId);
+            const subject = subjectPseudonym(options.secrets.subjectKey, 'customer', args.customerId);
+            const accesses = (await accessesToSubject(db, subject)).map((a) => ({ ...a, agent: a.actorId }));
+            return { subject, agents: [...new Set(accesses.flatMap((a) => (a.actorId ? [a.actorId] : [])))].sort(), accesses };
+          },
+          // The officer's own record must not name the person they looked up.
+          (args) => ({ subject: subjectPseudonym(options.secrets.subjectKey, 'customer', args.customerId) }),
+        ),
+        // Runs on the request's transaction: PGlite serialises everything behind an open transaction.
+        auditChainStatus: officerField('auditChainStatus', LOG_AND_SUBJECTS, (_args, { db }) => verifyAuditChain(db, options.secrets.auditKey)),
+      },
+    },
+  });
+}

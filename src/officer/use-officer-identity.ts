@@ -1,0 +1,47 @@
+import type { Plugin } from 'graphql-yoga';
+import type { AgentRegistry } from '../config/index.ts';
+import { newAccessTally, requestState, type RequestState } from '../graphql/request-state.ts';
+import { bearerToken, IdentityError, type TokenKeys, verifyToken } from '../identity/index.ts';
+
+export interface OfficerIdentityOptions {
+  graphqlPath: string;
+  keys: TokenKeys;
+  registry: AgentRegistry;
+  /** Records a refusal (no token, a bad one, an agent's) before GraphQL runs. */
+  recordRefusal: (state: RequestState, code: string, reason: string) => Promise<void>;
+}
+
+function refusalResponse(error: IdentityError): Response {
+  return new Response(JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] }), {
+    status: error.status,
+    headers: { 'content-type': 'application/json', ...(error.status === 401 ? { 'www-authenticate': 'Bearer realm="keyhole-officer"' } : {}) },
+  });
+}
+
+/**
+ * Only a privacy officer's token opens the officer API. Agents are never officers: an agent's valid token is
+ * refused with NOT_AN_OFFICER (403), and that attempt is itself recorded under the agent's name.
+ */
+export function useOfficerIdentity(options: OfficerIdentityOptions): Plugin {
+  return {
+    async onRequest({ request, url, endResponse }) {
+      if (url.pathname !== options.graphqlPath) return;
+      const state = requestState(request);
+      state.access = newAccessTally('officer_review');
+      try {
+        const token = bearerToken(request.headers.get('authorization'));
+        if (!token) throw new IdentityError('UNAUTHENTICATED', 'Send an officer token: Authorization: Bearer <token>.');
+        const principal = await verifyToken(token, options.keys, options.registry);
+        state.principal = principal;
+        if (principal.kind !== 'officer') {
+          throw new IdentityError('NOT_AN_OFFICER', `"${principal.id}" is an agent; the officer API serves privacy officers only.`, principal.id);
+        }
+      } catch (error) {
+        if (!(error instanceof IdentityError)) throw error;
+        if (!state.principal && error.claimedId) state.access.details.claimedId = error.claimedId;
+        await options.recordRefusal(state, error.code, error.message);
+        endResponse(refusalResponse(error));
+      }
+    },
+  };
+}
