@@ -1,9 +1,11 @@
 import type { RequestListener } from 'node:http';
+import { join } from 'node:path';
 import type { Plugin } from 'graphql-yoga';
 import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectConfig } from './config/index.ts';
 import { loadTokenKeys, type TokenKeys } from './identity/index.ts';
 import { createAgentYoga } from './graphql/yoga.ts';
 import { ViewSchemaCache } from './graphql/view-schemas.ts';
+import { loadJurisdictionRules, makeComplianceGate, withheldJurisdictions } from './compliance/index.ts';
 import { dpAggregateExtension } from './dp/graphql.ts';
 import { heAggregateExtension } from './he/graphql.ts';
 import { type Log, silentLog } from './log.ts';
@@ -57,10 +59,17 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const secrets = await loadBrokerSecrets(options.dataDir, env);
   const tokenKeys = await loadTokenKeys(options.dataDir, env);
   const masking = await loadMaskingStage(options.root, config, secrets);
-  const views = new ViewSchemaCache(config, secrets.subjectKey, masking.decider, [
-    dpAggregateExtension({ catalog: config.catalog, privacy: config.policies.privacy }),
-    heAggregateExtension({ lookup: (name) => config.catalog.tables.get(name)! }),
-  ]);
+  const jurisdictions = await loadJurisdictionRules(join(options.root, 'schema', 'jurisdictions'));
+  const views = new ViewSchemaCache({
+    config,
+    subjectKey: secrets.subjectKey,
+    decider: masking.decider,
+    extensions: [
+      dpAggregateExtension({ catalog: config.catalog, privacy: config.policies.privacy }),
+      heAggregateExtension({ lookup: (name) => config.catalog.tables.get(name)! }),
+    ],
+    withhold: (agent, classes) => withheldJurisdictions(agent, jurisdictions, classes),
+  });
   const rulesWatcher = watchMaskingRules({
     root: options.root,
     config,
@@ -77,6 +86,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     views,
     log,
     routes: [useHealthRoute(options.db), useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log })],
+    beforeRecord: makeComplianceGate({ rules: jurisdictions, catalog: config.catalog }),
   });
   return {
     config,

@@ -16,7 +16,7 @@ if (created) {
   await migrate(db);
   const seeded = await seedDemo(db);
   log({
-    msg: `created the embedded database at ${where} with demo data (${seeded.customers} customers, ${seeded.transactions} transactions) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    msg: `created ${where} with demo data (${seeded.customers} customers, ${seeded.transactions} transactions) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   });
 }
 const broker = await createBroker({ root: projectRoot(), db, dataDir, log });

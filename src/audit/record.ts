@@ -28,7 +28,10 @@ export interface AuditDraft {
   tables: string[];
   fields: FieldAccess[];
   rowCount: number;
-  /** Keyed pseudonyms of the data subjects whose rows were returned, with their jurisdictions. */
+  /**
+   * The data subjects whose rows were returned, by reference (`subjectPseudonym`), with their jurisdictions.
+   * The writer records each under the subject's own erasable key (subject-keys.ts), never by reference.
+   */
   subjects: Map<string, string | null>;
   privacyCost: Record<string, unknown> | null;
   findings: Array<Record<string, unknown>>;
@@ -95,7 +98,11 @@ export function auditRecordHash(key: Uint8Array, record: HashedFields): string {
   return createHmac('sha256', key).update(record.prevHash).update('\n').update(body).digest('hex');
 }
 
-/** The keyed pseudonym under which a data subject appears in the audit log. */
+/**
+ * A data subject's broker-wide pseudonym, its reference: names it in subject_keys and officer lookups. The
+ * audit log's records hold `recordedPseudonym(subject's own key, reference)` instead, so erasing that key
+ * unlinks them (subject-keys.ts).
+ */
 export function subjectPseudonym(key: Uint8Array, kind: string, id: unknown): string {
   return `${kind}:${createHmac('sha256', key).update(`${kind}:${String(id)}`).digest('base64url').slice(0, 22)}`;
 }

@@ -1,12 +1,15 @@
 import type { Queryable } from '../sql/index.ts';
+import { GENESIS, invalidCheckpoint, readCheckpoints } from './checkpoint.ts';
 import { type AuditRecord, auditRecordHash, subjectsDigest } from './record.ts';
 
-export type ChainProblem = 'changed' | 'removed' | 'inserted_or_reordered' | 'subjects_changed' | 'head_mismatch';
+export type ChainProblem = 'changed' | 'removed' | 'inserted_or_reordered' | 'subjects_changed' | 'head_mismatch' | 'checkpoint_invalid';
 
 export interface ChainVerification {
   ok: boolean;
   checked: number;
   headSeq: number;
+  /** Records 1..prunedThrough were pruned under a valid checkpoint; the walk started after them. */
+  prunedThrough?: number;
   /** The first record that does not verify, and why. */
   firstBad?: { seq: number; problem: ChainProblem; detail: string };
 }
@@ -72,6 +75,7 @@ export function recordFromRow(row: AuditRow): AuditRecord {
 /**
  * Walks the whole chain in order and names the first record that is changed, missing, inserted or out of
  * order, then checks the head so a removed tail is found too. Reads in pages: the log can be large.
+ * A pruned log is walked from its latest checkpoint, after every checkpoint's signature is checked.
  */
 export async function verifyAuditChain(
   db: Queryable,
@@ -80,10 +84,12 @@ export async function verifyAuditChain(
 ): Promise<ChainVerification> {
   const head = (await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1')).rows[0];
   const headSeq = Number(head?.seq ?? 0);
-  const total = Number((await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM audit_log')).rows[0]?.n ?? 0);
-  let hashAtHead = headSeq === 0 ? 'genesis' : null;
-  let expectedSeq = 1;
-  let previousHash = 'genesis';
+  const checkpoints = await readCheckpoints(db);
+  const start = checkpoints.at(-1) ?? GENESIS;
+  const total = Number((await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM audit_log WHERE seq > $1', [start.seq])).rows[0]?.n ?? 0);
+  let hashAtHead = headSeq === start.seq ? start.hash : null;
+  let expectedSeq = start.seq + 1;
+  let previousHash: string = start.hash;
   let checked = 0;
   const bad = (seq: number, problem: ChainProblem, detail: string): ChainVerification => ({
     ok: false,
@@ -91,8 +97,10 @@ export async function verifyAuditChain(
     headSeq,
     firstBad: { seq, problem, detail },
   });
+  const invalid = invalidCheckpoint(key, checkpoints);
+  if (invalid) return bad(invalid.seq, 'checkpoint_invalid', invalid.detail);
 
-  for (let after = 0; ; ) {
+  for (let after = start.seq; ; ) {
     const page = await db.query<AuditRow>('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [after, PAGE]);
     if (page.rows.length === 0) break;
     const seqs = page.rows.map((row) => Number(row.seq));
@@ -132,8 +140,9 @@ export async function verifyAuditChain(
   }
   // Records appended while we read (other brokers keep writing) may lie past the head read first; they were
   // verified above. The head itself must sit on the chain, or records were removed from its end.
-  if (checked < headSeq || hashAtHead !== (head?.hash ?? 'genesis')) {
-    return bad(checked + 1, 'head_mismatch', `the chain ends at ${checked} but its head says ${headSeq}: records were removed from the end`);
+  const lastSeq = start.seq + checked;
+  if (lastSeq < headSeq || hashAtHead !== (head?.hash ?? 'genesis')) {
+    return bad(lastSeq + 1, 'head_mismatch', `the chain ends at ${lastSeq} but its head says ${headSeq}: records were removed from the end`);
   }
-  return { ok: true, checked, headSeq };
+  return { ok: true, checked, headSeq, prunedThrough: start.seq };
 }

@@ -1,16 +1,19 @@
 import type { Queryable } from '../sql/index.ts';
 import { type AuditDraft, type AuditRecord, auditRecordHash, subjectsDigest } from './record.ts';
+import { recordedSubjects } from './subject-keys.ts';
 
 /**
  * Appends one record to the chain inside the caller's transaction. Locking the head row serialises
  * appenders across broker processes; the record is durable exactly when the caller's transaction commits,
- * so a response that waits for that commit never leaves before its record.
+ * so a response that waits for that commit never leaves before its record. The draft names subjects by
+ * reference; the record keeps them under their own keys (subject-keys.ts), made under the same lock.
  */
 export async function appendAuditRecord(tx: Queryable, key: Uint8Array, draft: AuditDraft): Promise<AuditRecord> {
   const head = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE');
   const previous = head.rows[0];
   if (!previous) throw new Error('audit_head is missing: run the migrations');
-  const { subjects, ...fields } = draft;
+  const { subjects: subjectRefs, ...fields } = draft;
+  const subjects = await recordedSubjects(tx, subjectRefs);
   const jurisdictions = [...new Set([...subjects.values()].filter((j): j is string => j !== null))].sort();
   const unhashed = {
     ...fields,

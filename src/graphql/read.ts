@@ -180,6 +180,7 @@ export function planRead(
       limit: page.limit,
       offset: page.offset,
       nested,
+      withheld: viewTable.withheld,
     },
     shape: { viewTable, columns: [...columns].map(([name, field]) => ({ name, field })), nested: nestedShapes },
   };

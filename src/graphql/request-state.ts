@@ -9,6 +9,8 @@ export interface AccessTally {
   operationKind: string;
   tables: Set<string>;
   fields: Map<string, FieldAccess>;
+  /** Fields the request selected rows by (its `where`): using an identifier to look people up is regulated too. */
+  lookups: Map<string, FieldAccess>;
   rowCount: number;
   /** Subject pseudonym -> jurisdiction. */
   subjects: Map<string, string | null>;
@@ -33,7 +35,7 @@ export interface RequestState {
 const states = new WeakMap<Request, RequestState>();
 
 export function newAccessTally(operationKind = 'query'): AccessTally {
-  return { operationKind, tables: new Set(), fields: new Map(), rowCount: 0, subjects: new Map(), privacyCost: null, findings: [], details: {} };
+  return { operationKind, tables: new Set(), fields: new Map(), lookups: new Map(), rowCount: 0, subjects: new Map(), privacyCost: null, findings: [], details: {} };
 }
 
 /** Per-request state keyed by the Request object, never on globals (envelop's WeakMap pattern). */

@@ -1,7 +1,7 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import type { View, ViewTable } from '../policy/index.ts';
-import { compileSelect, type Queryable, type TableLookup } from '../sql/index.ts';
+import { compileSelect, compileWithheldCount, type Queryable, type TableLookup } from '../sql/index.ts';
 import { DEFAULT_PAGE, planRead, type ReadArgs, shapeRows } from './read.ts';
 import { requestState, type KeyholeContext } from './request-state.ts';
 import { SCALARS } from './scalars.ts';
@@ -23,6 +23,17 @@ export interface SchemaDeps {
   subjectKey: Uint8Array;
   sessionValues: Record<string, unknown>;
   extensions: readonly ViewSchemaExtension[];
+}
+
+/** The columns an agent's `where` names, at any depth of and/or/not. */
+function whereFields(where: Record<string, unknown> | null | undefined): string[] {
+  if (!where) return [];
+  return Object.entries(where).flatMap(([key, value]) => {
+    if (value === null || value === undefined) return [];
+    if (key === 'and' || key === 'or') return (value as Array<Record<string, unknown>>).flatMap(whereFields);
+    if (key === 'not') return whereFields(value as Record<string, unknown>);
+    return [key];
+  });
 }
 
 const FILTER_TYPES = ['String', 'Int', 'BigInt', 'Decimal', 'Date', 'DateTime', 'Boolean'];
@@ -117,6 +128,17 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
       const { text, params } = compileSelect(request, deps.lookup);
       const tx: Queryable = state.tx!;
       const { rows } = await tx.query<Record<string, unknown>>(text, params);
+      for (const field of whereFields(args.where)) {
+        state.access.lookups.set(`${viewTable.table.name}.${field}`, { table: viewTable.table.name, field, mask: 'lookup' });
+      }
+      if (viewTable.withheld.length > 0) {
+        const count = compileWithheldCount(request, deps.lookup);
+        const withheld = Number((await tx.query<{ n: number }>(count.text, count.params)).rows[0]?.n ?? 0);
+        if (withheld > 0) {
+          const list = (state.access.details.withheld ??= []) as Array<Record<string, unknown>>;
+          list.push({ table: viewTable.table.name, rows: withheld, jurisdictions: viewTable.withheld });
+        }
+      }
       return shapeRows(rows, shape, state.access, deps.subjectKey);
     };
   }

@@ -1,7 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import type { ProjectConfig } from '../config/index.ts';
 import type { AgentPrincipal } from '../identity/index.ts';
-import { buildView, type ExposureDecider, sessionValues, type View } from '../policy/index.ts';
+import { buildView, type ExposureDecider, sessionValues, type View, type WithholdDecider } from '../policy/index.ts';
 import { buildViewSchema, type ViewSchemaExtension } from './schema.ts';
 
 export interface CompiledView {
@@ -18,18 +18,21 @@ export class ViewSchemaCache {
   private readonly config: ProjectConfig;
   private readonly subjectKey: Uint8Array;
   private readonly extensions: readonly ViewSchemaExtension[];
+  private readonly withhold: WithholdDecider | undefined;
   private decider: { decide: ExposureDecider; version: string };
 
-  constructor(
-    config: ProjectConfig,
-    subjectKey: Uint8Array,
-    decider: { decide: ExposureDecider; version: string },
-    extensions: readonly ViewSchemaExtension[] = [],
-  ) {
-    this.config = config;
-    this.subjectKey = subjectKey;
-    this.decider = decider;
-    this.extensions = extensions;
+  constructor(options: {
+    config: ProjectConfig;
+    subjectKey: Uint8Array;
+    decider: { decide: ExposureDecider; version: string };
+    extensions?: readonly ViewSchemaExtension[];
+    withhold?: WithholdDecider;
+  }) {
+    this.config = options.config;
+    this.subjectKey = options.subjectKey;
+    this.decider = options.decider;
+    this.extensions = options.extensions ?? [];
+    this.withhold = options.withhold;
   }
 
   /** Swaps in a new set of masking decisions (e.g. after `masking-rules/` changed). */
@@ -42,7 +45,7 @@ export class ViewSchemaCache {
     const key = `${principal.agent.id}/${principal.purpose}@${this.decider.version}`;
     let compiled = this.cache.get(key);
     if (!compiled) {
-      const view = buildView(this.config, principal.agent, principal.purpose, this.decider.decide, this.decider.version);
+      const view = buildView(this.config, principal.agent, principal.purpose, this.decider.decide, this.decider.version, this.withhold);
       const schema = buildViewSchema(view, {
         lookup: (name) => this.config.catalog.tables.get(name)!,
         subjectKey: this.subjectKey,

@@ -11,7 +11,7 @@ import type { TokenKeys } from '../identity/index.ts';
 import type { Log } from '../log.ts';
 import type { Db } from '../sql/index.ts';
 import { auditDraft } from './audit-draft.ts';
-import { useAuditedExecution } from './plugins/use-audited-execution.ts';
+import { type AuditedExecutionOptions, useAuditedExecution } from './plugins/use-audited-execution.ts';
 import { useErrorHygiene } from './plugins/use-error-hygiene.ts';
 import { useIdentity } from './plugins/use-identity.ts';
 import { useRequestGate } from './plugins/use-request-gate.ts';
@@ -28,8 +28,10 @@ export interface AgentYogaOptions {
   log: Log;
   /** Other HTTP routes served by the same server (health, officer page), answered before GraphQL. */
   routes?: Plugin[];
-  /** Extra plugins of later stages (compliance, DP, …), run after identity and before execution. */
+  /** Extra plugins of later stages, run after identity and before execution. */
   plugins?: Plugin[];
+  /** Checks on each successful read before its audit record (compliance). */
+  beforeRecord?: AuditedExecutionOptions['beforeRecord'];
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -103,7 +105,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       blockFieldSuggestionsPlugin(),
       useErrorHygiene(),
       ...(options.plugins ?? []),
-      useAuditedExecution({ db: options.db, auditKey: options.auditKey, log: options.log }),
+      useAuditedExecution({ db: options.db, auditKey: options.auditKey, log: options.log, beforeRecord: options.beforeRecord }),
     ],
   });
 }

@@ -1,4 +1,4 @@
-import type { FieldAccess } from '../audit/index.ts';
+import { currentRecordedPseudonym, type FieldAccess } from '../audit/index.ts';
 import type { Queryable } from '../sql/index.ts';
 import { type AuditFilter, auditConditions } from './filter.ts';
 
@@ -55,8 +55,13 @@ export async function crossBorderFlows(db: Queryable, filter: AuditFilter): Prom
   }));
 }
 
-/** Every request whose answer held a row about the subject with this pseudonym, oldest first. */
-export async function accessesToSubject(db: Queryable, pseudonym: string): Promise<SubjectAccess[]> {
+/**
+ * Every request whose answer held a row about the subject with this reference (`subjectPseudonym`), oldest
+ * first. The records know the subject only under its own key: none once that key is erased.
+ */
+export async function accessesToSubject(db: Queryable, subjectRef: string): Promise<SubjectAccess[]> {
+  const pseudonym = await currentRecordedPseudonym(db, subjectRef);
+  if (pseudonym === null) return [];
   const { rows } = await db.query<{
     seq: number; recorded_at: Date; actor_kind: string; actor_id: string | null; purpose: string | null; actor_location: string | null;
     operation_name: string | null; jurisdiction: string | null; tables: string[]; fields: FieldAccess[]; row_count: number;

@@ -1,5 +1,6 @@
 import type {
   AgentDefinition,
+  TagClass,
   CatalogColumn,
   CatalogRelation,
   CatalogTable,
@@ -26,6 +27,8 @@ export interface ViewTable {
   /** Relations to other row-access tables of the same view, joined on visible-or-internal keys. */
   relations: readonly CatalogRelation[];
   rowFilter: Readonly<Record<string, ColumnCondition>>;
+  /** Subject jurisdictions whose rows this agent may not receive at all (compliance: no transfer basis). */
+  withheld: readonly string[];
 }
 
 /** What one agent, acting for one purpose, may see: the input from which its GraphQL schema is built. */
@@ -50,7 +53,17 @@ export function sessionValues(agent: AgentDefinition, purpose: string): Record<s
  * Builds an agent's view from the catalog, its role's policy for the purpose and the masking decisions.
  * No policy for the pair means an empty view (fail closed), never a default one.
  */
-export function buildView(config: ProjectConfig, agent: AgentDefinition, purpose: string, decide: ExposureDecider, version: string): View {
+/** Which subject jurisdictions' rows an agent may not receive, given the classes of data it would get. */
+export type WithholdDecider = (agent: AgentDefinition, classes: Iterable<TagClass>) => string[];
+
+export function buildView(
+  config: ProjectConfig,
+  agent: AgentDefinition,
+  purpose: string,
+  decide: ExposureDecider,
+  version: string,
+  withhold: WithholdDecider = () => [],
+): View {
   const policy = config.policies.byRolePurpose.get(policyKey(agent.role, purpose));
   const tables = new Map<string, ViewTable>();
   const scope = { role: agent.role, purpose, agentLocation: agent.location };
@@ -65,7 +78,9 @@ export function buildView(config: ProjectConfig, agent: AgentDefinition, purpose
       if (exposure.kind === 'hidden') hidden.set(column.name, exposure.reason);
       else fields.set(column.name, { column, exposure, requiresApproval: tablePolicy.requireApproval.includes(column.name) });
     }
-    tables.set(tableName, { table, policy: tablePolicy, fields, hidden, relations: [], rowFilter: tablePolicy.rowFilter });
+    // Aggregates leave no one's record: only row access can carry a subject's data across a border.
+    const withheld = tablePolicy.access === 'rows' ? withhold(agent, [...fields.values()].flatMap((f) => [...f.column.classes])) : [];
+    tables.set(tableName, { table, policy: tablePolicy, fields, hidden, relations: [], rowFilter: tablePolicy.rowFilter, withheld });
   }
   for (const viewTable of tables.values()) {
     if (viewTable.policy.access !== 'rows') continue;

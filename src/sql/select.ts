@@ -16,6 +16,8 @@ export interface SelectRequest {
   limit: number;
   offset: number;
   nested: ReadonlyArray<{ key: string; relation: CatalogRelation; request: SelectRequest }>;
+  /** Subject jurisdictions whose rows must not reach this agent (compliance): filtered out, and counted. */
+  withheld?: readonly string[];
 }
 
 export interface CompiledSelect {
@@ -100,7 +102,7 @@ class SelectCompiler {
     const subject = this.subjectJoin(request.table, alias);
     const items = this.projection(request, alias, subject);
     const scope = { alias, jurisdiction: subject.jurisdiction };
-    const conditions = request.conditions.map((c) => compileCondition(scope, c, this.params));
+    const conditions = [...request.conditions, ...withheldCondition(request.withheld ?? [], 'notIn')].map((c) => compileCondition(scope, c, this.params));
     if (link) conditions.unshift(link);
     const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
     const order = request.orderBy.map((term) => `${alias}.${ident(term.column)} ${term.direction}`);
@@ -124,6 +126,19 @@ class SelectCompiler {
     if (relation.kind === 'one') return `(SELECT ${object} ${from} LIMIT 1)`;
     return `(SELECT coalesce(json_agg(${alias}_j.o), '[]'::json) FROM (SELECT ${object} AS o ${from}${page()}) ${alias}_j)`;
   }
+}
+
+function withheldCondition(withheld: readonly string[], operator: 'in' | 'notIn'): Condition[] {
+  return withheld.length > 0 ? [{ kind: 'subject-jurisdiction', operator, value: withheld }] : [];
+}
+
+/** How many rows of the root table the withheld jurisdictions kept back from this read (page limits aside). */
+export function compileWithheldCount(request: SelectRequest, lookup: TableLookup): CompiledSelect {
+  const params = new Params();
+  const subject = subjectJoin(request.table, 't0', lookup);
+  const scope = { alias: 't0', jurisdiction: subject.jurisdiction };
+  const conditions = [...request.conditions, ...withheldCondition(request.withheld ?? [], 'in')].map((c) => compileCondition(scope, c, params));
+  return { text: `SELECT count(*)::int8 AS n FROM ${ident(request.table.name)} t0${subject.join} WHERE ${conditions.join(' AND ')}`, params: params.values };
 }
 
 /**

@@ -57,7 +57,8 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
     const reply = await kh.graphql(support, '{ customers(limit: 50) { id residency } accounts(limit: 50) { id customer { id } } }');
     expect(reply.status).toBe(200);
     const customers = reply.body.data!.customers as Array<{ id: number; residency: string }>;
-    expect(customers.map((c) => c.id)).toEqual([1, 2, 4, 5, 6]);
+    // 3 (US-CA) is outside the desk; 4 (CN) is withheld by compliance (no PIPL basis: compliance tests).
+    expect(customers.map((c) => c.id)).toEqual([1, 2, 5, 6]);
     const accounts = reply.body.data!.accounts as Array<{ id: number; customer: { id: number } }>;
     expect(accounts.map((a) => a.id)).not.toContain(30);
     expect(accounts.every((a) => a.customer !== null)).toBe(true);
@@ -80,7 +81,7 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
     expect(reply.body.errors![0]!.extensions?.code).toBe('LIMIT_EXCEEDED');
     expect(reply.body.data ?? null).toBeNull();
     const paged = await kh.graphql(support, '{ customers(limit: 2, offset: 2, orderBy: [{ field: id, direction: DESC }]) { id } }');
-    expect(paged.body.data!.customers).toEqual([{ id: 4 }, { id: 2 }]);
+    expect(paged.body.data!.customers).toEqual([{ id: 2 }, { id: 1 }]);
   });
 
   it('gives analytics-bot no row access at all', async () => {

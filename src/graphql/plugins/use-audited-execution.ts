@@ -1,7 +1,7 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { type AuditDraft, appendAuditRecord } from '../../audit/index.ts';
-import { DatabaseError, type Db } from '../../sql/index.ts';
+import { DatabaseError, type Db, type Queryable } from '../../sql/index.ts';
 import { auditDraft } from '../audit-draft.ts';
 import { errorCodeOf, isRefusal, refusal } from '../errors.ts';
 import { requestState, type KeyholeContext, type RequestState } from '../request-state.ts';
@@ -10,6 +10,8 @@ export interface AuditedExecutionOptions {
   db: Db;
   auditKey: Uint8Array;
   log: (event: Record<string, unknown>) => void;
+  /** Checks run on a successful read before its record is written (compliance); a refusal denies the answer. */
+  beforeRecord?: (state: RequestState, tx: Queryable) => Promise<void>;
 }
 
 /** Raised inside the transaction to roll it back when execution failed for a reason that is not a refusal. */
@@ -58,13 +60,23 @@ export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
           return await options.db.transaction(async (tx) => {
             state.tx = tx;
             const result = (await executeFn(args)) as ExecutionResult;
-            const errors = (result.errors ?? []).map(asRefusalIfRequestError);
+            let errors = (result.errors ?? []).map(asRefusalIfRequestError);
             if (errors.some((error) => !isRefusal(error))) throw new ExecutionFailed(errors);
+            if (errors.length === 0 && options.beforeRecord) {
+              try {
+                await options.beforeRecord(state, tx);
+              } catch (error) {
+                if (!isRefusal(error)) throw error;
+                errors = [error as GraphQLError];
+              }
+            }
             const refused = errors[0];
             const decision = refused ? 'denied' : 'allowed';
             await appendAuditRecord(tx, options.auditKey, auditDraft(state, decision, refused ? errorCodeOf(refused) ?? null : null, refused?.message ?? null));
             state.audited = true;
-            return refused ? { errors } : result;
+            if (refused) return { errors };
+            const withheld = state.access.details.withheld;
+            return withheld ? { ...result, extensions: { ...result.extensions, withheld } } : result;
           });
         } catch (error) {
           const cause = error instanceof ExecutionFailed ? firstCause(error.errors) : error;

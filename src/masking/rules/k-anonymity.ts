@@ -86,7 +86,8 @@ export async function measureKAnonymity(db: Queryable, config: ProjectConfig, vi
     const qis = [...viewTable.fields].filter(([, f]) => f.column.quasiIdentifier);
     if (qis.length === 0) continue;
     const conditions = rowFilterConditions(viewTable, session);
-    const base: BaseSelect = { table: viewTable.table, columns: qis.map(([name]) => name), orderBy: [], offset: 0, nested: [] };
+    // The rows this agent may see: its row filter, and no row of a jurisdiction compliance withholds from it.
+    const base: BaseSelect = { table: viewTable.table, columns: qis.map(([name]) => name), orderBy: [], offset: 0, nested: [], withheld: viewTable.withheld };
     const quasiIdentifiers = qis.map(([field, f]) => ({ field, shows: describeField(f) }));
     const params = new Params();
     const expressions = qis.map(([name, f]) => sqlExpression(name, f, params));

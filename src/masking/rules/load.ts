@@ -13,9 +13,8 @@ import {
   type ProjectConfig,
   YamlSource,
 } from '../../config/index.ts';
-import { type ColumnType, compileMask, getMaskFunction, MaskingError, type MaskingKeys, MaskParamsError, maskFunctions, parseMaskParams } from '../catalogue.ts';
+import { type ColumnType, compileMask, getMaskFunction, MaskingError, type MaskFn, type MaskingKeys, MaskParamsError, maskFunctions, parseMaskParams } from '../catalogue.ts';
 import { findConflicts } from './conflicts.ts';
-import type { MaskFn } from '../catalogue.ts';
 import type { MaskingRule, SelectorKind } from './model.ts';
 import { columnKey } from './resolve.ts';
 import { HIDE, type RuleEntry, ruleFileSchema, SCOPE_DIMENSIONS, type ScopeDimension } from './rule-file.ts';

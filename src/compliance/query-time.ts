@@ -1,0 +1,97 @@
+import type { Catalog } from '../config/index.ts';
+import { refusal } from '../graphql/errors.ts';
+import type { RequestState } from '../graphql/request-state.ts';
+import type { Queryable } from '../sql/index.ts';
+import { runComplianceChecks } from './evaluate.ts';
+import { describeFields, type RequestField, type TransferVolume } from './request.ts';
+import type { JurisdictionRules } from './rules.ts';
+import { sensitiveFields } from './special-categories.ts';
+import { isTransfer } from './transfer.ts';
+
+export interface ComplianceGateOptions {
+  rules: JurisdictionRules;
+  catalog: Catalog;
+}
+
+/** Runs inside the request's transaction, after its reads and before its audit record. */
+export type ComplianceGate = (state: RequestState, tx: Queryable) => Promise<void>;
+
+const AGGREGATE_KINDS = new Set(['dp_aggregate', 'encrypted_aggregate']);
+
+/**
+ * Distinct subjects of `jurisdiction` whose data reached agents at `location` this calendar year, this
+ * request included — overall and for the fields the rule set treats as sensitive.
+ */
+async function yearlyVolume(
+  tx: Queryable,
+  location: string,
+  jurisdiction: string,
+  current: { all: string[]; sensitive: string[] },
+  sensitiveNames: string[],
+): Promise<TransferVolume> {
+  const yearStart = new Date(Date.UTC(new Date().getUTCFullYear(), 0, 1));
+  const { rows } = await tx.query<{ personal: number; sensitive: number }>(
+    `WITH past AS (
+       SELECT s.subject,
+              EXISTS (SELECT 1 FROM jsonb_array_elements(l.fields) f WHERE (f->>'table') || '.' || (f->>'field') = ANY($4::text[])) AS sensitive
+       FROM audit_subjects s JOIN audit_log l ON l.seq = s.audit_seq
+       WHERE l.actor_location = $1 AND s.jurisdiction = $2 AND l.recorded_at >= $3 AND l.decision = 'allowed'
+     ), everyone AS (
+       SELECT subject, sensitive FROM past
+       UNION ALL SELECT unnest($5::text[]), false
+       UNION ALL SELECT unnest($6::text[]), true
+     )
+     SELECT count(DISTINCT subject)::int8 AS personal, count(DISTINCT subject) FILTER (WHERE sensitive)::int8 AS sensitive FROM everyone`,
+    [location, jurisdiction, yearStart, sensitiveNames, current.all, current.sensitive],
+  );
+  return { personal: Number(rows[0]?.personal ?? 0), sensitive: Number(rows[0]?.sensitive ?? 0) };
+}
+
+/**
+ * Compliance at the moment of each query: cross-border transfer, special categories, purpose limitation,
+ * government identifiers and yearly volumes, for the data subjects actually returned. A deny refuses the
+ * whole answer (it never leaves, the refusal and its findings are audited); flags ride along in the record.
+ */
+export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGate {
+  const { rules, catalog } = options;
+  return async (state, tx) => {
+    const principal = state.principal;
+    if (principal?.kind !== 'agent') return;
+    const access = AGGREGATE_KINDS.has(state.access.operationKind) ? 'aggregate' : 'rows';
+    const fields: RequestField[] = describeFields(catalog, state.access.fields.values());
+    const subjectsByJurisdiction = new Map<string, string[]>();
+    for (const [subject, jurisdiction] of state.access.subjects) {
+      if (jurisdiction === null) continue;
+      subjectsByJurisdiction.set(jurisdiction, [...(subjectsByJurisdiction.get(jurisdiction) ?? []), subject]);
+    }
+    const transferVolumes: Record<string, TransferVolume> = {};
+    for (const [jurisdiction, subjects] of subjectsByJurisdiction) {
+      const set = rules.byJurisdiction.get(jurisdiction);
+      if (!set || set.transferVolumes.length === 0 || !isTransfer(set, jurisdiction, principal.agent.location)) continue;
+      const sensitive = sensitiveFields(set, fields);
+      const sensitiveNames = [...catalog.tables.values()].flatMap((table) =>
+        sensitiveFields(set, [...table.columns.values()]).map((column) => `${table.name}.${column.name}`),
+      );
+      transferVolumes[jurisdiction] = await yearlyVolume(tx, principal.agent.location, jurisdiction, { all: subjects, sensitive: sensitive.length > 0 ? subjects : [] }, sensitiveNames);
+    }
+    const result = runComplianceChecks(
+      {
+        agent: principal.agent,
+        purpose: principal.purpose,
+        access,
+        fields,
+        lookupFields: describeFields(catalog, state.access.lookups.values()),
+        subjectJurisdictions: [...subjectsByJurisdiction.keys()],
+        transferVolumes,
+      },
+      rules,
+    );
+    state.access.findings.push(...result.findings.map((finding) => ({ ...finding })));
+    if (result.outcome === 'deny') {
+      const denials = result.findings.filter((finding) => finding.outcome === 'deny');
+      throw refusal('TRANSFER_DENIED', `Compliance rules deny this answer: ${denials.map((d) => `${d.message} (${d.rule})`).join('; ')}`, {
+        findings: denials.map(({ check, jurisdiction, rule }) => ({ check, jurisdiction, rule })),
+      });
+    }
+  };
+}

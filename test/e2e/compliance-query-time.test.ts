@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, type TestDatabase } from '../support/databases.ts';
+import { loadWorld } from '../support/fixtures.ts';
+import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { projectWith } from '../support/project.ts';
+
+interface Finding {
+  check: string;
+  jurisdiction: string;
+  outcome: string;
+  rule: string;
+}
+
+describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
+  let t: TestDatabase;
+  let kh: TestBroker;
+  const lastRecord = async () =>
+    (
+      await t.db.query<{ decision: string; code: string | null; findings: Finding[]; details: Record<string, any>; jurisdictions: string[] }>(
+        'SELECT decision, code, findings, details, jurisdictions FROM audit_log ORDER BY seq DESC LIMIT 1',
+      )
+    ).rows[0]!;
+  beforeAll(async () => {
+    t = await create();
+    await loadWorld(t.db);
+    kh = await startTestBroker(t.db);
+  });
+  afterAll(async () => {
+    await kh.close();
+    await t.drop();
+  });
+
+  it('withholds a CN customer from an agent processing outside China without a PIPL basis, and says how many', async () => {
+    const reply = await kh.graphql(await kh.token('support-bot'), '{ customers(limit: 50) { id residency } }');
+    expect(reply.status).toBe(200);
+    const ids = (reply.body.data!.customers as Array<{ id: number; residency: string }>).map((c) => c.id);
+    expect(ids).not.toContain(4);
+    expect(reply.body.extensions?.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
+    const record = await lastRecord();
+    expect(record.decision).toBe('allowed');
+    expect(record.details.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
+    expect(record.jurisdictions).not.toContain('CN');
+  });
+
+  it('lets fraud-bot see CN transactions under a CAC standard contract, flagged with PIPL Art. 38', async () => {
+    const reply = await kh.graphql(await kh.token('fraud-bot'), '{ transactions(limit: 50) { id amount } }');
+    expect((reply.body.data!.transactions as Array<{ id: number }>).map((row) => row.id)).toContain(104);
+    expect(reply.body.extensions?.withheld).toBeUndefined();
+    const cn = (await lastRecord()).findings.find((f) => f.check === 'cross_border_transfer' && f.jurisdiction === 'CN');
+    expect(cn).toMatchObject({ outcome: 'flag' });
+    expect(cn!.rule).toMatch(/PIPL Art\. 38/);
+  });
+
+  it('withholds CN rows found through the subject path (transactions of a CN account) when that basis is gone', async () => {
+    const root = await projectWith({ 'schema/agents.yaml': (text) => text.replace('      CN: [cac_standard_contract]\n', '') });
+    const strict = await startTestBroker(t.db, { root });
+    try {
+      const reply = await strict.graphql(await strict.token('fraud-bot'), '{ transactions(limit: 50) { id account { id } } }');
+      const ids = (reply.body.data!.transactions as Array<{ id: number }>).map((row) => row.id);
+      expect(ids).toEqual([100, 101, 102, 103]);
+      expect(reply.body.extensions?.withheld).toEqual([{ table: 'transactions', rows: 1, jurisdictions: ['CN'] }]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('allows an EU transfer under standard contractual clauses, flagged and cited in the record', async () => {
+    const reply = await kh.graphql(await kh.token('support-bot'), '{ customers(where: { residency: { eq: "EU-DE" } }) { id } }');
+    expect(reply.body.data!.customers).toEqual([{ id: 2 }]);
+    const record = await lastRecord();
+    const transfer = record.findings.find((f) => f.check === 'cross_border_transfer' && f.jurisdiction === 'EU-DE');
+    expect(transfer).toMatchObject({ outcome: 'flag' });
+    expect(transfer!.rule).toMatch(/GDPR Art\. 46/);
+  });
+
+  it('denies the whole answer when an EU subject would go abroad with no basis, and audits the denial', async () => {
+    const root = await projectWith({
+      'schema/agents.yaml': (text) => text.replace('      EU-FR: [standard_contractual_clauses]\n      AU: [contractual_safeguards]', '      AU: [contractual_safeguards]'),
+    });
+    const strict = await startTestBroker(t.db, { root });
+    try {
+      const token = await strict.token('support-bot');
+      const denied = await strict.graphql(token, '{ customers(limit: 50) { id residency } }');
+      expect(denied.status).toBe(403);
+      expect(denied.body.data ?? null).toBeNull();
+      expect(denied.body.errors![0]!.extensions?.code).toBe('TRANSFER_DENIED');
+      expect(denied.body.errors![0]!.message).toMatch(/GDPR Art\. 44/);
+      const record = await lastRecord();
+      expect(record).toMatchObject({ decision: 'denied', code: 'TRANSFER_DENIED' });
+      expect(record.findings.some((f) => f.outcome === 'deny' && f.jurisdiction === 'EU-FR')).toBe(true);
+      const allowed = await strict.graphql(token, '{ customers(where: { residency: { eq: "SG" } }) { id } }');
+      expect(allowed.body.data!.customers).toEqual([{ id: 1 }]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('answers DP aggregates without transfer checks: they carry no one\'s record', async () => {
+    const reply = await kh.graphql(await kh.token('analytics-bot'), '{ customers_aggregate(epsilon: 0.1, groupBy: [residency]) { groups { key { residency } count { value } } } }');
+    expect(reply.status).toBe(200);
+    expect((reply.body.data!.customers_aggregate.groups as unknown[]).length).toBe(8);
+    expect((await lastRecord()).findings.filter((f) => f.check === 'cross_border_transfer')).toEqual([]);
+  });
+});
