@@ -121,7 +121,7 @@ export default async function dpLatencyBench(): Promise<string> {
       row('DP query through the broker', times.broker),
       '',
       `Broker / raw SQL: **${brokerRatio.toFixed(2)}×** (target ≤ ${TARGET}×: ${brokerRatio <= TARGET ? 'pass' : 'FAIL'}). ` +
-        `Broker overhead over its statement: ${ms(quantile(times.broker, 0.5) - quantile(times.alone, 0.5))} ms (median). ` +
+        `Broker median minus statement-alone median: ${ms(quantile(times.broker, 0.5) - quantile(times.alone, 0.5))} ms (the broker's own work; negative means lost in this run's noise). ` +
         `The noisy averages (ε ≈ 0.5, ≤ 20 rows per customer, amounts clamped to [0, 5000]) differ from the exact ones by ` +
         `${(100 * quantile(deviations, 0.5)).toFixed(0)}% (median) and ${(100 * Math.max(...deviations)).toFixed(0)}% (worst) over ${deviations.length} groups: noise, not a fault.`,
       '',

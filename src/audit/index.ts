@@ -21,3 +21,4 @@ export {
   type RetentionRule,
   type RetentionRuleSets,
 } from './prune.ts';
+export { AuditBatcher } from './batcher.ts';

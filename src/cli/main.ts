@@ -2,11 +2,14 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { DataDirLockedError } from '../sql/embedded.ts';
 import { registerAgentCommands } from './agents-command.ts';
+import { registerApprovalCommands } from './approvals-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
 import { CliError } from './context.ts';
 import { registerDbCommands } from './db-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
 import { registerRulesCommands } from './rules-command.ts';
 import { registerHeCommands } from './he-command.ts';
+import { registerMcpCommand } from './mcp-command.ts';
 import { registerReportCommand } from './report-command.ts';
 import { registerTokenCommand } from './token-command.ts';
 
@@ -21,11 +24,14 @@ export function buildProgram(): Command {
     );
   registerTokenCommand(program);
   registerDbCommands(program);
+  registerDemoCommand(program);
   registerAuditCommands(program);
   registerAgentCommands(program);
+  registerApprovalCommands(program);
   registerRulesCommands(program);
   registerHeCommands(program);
   registerReportCommand(program);
+  registerMcpCommand(program);
   return program;
 }
 

@@ -29,7 +29,8 @@ export function compileAggregate(plan: AggregatePlan, conditions: readonly Condi
   const table = plan.viewTable.table;
   const params = new Params();
   const alias = 't0';
-  const subject = subjectJoin(table, alias, lookup);
+  // Inner join: a row with no data subject cannot be bounded per subject, so it never counts.
+  const subject = subjectJoin(table, alias, lookup, 'INNER');
   const scope = { alias, jurisdiction: subject.jurisdiction };
   const where = conditions.map((c) => compileCondition(scope, c, params));
   const keyExpr = (key: string) => (key === SUBJECT_JURISDICTION ? subject.jurisdiction : `${alias}.${ident(key)}`);
@@ -63,7 +64,7 @@ export function compileAggregate(plan: AggregatePlan, conditions: readonly Condi
   });
   const aggregated = `SELECT ${[...groupCols, 'count(*)::int8 AS n', ...sums].join(', ')} FROM kept${groupBy}`;
   const text =
-    `WITH base AS (${base}), kept AS (SELECT * FROM base WHERE rn <= ${k}) ` +
+    `WITH kept AS (SELECT * FROM (${base}) base WHERE rn <= ${k}) ` +
     `SELECT ${['a.*', ...histograms].join(', ')} FROM (${aggregated}) a`;
   return {
     text,

@@ -2,8 +2,10 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import type { View, ViewTable } from '../policy/index.ts';
 import { compileSelect, compileWithheldCount, type Queryable, type TableLookup } from '../sql/index.ts';
-import { DEFAULT_PAGE, planRead, type ReadArgs, shapeRows } from './read.ts';
-import { requestState, type KeyholeContext } from './request-state.ts';
+import { type ApprovalField, missingApprovals } from '../approvals/index.ts';
+import { refusal } from './errors.ts';
+import { DEFAULT_PAGE, planRead, type ReadArgs, type RowShape, shapeRows } from './read.ts';
+import { requestState, type KeyholeContext, type RequestState } from './request-state.ts';
 import { SCALARS } from './scalars.ts';
 import { fieldTypeName } from './type-names.ts';
 
@@ -23,6 +25,24 @@ export interface SchemaDeps {
   subjectKey: Uint8Array;
   sessionValues: Record<string, unknown>;
   extensions: readonly ViewSchemaExtension[];
+}
+
+function approvalFields(shape: RowShape): ApprovalField[] {
+  const own = shape.columns.filter((c) => c.field.requiresApproval).map((c) => ({ table: shape.viewTable.table.name, field: c.name }));
+  return [...own, ...shape.nested.flatMap((n) => approvalFields(n.shape))];
+}
+
+/** Fields a policy reserves for human approval are read only under an active approval; else none is read. */
+async function requireApprovals(tx: Queryable, state: RequestState, shape: RowShape): Promise<void> {
+  const principal = state.principal;
+  const needed = approvalFields(shape);
+  if (needed.length === 0 || principal?.kind !== 'agent') return;
+  const missing = await missingApprovals(tx, principal.id, principal.purpose, needed, state.requestId);
+  if (missing.length === 0) return;
+  const names = missing.map((a) => `${a.table}.${a.field} (approval #${a.id})`).join(', ');
+  throw refusal('APPROVAL_REQUIRED', `A human must approve access to ${names} first; ask again once it is approved.`, {
+    approvals: missing.map((a) => ({ id: a.id, table: a.table, field: a.field, status: a.status })),
+  });
 }
 
 /** The columns an agent's `where` names, at any depth of and/or/not. */
@@ -127,6 +147,7 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
       const { request, shape } = planRead(viewTable, args, info.fieldNodes, objectType, info, session);
       const { text, params } = compileSelect(request, deps.lookup);
       const tx: Queryable = state.tx!;
+      await requireApprovals(tx, state, shape);
       const { rows } = await tx.query<Record<string, unknown>>(text, params);
       for (const field of whereFields(args.where)) {
         state.access.lookups.set(`${viewTable.table.name}.${field}`, { table: viewTable.table.name, field, mask: 'lookup' });

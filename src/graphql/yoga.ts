@@ -6,7 +6,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AgentRegistry } from '../config/index.ts';
-import { appendAuditRecord } from '../audit/index.ts';
+import { AuditBatcher } from '../audit/index.ts';
 import type { TokenKeys } from '../identity/index.ts';
 import type { Log } from '../log.ts';
 import type { Db } from '../sql/index.ts';
@@ -56,9 +56,10 @@ const reportLimit = {
 
 /** The agents' GraphQL endpoint: identity, a per-view schema, hardening, and audited execution. */
 export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<Record<string, unknown>, KeyholeContext> {
+  const batcher = new AuditBatcher(options.db, options.auditKey);
   const recordRefusal = async (state: ReturnType<typeof requestState>, code: string, reason: string) => {
     try {
-      await options.db.transaction((tx) => appendAuditRecord(tx, options.auditKey, auditDraft(state, 'denied', code, reason)));
+      await batcher.append(auditDraft(state, 'denied', code, reason));
       state.audited = true;
     } catch (error) {
       options.log({ level: 'error', msg: 'audit record of a refusal could not be written', requestId: state.requestId, error: String(error) });
@@ -105,7 +106,15 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       blockFieldSuggestionsPlugin(),
       useErrorHygiene(),
       ...(options.plugins ?? []),
-      useAuditedExecution({ db: options.db, auditKey: options.auditKey, log: options.log, beforeRecord: options.beforeRecord }),
+      useAuditedExecution({
+        db: options.db,
+        auditKey: options.auditKey,
+        batcher,
+        log: options.log,
+        beforeRecord: options.beforeRecord,
+        // A DP aggregate spends privacy budget: it commits in one transaction with its record.
+        writesState: (field) => field.endsWith('_aggregate'),
+      }),
     ],
   });
 }

@@ -16,16 +16,19 @@ export interface AuditFilter {
 /** Where the subject jurisdiction is read: the record's summary array, or one subject row of audit_subjects. */
 export type JurisdictionSource = { record: string } | { subject: string };
 
+/** Appends `value` to `params` and returns its placeholder: the only way a value reaches a statement. */
+export function bindParam(params: unknown[], value: unknown): string {
+  params.push(value);
+  return `$${params.length}`;
+}
+
 /**
  * SQL conditions for a filter over `audit_log` aliased `alias`. Only fixed fragments go into the text;
  * every value is appended to `params` and referenced by position, so no filter value ever becomes SQL.
  */
 export function auditConditions(filter: AuditFilter, params: unknown[], alias = 'a', jurisdiction: JurisdictionSource = { record: alias }): string {
   const conditions: string[] = [];
-  const bind = (value: unknown) => {
-    params.push(value);
-    return `$${params.length}`;
-  };
+  const bind = (value: unknown) => bindParam(params, value);
   if (filter.agent) conditions.push(`${alias}.actor_id = ${bind(filter.agent)}`);
   if (filter.purpose) conditions.push(`${alias}.purpose = ${bind(filter.purpose)}`);
   if (filter.from) conditions.push(`${alias}.recorded_at >= ${bind(filter.from)}::timestamptz`);

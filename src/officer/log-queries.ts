@@ -1,6 +1,7 @@
 import { type AuditRecord, recordFromRow } from '../audit/index.ts';
 import type { Queryable } from '../sql/index.ts';
 import { type AuditFilter, auditConditions } from './filter.ts';
+import { jsonNumber, num, withheldRowsOf } from './sql-values.ts';
 
 /**
  * Read-only questions an officer asks of the audit log. Each is one parameterised statement; filters only
@@ -32,24 +33,10 @@ export interface AgentSummary extends ActorKey {
   pendingApproval: number;
   rows: number;
   distinctSubjects: number;
+  /** Rows transfer rules kept out of this caller's allowed answers. */
+  withheldRows: number;
+  /** Σε the records declare (basic composition; a replayed answer declares 0). */
   epsilon: number;
-}
-
-export interface PrivacySpend extends ActorKey {
-  queries: number;
-  epsilon: number;
-  delta: number;
-  rho: number;
-}
-
-export interface FindingRow {
-  seq: number;
-  recordedAt: Date;
-  actorKind: string;
-  actorId: string | null;
-  decision: string;
-  jurisdictions: string[];
-  finding: Record<string, unknown>;
 }
 
 export interface FieldAccessCount extends ActorKey {
@@ -59,12 +46,6 @@ export interface FieldAccessCount extends ActorKey {
   records: number;
   rows: number;
 }
-
-const num = (value: unknown): number => Number(value ?? 0);
-
-/** A jsonb member as float8 only when it is a JSON number, so an odd record never breaks a report. */
-const jsonNumber = (expression: string, key: string) =>
-  `CASE WHEN jsonb_typeof(${expression}->'${key}') = 'number' THEN (${expression}->>'${key}')::float8 END`;
 
 export const MAX_PAGE = 500;
 
@@ -110,9 +91,9 @@ export async function agentSummaries(db: Queryable, filter: AuditFilter): Promis
   const params: unknown[] = [];
   const { rows } = await db.query<{
     actor_kind: string; actor_id: string | null; location: string | null; requests: number; allowed: number; denied: number;
-    errors: number; pending: number; rows: number; epsilon: number | null; subjects: number | null;
+    errors: number; pending: number; rows: number; withheld: number; epsilon: number | null; subjects: number | null;
   }>(
-    `WITH selected AS (SELECT a.* FROM audit_log a WHERE ${auditConditions(filter, params)}),
+    `WITH selected AS (SELECT a.*, ${withheldRowsOf('a')} AS withheld_rows FROM audit_log a WHERE ${auditConditions(filter, params)}),
           subjects AS (
             SELECT x.actor_kind, x.actor_id, count(DISTINCT s.subject) AS n
               FROM selected x JOIN audit_subjects s ON s.audit_seq = x.seq
@@ -123,6 +104,7 @@ export async function agentSummaries(db: Queryable, filter: AuditFilter): Promis
             count(*) FILTER (WHERE x.decision = 'error') AS errors,
             count(*) FILTER (WHERE x.decision = 'pending_approval') AS pending,
             coalesce(sum(x.row_count), 0) AS rows,
+            coalesce(sum(x.withheld_rows), 0) AS withheld,
             sum(${jsonNumber('x.privacy_cost', 'epsilon')}) AS epsilon,
             max(s.n) AS subjects
        FROM selected x
@@ -141,60 +123,8 @@ export async function agentSummaries(db: Queryable, filter: AuditFilter): Promis
     pendingApproval: num(r.pending),
     rows: num(r.rows),
     distinctSubjects: num(r.subjects),
+    withheldRows: num(r.withheld),
     epsilon: num(r.epsilon),
-  }));
-}
-
-/** Per actor, the privacy cost its records declare: ε and δ sum under basic composition, ρ under zCDP. */
-export async function privacySpend(db: Queryable, filter: AuditFilter): Promise<PrivacySpend[]> {
-  const params: unknown[] = [];
-  const { rows } = await db.query<{ actor_kind: string; actor_id: string | null; n: number; epsilon: number | null; delta: number | null; rho: number | null }>(
-    `SELECT a.actor_kind, a.actor_id, count(*) AS n,
-            sum(${jsonNumber('a.privacy_cost', 'epsilon')}) AS epsilon,
-            sum(${jsonNumber('a.privacy_cost', 'delta')}) AS delta,
-            sum(${jsonNumber('a.privacy_cost', 'rho')}) AS rho
-       FROM audit_log a WHERE ${auditConditions(filter, params)} AND a.privacy_cost IS NOT NULL
-      GROUP BY 1, 2 ORDER BY 1, 2`,
-    params,
-  );
-  return rows.map((r) => ({ actorKind: r.actor_kind, actorId: r.actor_id, queries: num(r.n), epsilon: num(r.epsilon), delta: num(r.delta), rho: num(r.rho) }));
-}
-
-export async function tableExists(db: Queryable, name: string): Promise<boolean> {
-  const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [name]);
-  return rows[0]?.present === true;
-}
-
-/**
- * One row per finding. A jurisdiction matches a finding that names it, or any finding on a record that
- * returned data about a subject of that jurisdiction.
- */
-export async function findings(db: Queryable, filter: AuditFilter, limit: number): Promise<FindingRow[]> {
-  const params: unknown[] = [];
-  const where = auditConditions({ ...filter, jurisdiction: null }, params);
-  let jurisdiction = '';
-  if (filter.jurisdiction) {
-    params.push(filter.jurisdiction);
-    jurisdiction = ` AND (f.value->>'jurisdiction' = $${params.length} OR $${params.length} = ANY(a.jurisdictions))`;
-  }
-  params.push(limit);
-  const { rows } = await db.query<{
-    seq: number; recorded_at: Date; actor_kind: string; actor_id: string | null; decision: string; jurisdictions: string[]; finding: Record<string, unknown>;
-  }>(
-    `SELECT a.seq, a.recorded_at, a.actor_kind, a.actor_id, a.decision, a.jurisdictions, f.value AS finding
-       FROM audit_log a CROSS JOIN LATERAL jsonb_array_elements(a.findings) AS f(value)
-      WHERE ${where}${jurisdiction} AND jsonb_typeof(f.value) = 'object'
-      ORDER BY a.seq DESC LIMIT $${params.length}`,
-    params,
-  );
-  return rows.map((r) => ({
-    seq: num(r.seq),
-    recordedAt: new Date(r.recorded_at),
-    actorKind: r.actor_kind,
-    actorId: r.actor_id,
-    decision: r.decision,
-    jurisdictions: r.jurisdictions,
-    finding: r.finding,
   }));
 }
 

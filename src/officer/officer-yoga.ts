@@ -1,6 +1,6 @@
 import { getOperationAST } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { appendAuditRecord } from '../audit/index.ts';
+import { AuditBatcher, appendAuditRecord } from '../audit/index.ts';
 import type { BrokerSecrets, ProjectConfig } from '../config/index.ts';
 import { auditDraft } from '../graphql/audit-draft.ts';
 import { useAuditedExecution } from '../graphql/plugins/use-audited-execution.ts';
@@ -66,7 +66,7 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
       useOfficerIdentity({ graphqlPath: OFFICER_GRAPHQL_PATH, keys: options.tokenKeys, registry: options.config.registry, recordRefusal }),
       useOperationCapture(),
       useErrorHygiene(),
-      useAuditedExecution({ db: options.db, auditKey: options.secrets.auditKey, log: options.log }),
+      useAuditedExecution({ db: options.db, auditKey: options.secrets.auditKey, batcher: new AuditBatcher(options.db, options.secrets.auditKey), log: options.log }),
     ],
   });
 }

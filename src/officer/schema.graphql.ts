@@ -9,6 +9,9 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
 
   enum Decision { allowed denied error pending_approval }
   enum ActorKind { agent officer anonymous cli }
+  "What a compliance check concluded: deny refuses the whole answer, flag lets it go with a note for the officer."
+  enum FindingOutcome { allow flag deny }
+  enum BudgetScopeKind { agent dataset }
 
   "Narrows the audit log. Absent fields match everything; 'to' is exclusive."
   input AuditFilter {
@@ -79,19 +82,34 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     pendingApproval: BigInt!
     rows: BigInt!
     distinctSubjects: BigInt!
-    "Σε over the records' privacy_cost.epsilon (basic composition)."
+    "Rows that transfer rules kept out of this caller's allowed answers (details.withheld)."
+    withheldRows: BigInt!
+    "Σε the records declare in privacy_cost (basic composition; a replayed answer declares 0). The ledger's accounting is privacyBudgets."
     epsilonSpent: Float!
   }
 
+  "One budget of the differential-privacy ledger (dp_budget) for one period."
   type PrivacyBudget {
-    actorKind: ActorKind!
+    "As the ledger names it: 'agent:<id>' or 'dataset:<name>'."
+    scope: String!
+    kind: BudgetScopeKind!
+    "The agent's id or the dataset's name."
+    name: String!
+    "The agent's id; null for a dataset's budget."
     agent: String
-    queries: BigInt!
-    epsilonSpent: Float!
+    "e.g. '2026-11' for monthly budgets."
+    period: String!
+    epsilonLimit: Float!
+    "ε that the period's composed spends certify at deltaLimit, as the ledger checks it; null when their δ alone exceeds deltaLimit."
+    epsilonSpent: Float
+    epsilonRemaining: Float!
+    deltaLimit: Float!
+    "Σδ of the (ε, δ) spends."
     deltaSpent: Float!
+    "Σρ of the zCDP (Gaussian) spends."
     rhoSpent: Float!
-    "The configured ε budget, when one is known."
-    epsilonBudget: Float
+    "Answers charged (a replayed answer is not)."
+    queries: BigInt!
   }
 
   type PrivacyBudgetReport {
@@ -99,20 +117,51 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     source: String!
     note: String!
     agents: [PrivacyBudget!]!
+    "The dataset's own budget, shared by every agent: not narrowed by an agent filter."
+    datasets: [PrivacyBudget!]!
   }
 
+  "One conclusion of one compliance check, as written into the audit record of the request it judged."
   type Finding {
     seq: BigInt!
     recordedAt: DateTime!
     actorKind: ActorKind!
     agent: String
+    purpose: String
+    "The decision on the whole request: a deny finding makes it 'denied' with code TRANSFER_DENIED."
     decision: Decision!
-    recordJurisdictions: [String!]!
-    rule: String
-    severity: String
+    code: String
+    "cross_border_transfer, special_category, purpose_limitation, government_identifier, transfer_volume or rule_coverage."
+    check: String
+    outcome: FindingOutcome
+    "The jurisdiction whose rules applied: its data subjects' data was concerned."
     jurisdiction: String
+    "The article or section relied on, e.g. 'GDPR Art. 46(2)(c)'."
+    rule: String
     message: String
+    "The finding as stored."
     finding: JSON!
+  }
+
+  type FindingCount {
+    check: String
+    outcome: FindingOutcome
+    jurisdiction: String
+    findings: BigInt!
+    "Distinct audit records carrying such findings."
+    records: BigInt!
+  }
+
+  "Rows kept out of a caller's allowed answers because no transfer basis covers their subjects' jurisdictions."
+  type WithheldRows {
+    actorKind: ActorKind!
+    agent: String
+    location: String
+    table: String
+    "The jurisdictions withheld together: their rows are counted together."
+    jurisdictions: [String!]!
+    records: BigInt!
+    rows: BigInt!
   }
 
   type FlowCell {
@@ -157,7 +206,14 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
   }
 
   type ChainProblem { seq: BigInt! problem: String! detail: String! }
-  type ChainStatus { ok: Boolean! checked: BigInt! headSeq: BigInt! firstBad: ChainProblem }
+  type ChainStatus {
+    ok: Boolean!
+    checked: BigInt!
+    headSeq: BigInt!
+    "Records 1..prunedThrough were pruned under a valid checkpoint; the check started after them."
+    prunedThrough: BigInt
+    firstBad: ChainProblem
+  }
 
   type Query {
     me: Officer!
@@ -167,8 +223,13 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     accessesByDay(filter: AuditFilter): [DailyAccess!]!
     decisionBreakdown(filter: AuditFilter): [DecisionCount!]!
     agentSummaries(from: DateTime, to: DateTime, filter: AuditFilter): [AgentSummary!]!
-    privacyBudgets(from: DateTime, to: DateTime, filter: AuditFilter): PrivacyBudgetReport!
-    findings(from: DateTime, to: DateTime, jurisdiction: String, filter: AuditFilter, limit: Int = 200): [Finding!]!
+    "The DP ledger's budgets whose period overlaps the range (or is 'period'); an agent filter narrows the agents' budgets."
+    privacyBudgets(period: String, from: DateTime, to: DateTime, filter: AuditFilter): PrivacyBudgetReport!
+    "Compliance findings, denials first, then flags, then the rest, newest first within each. 'jurisdiction' (or the filter's) is the finding's."
+    findings(from: DateTime, to: DateTime, jurisdiction: String, outcomes: [FindingOutcome!], check: String, filter: AuditFilter, limit: Int = 200): [Finding!]!
+    findingCounts(from: DateTime, to: DateTime, jurisdiction: String, outcomes: [FindingOutcome!], check: String, filter: AuditFilter): [FindingCount!]!
+    "Rows withheld from allowed answers by transfer rules; a jurisdiction filter keeps entries that withheld it."
+    withheldRows(from: DateTime, to: DateTime, filter: AuditFilter): [WithheldRows!]!
     crossBorderFlows(from: DateTime, to: DateTime, filter: AuditFilter): [FlowCell!]!
     "Fields of special category (catalog class 'special') returned to each caller."
     specialCategoryAccess(filter: AuditFilter): [SpecialCategoryAccess!]!

@@ -5,8 +5,11 @@ import type { BrokerSecrets, Catalog, ProjectConfig } from '../config/index.ts';
 import { refusal } from '../graphql/errors.ts';
 import { requestState, type RequestState } from '../graphql/request-state.ts';
 import { BigIntScalar, DateTimeScalar } from '../graphql/scalars.ts';
+import { type Outcome, OUTCOMES } from '../compliance/index.ts';
 import type { OfficerPrincipal } from '../identity/index.ts';
 import type { Queryable } from '../sql/index.ts';
+import { budgetUses } from './budget-queries.ts';
+import * as compliance from './compliance-queries.ts';
 import type { AuditFilter } from './filter.ts';
 import * as log from './log-queries.ts';
 import { OFFICER_TYPE_DEFS } from './schema.graphql.ts';
@@ -122,9 +125,28 @@ function officerField<A extends Record<string, unknown>, R>(
 }
 
 type FilterArgs = { filter?: AuditFilter | null; from?: string | null; to?: string | null };
+type FindingArgs = FilterArgs & { jurisdiction?: string | null; outcomes?: Outcome[] | null; check?: string | null };
 
 const LOG = ['audit_log'] as const;
 const LOG_AND_SUBJECTS = ['audit_log', 'audit_subjects'] as const;
+const LEDGER = ['dp_budget'] as const;
+
+/** The record filter and the finding filter of a findings question; the jurisdiction is the finding's. */
+function readFindingArgs(args: FindingArgs): { filter: AuditFilter; findingFilter: compliance.FindingFilter } {
+  const filter = readFilter(args);
+  checkText('jurisdiction', args.jurisdiction);
+  checkText('check', args.check);
+  return { filter, findingFilter: { jurisdiction: args.jurisdiction ?? filter.jurisdiction, outcomes: args.outcomes, check: args.check } };
+}
+
+const text = (value: unknown) => (typeof value === 'string' ? value : null);
+const outcome = (value: unknown) => (OUTCOMES.find((o) => o === value) ?? null);
+
+function budgetNote(empty: boolean): string {
+  return empty
+    ? 'No differentially private answer has been charged to a budget in these periods.'
+    : 'ε spent is what the composed spends certify at the budget\'s δ (src/dp/accountant.ts epsilonAt), as the ledger checks them; a replayed answer costs nothing.';
+}
 
 export function createOfficerSchema(options: OfficerSchemaOptions) {
   const { catalog, registry } = options.config;
@@ -157,33 +179,40 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
         agentSummaries: officerField('agentSummaries', LOG_AND_SUBJECTS, async (args: FilterArgs, { db }) =>
           (await log.agentSummaries(db, readFilter(args))).map((s) => ({ ...s, agent: s.actorId, epsilonSpent: s.epsilon })),
         ),
-        privacyBudgets: officerField('privacyBudgets', LOG, async (args: FilterArgs, { db }) => {
-          const spend = await log.privacySpend(db, readFilter(args));
-          const ledger = await log.tableExists(db, 'dp_ledger');
+        privacyBudgets: officerField('privacyBudgets', LEDGER, async (args: FilterArgs & { period?: string | null }, { db }) => {
+          const filter = readFilter(args);
+          checkText('period', args.period);
+          const uses = (await budgetUses(db, { agent: filter.agent, period: args.period, from: filter.from, to: filter.to })).map((u) => ({
+            ...u,
+            agent: u.kind === 'agent' ? u.name : null,
+          }));
           return {
-            source: 'audit_log.privacy_cost',
-            note: ledger
-              ? 'A dp_ledger table exists but is not read here yet: spend is summed from the audit records; budgets are not configured.'
-              : 'No budget ledger (dp_ledger) exists yet: spend is summed from the audit records\' privacy_cost; budgets are not configured.',
-            agents: spend.map((s) => ({ ...s, agent: s.actorId, epsilonSpent: s.epsilon, deltaSpent: s.delta, rhoSpent: s.rho, epsilonBudget: null })),
+            source: 'dp_budget',
+            note: budgetNote(uses.length === 0),
+            agents: uses.filter((u) => u.kind === 'agent'),
+            datasets: uses.filter((u) => u.kind === 'dataset'),
           };
         }),
-        findings: officerField('findings', LOG, async (args: FilterArgs & { jurisdiction?: string | null; limit: number }, { db }) => {
+        findings: officerField('findings', LOG, async (args: FindingArgs & { limit: number }, { db }) => {
           checkPage(args.limit, 0);
-          const filter = readFilter(args);
-          checkText('jurisdiction', args.jurisdiction);
-          const rows = await log.findings(db, { ...filter, jurisdiction: args.jurisdiction ?? filter.jurisdiction }, args.limit);
-          const text = (value: unknown) => (typeof value === 'string' ? value : null);
-          return rows.map((r) => ({
+          const { filter, findingFilter } = readFindingArgs(args);
+          return (await compliance.findings(db, filter, findingFilter, args.limit)).map((r) => ({
             ...r,
             agent: r.actorId,
-            recordJurisdictions: r.jurisdictions,
-            rule: text(r.finding.rule) ?? text(r.finding.code),
-            severity: text(r.finding.severity),
+            check: text(r.finding.check),
+            outcome: outcome(r.finding.outcome),
             jurisdiction: text(r.finding.jurisdiction),
+            rule: text(r.finding.rule),
             message: text(r.finding.message),
           }));
         }),
+        findingCounts: officerField('findingCounts', LOG, async (args: FindingArgs, { db }) => {
+          const { filter, findingFilter } = readFindingArgs(args);
+          return (await compliance.findingCounts(db, filter, findingFilter)).map((c) => ({ ...c, outcome: outcome(c.outcome) }));
+        }),
+        withheldRows: officerField('withheldRows', LOG, async (args: FilterArgs, { db }) =>
+          (await compliance.withheldCounts(db, readFilter(args))).map((w) => ({ ...w, agent: w.actorId })),
+        ),
         crossBorderFlows: officerField('crossBorderFlows', LOG_AND_SUBJECTS, (args: FilterArgs, { db }) => crossBorderFlows(db, readFilter(args))),
         specialCategoryAccess: officerField('specialCategoryAccess', LOG, async (args: FilterArgs, { db }) =>
           (await log.fieldAccessCounts(db, readFilter(args), specialFields)).map((r) => ({ ...r, agent: r.actorId, tags: classOf(r.table, r.field).tags })),

@@ -85,9 +85,10 @@ export function compileCondition(scope: ConditionScope, condition: Condition, pa
     case 'column-predicate':
       return condition.compile(`${scope.alias}.${ident(condition.column.name)}`, params);
     case 'subject-jurisdiction': {
+      // A row whose subject has no known jurisdiction compares as NULL, so it passes neither `in` nor `notIn`
+      // (fail closed); the plain comparison also lets the planner push the filter into the subject join.
       const test = `${scope.jurisdiction} = ANY(${params.add([...condition.value], 'text[]')})`;
-      // A row whose subject has no known jurisdiction never passes a jurisdiction filter (fail closed).
-      return condition.operator === 'in' ? `coalesce(${test}, false)` : `NOT coalesce(${test}, true)`;
+      return condition.operator === 'in' ? test : `NOT (${test})`;
     }
     case 'not':
       return `NOT (${compileCondition(scope, condition.child, params)})`;

@@ -40,7 +40,7 @@ export interface SubjectJoin {
 }
 
 /** A LATERAL join yielding the row's data subject id and jurisdiction by following the subject path. */
-export function subjectJoin(table: CatalogTable, alias: string, lookup: TableLookup): SubjectJoin {
+export function subjectJoin(table: CatalogTable, alias: string, lookup: TableLookup, kind: 'LEFT' | 'INNER' = 'LEFT'): SubjectJoin {
   if (table.subjectPath.length === 0) {
     const jurisdiction = table.jurisdiction ? `${alias}.${ident(table.jurisdiction.column)}` : 'NULL::text';
     return { join: '', subject: `${alias}.${ident(table.primaryKey)}`, jurisdiction };
@@ -61,7 +61,7 @@ export function subjectJoin(table: CatalogTable, alias: string, lookup: TableLoo
   const jurisdiction = root.jurisdiction ? `${lastAlias}.${ident(root.jurisdiction.column)}` : 'NULL::text';
   const subjectAlias = `${alias}_s`;
   return {
-    join: ` LEFT JOIN LATERAL (SELECT ${lastAlias}.${ident(root.primaryKey)} AS subject, ${jurisdiction} AS jurisdiction ${hops.join(' ')} ${where}) ${subjectAlias} ON true`,
+    join: ` ${kind} JOIN LATERAL (SELECT ${lastAlias}.${ident(root.primaryKey)} AS subject, ${jurisdiction} AS jurisdiction ${hops.join(' ')} ${where}) ${subjectAlias} ON true`,
     subject: `${subjectAlias}.subject`,
     jurisdiction: `${subjectAlias}.jurisdiction`,
   };

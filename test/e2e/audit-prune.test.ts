@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AuditDraft,
   appendAuditRecord,
@@ -75,14 +75,17 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
     return pruneAuditLog(t.db, key, plan, { actor: ACTOR, ...options });
   };
 
-  beforeEach(async () => {
+  beforeAll(async () => {
     t = await create();
     await migrate(t.db);
     policy = retentionPolicy(await loadJurisdictionRules(join(PROJECT_ROOT, 'schema', 'jurisdictions')));
+  });
+  beforeEach(async () => {
+    await t.db.exec("TRUNCATE audit_subjects, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis'");
     for (const record of RECORDS) await t.db.transaction((tx) => appendAuditRecord(tx, key, record));
   });
-  afterEach(async () => {
-    await t.drop();
+  afterAll(async () => {
+    await t?.drop();
   });
 
   it('prunes the records before a cut-off in batches, each leaving a signed checkpoint, and the chain verifies', async () => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeDiscreteLaplace } from '../../src/dp/index.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
-import { loadWorld, WORLD } from '../support/fixtures.ts';
-import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { useWorld } from '../support/world.ts';
+import { WORLD } from '../support/fixtures.ts';
 import { projectWith, withBudget } from '../support/project.ts';
 
 const EU_AVG = `{ transactions_aggregate(where: { subject_jurisdiction: { in: ["EU-DE", "EU-FR"] } }, groupBy: [merchant_category], epsilon: 0.5) {
@@ -15,23 +15,15 @@ async function spent(t: TestDatabase, scope = 'agent:analytics-bot'): Promise<nu
 }
 
 describe.each(ENGINES)('differentially private aggregates on $engine', ({ create }) => {
-  let t: TestDatabase;
-  let kh: TestBroker;
+  const world = useWorld(create, () => projectWith(withBudget({ epsilon: 20_000, delta: 1e-3, maxEpsilonPerQuery: 2 })));
   let analytics: string;
   beforeAll(async () => {
-    t = await create();
-    await loadWorld(t.db);
-    kh = await startTestBroker(t.db, { root: await projectWith(withBudget({ epsilon: 20_000, delta: 1e-3, maxEpsilonPerQuery: 2 })) });
-    analytics = await kh.token('analytics-bot');
-  });
-  afterAll(async () => {
-    await kh.close();
-    await t.drop();
+    analytics = await world.kh.token('analytics-bot');
   });
 
   it('answers "average amount per merchant category for EU customers, ε = 0.5" with intervals, cost and budget', async () => {
-    const before = await spent(t);
-    const reply = await kh.graphql(analytics, EU_AVG);
+    const before = await spent(world.t);
+    const reply = await world.kh.graphql(analytics, EU_AVG);
     expect(reply.status).toBe(200);
     const answer = reply.body.data!.transactions_aggregate;
     expect(answer).toMatchObject({ mechanism: 'LAPLACE', replayed: false, rowsPerSubject: 5, cost: { epsilon: 0.5, delta: 0 } });
@@ -47,33 +39,33 @@ describe.each(ENGINES)('differentially private aggregates on $engine', ({ create
       expect(avg.low).toBeLessThanOrEqual(avg.value);
       expect(avg.high).toBeGreaterThanOrEqual(avg.value);
     }
-    const { rows } = await t.db.query<{ operation_kind: string; decision: string; privacy_cost: Record<string, unknown>; subject_count: number }>(
+    const { rows } = await world.t.db.query<{ operation_kind: string; decision: string; privacy_cost: Record<string, unknown>; subject_count: number }>(
       'SELECT operation_kind, decision, privacy_cost, subject_count FROM audit_log ORDER BY seq DESC LIMIT 1',
     );
     expect(rows[0]).toMatchObject({ operation_kind: 'dp_aggregate', decision: 'allowed', subject_count: 0, privacy_cost: { epsilon: 0.5, replayed: false } });
   });
 
   it('replays an identical query at no cost, so averaging repeats gains nothing', async () => {
-    const first = (await kh.graphql(analytics, EU_AVG)).body.data!.transactions_aggregate;
-    const before = await spent(t);
-    const again = (await kh.graphql(analytics, EU_AVG)).body.data!.transactions_aggregate;
+    const first = (await world.kh.graphql(analytics, EU_AVG)).body.data!.transactions_aggregate;
+    const before = await spent(world.t);
+    const again = (await world.kh.graphql(analytics, EU_AVG)).body.data!.transactions_aggregate;
     expect(again.replayed).toBe(true);
     expect(again.cost.epsilon).toBe(0);
     expect(again.groups).toEqual(first.groups);
-    expect(await spent(t)).toBe(before);
+    expect(await spent(world.t)).toBe(before);
   });
 
   it('refuses what one query may not spend, and grouping by a non-public key without δ', async () => {
-    const tooMuch = await kh.graphql(analytics, '{ customers_aggregate(epsilon: 3) { groups { count { value } } } }');
+    const tooMuch = await world.kh.graphql(analytics, '{ customers_aggregate(epsilon: 3) { groups { count { value } } } }');
     expect(tooMuch.body.errors![0]!.extensions?.code).toBe('PRIVACY_LIMIT_EXCEEDED');
-    const noDelta = await kh.graphql(analytics, '{ customers_aggregate(groupBy: [city], epsilon: 1) { groups { count { value } } } }');
+    const noDelta = await world.kh.graphql(analytics, '{ customers_aggregate(groupBy: [city], epsilon: 1) { groups { count { value } } } }');
     expect(noDelta.body.errors![0]!.extensions?.code).toBe('INVALID_ARGUMENT');
   });
 
   it('hides groups of a non-public key unless they are large enough (partition selection)', async () => {
     // Every city in the test world holds one customer: with δ = 1e-6 none may be revealed.
     for (let i = 0; i < 20; i++) {
-      const reply = await kh.graphql(analytics, `{ customers_aggregate(groupBy: [city], epsilon: 1, delta: 1e-6, where: { segment: { ne: "probe-${i}" } }) { groups { key { city } count { value } } } }`);
+      const reply = await world.kh.graphql(analytics, `{ customers_aggregate(groupBy: [city], epsilon: 1, delta: 1e-6, where: { segment: { ne: "probe-${i}" } }) { groups { key { city } count { value } } } }`);
       expect(reply.body.data!.customers_aggregate.groups).toEqual([]);
     }
   });
@@ -84,9 +76,9 @@ describe.each(ENGINES)('differentially private aggregates on $engine', ({ create
     const countErrors: number[] = [];
     const sumErrors: number[] = [];
     for (let i = 0; i < 2000; i++) {
-      const count = await kh.graphql(analytics, `{ customers_aggregate(epsilon: 1, where: { segment: { ne: "c${i}" } }) { groups { count { value } } } }`);
+      const count = await world.kh.graphql(analytics, `{ customers_aggregate(epsilon: 1, where: { segment: { ne: "c${i}" } }) { groups { count { value } } } }`);
       countErrors.push(count.body.data!.customers_aggregate.groups[0].count.value - trueCount);
-      const sum = await kh.graphql(analytics, `{ transactions_aggregate(epsilon: 1, where: { merchant_category: { ne: "s${i}" } }) { groups { sum(field: amount) { value } } } }`);
+      const sum = await world.kh.graphql(analytics, `{ transactions_aggregate(epsilon: 1, where: { merchant_category: { ne: "s${i}" } }) { groups { sum(field: amount) { value } } } }`);
       sumErrors.push(sum.body.data!.transactions_aggregate.groups[0].sum.value - trueSum);
     }
     const std = (errors: number[]) => Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length);
@@ -101,28 +93,18 @@ describe.each(ENGINES)('differentially private aggregates on $engine', ({ create
 });
 
 describe.each(ENGINES)('the budget ledger on $engine', ({ create }) => {
-  let t: TestDatabase;
-  let kh: TestBroker;
-  beforeAll(async () => {
-    t = await create();
-    await loadWorld(t.db);
-    kh = await startTestBroker(t.db, { root: await projectWith(withBudget({ epsilon: 2, maxEpsilonPerQuery: 1 })) });
-  });
-  afterAll(async () => {
-    await kh.close();
-    await t.drop();
-  });
+  const world = useWorld(create, () => projectWith(withBudget({ epsilon: 2, maxEpsilonPerQuery: 1 })));
 
   it('refuses a query that would over-spend with BUDGET_EXHAUSTED, audited, and spends nothing for it', async () => {
-    const token = await kh.token('analytics-bot');
-    const ask = (i: number, epsilon: number) => kh.graphql(token, `{ customers_aggregate(epsilon: ${epsilon}, where: { segment: { ne: "q${i}" } }) { budget { epsilonRemaining } groups { count { value } } } }`);
+    const token = await world.kh.token('analytics-bot');
+    const ask = (i: number, epsilon: number) => world.kh.graphql(token, `{ customers_aggregate(epsilon: ${epsilon}, where: { segment: { ne: "q${i}" } }) { budget { epsilonRemaining } groups { count { value } } } }`);
     expect((await ask(1, 1)).status).toBe(200);
     expect((await ask(2, 0.75)).body.data!.customers_aggregate.budget.epsilonRemaining).toBeCloseTo(0.25, 9);
     const refused = await ask(3, 0.5);
     expect(refused.body.errors![0]!.extensions?.code).toBe('BUDGET_EXHAUSTED');
     expect(refused.body.data ?? null).toBeNull();
-    expect(await spent(t)).toBeCloseTo(1.75, 9);
-    const { rows } = await t.db.query<{ decision: string; code: string }>('SELECT decision, code FROM audit_log ORDER BY seq DESC LIMIT 1');
+    expect(await spent(world.t)).toBeCloseTo(1.75, 9);
+    const { rows } = await world.t.db.query<{ decision: string; code: string }>('SELECT decision, code FROM audit_log ORDER BY seq DESC LIMIT 1');
     expect(rows[0]).toEqual({ decision: 'denied', code: 'BUDGET_EXHAUSTED' });
     expect((await ask(4, 0.25)).status).toBe(200);
   });

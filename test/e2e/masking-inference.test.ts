@@ -1,55 +1,46 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decideApproval } from '../../src/approvals/index.ts';
+import { describe, expect, it } from 'vitest';
 import { loadProjectConfig, YamlSource } from '../../src/config/index.ts';
 import { buildMaskingRules, createExposureDecider, createMaskingKeys, maskedEqualityCondition } from '../../src/masking/index.ts';
 import { compileCondition, Params } from '../../src/sql/index.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
-import { loadWorld } from '../support/fixtures.ts';
+import { useWorld } from '../support/world.ts';
 import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
 
 describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
-  let t: TestDatabase;
-  let kh: TestBroker;
-  beforeAll(async () => {
-    t = await create();
-    await loadWorld(t.db);
-    kh = await startTestBroker(t.db);
-  });
-  afterAll(async () => {
-    await kh.close();
-    await t.drop();
-  });
+  const world = useWorld(create);
 
   const tokensByAccount = async (fraud: string) => {
-    const reply = await kh.graphql(fraud, '{ accounts(limit: 50) { id customer_id } }');
+    const reply = await world.kh.graphql(fraud, '{ accounts(limit: 50) { id customer_id } }');
     return new Map((reply.body.data!.accounts as Array<{ id: number; customer_id: string }>).map((a) => [a.id, a.customer_id]));
   };
 
   it('finds exactly one customer\'s rows by the pseudonym the agent was shown, computed in SQL', async () => {
-    const fraud = await kh.token('fraud-bot');
+    const fraud = await world.kh.token('fraud-bot');
     const tokens = await tokensByAccount(fraud);
-    const eq = await kh.graphql(fraud, 'query($c: String) { accounts(where: { customer_id: { eq: $c } }) { id customer_id } }', { c: tokens.get(10) });
+    const eq = await world.kh.graphql(fraud, 'query($c: String) { accounts(where: { customer_id: { eq: $c } }) { id customer_id } }', { c: tokens.get(10) });
     expect(eq.status).toBe(200);
     expect(eq.body.data!.accounts).toEqual([
       { id: 10, customer_id: tokens.get(10) },
       { id: 11, customer_id: tokens.get(10) },
     ]);
-    const inList = await kh.graphql(fraud, 'query($c: [String!]) { accounts(where: { customer_id: { in: $c } }) { id } }', { c: [tokens.get(20), tokens.get(60), 'cus_not-a-token'] });
+    const inList = await world.kh.graphql(fraud, 'query($c: [String!]) { accounts(where: { customer_id: { in: $c } }) { id } }', { c: [tokens.get(20), tokens.get(60), 'cus_not-a-token'] });
     expect(inList.body.data!.accounts).toEqual([{ id: 20 }, { id: 60 }]);
     // A token of another scope, a raw id, a re-spelt token: nothing matches.
     for (const c of ['1', tokens.get(10)!.toUpperCase(), tokens.get(10)!.replace('cus_', 'psn_')]) {
-      const none = await kh.graphql(fraud, 'query($c: String) { accounts(where: { customer_id: { eq: $c } }) { id } }', { c });
+      const none = await world.kh.graphql(fraud, 'query($c: String) { accounts(where: { customer_id: { eq: $c } }) { id } }', { c });
       expect(none.body.data!.accounts, c).toEqual([]);
     }
   });
 
   it('refuses ranges, negations and sorting on a masked field', async () => {
-    const fraud = await kh.token('fraud-bot');
+    const fraud = await world.kh.token('fraud-bot');
     for (const where of ['{ customer_id: { gt: "cus_m" } }', '{ customer_id: { ne: "x" } }', '{ customer_id: { isNull: false } }', '{ not: { customer_id: { lt: "cus_m" } } }']) {
-      const reply = await kh.graphql(fraud, `{ accounts(where: ${where}) { id } }`);
+      const reply = await world.kh.graphql(fraud, `{ accounts(where: ${where}) { id } }`);
       expect(reply.body.errors?.[0]?.extensions?.code, where).toBe('MASKED_FIELD_FILTER');
       expect(reply.body.data ?? null).toBeNull();
     }
-    const sorted = await kh.graphql(fraud, '{ accounts(orderBy: [{ field: customer_id }]) { id } }');
+    const sorted = await world.kh.graphql(fraud, '{ accounts(orderBy: [{ field: customer_id }]) { id } }');
     // Masked fields are not even values of the sort enum.
     expect(sorted.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(sorted.body.errors?.[0]?.message).toMatch(/"customer_id" does not exist in "AccountOrderField"/);
@@ -57,8 +48,8 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
   });
 
   it('lets a binary search over a masked national ID get nowhere: every probe refused and audited as denied', async () => {
-    const kyc = await kh.token('kyc-bot');
-    const before = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE decision = 'denied' AND code = 'MASKED_FIELD_FILTER'");
+    const kyc = await world.kh.token('kyc-bot');
+    const before = await world.t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE decision = 'denied' AND code = 'MASKED_FIELD_FILTER'");
     let low = '';
     let high = '~';
     let probes = 0;
@@ -66,7 +57,7 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
     // A search that would pin S1234567D down in ~60 probes if any answer differed.
     for (let step = 0; step < 24; step++) {
       const middle = `${low}${String.fromCharCode(Math.floor((low.charCodeAt(low.length - 1) || 48) / 2 + (high.charCodeAt(0) || 126) / 2))}`;
-      const reply = await kh.graphql(kyc, 'query($v: String) { customers(where: { national_id: { lt: $v } }) { id } }', { v: middle });
+      const reply = await world.kh.graphql(kyc, 'query($v: String) { customers(where: { national_id: { lt: $v } }) { id } }', { v: middle });
       probes++;
       expect(reply.body.errors?.[0]?.extensions?.code).toBe('MASKED_FIELD_FILTER');
       const rows = (reply.body.data?.customers as unknown[] | undefined) ?? [];
@@ -76,9 +67,13 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
       } else low = middle;
     }
     expect(learned).toBe(0);
-    const after = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE decision = 'denied' AND code = 'MASKED_FIELD_FILTER'");
+    const after = await world.t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE decision = 'denied' AND code = 'MASKED_FIELD_FILTER'");
     expect(after.rows[0]!.n - before.rows[0]!.n).toBe(probes);
-    const shown = await kh.graphql(kyc, '{ customers { id national_id } }');
+    // Reading the masked value itself needs a human approval (policies.yaml), then shows the partial mask.
+    const asked = await world.kh.graphql(kyc, '{ customers { id national_id } }');
+    const approval = asked.body.errors![0]!.extensions!.approvals[0];
+    await decideApproval(world.t.db, approval.id, { status: 'approved', by: 'test', reason: null });
+    const shown = await world.kh.graphql(kyc, '{ customers { id national_id } }');
     expect(shown.body.data!.customers).toEqual([{ id: 1, national_id: 'S*****67D' }]);
   });
 
@@ -102,7 +97,7 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
       const column = customers.columns.get(name)!;
       return { column, exposure: decide(customers, column, scope) as Exclude<ReturnType<typeof decide>, { kind: 'hidden' }>, requiresApproval: false };
     };
-    await t.db.query(
+    await world.t.db.query(
       "INSERT INTO customers (id, full_name, email, phone, national_id, birth_date, gender, postal_code, city, residency, segment, created_at) VALUES (90, $1, 'x@y.z', '1', 'N90', '2000-01-01', 'X', '1', 'c', 'SG', 'retail', now()), (91, $2, 'a@b.c', '2', 'N91', '2000-01-01', 'X', '2', 'c', 'JP', 'retail', now())",
       ['Ana-María Zoë Ålund-Øster 42, Avenida de la Constitución, Sevilla ES-41001 (long)', 'Ōno Yū 小野 9'],
     );
@@ -111,10 +106,10 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
       const condition = maskedEqualityCondition(field, operator, value)!;
       const params = new Params();
       const where = compileCondition({ alias: 't0', jurisdiction: 't0.residency' }, condition, params);
-      const { rows } = await t.db.query<{ id: number }>(`SELECT t0.id FROM customers t0 WHERE ${where} ORDER BY t0.id`, params.values);
+      const { rows } = await world.t.db.query<{ id: number }>(`SELECT t0.id FROM customers t0 WHERE ${where} ORDER BY t0.id`, params.values);
       return rows.map((r) => Number(r.id));
     };
-    const { rows } = await t.db.query<{ id: number; full_name: string; email: string; residency: string }>('SELECT id, full_name, email, residency FROM customers ORDER BY id');
+    const { rows } = await world.t.db.query<{ id: number; full_name: string; email: string; residency: string }>('SELECT id, full_name, email, residency FROM customers ORDER BY id');
     for (const row of rows) {
       const name = fieldOf('full_name').exposure;
       const id = fieldOf('id').exposure;

@@ -1,27 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
-import { loadWorld } from '../support/fixtures.ts';
-import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { useWorld } from '../support/world.ts';
 
 const INTROSPECT_ALL = `{ __schema { types { name fields { name args { name } } inputFields { name } enumValues { name } } } }`;
 
 describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
-  let t: TestDatabase;
-  let kh: TestBroker;
+  const world = useWorld(create);
   let support: string;
   beforeAll(async () => {
-    t = await create();
-    await loadWorld(t.db);
-    kh = await startTestBroker(t.db);
-    support = await kh.token('support-bot');
-  });
-  afterAll(async () => {
-    await kh.close();
-    await t.drop();
+    support = await world.kh.token('support-bot');
   });
 
   it('leaves hidden tables and fields out of introspection entirely', async () => {
-    const reply = await kh.graphql(support, INTROSPECT_ALL);
+    const reply = await world.kh.graphql(support, INTROSPECT_ALL);
     expect(reply.status).toBe(200);
     const text = JSON.stringify(reply.body.data);
     for (const hidden of ['national_id', 'birth_date', 'balance', 'diagnosis_code', 'salary', 'HealthClaim', 'Transaction', 'Employee', 'health_claims', 'note']) {
@@ -32,7 +23,7 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
 
   it('refuses a hidden field with a validation error that suggests nothing', async () => {
     for (const query of ['{ customers { id national_id } }', '{ customers { id nationalid } }', '{ customers { accounts { balance } } }', '{ health_claims { id } }']) {
-      const reply = await kh.graphql(support, query);
+      const reply = await world.kh.graphql(support, query);
       expect(reply.status).toBe(400);
       const error = reply.body.errors![0]!;
       expect(error.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
@@ -42,19 +33,19 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
   });
 
   it('refuses a hidden field passed through variables with INVALID_ARGUMENT and no hint', async () => {
-    const reply = await kh.graphql(support, 'query ($w: CustomerWhere) { customers(where: $w) { id } }', { w: { nationalid: { eq: 'S1234567D' } } });
+    const reply = await world.kh.graphql(support, 'query ($w: CustomerWhere) { customers(where: $w) { id } }', { w: { nationalid: { eq: 'S1234567D' } } });
     expect(reply.status).toBe(400);
     expect(reply.body.errors![0]!.extensions?.code).toBe('INVALID_ARGUMENT');
     expect(reply.body.errors![0]!.message).not.toMatch(/did you mean|national_id/i);
   });
 
   it('gives no type names through inline-fragment hints either', async () => {
-    const reply = await kh.graphql(support, '{ customers { ... on Account { id } } }');
+    const reply = await world.kh.graphql(support, '{ customers { ... on Account { id } } }');
     expect(reply.body.errors![0]!.message).not.toMatch(/did you mean/i);
   });
 
   it('pushes the row filter into SQL: customers outside the desk never come back, nested or not', async () => {
-    const reply = await kh.graphql(support, '{ customers(limit: 50) { id residency } accounts(limit: 50) { id customer { id } } }');
+    const reply = await world.kh.graphql(support, '{ customers(limit: 50) { id residency } accounts(limit: 50) { id customer { id } } }');
     expect(reply.status).toBe(200);
     const customers = reply.body.data!.customers as Array<{ id: number; residency: string }>;
     // 3 (US-CA) is outside the desk; 4 (CN) is withheld by compliance (no PIPL basis: compliance tests).
@@ -62,52 +53,52 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
     const accounts = reply.body.data!.accounts as Array<{ id: number; customer: { id: number } }>;
     expect(accounts.map((a) => a.id)).not.toContain(30);
     expect(accounts.every((a) => a.customer !== null)).toBe(true);
-    const filtered = await kh.graphql(support, '{ customers(where: { residency: { eq: "US-CA" } }) { id } }');
+    const filtered = await world.kh.graphql(support, '{ customers(where: { residency: { eq: "US-CA" } }) { id } }');
     expect(filtered.body.data!.customers).toEqual([]);
   });
 
   it('follows relations only where both ends are in the view', async () => {
-    const reply = await kh.graphql(support, '{ customers(limit: 2) { id accounts { id kind } } }');
+    const reply = await world.kh.graphql(support, '{ customers(limit: 2) { id accounts { id kind } } }');
     expect(reply.body.data!.customers).toEqual([
       { id: 1, accounts: [{ id: 10, kind: 'current' }, { id: 11, kind: 'savings' }] },
       { id: 2, accounts: [{ id: 20, kind: 'current' }] },
     ]);
-    const hidden = await kh.graphql(support, '{ accounts { transactions { id } } }');
+    const hidden = await world.kh.graphql(support, '{ accounts { transactions { id } } }');
     expect(hidden.body.errors![0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
   it('bounds pages by the policy and refuses larger ones with LIMIT_EXCEEDED', async () => {
-    const reply = await kh.graphql(support, '{ customers(limit: 51) { id } }');
+    const reply = await world.kh.graphql(support, '{ customers(limit: 51) { id } }');
     expect(reply.body.errors![0]!.extensions?.code).toBe('LIMIT_EXCEEDED');
     expect(reply.body.data ?? null).toBeNull();
-    const paged = await kh.graphql(support, '{ customers(limit: 2, offset: 2, orderBy: [{ field: id, direction: DESC }]) { id } }');
+    const paged = await world.kh.graphql(support, '{ customers(limit: 2, offset: 2, orderBy: [{ field: id, direction: DESC }]) { id } }');
     expect(paged.body.data!.customers).toEqual([{ id: 2 }, { id: 1 }]);
   });
 
   it('gives analytics-bot no row access at all', async () => {
-    const analytics = await kh.token('analytics-bot');
-    const reply = await kh.graphql(analytics, '{ __schema { queryType { fields { name } } } }');
+    const analytics = await world.kh.token('analytics-bot');
+    const reply = await world.kh.graphql(analytics, '{ __schema { queryType { fields { name } } } }');
     const fields = (reply.body.data!.__schema.queryType.fields as Array<{ name: string }>).map((f) => f.name);
     expect(fields).not.toContain('customers');
     expect(fields).not.toContain('transactions');
-    const rows = await kh.graphql(analytics, '{ customers { residency } }');
+    const rows = await world.kh.graphql(analytics, '{ customers { residency } }');
     expect(rows.body.errors![0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
   it('shows fraud-bot transactions, notes as data, and nothing of customers', async () => {
-    const fraud = await kh.token('fraud-bot');
-    const reply = await kh.graphql(fraud, '{ transactions(limit: 5) { id amount merchant_category note account { id kind } } }');
+    const fraud = await world.kh.token('fraud-bot');
+    const reply = await world.kh.graphql(fraud, '{ transactions(limit: 5) { id amount merchant_category note account { id kind } } }');
     expect(reply.status).toBe(200);
     const rows = reply.body.data!.transactions as Array<Record<string, unknown>>;
     expect(rows[0]).toEqual({ id: 100, amount: '12.30', merchant_category: 'groceries', note: 'weekly shop', account: { id: 10, kind: 'current' } });
-    const introspection = JSON.stringify((await kh.graphql(fraud, INTROSPECT_ALL)).body.data);
+    const introspection = JSON.stringify((await world.kh.graphql(fraud, INTROSPECT_ALL)).body.data);
     expect(introspection).not.toContain('Customer');
   });
 
   it('refuses GET and form posts (CSRF) before any GraphQL work', async () => {
-    const get = await kh.broker.fetch(new Request('http://keyhole.test/graphql?query={viewer{agent}}', { headers: { authorization: `Bearer ${support}` } }));
+    const get = await world.kh.broker.fetch(new Request('http://keyhole.test/graphql?query={viewer{agent}}', { headers: { authorization: `Bearer ${support}` } }));
     expect(get.status).toBe(405);
-    const form = await kh.broker.fetch(
+    const form = await world.kh.broker.fetch(
       new Request('http://keyhole.test/graphql', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${support}` }, body: 'query={viewer{agent}}' }),
     );
     expect(form.status).toBe(415);
@@ -115,10 +106,10 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
 
   it('limits query depth and aliases', async () => {
     const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: viewer { agent }`).join(' ');
-    const reply = await kh.graphql(support, `{ ${aliases} }`);
+    const reply = await world.kh.graphql(support, `{ ${aliases} }`);
     expect(reply.status).toBe(400);
     expect(reply.body.errors![0]!.extensions?.code).toBe('QUERY_LIMIT_EXCEEDED');
-    const deep = await kh.graphql(support, '{ customers { accounts { customer { accounts { customer { accounts { customer { id } } } } } } } }');
+    const deep = await world.kh.graphql(support, '{ customers { accounts { customer { accounts { customer { accounts { customer { id } } } } } } } }');
     expect(deep.status).toBe(400);
     expect(deep.body.errors![0]!.extensions?.code).toBe('QUERY_LIMIT_EXCEEDED');
   });

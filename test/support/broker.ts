@@ -23,8 +23,8 @@ export interface TestBroker {
 }
 
 /** Starts a broker for one test over `db`, with its own data dir (keys, secrets). */
-export async function startTestBroker(db: Db, options: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestBroker> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'keyhole-test-'));
+export async function startTestBroker(db: Db, options: { root?: string; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<TestBroker> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'keyhole-test-')));
   const broker = await createBroker({ root: options.root ?? PROJECT_ROOT, db, dataDir, env: options.env ?? {} });
   return {
     broker,

@@ -1,6 +1,6 @@
-import { type ExecutionResult, GraphQLError } from 'graphql';
+import { type DocumentNode, type ExecutionResult, getOperationAST, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { type AuditDraft, appendAuditRecord } from '../../audit/index.ts';
+import { type AuditBatcher, type AuditDraft, appendAuditRecord } from '../../audit/index.ts';
 import { DatabaseError, type Db, type Queryable } from '../../sql/index.ts';
 import { auditDraft } from '../audit-draft.ts';
 import { errorCodeOf, isRefusal, refusal } from '../errors.ts';
@@ -9,12 +9,16 @@ import { requestState, type KeyholeContext, type RequestState } from '../request
 export interface AuditedExecutionOptions {
   db: Db;
   auditKey: Uint8Array;
+  /** Group commit for records of requests that write nothing else. */
+  batcher: AuditBatcher;
   log: (event: Record<string, unknown>) => void;
   /** Checks run on a successful read before its record is written (compliance); a refusal denies the answer. */
   beforeRecord?: (state: RequestState, tx: Queryable) => Promise<void>;
+  /** Root fields that write state (a budget spend) and so must commit in one transaction with their record. */
+  writesState?: (rootField: string) => boolean;
 }
 
-/** Raised inside the transaction to roll it back when execution failed for a reason that is not a refusal. */
+/** Raised to abandon a request whose execution failed for a reason that is not a refusal. */
 class ExecutionFailed extends Error {
   readonly errors: readonly GraphQLError[];
   constructor(errors: readonly GraphQLError[]) {
@@ -37,52 +41,84 @@ function firstCause(errors: readonly GraphQLError[]): unknown {
   return errors.find((e) => !isRefusal(e))?.originalError ?? errors[0];
 }
 
+/** Whether the operation may write state: any root field that does, or a root we cannot see through. */
+function needsTransaction(document: DocumentNode, operationName: string | null | undefined, writesState: (field: string) => boolean): boolean {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return true;
+  return operation.selectionSet.selections.some((selection) => selection.kind !== 'Field' || writesState(selection.name.value));
+}
+
 /**
- * Runs each operation in one transaction with its audit record: the reads, the record (and, later, any
- * budget spend) commit together or not at all, and data is returned only after that commit.
- * A refused request returns no partial data; a failed one rolls back and is recorded on its own.
+ * Every operation leaves with its audit record durable, and a refused or failed one with no data.
+ * Reads only: the reads run, then the record joins a group commit (AuditBatcher) and the answer waits for
+ * it. Operations that write (a DP budget spend) run in one transaction with their record instead, so the
+ * spend and the record commit together or not at all. A failure is recorded on its own.
  */
 export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
+  const writesState = options.writesState ?? (() => false);
   const recordOnItsOwn = async (draft: AuditDraft, state: RequestState) => {
     try {
-      await options.db.transaction((tx) => appendAuditRecord(tx, options.auditKey, draft));
+      await options.batcher.append(draft);
       state.audited = true;
     } catch (error) {
       options.log({ level: 'error', msg: 'audit record could not be written', requestId: state.requestId, error: String(error) });
     }
   };
 
+  /** Turns execution errors into the request's refusal (if any), running the pre-record checks on success. */
+  const conclude = async (state: RequestState, result: ExecutionResult, queryable: Queryable): Promise<GraphQLError[]> => {
+    const errors = (result.errors ?? []).map(asRefusalIfRequestError);
+    if (errors.some((error) => !isRefusal(error))) throw new ExecutionFailed(errors);
+    if (errors.length > 0 || !options.beforeRecord) return errors;
+    try {
+      await options.beforeRecord(state, queryable);
+      return [];
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      return [error as GraphQLError];
+    }
+  };
+
+  const draftFor = (state: RequestState, errors: GraphQLError[]): AuditDraft => {
+    const refused = errors[0];
+    const decision = !refused ? 'allowed' : errorCodeOf(refused) === 'APPROVAL_REQUIRED' ? 'pending_approval' : 'denied';
+    return auditDraft(state, decision, refused ? errorCodeOf(refused) ?? null : null, refused?.message ?? null);
+  };
+
+  const respond = (state: RequestState, result: ExecutionResult, errors: GraphQLError[]): ExecutionResult => {
+    if (errors.length > 0) return { errors };
+    const withheld = state.access.details.withheld;
+    return withheld ? { ...result, extensions: { ...result.extensions, withheld } } : result;
+  };
+
   return {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
         const state = requestState((args.contextValue as KeyholeContext).request);
+        const execute = async (queryable: Queryable) => {
+          state.tx = queryable;
+          const result = (await executeFn(args)) as ExecutionResult;
+          return { result, errors: await conclude(state, result, queryable) };
+        };
         try {
-          return await options.db.transaction(async (tx) => {
-            state.tx = tx;
-            const result = (await executeFn(args)) as ExecutionResult;
-            let errors = (result.errors ?? []).map(asRefusalIfRequestError);
-            if (errors.some((error) => !isRefusal(error))) throw new ExecutionFailed(errors);
-            if (errors.length === 0 && options.beforeRecord) {
-              try {
-                await options.beforeRecord(state, tx);
-              } catch (error) {
-                if (!isRefusal(error)) throw error;
-                errors = [error as GraphQLError];
-              }
-            }
-            const refused = errors[0];
-            const decision = refused ? 'denied' : 'allowed';
-            await appendAuditRecord(tx, options.auditKey, auditDraft(state, decision, refused ? errorCodeOf(refused) ?? null : null, refused?.message ?? null));
+          if (needsTransaction(args.document, args.operationName, writesState)) {
+            const { result, errors } = await options.db.transaction(async (tx) => {
+              const outcome = await execute(tx);
+              await appendAuditRecord(tx, options.auditKey, draftFor(state, outcome.errors));
+              return outcome;
+            });
             state.audited = true;
-            if (refused) return { errors };
-            const withheld = state.access.details.withheld;
-            return withheld ? { ...result, extensions: { ...result.extensions, withheld } } : result;
-          });
+            return respond(state, result, errors);
+          }
+          const { result, errors } = await execute(options.db);
+          await options.batcher.append(draftFor(state, errors));
+          state.audited = true;
+          return respond(state, result, errors);
         } catch (error) {
           const cause = error instanceof ExecutionFailed ? firstCause(error.errors) : error;
           const databaseDown = cause instanceof DatabaseError && cause.unavailable;
           const code = databaseDown ? 'DATABASE_UNAVAILABLE' : error instanceof ExecutionFailed ? 'INTERNAL' : 'AUDIT_UNAVAILABLE';
-          options.log({ level: 'error', msg: 'request rolled back', requestId: state.requestId, code, error: String(cause) });
+          options.log({ level: 'error', msg: 'request abandoned', requestId: state.requestId, code, error: String(cause) });
           await recordOnItsOwn(auditDraft(state, 'error', code, String((cause as Error)?.message ?? cause).slice(0, 500)), state);
           return { errors: [refusal(code)] };
         } finally {

@@ -1,0 +1,83 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { DESCRIBE_VIEW_QUERY, viewDescriptionOf } from './describe-view.ts';
+import { type GraphqlReply, queryResult, replyError, toolError } from './tool-results.ts';
+
+/** Sends one GraphQL request to the broker as the agent (its own token) and returns the HTTP reply. */
+export type GraphqlCall = (query: string, variables?: Record<string, unknown>) => Promise<GraphqlReply>;
+
+export interface KeyholeMcpServerOptions {
+  graphql: GraphqlCall;
+}
+
+const INSTRUCTIONS =
+  'Keyhole gives you a privacy-filtered view of enterprise data. Call describe_view first to learn which tables and ' +
+  'fields your view contains (as a GraphQL schema), then call query with GraphQL against that schema. Fields outside ' +
+  'your view do not exist; masked values stay masked. Every call is audited.';
+
+/** A failure to reach the broker is reported to the model by its message only, never a stack. */
+async function callBroker(graphql: GraphqlCall, query: string, variables?: Record<string, unknown>): Promise<GraphqlReply | CallToolResult> {
+  try {
+    return await graphql(query, variables);
+  } catch (error) {
+    return toolError(`BROKER_UNREACHABLE: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+const isToolResult = (value: GraphqlReply | CallToolResult): value is CallToolResult => 'content' in value;
+
+/**
+ * Keyhole as an MCP server. It never touches the database: every tool call is exactly one GraphQL request
+ * through the broker with the agent's own token, so identity, views, masking, DP, compliance and the audit
+ * log apply to MCP exactly as to GraphQL.
+ */
+export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpServer {
+  const server = new McpServer({ name: 'keyhole', version: '0.1.0' }, { instructions: INSTRUCTIONS });
+
+  server.registerTool(
+    'describe_view',
+    {
+      title: 'Describe my data view',
+      description:
+        'Shows which tables and fields your agent may read (access kind, page limits) and the GraphQL schema (SDL) ' +
+        'of your view, with field descriptions. Call this before writing queries.',
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async () => {
+      const reply = await callBroker(options.graphql, DESCRIBE_VIEW_QUERY);
+      if (isToolResult(reply)) return reply;
+      const error = replyError(reply);
+      if (error !== null) return toolError(error);
+      const { viewer, sdl } = viewDescriptionOf((reply.body as { data: Record<string, unknown> }).data);
+      return {
+        content: [
+          { type: 'text', text: `Your view:\n${JSON.stringify(viewer, null, 2)}` },
+          { type: 'text', text: `GraphQL schema of your view (SDL):\n${sdl}` },
+        ],
+      };
+    },
+  );
+
+  server.registerTool(
+    'query',
+    {
+      title: 'Query data',
+      description:
+        'Runs one GraphQL query against your view (see describe_view) and returns the JSON result. Masked fields ' +
+        'come back masked; aggregates may carry differential-privacy noise and their cost in `extensions`. ' +
+        'Refusals come back as errors with a stable code (e.g. GRAPHQL_VALIDATION_FAILED, LIMIT_EXCEEDED).',
+      inputSchema: {
+        query: z.string().min(1).describe('A GraphQL query document, e.g. "{ customers(limit: 5) { id email } }"'),
+        variables: z.record(z.string(), z.unknown()).optional().describe('Values for the variables the query declares'),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async ({ query, variables }) => {
+      const reply = await callBroker(options.graphql, query, variables);
+      return isToolResult(reply) ? reply : queryResult(reply);
+    },
+  );
+
+  return server;
+}
