@@ -32,6 +32,9 @@ export interface Broker {
   fetch: (request: Request) => Promise<Response>;
   /** A Node `http` request listener for the same routes. */
   listener: RequestListener;
+  /** Stops background work (the rules watcher) and leaves the database open, for a caller that owns it. */
+  stop: () => void;
+  /** `stop`, then closes the database. */
   close: () => Promise<void>;
 }
 
@@ -96,6 +99,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     views,
     fetch: async (request) => yoga.fetch(request),
     listener: yoga as unknown as RequestListener,
+    stop: () => rulesWatcher.close(),
     close: async () => {
       rulesWatcher.close();
       await options.db.close();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../sql/index.ts';
 import { type ActorKind, subjectPseudonym } from './record.ts';
-import { currentSubjectKey, recordedPseudonym } from './subject-keys.ts';
+import { currentSubjectKeys, recordedPseudonym } from './subject-keys.ts';
 import { appendAuditRecord } from './writer.ts';
 
 export interface ErasureRequest {
@@ -33,7 +33,7 @@ export async function eraseSubject(db: Db, keys: { auditKey: Uint8Array; subject
   return db.transaction(async (tx) => {
     // Appenders make and read keys under this lock: none is between reading this key and writing its record.
     await tx.query('SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE');
-    const key = await currentSubjectKey(tx, ref);
+    const key = (await currentSubjectKeys(tx, [ref])).get(ref) ?? null;
     let recordsUnlinked = 0;
     if (key) {
       const linked = await tx.query<{ n: number }>('SELECT count(*)::int8 AS n FROM audit_subjects WHERE subject = $1', [recordedPseudonym(key, ref)]);

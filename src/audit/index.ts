@@ -2,7 +2,7 @@ export * from './record.ts';
 export { appendAuditRecord } from './writer.ts';
 export { verifyAuditChain, recordFromRow, type ChainVerification, type ChainProblem } from './verify.ts';
 export { type AuditCheckpoint, checkpointSignature, readCheckpoints } from './checkpoint.ts';
-export { currentRecordedPseudonym, recordedPseudonym, recordedSubjects, SubjectKeyError } from './subject-keys.ts';
+export { currentRecordedPseudonym, currentRecordedPseudonyms, recordedPseudonym, recordedSubjects, SubjectKeyError } from './subject-keys.ts';
 export { eraseSubject, type ErasureRequest, type ErasureResult } from './erasure.ts';
 export {
   DEFAULT_PRUNE_BATCH,

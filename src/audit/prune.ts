@@ -114,9 +114,12 @@ export async function planPrune(db: Queryable, options: { before: Date; policy: 
 }
 
 export class PruneRefusedError extends Error {
-  constructor(message: string) {
+  /** Retention refusals give way to `force`; a broken chain never does. */
+  readonly overridable: boolean;
+  constructor(message: string, overridable = false) {
     super(message);
     this.name = 'PruneRefusedError';
+    this.overridable = overridable;
   }
 }
 
@@ -172,7 +175,7 @@ async function pruneBatch(tx: Queryable, auditKey: Uint8Array, before: Date, to:
  */
 export async function pruneAuditLog(db: Db, auditKey: Uint8Array, plan: PrunePlan, options: PruneOptions): Promise<PruneResult> {
   if (plan.conflicts.length > 0 && !options.force) {
-    throw new PruneRefusedError(`retention periods still cover records before ${plan.before.toISOString()}: ${describeConflicts(plan.conflicts).join('; ')}`);
+    throw new PruneRefusedError(`retention periods still cover records before ${plan.before.toISOString()}: ${describeConflicts(plan.conflicts).join('; ')}`, true);
   }
   const chain = await verifyAuditChain(db, auditKey, (done, total) => options.onProgress?.('verifying', done, total));
   if (!chain.ok) {

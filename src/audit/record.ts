@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 export type Decision = 'allowed' | 'denied' | 'error' | 'pending_approval';
 export type ActorKind = 'agent' | 'officer' | 'anonymous' | 'cli';
@@ -104,7 +104,19 @@ export function auditRecordHash(key: Uint8Array, record: HashedFields): string {
  * unlinks them (subject-keys.ts).
  */
 export function subjectPseudonym(key: Uint8Array, kind: string, id: unknown): string {
-  return `${kind}:${createHmac('sha256', key).update(`${kind}:${String(id)}`).digest('base64url').slice(0, 22)}`;
+  return `${kind}:${createHmac('sha256', keyObject(key)).update(`${kind}:${String(id)}`).digest('base64url').slice(0, 22)}`;
+}
+
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+/** HMAC keys are imported once: from raw bytes on every row, the import costs more than the hash. */
+function keyObject(key: Uint8Array): KeyObject {
+  let object = keyObjects.get(key);
+  if (!object) {
+    object = createSecretKey(key);
+    keyObjects.set(key, object);
+  }
+  return object;
 }
 
 export function operationHash(text: string): string {

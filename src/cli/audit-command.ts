@@ -138,7 +138,7 @@ export function registerAuditCommands(program: Command): void {
           const forced = options.force && conflicts.length > 0 ? ` (retention overridden: ${conflicts.join('; ')})` : '';
           return `pruned ${result.pruned} records (${plan.fromSeq}-${result.prunedThrough}); checkpoint at ${result.prunedThrough}, audited as record ${result.auditSeq}${forced}`;
         } catch (error) {
-          if (error instanceof PruneRefusedError) throw new CliError(`${error.message}${conflicts.length > 0 ? '; use --force to override' : ''}`, 3);
+          if (error instanceof PruneRefusedError) throw new CliError(`${error.message}${error.overridable ? '; use --force to override' : ''}`, 3);
           throw error;
         } finally {
           progress.stop();

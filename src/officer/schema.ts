@@ -145,7 +145,7 @@ const outcome = (value: unknown) => (OUTCOMES.find((o) => o === value) ?? null);
 function budgetNote(empty: boolean): string {
   return empty
     ? 'No differentially private answer has been charged to a budget in these periods.'
-    : 'ε spent is what the composed spends certify at the budget\'s δ (src/dp/accountant.ts epsilonAt), as the ledger checks them; a replayed answer costs nothing.';
+    : 'ε spent is the ε that all of the period\'s spends certify together at the budget\'s δ, as the ledger checks them (often less than their sum); a replayed answer costs nothing.';
 }
 
 export function createOfficerSchema(options: OfficerSchemaOptions) {

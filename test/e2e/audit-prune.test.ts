@@ -10,7 +10,6 @@ import {
   planPrune,
   pruneAuditLog,
   type PruneOptions,
-  PruneRefusedError,
   readCheckpoints,
   retentionPolicy,
   type RetentionPolicy,
@@ -125,7 +124,7 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
       [['CN', 'IN'], 1095, '2028-01-15'],
       [['IN'], 365, '2026-09-01'],
     ]);
-    await expect(pruneAuditLog(t.db, key, plan, { actor: ACTOR })).rejects.toThrow(PruneRefusedError);
+    await expect(pruneAuditLog(t.db, key, plan, { actor: ACTOR })).rejects.toMatchObject({ name: 'PruneRefusedError', overridable: true });
     await expect(pruneAuditLog(t.db, key, plan, { actor: ACTOR })).rejects.toThrow(/CN\+IN subjects \(PIPL.*1095 days\) must be kept until 2028-01-15/);
     expect(await count('SELECT count(*) AS n FROM audit_log')).toBe(6);
     expect(await count('SELECT count(*) AS n FROM audit_checkpoints')).toBe(0);
@@ -200,6 +199,7 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
   it('refuses to prune a chain that does not verify: a prune must not bury tampering', async () => {
     await t.db.query("UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 2");
     await expect(prune('2024-06-01T00:00:00Z')).rejects.toThrow(/broken at record 2 \(changed\)/);
+    await expect(prune('2024-06-01T00:00:00Z', { force: true })).rejects.toMatchObject({ name: 'PruneRefusedError', overridable: false });
     expect(await count('SELECT count(*) AS n FROM audit_log')).toBe(6);
   });
 });

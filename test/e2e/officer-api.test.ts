@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectPseudonym } from '../../src/audit/index.ts';
+import { composeCosts, epsilonAt, type PrivacyCost } from '../../src/dp/index.ts';
 import { type OfficerRequestHandler, useOfficerRoutes } from '../../src/officer/index.ts';
 import { silentLog } from '../../src/log.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
@@ -12,6 +13,8 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
   let kh: TestBroker;
   let handle: OfficerRequestHandler;
   let dpo: string;
+  /** The ledger period the seeded DP answers were charged to (monthly budgets). */
+  let period: string;
   const ask = (query: string, variables?: Record<string, unknown>) => officerQuery(handle, dpo, query, variables);
   const data = async (query: string, variables?: Record<string, unknown>) => {
     const reply = await ask(query, variables);
@@ -28,6 +31,7 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     kh = await startTestBroker(t.db);
     const { broker } = kh;
     handle = useOfficerRoutes({ db: broker.db, config: broker.config, tokenKeys: broker.tokenKeys, secrets: broker.secrets, log: silentLog }).handleOfficerRequest;
+    period = new Date().toISOString().slice(0, 7);
     await seedAuditTrail(kh);
     dpo = await kh.token('dpo');
   });
@@ -37,87 +41,201 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
   });
 
   it('lists the access log newest first, filtered by agent, decision, table, field and jurisdiction', async () => {
-    const fields = 'seq actorKind actorId decision code rowCount subjectCount tables jurisdictions fields { table field mask special }';
+    const fields = 'seq actorKind actorId decision code rowCount subjectCount tables jurisdictions fields { table field mask rule special }';
     const all = await data(`{ accessLog(limit: 100, filter: { actorKinds: [agent, anonymous] }) { ${fields} } accessCount(filter: { actorKinds: [agent, anonymous] }) }`);
-    expect(all.accessLog.map((r: any) => r.actorId)).toEqual(['kyc-bot', 'analytics-bot', 'analytics-bot', null, 'fraud-bot', 'support-bot']);
-    expect(all.accessCount).toBe(6);
+    expect(all.accessLog.map((r: any) => r.actorId)).toEqual([
+      'kyc-bot', 'support-bot', null, 'analytics-bot', 'analytics-bot', 'analytics-bot', 'analytics-bot', 'analytics-bot', 'fraud-bot', 'support-bot', 'support-bot',
+    ]);
+    expect(all.accessCount).toBe(11);
 
     const support = (await data(`{ accessLog(filter: { agent: "support-bot" }) { ${fields} } }`)).accessLog;
-    expect(support).toHaveLength(1);
-    expect(support[0]).toMatchObject({ decision: 'allowed', rowCount: 5, subjectCount: 5, tables: ['customers'], jurisdictions: ['CN', 'EU-DE', 'EU-FR', 'IN', 'SG'] });
-    expect(support[0].fields).toContainEqual({ table: 'customers', field: 'residency', mask: 'clear', special: false });
+    expect(support.map((r: any) => [r.decision, r.code, r.tables])).toEqual([['denied', 'TRANSFER_DENIED', []], ['allowed', null, ['accounts']], ['allowed', null, ['customers']]]);
+    // Customer 4 (CN) was withheld, customer 3 (US-CA) is outside the desk: 4 customers, none of them CN.
+    expect(support[2]).toMatchObject({ rowCount: 4, subjectCount: 4, jurisdictions: ['EU-DE', 'EU-FR', 'IN', 'SG'] });
+    expect(support[2].fields).toContainEqual({ table: 'customers', field: 'residency', mask: 'clear', rule: null, special: false });
+    expect(support[2].fields).toContainEqual({ table: 'customers', field: 'email', mask: 'email', rule: expect.stringMatching(/^masking-rules\/customers\.yaml:\d+$/), special: false });
+    expect(support[1]).toMatchObject({ rowCount: 5, subjectCount: 4 });
 
-    const denied = (await data(`{ accessLog(filter: { decision: denied, actorKinds: [anonymous] }) { ${fields} } }`)).accessLog;
-    expect(denied).toEqual([expect.objectContaining({ actorKind: 'anonymous', actorId: null, code: 'UNAUTHENTICATED' })]);
+    const denied = (await data(`{ accessLog(filter: { decision: denied, actorKinds: [agent, anonymous] }) { ${fields} } }`)).accessLog;
+    expect(denied.map((r: any) => [r.actorId, r.code, r.rowCount])).toEqual([
+      ['support-bot', 'TRANSFER_DENIED', 0],
+      [null, 'UNAUTHENTICATED', 0],
+      ['analytics-bot', 'PRIVACY_LIMIT_EXCEEDED', 0],
+    ]);
 
     const byField = (await data(`{ accessLog(filter: { table: "health_claims", field: "diagnosis_code" }) { ${fields} } }`)).accessLog;
     expect(byField.map((r: any) => r.actorId)).toEqual(['kyc-bot']);
-    expect(byField[0].fields[0]).toEqual({ table: 'health_claims', field: 'diagnosis_code', mask: 'generalise', special: true });
+    expect(byField[0].fields[0]).toEqual({ table: 'health_claims', field: 'diagnosis_code', mask: 'partial', rule: 'masking-rules/health-claims.yaml:6', special: true });
 
-    const usca = (await data(`{ accessLog(filter: { jurisdiction: "US-CA" }) { ${fields} } }`)).accessLog;
-    expect(usca.map((r: any) => r.actorId)).toEqual(['fraud-bot']);
+    expect((await data(`{ accessLog(filter: { jurisdiction: "US-CA" }) { ${fields} } }`)).accessLog.map((r: any) => r.actorId)).toEqual(['fraud-bot']);
+    // support-bot never received a CN customer: only fraud-bot, under its CAC standard contract, did.
+    expect((await data(`{ accessLog(filter: { jurisdiction: "CN" }) { ${fields} } }`)).accessLog.map((r: any) => r.actorId)).toEqual(['fraud-bot']);
   });
 
   it('filters by time range (from inclusive, to exclusive) and pages', async () => {
     const now = Date.now();
     const range = { from: new Date(now - 3.5 * DAY).toISOString(), to: new Date(now - 1 * DAY).toISOString() };
     const old = (await data('query($f: AuditFilter) { accessLog(filter: $f) { actorId } }', { f: range })).accessLog;
-    expect(old.map((r: any) => r.actorId)).toEqual(['kyc-bot', 'analytics-bot', 'analytics-bot']);
-    const page = (await data('{ accessLog(limit: 2, offset: 1, filter: { actorKinds: [agent] }) { actorId } }')).accessLog;
-    expect(page.map((r: any) => r.actorId)).toEqual(['analytics-bot', 'analytics-bot']);
+    expect(old.map((r: any) => r.actorId)).toEqual(['kyc-bot']);
+    const page = (await data('{ accessLog(limit: 2, offset: 1, filter: { actorKinds: [agent] }) { actorId code } }')).accessLog;
+    expect(page).toEqual([{ actorId: 'support-bot', code: 'TRANSFER_DENIED' }, { actorId: 'analytics-bot', code: 'PRIVACY_LIMIT_EXCEEDED' }]);
   });
 
   it('treats filter values as data, never as SQL', async () => {
-    const reply = await data(`{ accessLog(filter: { agent: "x' OR '1'='1" }) { seq } accessCount(filter: { table: "customers') OR TRUE --" }) }`);
+    const reply = await data(`{ accessLog(filter: { agent: "x' OR '1'='1" }) { seq } accessCount(filter: { table: "customers') OR TRUE --" }) findings(check: "x' OR TRUE --") { seq } }`);
     expect(reply.accessLog).toEqual([]);
     expect(reply.accessCount).toBe(0);
+    expect(reply.findings).toEqual([]);
   });
 
-  it('summarises each agent: requests, decisions, rows, distinct subjects and ε', async () => {
-    const { agentSummaries } = await data('{ agentSummaries(filter: { actorKinds: [agent, anonymous] }) { actorKind agent location requests allowed denied errors rows distinctSubjects epsilonSpent } }');
+  it('summarises each agent: requests, decisions, rows, distinct subjects, withheld rows and declared ε', async () => {
+    const { agentSummaries } = await data(
+      '{ agentSummaries(filter: { actorKinds: [agent, anonymous] }) { actorKind agent location requests allowed denied errors rows distinctSubjects withheldRows epsilonSpent } }',
+    );
     const by = new Map(agentSummaries.map((s: any) => [s.agent ?? s.actorKind, s]));
-    expect(by.get('support-bot')).toEqual({ actorKind: 'agent', agent: 'support-bot', location: 'SG', requests: 1, allowed: 1, denied: 0, errors: 0, rows: 5, distinctSubjects: 5, epsilonSpent: 0 });
-    expect(by.get('fraud-bot')).toMatchObject({ location: 'EU-DE', requests: 1, rows: 5, distinctSubjects: 4 });
-    expect(by.get('analytics-bot')).toMatchObject({ requests: 2, allowed: 2, epsilonSpent: 0.75 });
+    expect(by.get('support-bot')).toEqual({
+      actorKind: 'agent', agent: 'support-bot', location: 'SG', requests: 3, allowed: 2, denied: 1, errors: 0, rows: 9, distinctSubjects: 4, withheldRows: 2, epsilonSpent: 0,
+    });
+    expect(by.get('fraud-bot')).toMatchObject({ location: 'EU-DE', requests: 1, rows: 5, distinctSubjects: 4, withheldRows: 0 });
+    // 10 category groups twice (the replay), no city group, one ungrouped answer; ε 0.5 + 0 (replayed) + 1 + 1.
+    expect(by.get('analytics-bot')).toMatchObject({ location: 'US-CA', requests: 5, allowed: 4, denied: 1, rows: 21, distinctSubjects: 0, epsilonSpent: 2.5 });
+    expect(by.get('kyc-bot')).toMatchObject({ requests: 1, rows: 1, distinctSubjects: 1 });
     expect(by.get('anonymous')).toMatchObject({ agent: null, requests: 1, allowed: 0, denied: 1 });
 
     const recent = (await data('query($from: DateTime) { agentSummaries(from: $from, filter: { actorKinds: [agent] }) { agent } }', { from: new Date(Date.now() - DAY).toISOString() })).agentSummaries;
-    expect(recent.map((s: any) => s.agent).sort()).toEqual(['fraud-bot', 'support-bot']);
+    expect(recent.map((s: any) => s.agent).sort()).toEqual(['analytics-bot', 'fraud-bot', 'support-bot']);
   });
 
-  it('counts accesses per day and decisions with their codes', async () => {
+  it('counts accesses per day and decisions with their codes, compliance and DP refusals included', async () => {
     const reply = await data('{ accessesByDay(filter: { actorKinds: [agent] }) { day actorId requests } decisionBreakdown(filter: { actorKinds: [agent, anonymous] }) { decision code count } }');
     const days = new Set(reply.accessesByDay.map((d: any) => d.day));
-    expect(days.size).toBe(3);
-    expect(reply.accessesByDay.reduce((n: number, d: any) => n + d.requests, 0)).toBe(5);
+    expect(days.size).toBe(2);
+    expect(reply.accessesByDay.reduce((n: number, d: any) => n + d.requests, 0)).toBe(10);
     expect(reply.decisionBreakdown).toEqual([
-      { decision: 'allowed', code: null, count: 5 },
+      { decision: 'allowed', code: null, count: 8 },
+      { decision: 'denied', code: 'PRIVACY_LIMIT_EXCEEDED', count: 1 },
+      { decision: 'denied', code: 'TRANSFER_DENIED', count: 1 },
       { decision: 'denied', code: 'UNAUTHENTICATED', count: 1 },
     ]);
   });
 
-  it('reports privacy spend per agent from the audit records, saying where it came from', async () => {
-    const { privacyBudgets } = await data('{ privacyBudgets { source note agents { agent queries epsilonSpent deltaSpent rhoSpent epsilonBudget } } }');
-    expect(privacyBudgets.source).toBe('audit_log.privacy_cost');
-    expect(privacyBudgets.note).toMatch(/dp_ledger/);
-    expect(privacyBudgets.agents).toEqual([{ agent: 'analytics-bot', queries: 2, epsilonSpent: 0.75, deltaSpent: 0, rhoSpent: 0, epsilonBudget: null }]);
+  it('reads privacy budgets from the DP ledger: ε spent composed at each budget\'s own δ, δ spent and queries', async () => {
+    const budget = 'scope kind name agent period epsilonLimit epsilonSpent epsilonRemaining deltaLimit deltaSpent rhoSpent queries';
+    const { privacyBudgets } = await data(`{ privacyBudgets { source note agents { ${budget} } datasets { ${budget} } } }`);
+    expect(privacyBudgets.source).toBe('dp_budget');
+    const [agent, ...otherAgents] = privacyBudgets.agents;
+    const [dataset, ...otherDatasets] = privacyBudgets.datasets;
+    expect([otherAgents, otherDatasets]).toEqual([[], []]);
+    // Four answers were charged once each: the replay cost nothing, the refused one was never charged.
+    expect(agent).toMatchObject({ scope: 'agent:analytics-bot', kind: 'agent', name: 'analytics-bot', agent: 'analytics-bot', period, epsilonLimit: 20, deltaLimit: 1e-6, deltaSpent: 1e-8, queries: 3 });
+    expect(dataset).toMatchObject({ scope: 'dataset:demo-bank', kind: 'dataset', name: 'demo-bank', agent: null, period, epsilonLimit: 50, deltaLimit: 1e-5, deltaSpent: 1e-8, queries: 3 });
+
+    // The same spends, recomposed from the audit records' own privacy_cost: LAPLACE charges (ε, δ), GAUSSIAN ρ.
+    const dp = (await data('{ accessLog(filter: { agent: "analytics-bot", decision: allowed }) { privacyCost } }')).accessLog.map((r: any) => r.privacyCost);
+    const charged = dp.filter((c: any) => !c.replayed).map((c: any): PrivacyCost => (c.mechanism === 'GAUSSIAN' ? { rho: c.rho } : { epsilon: c.epsilon, delta: c.delta }));
+    expect(charged).toHaveLength(3);
+    const composed = composeCosts(charged);
+    expect(agent.rhoSpent).toBeCloseTo(composed.rho, 15);
+    expect(agent.epsilonSpent).toBeCloseTo(epsilonAt(composed, 1e-6), 12);
+    expect(dataset.epsilonSpent).toBeCloseTo(epsilonAt(composed, 1e-5), 12);
+    expect(agent.epsilonRemaining).toBeCloseTo(20 - agent.epsilonSpent, 12);
+    // More than the pure and approximate parts alone (0.5 + 1), less than adding up the declared ε (2.5): the
+    // Gaussian's ρ converts at the δ left over. A looser δ certifies a smaller ε.
+    expect(agent.epsilonSpent).toBeGreaterThan(1.5);
+    expect(agent.epsilonSpent).toBeLessThan(2.5);
+    expect(dataset.epsilonSpent).toBeLessThan(agent.epsilonSpent);
+
+    const narrowed = (await data(`{ privacyBudgets(filter: { agent: "fraud-bot" }) { agents { name } datasets { name } } }`)).privacyBudgets;
+    expect(narrowed).toEqual({ agents: [], datasets: [{ name: 'demo-bank' }] });
+    const byPeriod = (await data('query($p: String) { privacyBudgets(period: $p) { agents { name } } }', { p: period })).privacyBudgets;
+    expect(byPeriod.agents).toEqual([{ name: 'analytics-bot' }]);
+    const longAgo = (await data('{ privacyBudgets(from: "2020-01-01T00:00:00Z", to: "2020-02-01T00:00:00Z") { note agents { name } datasets { name } } }')).privacyBudgets;
+    expect(longAgo).toEqual({ note: expect.stringMatching(/^No differentially private answer/), agents: [], datasets: [] });
   });
 
-  it('lists compliance findings, by jurisdiction', async () => {
-    const q = 'query($j: String) { findings(jurisdiction: $j) { agent rule severity jurisdiction message finding } }';
+  it('lists compliance findings in their real shape, denials first, filtered by jurisdiction, outcome and check', async () => {
+    const q = `query($j: String, $o: [FindingOutcome!], $c: String, $f: AuditFilter) {
+      findings(jurisdiction: $j, outcomes: $o, check: $c, filter: $f) { seq recordedAt agent purpose decision code check outcome jurisdiction rule message finding }
+    }`;
+    const all = (await data(q)).findings;
+    expect(all).toHaveLength(17);
+    expect(all.map((f: any) => f.outcome)).toEqual([...Array(1).fill('deny'), ...Array(8).fill('flag'), ...Array(8).fill('allow')]);
+    expect(all[0]).toMatchObject({
+      seq: 10, agent: 'support-bot', purpose: 'customer_service', decision: 'denied', code: 'TRANSFER_DENIED',
+      check: 'cross_border_transfer', outcome: 'deny', jurisdiction: 'EU-FR', rule: 'GDPR Art. 44',
+    });
+    expect(all[0].message).toMatch(/EU-FR subjects goes to SG \(agent support-bot\); without a transfer basis/);
+    expect(all[0].finding).toEqual({ check: all[0].check, outcome: 'deny', jurisdiction: 'EU-FR', rule: all[0].rule, message: all[0].message });
+    expect(Date.parse(all[0].recordedAt)).toBeGreaterThan(Date.now() - DAY);
+
+    const concerns = (await data(q, { o: ['deny', 'flag'] })).findings;
+    expect(concerns.map((f: any) => `${f.seq} ${f.check} ${f.outcome} ${f.jurisdiction}`)).toEqual([
+      '10 cross_border_transfer deny EU-FR',
+      '11 special_category flag SG',
+      '11 purpose_limitation flag SG',
+      '10 cross_border_transfer flag EU-DE',
+      '3 cross_border_transfer flag CN',
+      '2 cross_border_transfer flag EU-DE',
+      '2 cross_border_transfer flag EU-FR',
+      '1 cross_border_transfer flag EU-DE',
+      '1 cross_border_transfer flag EU-FR',
+    ]);
+    expect(concerns.find((f: any) => f.jurisdiction === 'CN').rule).toMatch(/^PIPL Art\. 38/);
+
+    // The jurisdiction is the finding's own: seq 3 also returned EU-DE subjects, but found nothing about them.
     const de = (await data(q, { j: 'EU-DE' })).findings;
-    expect(de).toEqual([expect.objectContaining({ agent: 'kyc-bot', rule: 'special_category', severity: 'high', jurisdiction: 'EU-DE' })]);
+    expect(de.map((f: any) => [f.seq, f.outcome])).toEqual([[10, 'flag'], [2, 'flag'], [1, 'flag']]);
+    expect((await data(q, { f: { jurisdiction: 'EU-DE' } })).findings).toEqual(de);
     expect((await data(q, { j: 'JP' })).findings).toEqual([]);
+
+    const special = (await data(q, { c: 'special_category' })).findings;
+    expect(special.map((f: any) => `${f.agent} ${f.outcome} ${f.jurisdiction}`)).toEqual(['kyc-bot flag SG', 'fraud-bot allow CN', 'fraud-bot allow SG']);
+    expect((await data(q, { c: 'cross_border_transfer', o: ['deny'], f: { agent: 'fraud-bot' } })).findings).toEqual([]);
+    expect((await data(q, { f: { agent: 'fraud-bot' } })).findings).toHaveLength(6);
+
+    const limited = await ask('{ findings(limit: 0) { seq } }');
+    expect(limited.body.errors?.[0]?.extensions?.code).toBe('LIMIT_EXCEEDED');
+  });
+
+  it('counts findings per check, outcome and jurisdiction', async () => {
+    const { findingCounts } = await data('{ findingCounts { check outcome jurisdiction findings records } }');
+    const total = (outcome: string) => findingCounts.filter((c: any) => c.outcome === outcome).reduce((n: number, c: any) => n + c.findings, 0);
+    expect([total('deny'), total('flag'), total('allow')]).toEqual([1, 8, 8]);
+    expect(findingCounts[0]).toEqual({ check: 'cross_border_transfer', outcome: 'deny', jurisdiction: 'EU-FR', findings: 1, records: 1 });
+    expect(findingCounts).toContainEqual({ check: 'cross_border_transfer', outcome: 'flag', jurisdiction: 'EU-DE', findings: 3, records: 3 });
+    expect(findingCounts).toContainEqual({ check: 'special_category', outcome: 'flag', jurisdiction: 'SG', findings: 1, records: 1 });
+    const recent = (await data('query($from: DateTime) { findingCounts(from: $from, outcomes: [flag]) { check jurisdiction findings } }', { from: new Date(Date.now() - DAY).toISOString() })).findingCounts;
+    expect(recent).toEqual([
+      { check: 'cross_border_transfer', jurisdiction: 'CN', findings: 1 },
+      { check: 'cross_border_transfer', jurisdiction: 'EU-DE', findings: 3 },
+      { check: 'cross_border_transfer', jurisdiction: 'EU-FR', findings: 2 },
+    ]);
+  });
+
+  it('counts rows withheld by transfer rules per agent, table and jurisdiction, from allowed answers only', async () => {
+    const q = 'query($f: AuditFilter) { withheldRows(filter: $f) { actorKind agent location table jurisdictions records rows } }';
+    const withheld = [
+      { actorKind: 'agent', agent: 'support-bot', location: 'SG', table: 'accounts', jurisdictions: ['CN'], records: 1, rows: 1 },
+      // The TRANSFER_DENIED request would also have withheld a CN customer, but it returned nothing at all.
+      { actorKind: 'agent', agent: 'support-bot', location: 'SG', table: 'customers', jurisdictions: ['CN'], records: 1, rows: 1 },
+    ];
+    expect((await data(q)).withheldRows).toEqual(withheld);
+    expect((await data(q, { f: { jurisdiction: 'CN' } })).withheldRows).toEqual(withheld);
+    expect((await data(q, { f: { jurisdiction: 'SG' } })).withheldRows).toEqual([]);
+    expect((await data(q, { f: { agent: 'fraud-bot' } })).withheldRows).toEqual([]);
+    expect((await data(q, { f: { table: 'customers' } })).withheldRows).toEqual([withheld[1]]);
   });
 
   it('builds the cross-border matrix agent location × subject jurisdiction', async () => {
     const { crossBorderFlows } = await data('{ crossBorderFlows { agentLocation subjectJurisdiction records subjects crossBorder } }');
     const cell = (from: string, to: string) => crossBorderFlows.find((c: any) => c.agentLocation === from && c.subjectJurisdiction === to);
-    expect(crossBorderFlows).toHaveLength(9);
-    expect(cell('SG', 'EU-DE')).toEqual({ agentLocation: 'SG', subjectJurisdiction: 'EU-DE', records: 1, subjects: 1, crossBorder: true });
-    expect(cell('SG', 'SG')).toMatchObject({ records: 1, subjects: 1, crossBorder: false });
+    expect(crossBorderFlows).toHaveLength(8);
+    expect(cell('SG', 'EU-DE')).toEqual({ agentLocation: 'SG', subjectJurisdiction: 'EU-DE', records: 2, subjects: 1, crossBorder: true });
+    expect(cell('SG', 'SG')).toMatchObject({ records: 3, subjects: 1, crossBorder: false });
+    expect(cell('EU-DE', 'CN')).toMatchObject({ records: 1, subjects: 1, crossBorder: true });
     expect(cell('EU-DE', 'US-CA')).toMatchObject({ records: 1, subjects: 1, crossBorder: true });
     expect(cell('EU-DE', 'EU-DE')).toMatchObject({ crossBorder: false });
+    expect(cell('SG', 'CN')).toBeUndefined();
     expect(cell('SG', 'US-CA')).toBeUndefined();
 
     const de = (await data('{ crossBorderFlows(filter: { jurisdiction: "EU-DE" }) { agentLocation subjectJurisdiction } }')).crossBorderFlows;
@@ -126,7 +244,7 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
 
   it('shows special-category fields returned to each agent', async () => {
     const { specialCategoryAccess } = await data('{ specialCategoryAccess { agent table field mask tags records rows } }');
-    expect(specialCategoryAccess).toEqual([{ agent: 'kyc-bot', table: 'health_claims', field: 'diagnosis_code', mask: 'generalise', tags: ['special.health'], records: 1, rows: 1 }]);
+    expect(specialCategoryAccess).toEqual([{ agent: 'kyc-bot', table: 'health_claims', field: 'diagnosis_code', mask: 'partial', tags: ['special.health'], records: 1, rows: 1 }]);
   });
 
   it('answers who has seen a customer, from pseudonyms alone, and audits the lookup without the id', async () => {
@@ -134,9 +252,13 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     const seenTwo = (await data(q, { id: '2' })).whoHasSeen;
     expect(seenTwo.subject).toBe(subjectPseudonym(kh.broker.secrets.subjectKey, 'customer', 2));
     expect(seenTwo.agents).toEqual(['fraud-bot', 'support-bot']);
+    expect(seenTwo.accesses.map((a: any) => [a.seq, a.agent])).toEqual([[1, 'support-bot'], [2, 'support-bot'], [3, 'fraud-bot']]);
     expect(seenTwo.accesses[0]).toMatchObject({ agent: 'support-bot', purpose: 'customer_service', subjectJurisdiction: 'EU-DE' });
-    expect(seenTwo.accesses[0].fields).toContainEqual({ field: 'segment', mask: 'clear' });
+    expect(seenTwo.accesses[0].fields).toContainEqual({ field: 'email', mask: 'email' });
+    expect((await data(q, { id: '1' })).whoHasSeen.agents).toEqual(['fraud-bot', 'kyc-bot', 'support-bot']);
     expect((await data(q, { id: '3' })).whoHasSeen.agents).toEqual(['fraud-bot']);
+    // Withheld from support-bot: only fraud-bot has seen the CN customer.
+    expect((await data(q, { id: '4' })).whoHasSeen.agents).toEqual(['fraud-bot']);
     expect((await data(q, { id: '6' })).whoHasSeen.agents).toEqual(['support-bot']);
     expect((await data(q, { id: '999' })).whoHasSeen).toMatchObject({ agents: [], accesses: [] });
 
@@ -207,11 +329,11 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
   });
 
   it('verifies the audit chain, and finds a record changed behind its back', async () => {
-    const intact = (await data('{ auditChainStatus { ok checked headSeq firstBad { seq problem } } }')).auditChainStatus;
-    expect(intact).toMatchObject({ ok: true, firstBad: null });
+    const intact = (await data('{ auditChainStatus { ok checked headSeq prunedThrough firstBad { seq problem } } }')).auditChainStatus;
+    expect(intact).toMatchObject({ ok: true, prunedThrough: 0, firstBad: null });
     expect(intact.checked).toBe(intact.headSeq);
     await t.db.query("UPDATE audit_log SET row_count = 0 WHERE actor_id = 'fraud-bot'");
     const broken = (await data('{ auditChainStatus { ok firstBad { seq problem } } }')).auditChainStatus;
-    expect(broken).toEqual({ ok: false, firstBad: { seq: 2, problem: 'changed' } });
+    expect(broken).toEqual({ ok: false, firstBad: { seq: 3, problem: 'changed' } });
   });
 });

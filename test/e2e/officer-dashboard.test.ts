@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ComposedCost, epsilonAt } from '../../src/dp/index.ts';
 import { createAgentYoga } from '../../src/graphql/yoga.ts';
 import { silentLog } from '../../src/log.ts';
 import { useOfficerRoutes } from '../../src/officer/index.ts';
@@ -15,7 +16,7 @@ import { seedAuditTrail } from './officer-fixtures.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = join(PROJECT_ROOT, 'test-artifacts', 'officer-dashboard.png');
-const CHART_IDS = ['accesses-chart', 'decisions-chart', 'denials-chart', 'budget-chart', 'special-chart'] as const;
+const CHART_IDS = ['accesses-chart', 'decisions-chart', 'denials-chart', 'budget-chart', 'special-chart', 'findings-chart', 'withheld-chart'] as const;
 
 if (!existsSync(CHROMIUM)) {
   console.warn(`officer dashboard test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
@@ -41,6 +42,19 @@ async function chartData(page: Page): Promise<Record<string, ChartShape | null>>
 }
 
 const sum = (shape: ChartShape | null | undefined) => (shape?.datasets ?? []).flatMap((d) => d.data).reduce<number>((n, v) => n + (v ?? 0), 0);
+
+/** What the DP ledger itself holds, per scope: ε spent composed at the row's δ limit, and the limit. */
+async function ledger(t: TestDatabase): Promise<Map<string, { period: string; spent: number; limit: number }>> {
+  const { rows } = await t.db.query<Record<string, number> & { scope: string; period: string }>('SELECT * FROM dp_budget ORDER BY scope');
+  return new Map(
+    rows.map((r) => {
+      const composed: ComposedCost = { pureEpsilon: r.pure_epsilon!, pureRho: r.pure_rho!, approxEpsilon: r.approx_epsilon!, approxDelta: r.approx_delta!, rho: r.rho! };
+      return [r.scope, { period: r.period, spent: epsilonAt(composed, r.delta_limit!), limit: r.epsilon_limit! }];
+    }),
+  );
+}
+
+const texts = (page: Page, selector: string) => page.locator(selector).allTextContents();
 
 /** Waits until the page has drawn an answer newer than `after`. */
 async function loadedAfter(page: Page, after: number): Promise<number> {
@@ -114,21 +128,68 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
     const accesses = charts['accesses-chart']!;
     expect(accesses.type).toBe('bar');
     expect(accesses.datasets.map((d) => d.label)).toEqual(['analytics-bot', 'anonymous', 'fraud-bot', 'kyc-bot', 'support-bot']);
-    // Seeded 3 and 2 days ago and today: four days, the quiet one drawn as a gap.
-    expect(accesses.labels).toHaveLength(4);
-    expect(accesses.datasets.find((d) => d.label === 'kyc-bot')!.data).toEqual([0, 1, 0, 0]);
-    expect(sum(accesses)).toBe(6);
-    expect(charts['decisions-chart']).toMatchObject({ type: 'doughnut', labels: ['allowed', 'denied'], datasets: [{ data: [5, 1] }] });
-    expect(charts['denials-chart']).toMatchObject({ labels: ['UNAUTHENTICATED'], datasets: [{ data: [1] }] });
-    expect(charts['budget-chart']).toMatchObject({ labels: ['analytics-bot'], datasets: [{ label: 'ε spent', data: [0.75] }] });
-    expect(charts['special-chart']).toMatchObject({ labels: ['kyc-bot · health_claims.diagnosis_code (generalise)'], datasets: [{ data: [1] }] });
+    // The special-category record two days ago, everything else today: three days, the quiet one drawn as a gap.
+    expect(accesses.labels).toHaveLength(3);
+    expect(accesses.datasets.find((d) => d.label === 'kyc-bot')!.data).toEqual([1, 0, 0]);
+    expect(accesses.datasets.find((d) => d.label === 'analytics-bot')!.data).toEqual([0, 0, 5]);
+    expect(sum(accesses)).toBe(11);
+    expect(charts['decisions-chart']).toMatchObject({ type: 'doughnut', labels: ['allowed', 'denied'], datasets: [{ data: [8, 3] }] });
+    expect(charts['denials-chart']).toMatchObject({ labels: ['PRIVACY_LIMIT_EXCEEDED', 'TRANSFER_DENIED', 'UNAUTHENTICATED'], datasets: [{ data: [1, 1, 1] }] });
 
-    const sgToDe = page.locator('#flows tbody tr', { has: page.locator('th', { hasText: /^SG$/ }) }).locator('td').nth(1);
+    // ε spent against the limit, per agent and for the dataset, exactly as the ledger composes it.
+    const budgets = await ledger(t);
+    const agentBudget = budgets.get('agent:analytics-bot')!;
+    const datasetBudget = budgets.get('dataset:demo-bank')!;
+    expect(charts['budget-chart']).toEqual({
+      type: 'bar',
+      labels: [`analytics-bot · ${agentBudget.period}`, `dataset demo-bank · ${datasetBudget.period}`],
+      datasets: [
+        { label: 'ε spent', data: [agentBudget.spent, datasetBudget.spent] },
+        { label: 'ε limit', data: [20, 50] },
+      ],
+    });
+    expect(agentBudget.spent).toBeGreaterThan(1.5);
+    expect(await texts(page, '#budget-table tbody th')).toEqual(['analytics-bot', 'dataset demo-bank']);
+    const shown = (value: number, options: Intl.NumberFormatOptions = {}) => new Intl.NumberFormat('en', { maximumFractionDigits: 3, ...options }).format(value);
+    expect(await texts(page, '#budget-table tbody tr:first-child td')).toEqual([
+      agentBudget.period, shown(agentBudget.spent), '20', shown(agentBudget.spent / 20, { style: 'percent', maximumFractionDigits: 1 }), '1.0e-8 / 1.0e-6', '3',
+    ]);
+
+    expect(charts['special-chart']).toMatchObject({ labels: ['kyc-bot · health_claims.diagnosis_code (partial)'], datasets: [{ data: [1] }] });
+    expect(charts['findings-chart']).toEqual({
+      type: 'bar',
+      labels: ['cross_border_transfer', 'purpose_limitation', 'special_category', 'transfer_volume'],
+      datasets: [
+        { label: 'deny', data: [1, 0, 0, 0] },
+        { label: 'flag', data: [6, 1, 1, 0] },
+        { label: 'allow', data: [5, 0, 2, 1] },
+      ],
+    });
+    expect(charts['withheld-chart']).toMatchObject({ labels: ['support-bot · CN'], datasets: [{ data: [2] }] });
+
+    expect(await page.locator('#total-requests').textContent()).toBe('11');
+    expect(await page.locator('#total-denied').textContent()).toBe('3');
+    expect(await page.locator('#total-deny-findings').textContent()).toBe('1');
+    expect(await page.locator('#card-deny').getAttribute('class')).toBe('card alert');
+    expect(await page.locator('#total-flag-findings').textContent()).toBe('8');
+    expect(await page.locator('#total-withheld').textContent()).toBe('2');
+
+    const flowRow = (location: string) => page.locator('#flows tbody tr', { has: page.locator('th', { hasText: new RegExp(`^${location}$`) }) });
     expect(await page.locator('#flows thead th').allTextContents()).toEqual(['Agent location ↓ / subject →', 'CN', 'EU-DE', 'EU-FR', 'IN', 'SG', 'US-CA']);
-    expect(await sgToDe.textContent()).toBe('1 (1)');
+    const sgToDe = flowRow('SG').locator('td').nth(1);
+    expect(await sgToDe.textContent()).toBe('2 (1)');
     expect(await sgToDe.getAttribute('class')).toBe('cross');
-    expect(await page.locator('#log-table tbody tr').count()).toBe(6);
-    expect(await page.locator('#findings-table tbody tr td').nth(3).textContent()).toBe('special_category');
+    // CN customers were withheld from support-bot (SG): no record carried one there.
+    expect(await flowRow('SG').locator('td').nth(0).getAttribute('class')).toBe('empty');
+    expect(await flowRow('EU-DE').locator('td').nth(0).textContent()).toBe('1 (1)');
+    expect(await page.locator('#log-table tbody tr').count()).toBe(11);
+
+    // Denials and flags by default, the denial first and marked as one.
+    const findingRows = page.locator('#findings-table tbody tr');
+    expect(await findingRows.count()).toBe(9);
+    expect(await findingRows.first().getAttribute('class')).toBe('finding-deny');
+    expect((await findingRows.first().locator('td').allTextContents()).slice(2, 7)).toEqual(['support-bot', 'cross_border_transfer', 'deny', 'EU-FR', 'GDPR Art. 44']);
+    expect(await texts(page, '#findings-table tbody td:nth-child(5)')).toEqual(['deny', ...Array(8).fill('flag')]);
 
     await mkdir(join(PROJECT_ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -142,28 +203,47 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
     const charts = await chartData(page);
     expect(charts['accesses-chart']!.datasets.map((d) => d.label)).toEqual(['fraud-bot']);
     expect(sum(charts['accesses-chart']!)).toBe(1);
-    expect(charts['budget-chart']!.labels).toEqual([]);
-    expect(await page.locator('#log-table tbody tr td:nth-child(3)').allTextContents()).toEqual(['fraud-bot']);
-    expect(await page.locator('#flows tbody th').allTextContents()).toEqual(['EU-DE']);
+    // The dataset's budget is everyone's: it stays when one agent is picked.
+    expect(charts['budget-chart']!.labels).toEqual([expect.stringMatching(/^dataset demo-bank · /)]);
+    expect(charts['withheld-chart']!.labels).toEqual([]);
+    expect(await texts(page, '#log-table tbody tr td:nth-child(3)')).toEqual(['fraud-bot']);
+    expect(await texts(page, '#flows tbody th')).toEqual(['EU-DE']);
+    expect(await texts(page, '#findings-table tbody td:nth-child(6)')).toEqual(['CN']);
 
     await page.getByRole('combobox', { name: 'Agent', exact: true }).selectOption('');
     const allAgents = await loadedAfter(page, afterAgent);
-    expect(sum((await chartData(page))['accesses-chart'])).toBe(6);
+    expect(sum((await chartData(page))['accesses-chart'])).toBe(11);
+
+    await page.getByRole('combobox', { name: 'Outcome' }).selectOption('allow');
+    const allowed = await loadedAfter(page, allAgents);
+    expect(await texts(page, '#findings-table tbody td:nth-child(5)')).toEqual(Array(8).fill('allow'));
+    await page.getByRole('combobox', { name: 'Check' }).selectOption('special_category');
+    const special = await loadedAfter(page, allowed);
+    expect(await texts(page, '#findings-table tbody td:nth-child(6)')).toEqual(['CN', 'SG']);
+    await page.getByRole('combobox', { name: 'Outcome' }).selectOption('deny,flag');
+    const specialConcerns = await loadedAfter(page, special);
+    expect(await texts(page, '#findings-table tbody td:nth-child(3)')).toEqual(['kyc-bot']);
+    await page.getByRole('combobox', { name: 'Check' }).selectOption('');
+    const defaults = await loadedAfter(page, specialConcerns);
+
     await page.getByLabel('From', { exact: true }).fill(new Date().toISOString().slice(0, 10));
-    await loadedAfter(page, allAgents);
+    await loadedAfter(page, defaults);
     const today = await chartData(page);
-    expect(today['accesses-chart']!.datasets.map((d) => d.label)).toEqual(['anonymous', 'fraud-bot', 'support-bot']);
+    expect(today['accesses-chart']!.datasets.map((d) => d.label)).toEqual(['analytics-bot', 'anonymous', 'fraud-bot', 'support-bot']);
     expect(today['special-chart']!.labels).toEqual([]);
+    expect(today['findings-chart']!.labels).toEqual(['cross_border_transfer', 'special_category', 'transfer_volume']);
     expect(problems).toEqual([]);
   });
 
   it('opens the full audit record of a row', async () => {
-    await page.locator('#log-table tbody tr', { hasText: 'support-bot' }).click();
+    await page.locator('#log-table tbody tr[data-seq="1"]').click();
     const dialog = page.getByRole('dialog');
     await expect.poll(() => dialog.isVisible()).toBe(true);
     const record = JSON.parse((await page.locator('#record-json').textContent())!);
-    expect(record).toMatchObject({ actorId: 'support-bot', decision: 'allowed', rowCount: 5, subjectCount: 5, tables: ['customers'] });
-    expect(record.fields).toContainEqual(expect.objectContaining({ table: 'customers', field: 'segment', mask: 'clear', special: false }));
+    expect(record).toMatchObject({ actorId: 'support-bot', decision: 'allowed', rowCount: 4, subjectCount: 4, tables: ['customers'] });
+    expect(record.fields).toContainEqual(expect.objectContaining({ table: 'customers', field: 'email', mask: 'email', special: false }));
+    expect(record.details.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
+    expect(record.findings).toContainEqual(expect.objectContaining({ check: 'cross_border_transfer', outcome: 'flag', jurisdiction: 'EU-DE' }));
     expect(record.hash).toMatch(/^[0-9a-f]{64}$/);
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect.poll(() => dialog.isVisible()).toBe(false);

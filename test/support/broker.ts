@@ -42,7 +42,8 @@ export async function startTestBroker(db: Db, options: { root?: string; env?: No
       return { status: response.status, body: (await response.json()) as GraphQLReply['body'] };
     },
     async close() {
-      await rm(dataDir, { recursive: true, force: true });
+      broker.stop();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type AuditCheckpoint, checkpointSignature, recordedPseudonym, retentionFor, retentionPolicy, RetentionPolicyError, subjectPseudonym } from '../../src/audit/index.ts';
 import { invalidCheckpoint } from '../../src/audit/checkpoint.ts';
+import { hmacSha256 } from '../../src/audit/subject-keys.ts';
 import { loadJurisdictionRules } from '../../src/compliance/index.ts';
 
 const RULES_DIR = join(fileURLToPath(new URL('../../', import.meta.url)), 'schema', 'jurisdictions');
@@ -85,5 +86,15 @@ describe('recorded pseudonyms', () => {
     expect(recordedPseudonym(own, ref)).toBe(recordedPseudonym(Buffer.from(own), ref));
     expect(recordedPseudonym(randomBytes(32), ref)).not.toBe(recordedPseudonym(own, ref));
     expect(recordedPseudonym(own, ref)).not.toBe(ref);
+  });
+
+  it('are HMAC-SHA-256, bit for bit', () => {
+    for (const length of [1, 16, 32, 63, 64]) {
+      const key = randomBytes(length);
+      for (const message of ['', 'customer:x', 'customer:ünïcode', 'm'.repeat(200)]) {
+        expect(hmacSha256(key, message).toString('hex')).toBe(createHmac('sha256', key).update(message).digest('hex'));
+      }
+    }
+    expect(() => hmacSha256(randomBytes(65), 'x')).toThrow(/at most 64 bytes/);
   });
 });

@@ -6,6 +6,9 @@ const PAGE_SIZE = 25;
 const DAY_MS = 24 * 3600 * 1000;
 const PALETTE = ['#1f5fbf', '#d9480f', '#2b8a3e', '#7048e8', '#c2255c', '#0b7285', '#e67700', '#5c677d'];
 const DECISION_COLOURS = { allowed: '#2b8a3e', denied: '#c92a2a', error: '#e67700', pending_approval: '#7048e8' };
+// Most severe first: the order findings are read, stacked and listed in.
+const OUTCOMES = ['deny', 'flag', 'allow'];
+const OUTCOME_COLOURS = { deny: '#c92a2a', flag: '#e67700', allow: '#adb5bd' };
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,16 +31,19 @@ const LOG_QUERY = `query Log($filter: AuditFilter, $limit: Int, $offset: Int) {
   accessCount(filter: $filter)
   accessLog(filter: $filter, limit: $limit, offset: $offset) { ${RECORD_FIELDS} }
 }`;
-const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $offset: Int) {
+const BUDGET_FIELDS = 'kind name period epsilonLimit epsilonSpent deltaLimit deltaSpent queries';
+const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $offset: Int, $outcomes: [FindingOutcome!], $check: String) {
   accessCount(filter: $filter)
   accessLog(filter: $filter, limit: $limit, offset: $offset) { ${RECORD_FIELDS} }
   accessesByDay(filter: $filter) { day actorKind actorId requests }
   decisionBreakdown(filter: $filter) { decision code count }
-  agentSummaries(filter: $filter) { actorKind agent location requests allowed denied errors rows distinctSubjects epsilonSpent }
-  privacyBudgets(filter: $filter) { note agents { actorKind agent epsilonSpent epsilonBudget } }
+  agentSummaries(filter: $filter) { actorKind agent location requests allowed denied errors rows distinctSubjects withheldRows epsilonSpent }
+  privacyBudgets(filter: $filter) { note agents { ${BUDGET_FIELDS} } datasets { ${BUDGET_FIELDS} } }
   crossBorderFlows(filter: $filter) { agentLocation subjectJurisdiction records subjects crossBorder }
   specialCategoryAccess(filter: $filter) { agent table field mask records rows }
-  findings(filter: $filter, limit: 50) { seq recordedAt agent rule severity jurisdiction message }
+  withheldRows(filter: $filter) { actorKind agent table jurisdictions records rows }
+  findingCounts(filter: $filter) { check outcome jurisdiction findings }
+  findings(filter: $filter, outcomes: $outcomes, check: $check, limit: 50) { seq recordedAt actorKind agent check outcome jurisdiction rule message }
 }`;
 const SEEN_QUERY = `query WhoHasSeen($id: ID!) {
   whoHasSeen(customerId: $id) { subject agents accesses { seq recordedAt agent purpose actorLocation subjectJurisdiction fields { table field mask } rowCount } }
@@ -90,6 +96,9 @@ function el(tag, options = {}, ...children) {
 }
 
 const fmt = new Intl.NumberFormat('en', { maximumFractionDigits: 3 });
+const percent = new Intl.NumberFormat('en', { style: 'percent', maximumFractionDigits: 1 });
+// δ lives around 1e-5 and below: fixed decimals would show it as 0.
+const small = (value) => (value === 0 ? '0' : value.toExponential(1));
 const actorLabel = (kind, id) => (kind === 'agent' ? id : id ? `${kind}: ${id}` : kind);
 const time = (iso) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
@@ -116,6 +125,12 @@ function currentFilter() {
     jurisdiction: $('filter-jurisdiction').value || null,
     actorKinds: $('filter-officers').checked ? null : ['agent', 'anonymous'],
   };
+}
+
+/** Which findings the findings table lists (the chart and the cards count them all). */
+function findingSelection() {
+  const outcome = $('findings-outcome').value;
+  return { outcomes: outcome ? outcome.split(',') : null, check: $('findings-check').value || null };
 }
 
 function fillSelect(select, values, label = (v) => v) {
@@ -196,19 +211,71 @@ function drawDecisions(breakdown) {
   );
 }
 
+const budgetLabel = (budget) => (budget.kind === 'dataset' ? `dataset ${budget.name}` : budget.name);
+
 function drawBudgets(report) {
-  const rows = report.agents;
-  const labels = rows.map((r) => actorLabel(r.actorKind, r.agent));
-  const datasets = [{ label: 'ε spent', data: rows.map((r) => r.epsilonSpent), backgroundColor: '#1f5fbf' }];
-  if (rows.some((r) => r.epsilonBudget !== null)) {
-    datasets.push({ label: 'ε budget', data: rows.map((r) => r.epsilonBudget), backgroundColor: '#adb5bd' });
-  }
+  const rows = [...report.agents, ...report.datasets];
+  const labels = rows.map((r) => `${budgetLabel(r)} · ${r.period}`);
   drawChart(
     'budget-chart',
-    { type: 'bar', data: { labels, datasets }, options: { scales: { y: { beginAtZero: true } } } },
-    `Epsilon spent: ${rows.map((r, i) => `${labels[i]} ${fmt.format(r.epsilonSpent)}`).join(', ') || 'none'}.`,
+    {
+      type: 'bar',
+      data: {
+        labels,
+        datasets: [
+          { label: 'ε spent', data: rows.map((r) => r.epsilonSpent), backgroundColor: '#1f5fbf' },
+          { label: 'ε limit', data: rows.map((r) => r.epsilonLimit), backgroundColor: '#ced4da' },
+        ],
+      },
+      options: { indexAxis: 'y', scales: { x: { beginAtZero: true } } },
+    },
+    `Epsilon spent against budget: ${rows.map((r, i) => `${labels[i]} ${r.epsilonSpent === null ? 'over its δ' : fmt.format(r.epsilonSpent)} of ${fmt.format(r.epsilonLimit)}`).join(', ') || 'none'}.`,
+  );
+  fillBody(
+    'budget-table',
+    rows.map((r) =>
+      el('tr', {}, el('th', { scope: 'row' }, budgetLabel(r)), el('td', {}, r.period),
+        el('td', { className: 'num' }, r.epsilonSpent === null ? 'δ exceeded' : fmt.format(r.epsilonSpent)), numCell(r.epsilonLimit),
+        el('td', { className: 'num' }, r.epsilonSpent === null ? '—' : percent.format(r.epsilonSpent / r.epsilonLimit)),
+        el('td', { className: 'num' }, `${small(r.deltaSpent)} / ${small(r.deltaLimit)}`), numCell(r.queries)),
+    ),
   );
   $('budget-note').textContent = report.note;
+}
+
+function drawFindingCounts(counts) {
+  // The API lists the most severe first, so checks that denied something come first.
+  const checks = [...new Set(counts.map((c) => c.check ?? 'unknown'))];
+  const count = (check, outcome) => counts.filter((c) => (c.check ?? 'unknown') === check && c.outcome === outcome).reduce((n, c) => n + c.findings, 0);
+  const datasets = OUTCOMES.map((outcome) => ({ label: outcome, backgroundColor: OUTCOME_COLOURS[outcome], data: checks.map((check) => count(check, outcome)) }));
+  drawChart(
+    'findings-chart',
+    {
+      type: 'bar',
+      data: { labels: checks, datasets },
+      options: { indexAxis: 'y', scales: { x: { stacked: true, beginAtZero: true, ticks: { precision: 0 } }, y: { stacked: true } } },
+    },
+    `Compliance findings: ${checks.map((check) => `${check} ${OUTCOMES.map((o) => `${o} ${count(check, o)}`).join(' ')}`).join('; ') || 'none'}.`,
+  );
+}
+
+function drawWithheld(rows) {
+  // Per caller and withheld jurisdictions, over every table they were withheld from.
+  const totals = new Map();
+  for (const r of rows) {
+    const key = `${actorLabel(r.actorKind, r.agent)} · ${r.jurisdictions.join('/')}`;
+    totals.set(key, (totals.get(key) ?? 0) + r.rows);
+  }
+  const labels = [...totals.keys()];
+  drawChart(
+    'withheld-chart',
+    {
+      type: 'bar',
+      data: { labels, datasets: [{ label: 'rows withheld', data: labels.map((l) => totals.get(l)), backgroundColor: '#7048e8' }] },
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+    },
+    `Rows withheld by transfer rules: ${labels.map((l) => `${l} ${totals.get(l)}`).join(', ') || 'none'}.`,
+  );
 }
 
 function drawSpecial(rows) {
@@ -267,7 +334,7 @@ function drawAgents(summaries) {
     'agents-table',
     summaries.map((s) =>
       el('tr', {}, el('th', { scope: 'row' }, actorLabel(s.actorKind, s.agent)), el('td', {}, s.location ?? '—'), numCell(s.requests), numCell(s.allowed),
-        numCell(s.denied), numCell(s.errors), numCell(s.rows), numCell(s.distinctSubjects), numCell(s.epsilonSpent)),
+        numCell(s.denied), numCell(s.errors), numCell(s.rows), numCell(s.distinctSubjects), numCell(s.withheldRows), numCell(s.epsilonSpent)),
     ),
   );
 }
@@ -276,8 +343,10 @@ function drawFindings(findings) {
   fillBody(
     'findings-table',
     findings.map((f) =>
-      el('tr', {}, el('td', {}, String(f.seq)), el('td', {}, time(f.recordedAt)), el('td', {}, f.agent ?? '—'), el('td', {}, f.rule ?? '—'),
-        el('td', {}, f.severity ?? '—'), el('td', {}, f.jurisdiction ?? '—'), el('td', {}, f.message ?? '—')),
+      el('tr', { className: f.outcome ? `finding-${f.outcome}` : '' }, el('td', {}, String(f.seq)), el('td', {}, time(f.recordedAt)),
+        el('td', {}, actorLabel(f.actorKind, f.agent)), el('td', {}, f.check ?? '—'),
+        el('td', {}, el('span', { className: `outcome outcome-${f.outcome ?? 'unknown'}` }, f.outcome ?? '—')), el('td', {}, f.jurisdiction ?? '—'),
+        el('td', { className: 'wrap' }, f.rule ?? '—'), el('td', { className: 'wrap' }, f.message ?? '—')),
     ),
   );
 }
@@ -314,10 +383,17 @@ function drawLog(records, total, offset) {
 
 function drawCards(data) {
   const denied = data.decisionBreakdown.filter((d) => d.decision === 'denied').reduce((n, d) => n + d.count, 0);
+  const findings = (outcome) => data.findingCounts.filter((c) => c.outcome === outcome).reduce((n, c) => n + c.findings, 0);
+  const [denials, flags] = [findings('deny'), findings('flag')];
   $('total-requests').textContent = fmt.format(data.accessCount);
   $('total-denied').textContent = fmt.format(denied);
+  $('total-deny-findings').textContent = fmt.format(denials);
+  $('card-deny').classList.toggle('alert', denials > 0);
+  $('total-flag-findings').textContent = fmt.format(flags);
+  $('card-flag').classList.toggle('warn', flags > 0);
+  $('total-withheld').textContent = fmt.format(data.withheldRows.reduce((n, w) => n + w.rows, 0));
   $('total-subjects').textContent = fmt.format(data.agentSummaries.reduce((n, s) => n + s.distinctSubjects, 0));
-  $('total-epsilon').textContent = fmt.format(data.privacyBudgets.agents.reduce((n, a) => n + a.epsilonSpent, 0));
+  $('total-epsilon').textContent = fmt.format(data.privacyBudgets.agents.reduce((n, a) => n + (a.epsilonSpent ?? 0), 0));
 }
 
 // ----- loading ------------------------------------------------------------------------------------------
@@ -334,7 +410,7 @@ async function refresh() {
   const mine = ++generation;
   offset = 0;
   try {
-    const data = await officerGraphql(DASHBOARD_QUERY, { filter: currentFilter(), limit: PAGE_SIZE, offset });
+    const data = await officerGraphql(DASHBOARD_QUERY, { filter: currentFilter(), limit: PAGE_SIZE, offset, ...findingSelection() });
     if (mine !== generation) return;
     clearError();
     drawCards(data);
@@ -342,6 +418,8 @@ async function refresh() {
     drawDecisions(data.decisionBreakdown);
     drawBudgets(data.privacyBudgets);
     drawSpecial(data.specialCategoryAccess);
+    drawFindingCounts(data.findingCounts);
+    drawWithheld(data.withheldRows);
     drawFlows(data.crossBorderFlows);
     drawAgents(data.agentSummaries);
     drawFindings(data.findings);
@@ -450,6 +528,8 @@ function wire() {
   $('sign-out').addEventListener('click', () => signOut());
   $('filters').addEventListener('change', () => refresh());
   $('filters').addEventListener('submit', (event) => event.preventDefault());
+  $('findings-filters').addEventListener('change', () => refresh());
+  $('findings-filters').addEventListener('submit', (event) => event.preventDefault());
   $('page-prev').addEventListener('click', () => turnPage(-1));
   $('page-next').addEventListener('click', () => turnPage(1));
   $('verify-chain').addEventListener('click', () => verifyChain());
