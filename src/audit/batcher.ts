@@ -1,6 +1,6 @@
 import type { Db } from '../sql/index.ts';
 import type { AuditDraft, AuditRecord } from './record.ts';
-import { appendAuditRecord } from './writer.ts';
+import { appendAuditRecords } from './writer.ts';
 
 interface Waiting {
   draft: AuditDraft;
@@ -39,11 +39,7 @@ export class AuditBatcher {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
-        const records = await this.db.transaction(async (tx) => {
-          const written: AuditRecord[] = [];
-          for (const waiting of batch) written.push(await appendAuditRecord(tx, this.key, waiting.draft));
-          return written;
-        });
+        const records = await this.db.transaction((tx) => appendAuditRecords(tx, this.key, batch.map((waiting) => waiting.draft)));
         batch.forEach((waiting, i) => waiting.resolve(records[i]!));
       } catch (error) {
         // The whole batch rolled back: no caller may send its data, and none of the records exists.

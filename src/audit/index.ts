@@ -1,5 +1,5 @@
 export * from './record.ts';
-export { appendAuditRecord } from './writer.ts';
+export { appendAuditRecord, appendAuditRecords } from './writer.ts';
 export { verifyAuditChain, recordFromRow, type ChainVerification, type ChainProblem } from './verify.ts';
 export { type AuditCheckpoint, checkpointSignature, readCheckpoints } from './checkpoint.ts';
 export { currentRecordedPseudonym, currentRecordedPseudonyms, recordedPseudonym, recordedSubjects, SubjectKeyError } from './subject-keys.ts';

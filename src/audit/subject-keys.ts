@@ -67,17 +67,23 @@ async function subjectKeys(tx: Queryable, refs: readonly string[]): Promise<Map<
   return keys;
 }
 
-/** A record's subjects (reference → jurisdiction) as audit_subjects keeps them (recorded pseudonym → jurisdiction). */
-export async function recordedSubjects(tx: Queryable, subjects: ReadonlyMap<string, string | null>): Promise<Map<string, string | null>> {
-  if (subjects.size === 0) return new Map();
-  const keys = await subjectKeys(tx, [...subjects.keys()]);
+/** Each subject reference's recorded pseudonym, making keys for subjects seen for the first time. */
+export async function recordedPseudonymsFor(tx: Queryable, refs: readonly string[]): Promise<Map<string, string>> {
+  if (refs.length === 0) return new Map();
+  const keys = await subjectKeys(tx, refs);
   return new Map(
-    [...subjects].map(([ref, jurisdiction]) => {
+    refs.map((ref) => {
       const key = keys.get(ref);
       if (!key) throw new SubjectKeyError(`no key could be made for data subject ${ref}`);
-      return [recordedPseudonym(key, ref), jurisdiction];
+      return [ref, recordedPseudonym(key, ref)];
     }),
   );
+}
+
+/** A record's subjects (reference → jurisdiction) as audit_subjects keeps them (recorded pseudonym → jurisdiction). */
+export async function recordedSubjects(tx: Queryable, subjects: ReadonlyMap<string, string | null>): Promise<Map<string, string | null>> {
+  const pseudonyms = await recordedPseudonymsFor(tx, [...subjects.keys()]);
+  return new Map([...subjects].map(([ref, jurisdiction]) => [pseudonyms.get(ref)!, jurisdiction]));
 }
 
 /** The current keys of these subjects; a subject without one (never seen, or erased) is absent. Read only. */

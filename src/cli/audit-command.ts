@@ -14,6 +14,7 @@ import {
   verifyAuditChain,
 } from '../audit/index.ts';
 import { loadJurisdictionRules } from '../compliance/index.ts';
+import { registerAuditExport } from './audit-export.ts';
 import { CliError, withContext } from './context.ts';
 import { type Progress, progressBar } from './progress.ts';
 
@@ -84,6 +85,7 @@ interface EraseCommandOptions {
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('Check and export the hash-chained audit log');
+  registerAuditExport(audit);
   audit
     .command('verify')
     .description('Verify the whole audit chain; names the first changed, removed, inserted or reordered record')
