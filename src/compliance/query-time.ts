@@ -1,3 +1,4 @@
+import { currentRecordedPseudonyms } from '../audit/index.ts';
 import type { Catalog } from '../config/index.ts';
 import { refusal } from '../graphql/errors.ts';
 import type { RequestState } from '../graphql/request-state.ts';
@@ -72,7 +73,11 @@ export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGa
       const sensitiveNames = [...catalog.tables.values()].flatMap((table) =>
         sensitiveFields(set, [...table.columns.values()]).map((column) => `${table.name}.${column.name}`),
       );
-      transferVolumes[jurisdiction] = await yearlyVolume(tx, principal.agent.location, jurisdiction, { all: subjects, sensitive: sensitive.length > 0 ? subjects : [] }, sensitiveNames);
+      // Past records name subjects by their recorded pseudonyms: compare like with like, or a subject seen
+      // earlier this year would count twice. A subject without one yet is new this year.
+      const recorded = await currentRecordedPseudonyms(tx, subjects);
+      const current = subjects.map((ref) => recorded.get(ref) ?? ref);
+      transferVolumes[jurisdiction] = await yearlyVolume(tx, principal.agent.location, jurisdiction, { all: current, sensitive: sensitive.length > 0 ? current : [] }, sensitiveNames);
     }
     const result = runComplianceChecks(
       {

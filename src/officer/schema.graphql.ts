@@ -199,7 +199,7 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
   }
 
   type SubjectAccessReport {
-    "The keyed pseudonym under which the audit log knows this subject."
+    "The subject's reference (a keyed hash of kind and id); audit_subjects keeps it under the subject's own key, which erasure destroys."
     subject: String!
     agents: [String!]!
     accesses: [SubjectAccess!]!

@@ -95,6 +95,33 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
     }
   });
 
+  it('counts each subject once per year against PIPL volume thresholds, however often they are read', async () => {
+    // Sensitive PI (amounts are financial data under PIPL) of 2 people needs a CAC security assessment here:
+    // reading the same single CN subject twice must not reach it.
+    const root = await projectWith({
+      'schema/jurisdictions/pipl-cn.yaml': (text) => text.replace('    atLeast: 10000\n', '    atLeast: 2\n'),
+    });
+    // The same keys as the first broker (as replicas share them): subjects read earlier count as the same people.
+    const strict = await startTestBroker(t.db, { root, dataDir: kh.dataDir });
+    try {
+      const token = await strict.token('fraud-bot');
+      const query = '{ transactions(where: { id: { eq: 104 } }) { id amount } }';
+      for (let i = 0; i < 2; i++) expect((await strict.graphql(token, query)).status).toBe(200);
+      const volume = (await lastRecord()).findings.filter((f) => f.check === 'transfer_volume') as Array<Finding & { message: string }>;
+      expect(volume.some((f) => f.outcome === 'deny')).toBe(false);
+      expect(volume.map((f) => f.message).join()).toContain(' 1 CN subjects');
+      // A second CN subject reaches the threshold: the standard contract no longer suffices.
+      await t.db.query("INSERT INTO customers VALUES (8, 'Wang Fang', 'w@example.cn', '+86 139 0000 0000', '110105199001011234', '1990-01-01', 'F', '100020', 'Beijing', 'CN', 'retail', now())");
+      await t.db.query("INSERT INTO accounts VALUES (80, 8, 'current', 'CNY', '0', '2020-01-01')");
+      await t.db.query("INSERT INTO transactions VALUES (180, 80, '9.00', 'fuel', now(), NULL)");
+      const denied = await strict.graphql(token, '{ transactions(where: { id: { in: [104, 180] } }) { id amount } }');
+      expect(denied.body.errors![0]!.extensions?.code).toBe('TRANSFER_DENIED');
+      expect((await lastRecord()).findings.some((f) => f.check === 'transfer_volume' && f.outcome === 'deny')).toBe(true);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('answers DP aggregates without transfer checks: they carry no one\'s record', async () => {
     const reply = await kh.graphql(await kh.token('analytics-bot'), '{ customers_aggregate(epsilon: 0.1, groupBy: [residency]) { groups { key { residency } count { value } } } }');
     expect(reply.status).toBe(200);
