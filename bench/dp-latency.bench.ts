@@ -62,7 +62,7 @@ export default async function dpLatencyBench(): Promise<string> {
   const seedSeconds = (performance.now() - seedStarted) / 1000;
   const root = await projectWith(withBudget({ epsilon: 1e6, maxEpsilonPerQuery: 10 }));
   const dataDir = await mkdtemp(join(tmpdir(), 'keyhole-bench-'));
-  const recorder = recordingDb(createPgDb({ connectionString: database.url, max: 4 }), /^WITH base AS/);
+  const recorder = recordingDb(createPgDb({ connectionString: database.url, max: 4 }), /^WITH kept AS/);
   const broker = await createBroker({ root, db: recorder.db, dataDir, env: {} });
   try {
     const token = await issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: 'analytics-bot', purpose: 'analytics', ttlSeconds: 3600 });
@@ -82,7 +82,7 @@ export default async function dpLatencyBench(): Promise<string> {
     const raw = () => database.db.query<{ merchant_category: string; avg: number }>(RAW_SQL, [JURISDICTIONS]);
     await viaBroker();
     const statement = recorder.last();
-    if (!statement) throw new DpBenchError('the broker ran no bounding statement (WITH base AS …)');
+    if (!statement) throw new DpBenchError('the broker ran no bounding statement (WITH kept AS …)');
     const alone = () => database.db.query(statement.text, statement.params);
 
     const times = { raw: [] as number[], alone: [] as number[], broker: [] as number[] };
@@ -122,7 +122,7 @@ export default async function dpLatencyBench(): Promise<string> {
       '',
       `Broker / raw SQL: **${brokerRatio.toFixed(2)}×** (target ≤ ${TARGET}×: ${brokerRatio <= TARGET ? 'pass' : 'FAIL'}). ` +
         `Broker median minus statement-alone median: ${ms(quantile(times.broker, 0.5) - quantile(times.alone, 0.5))} ms (the broker's own work; negative means lost in this run's noise). ` +
-        `The noisy averages (ε ≈ 0.5, ≤ 20 rows per customer, amounts clamped to [0, 5000]) differ from the exact ones by ` +
+        `The noisy averages (ε ≈ 0.5, at most k rows per customer, amounts clamped to the catalog's bounds) differ from the exact ones by ` +
         `${(100 * quantile(deviations, 0.5)).toFixed(0)}% (median) and ${(100 * Math.max(...deviations)).toFixed(0)}% (worst) over ${deviations.length} groups: noise, not a fault.`,
       '',
     ];
