@@ -23,7 +23,8 @@ export class BudgetExhaustedError extends Error {
   }
 }
 
-interface BudgetRow {
+/** A `dp_budget` row as both drivers return it. */
+export interface BudgetRow {
   scope: string;
   period: string;
   epsilon_limit: number;
@@ -36,12 +37,13 @@ interface BudgetRow {
   queries: number;
 }
 
-const composed = (row: BudgetRow): ComposedCost => ({
-  pureEpsilon: row.pure_epsilon,
-  pureRho: row.pure_rho,
-  approxEpsilon: row.approx_epsilon,
-  approxDelta: row.approx_delta,
-  rho: row.rho,
+/** The row's spent components as one composed cost (the accountant's view of the ledger). */
+export const composed = (row: BudgetRow): ComposedCost => ({
+  pureEpsilon: Number(row.pure_epsilon),
+  pureRho: Number(row.pure_rho),
+  approxEpsilon: Number(row.approx_epsilon),
+  approxDelta: Number(row.approx_delta),
+  rho: Number(row.rho),
 });
 
 function stateOf(row: BudgetRow, total: ComposedCost = composed(row), queries = row.queries): BudgetState {

@@ -1,4 +1,5 @@
-import { type ComposedCost, epsilonAt } from '../dp/index.ts';
+import { epsilonAt } from '../dp/index.ts';
+import { type BudgetRow, composed as composedCost } from '../dp/ledger.ts';
 import type { Queryable } from '../sql/index.ts';
 import { bindParam } from './filter.ts';
 import { num } from './sql-values.ts';
@@ -31,18 +32,6 @@ export interface BudgetQuery {
   to?: string | null | undefined;
 }
 
-interface BudgetRow {
-  scope: string;
-  period: string;
-  epsilon_limit: number;
-  delta_limit: number;
-  pure_epsilon: number;
-  pure_rho: number;
-  approx_epsilon: number;
-  approx_delta: number;
-  rho: number;
-  queries: number;
-}
 
 const SCOPE = /^(agent|dataset):(.+)$/;
 
@@ -65,13 +54,7 @@ export function periodOverlaps(period: string, from: string | null | undefined, 
 
 /** One ledger row read the way the ledger checks it: its components composed at its own δ limit. */
 export function budgetUse(row: BudgetRow, kind: BudgetScopeKind, name: string): BudgetUse {
-  const composed: ComposedCost = {
-    pureEpsilon: num(row.pure_epsilon),
-    pureRho: num(row.pure_rho),
-    approxEpsilon: num(row.approx_epsilon),
-    approxDelta: num(row.approx_delta),
-    rho: num(row.rho),
-  };
+  const composed = composedCost(row);
   const epsilonLimit = num(row.epsilon_limit);
   const spent = epsilonAt(composed, num(row.delta_limit));
   const epsilonSpent = Number.isFinite(spent) ? spent : null;

@@ -14,6 +14,7 @@ import {
 } from '../../src/compliance/index.ts';
 import { loadProjectConfig, type ProjectConfig } from '../../src/config/index.ts';
 import { migrate } from '../../src/sql/index.ts';
+import { auditDraft } from '../support/audit.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -21,28 +22,7 @@ const PERIOD = { from: new Date('2026-01-01T00:00:00Z'), to: new Date('2027-01-0
 const HOSTILE_REASON = 'GDPR Art. 44: no transfer basis, "SCC" missing <script>alert(1)</script>';
 
 function draft(overrides: Partial<AuditDraft>): AuditDraft {
-  return {
-    recordedAt: new Date('2026-03-01T10:00:00Z'),
-    requestId: randomBytes(6).toString('hex'),
-    actorKind: 'agent',
-    actorId: null,
-    purpose: null,
-    actorLocation: null,
-    operationKind: 'query',
-    operationName: null,
-    operationHash: null,
-    decision: 'allowed',
-    code: null,
-    reason: null,
-    tables: [],
-    fields: [],
-    rowCount: 0,
-    subjects: new Map(),
-    privacyCost: null,
-    findings: [],
-    details: {},
-    ...overrides,
-  };
+  return auditDraft({ recordedAt: new Date('2026-03-01T10:00:00Z'), ...overrides });
 }
 
 const subjects = (entries: Record<string, string>) => new Map(Object.entries(entries));

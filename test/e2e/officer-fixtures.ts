@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendAuditRecord, type FieldAccess, subjectPseudonym } from '../../src/audit/index.ts';
 import { describeFields, loadJurisdictionRules, runComplianceChecks } from '../../src/compliance/index.ts';
 import type { OfficerRequestHandler } from '../../src/officer/index.ts';
+import { auditDraft } from '../support/audit.ts';
 import { type GraphQLReply, PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
 import { projectWith } from '../support/project.ts';
 
@@ -82,27 +82,21 @@ async function specialCategoryAccess(kh: TestBroker): Promise<void> {
   );
   if (checked.outcome === 'deny') throw new Error('seed: the special-category access would have been denied');
   await db.transaction((tx) =>
-    appendAuditRecord(tx, secrets.auditKey, {
-      recordedAt: new Date(Date.now() - 2 * DAY),
-      requestId: randomUUID(),
-      actorKind: 'agent',
-      actorId: 'kyc-bot',
-      purpose: 'kyc_verification',
-      actorLocation: kyc.location,
-      operationKind: 'query',
-      operationName: null,
-      operationHash: null,
-      decision: 'allowed',
-      code: null,
-      reason: null,
-      tables: ['health_claims'],
-      fields,
-      rowCount: 1,
-      subjects: new Map([[subjectPseudonym(secrets.subjectKey, 'customer', 1), 'SG']]),
-      privacyCost: null,
-      findings: checked.findings.map((finding) => ({ ...finding })),
-      details: {},
-    }),
+    appendAuditRecord(
+      tx,
+      secrets.auditKey,
+      auditDraft({
+        recordedAt: new Date(Date.now() - 2 * DAY),
+        actorId: 'kyc-bot',
+        purpose: 'kyc_verification',
+        actorLocation: kyc.location,
+        tables: ['health_claims'],
+        fields,
+        rowCount: 1,
+        subjects: new Map([[subjectPseudonym(secrets.subjectKey, 'customer', 1), 'SG']]),
+        findings: checked.findings.map((finding) => ({ ...finding })),
+      }),
+    ),
   );
 }
 
