@@ -7,6 +7,7 @@ import { createAgentYoga } from './graphql/yoga.ts';
 import { ViewSchemaCache } from './graphql/view-schemas.ts';
 import { loadJurisdictionRules, makeComplianceGate, withheldJurisdictions } from './compliance/index.ts';
 import { dpAggregateExtension } from './dp/graphql.ts';
+import { BudgetLedger } from './dp/ledger.ts';
 import { heAggregateExtension } from './he/graphql.ts';
 import { type Log, silentLog } from './log.ts';
 import { useOfficerRoutes } from './officer/index.ts';
@@ -69,7 +70,10 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     decider: masking.decider,
     extensions: [
       dpAggregateExtension({ catalog: config.catalog, privacy: config.policies.privacy }),
-      heAggregateExtension({ lookup: (name) => config.catalog.tables.get(name)! }),
+      heAggregateExtension({
+        lookup: (name) => config.catalog.tables.get(name)!,
+        ledger: config.policies.privacy ? new BudgetLedger(config.policies.privacy, config.catalog.dataset) : null,
+      }),
     ],
     withhold: (agent, classes) => withheldJurisdictions(agent, jurisdictions, classes),
   });

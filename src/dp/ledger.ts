@@ -82,6 +82,11 @@ export class BudgetLedger {
     return budgetPeriod(this.privacy.period, at);
   }
 
+  /** The agent's declared budget and per-query limits; undefined when it may spend nothing. */
+  agentBudget(agentId: string): PrivacyConfig['agents'][string] | undefined {
+    return this.privacy.agents[agentId];
+  }
+
   private scopes(agentId: string): Array<{ scope: string; epsilon: number; delta: number }> {
     const agent = this.privacy.agents[agentId];
     if (!agent) return [];

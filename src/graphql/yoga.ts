@@ -112,8 +112,9 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
         batcher,
         log: options.log,
         beforeRecord: options.beforeRecord,
-        // A DP aggregate spends privacy budget: it commits in one transaction with its record.
-        writesState: (field) => field.endsWith('_aggregate'),
+        // DP aggregates (and encrypted ones, which may add DP noise) spend privacy budget: they commit in
+        // one transaction with their record.
+        writesState: (field) => field.endsWith('_aggregate') || field.endsWith('_encrypted'),
       }),
     ],
   });

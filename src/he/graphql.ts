@@ -6,7 +6,9 @@ import type { ViewSchemaExtension } from '../graphql/schema.ts';
 import { fieldTypeName } from '../graphql/type-names.ts';
 import { sessionValues, type View, type ViewTable } from '../policy/index.ts';
 import { compileSelect, ident, type Queryable, type TableLookup } from '../sql/index.ts';
-import { type BatchInput, encryptedMean, encryptedSum } from './aggregate.ts';
+import { BudgetExhaustedError, type BudgetLedger } from '../dp/ledger.ts';
+import { makeDiscreteLaplace } from '../dp/mechanisms.ts';
+import { addEncryptedNoise, type BatchInput, encryptedMean, encryptedSum } from './aggregate.ts';
 import { encodeResultEnvelope } from './envelope.ts';
 import { HeInputError, HeOverflowError } from './errors.ts';
 import { BFV_MAX_SAFE_TOTAL, CKKS_MAX_ABS_TOTAL, type HeScheme, assertNoOverflow, ckksErrorBound } from './params.ts';
@@ -22,6 +24,8 @@ import { loadPublicMaterial, streamBatches } from './store.ts';
 export interface HeAggregateOptions {
   /** Resolves table names to catalog entries (subject paths for jurisdiction filters). */
   lookup: TableLookup;
+  /** The privacy budgets, charged when an agent asks for DP noise under encryption. */
+  ledger: BudgetLedger | null;
 }
 
 type Operation = 'SUM' | 'COUNT' | 'MEAN' | 'WEIGHTED_SUM';
@@ -36,6 +40,7 @@ interface AggregateArgs {
   key: string;
   aggregate: { op: Operation; column: string; weights?: WeightsArg | null };
   where?: Record<string, unknown> | null;
+  noise?: { epsilon: number } | null;
 }
 
 export interface EncryptedAggregateResult {
@@ -47,6 +52,7 @@ export interface EncryptedAggregateResult {
   result: string | null;
   precision: number;
   largestSafeTotal: bigint;
+  epsilonSpent: number | null;
 }
 
 const OPERATION_NOTE = {
@@ -77,7 +83,7 @@ type EncryptedAggregate {
   scheme: String!
   operation: EncryptedAggregateOp!
   column: String!
-  "Rows the filter selected among the encrypted rows."
+  "Rows the filter selected among the encrypted rows (with \`noise\`: a differentially private count)."
   rowCount: Int!
   "Base64 ciphertext envelope; null for COUNT, whose answer is rowCount."
   result: String
@@ -85,7 +91,12 @@ type EncryptedAggregate {
   precision: Float!
   "The largest |total| the scheme carries exactly; queries that could exceed it are refused (HE_OVERFLOW)."
   largestSafeTotal: BigInt!
-}`;
+  "With \`noise\`: the ε charged to the agent's and the dataset's budgets."
+  epsilonSpent: Float
+}
+
+${describe('Differential privacy under encryption (BFV SUM or WEIGHTED_SUM): the broker draws discrete Laplace noise for the total (ε/2, sensitivity = one subject\'s largest weighted value), encrypts it with the public key and adds it; the row count gets its own noise (ε/2). The ε is charged to the budgets.')}
+input EncryptedNoise { epsilon: Float! }`;
 
 function tableSdl(viewTable: ViewTable): string {
   const type = viewTable.table.graphqlType;
@@ -112,7 +123,7 @@ ${whereFields.join('\n')}
 }
 extend type Query {
   ${describe(`An aggregate over ${name}'s encrypted columns (${viewTable.policy.encryptedAggregates.join(', ')}) under the registered key \`key\`.`)}
-  ${name}_encrypted(key: String!, aggregate: ${type}EncryptedAggregate!, where: ${type}EncryptedWhere): EncryptedAggregate!
+  ${name}_encrypted(key: String!, aggregate: ${type}EncryptedAggregate!, where: ${type}EncryptedWhere, noise: EncryptedNoise): EncryptedAggregate!
 }`;
 }
 
@@ -279,7 +290,8 @@ async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAgg
     state.access.tables.add(table);
     state.access.fields.set(`${table}.${column}`, { table, field: column, mask: aggregate.op === 'COUNT' ? 'count' : `encrypted:${scheme}` });
     state.access.rowCount += rowCount;
-    return { key, scheme, operation: aggregate.op, column, rowCount, result, precision, largestSafeTotal: scheme === 'bfv' ? BFV_MAX_SAFE_TOTAL : BigInt(CKKS_MAX_ABS_TOTAL) };
+    const largestSafeTotal = scheme === 'bfv' ? BFV_MAX_SAFE_TOTAL : BigInt(CKKS_MAX_ABS_TOTAL);
+    return { key, scheme, operation: aggregate.op, column, rowCount, result, precision, largestSafeTotal, epsilonSpent: null };
   };
 
   if (aggregate.op === 'COUNT') {
@@ -293,12 +305,52 @@ async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAgg
     if (error instanceof HeOverflowError) throw refusal('HE_OVERFLOW', `Refused: ${error.message}. Narrow the filter or the weights.`);
     throw error;
   }
+  const noise = args.noise ? await chargeNoise(tx, view, options, args, scheme, BigInt(maxAbsValue) * BigInt(Math.ceil(Math.max(1, selection.maxAbsWeight)))) : null;
+  if (noise) {
+    state.access.privacyCost = { epsilon: args.noise!.epsilon, delta: 0, mechanism: 'laplace-under-encryption' };
+    try {
+      assertNoOverflow({ maxAbsValue, rows: selection.rows, weightsMaxAbs: Math.ceil(selection.maxAbsWeight), noiseMaxAbs: Number(noise.sum < 0n ? -noise.sum : noise.sum) });
+    } catch (error) {
+      if (error instanceof HeOverflowError) throw refusal('HE_OVERFLOW', `Refused: ${error.message}. Narrow the filter or the weights.`);
+      throw error;
+    }
+  }
   const material = await loadPublicMaterial(tx, key);
   const selected = { rows: 0 };
   const inputs = batchInputs(streamBatches(tx, table, column, key), selection, aggregate.op === 'WEIGHTED_SUM', selected);
-  const envelope = aggregate.op === 'MEAN' ? await encryptedMean(material, inputs) : await encryptedSum(material, inputs);
+  const summed = aggregate.op === 'MEAN' ? await encryptedMean(material, inputs) : await encryptedSum(material, inputs);
+  const envelope = noise ? addEncryptedNoise(material, summed, noise.sum) : summed;
   const precision = scheme === 'bfv' ? 0 : ckksErrorBound(maxAbsValue * Math.max(1, selection.maxAbsWeight), selected.rows);
-  return answer(selected.rows, encodeResultEnvelope(envelope), precision);
+  if (!noise) return answer(selected.rows, encodeResultEnvelope(envelope), precision);
+  return { ...answer(Math.max(0, selected.rows + Number(noise.count)), encodeResultEnvelope(envelope), precision), epsilonSpent: args.noise!.epsilon };
+}
+
+/**
+ * DP noise under encryption: refuses what the budgets cannot cover, charges ε (in the request's transaction,
+ * with its audit record), and draws the noise for the total (ε/2, sensitivity = one subject's largest
+ * weighted value: an employee is one row) and for the row count (ε/2, sensitivity 1).
+ */
+async function chargeNoise(tx: Queryable, view: View, options: HeAggregateOptions, args: AggregateArgs, scheme: HeScheme, sensitivity: bigint): Promise<{ sum: bigint; count: bigint }> {
+  const epsilon = args.noise!.epsilon;
+  if (scheme !== 'bfv' || (args.aggregate.op !== 'SUM' && args.aggregate.op !== 'WEIGHTED_SUM')) {
+    throw refusal('INVALID_ARGUMENT', 'Noise under encryption is offered for BFV SUM and WEIGHTED_SUM.');
+  }
+  const agentBudget = options.ledger ? options.ledger.agentBudget(view.agent.id) : undefined;
+  if (!options.ledger || !agentBudget) throw refusal('BUDGET_EXHAUSTED', 'No privacy budget is declared for this agent.');
+  if (!(epsilon > 0) || epsilon > agentBudget.maxEpsilonPerQuery) {
+    throw refusal('PRIVACY_LIMIT_EXCEEDED', `Each query may spend 0 < ε ≤ ${agentBudget.maxEpsilonPerQuery}.`);
+  }
+  const locked = await options.ledger.lock(tx, view.agent.id, options.ledger.period());
+  try {
+    await options.ledger.spend(tx, locked, [{ epsilon, delta: 0 }], epsilon);
+  } catch (error) {
+    if (error instanceof BudgetExhaustedError) throw refusal('BUDGET_EXHAUSTED', error.message);
+    throw error;
+  }
+  return {
+    sum: makeDiscreteLaplace({ sensitivity, epsilon: epsilon / 2 }).release(0n),
+    count: makeDiscreteLaplace({ sensitivity: 1, epsilon: epsilon / 2 }).release(0n),
+  };
 }
 
 /** The encrypted-aggregate stage of a view's schema (see the file comment). */
