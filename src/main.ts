@@ -12,7 +12,18 @@ const dataDir = resolveDataDir();
 
 const started = performance.now();
 const { db, where, created } = await openDatabase(`keyhole broker (port ${port})`);
-if (created) {
+/**
+ * The embedded database is seeded on first start, and again if a first start was stopped before its seed
+ * committed (the seed is one transaction: the tables are then empty, never half full).
+ */
+async function embeddedWithoutData(): Promise<boolean> {
+  if (db.kind !== 'pglite') return false;
+  if (created) return true;
+  const table = await db.query<{ present: boolean }>("SELECT to_regclass('public.customers') IS NOT NULL AS present");
+  if (!table.rows[0]?.present) return true;
+  return Number((await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM customers')).rows[0]?.n) === 0;
+}
+if (await embeddedWithoutData()) {
   await migrate(db);
   const seeded = await seedDemo(db);
   log({

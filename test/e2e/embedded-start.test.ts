@@ -1,0 +1,57 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../support/broker.ts';
+
+const PORT_BASE = 47_000 + (process.pid % 1000);
+
+/** Starts `src/main.ts` without DATABASE_URL (the embedded database) and waits for /healthz. */
+async function startEmbedded(dataDir: string, port: number): Promise<{ process: ChildProcess; output: () => string }> {
+  let output = '';
+  const env = { ...process.env, KEYHOLE_DATA_DIR: dataDir, PORT: String(port), KEYHOLE_ROOT: PROJECT_ROOT };
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'src/main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  for (let i = 0; i < 600; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return { process: child, output: () => output };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`the broker did not start:\n${output}`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+describe('npm start on the embedded database', () => {
+  let dataDir: string;
+  afterAll(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates and seeds it on first start (one log line), locks it, and keeps it across restarts', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'keyhole-embedded-'));
+    const first = await startEmbedded(dataDir, PORT_BASE);
+    const created = first.output().split('\n').filter((line) => line.includes('with demo data'));
+    expect(created).toHaveLength(1);
+    expect(JSON.parse(created[0]!).msg).toMatch(/^created embedded PGlite at .* with demo data \(10000 customers, 100000 transactions\) in [\d.]+ s$/);
+
+    // A second opener is told who holds the directory, and touches nothing.
+    const env = { ...process.env, KEYHOLE_DATA_DIR: dataDir, KEYHOLE_ROOT: PROJECT_ROOT };
+    delete env.DATABASE_URL;
+    const second = await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), 'agents', 'list'], { env }).catch((error: { code: number; stderr: string }) => error);
+    expect(second).toMatchObject({ code: 1 });
+    expect((second as { stderr: string }).stderr).toMatch(/held by keyhole broker \(port \d+\) \(pid \d+/);
+    await stop(first.process);
+
+    const again = await startEmbedded(dataDir, PORT_BASE + 1);
+    expect(again.output()).not.toContain('with demo data');
+    await stop(again.process);
+  }, 120_000);
+});
