@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, type TestDatabase } from '../support/databases.ts';
-import { loadWorld } from '../support/fixtures.ts';
+import { describe, expect, it } from 'vitest';
+import { ENGINES } from '../support/databases.ts';
+import { useWorld } from '../support/world.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { projectWith } from '../support/project.ts';
 
@@ -12,26 +12,16 @@ interface Finding {
 }
 
 describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
-  let t: TestDatabase;
-  let kh: TestBroker;
+  const world = useWorld(create);
   const lastRecord = async () =>
     (
-      await t.db.query<{ decision: string; code: string | null; findings: Finding[]; details: Record<string, any>; jurisdictions: string[] }>(
+      await world.t.db.query<{ decision: string; code: string | null; findings: Finding[]; details: Record<string, any>; jurisdictions: string[] }>(
         'SELECT decision, code, findings, details, jurisdictions FROM audit_log ORDER BY seq DESC LIMIT 1',
       )
     ).rows[0]!;
-  beforeAll(async () => {
-    t = await create();
-    await loadWorld(t.db);
-    kh = await startTestBroker(t.db);
-  });
-  afterAll(async () => {
-    await kh.close();
-    await t.drop();
-  });
 
   it('withholds a CN customer from an agent processing outside China without a PIPL basis, and says how many', async () => {
-    const reply = await kh.graphql(await kh.token('support-bot'), '{ customers(limit: 50) { id residency } }');
+    const reply = await world.kh.graphql(await world.kh.token('support-bot'), '{ customers(limit: 50) { id residency } }');
     expect(reply.status).toBe(200);
     const ids = (reply.body.data!.customers as Array<{ id: number; residency: string }>).map((c) => c.id);
     expect(ids).not.toContain(4);
@@ -43,7 +33,7 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
   });
 
   it('lets fraud-bot see CN transactions under a CAC standard contract, flagged with PIPL Art. 38', async () => {
-    const reply = await kh.graphql(await kh.token('fraud-bot'), '{ transactions(limit: 50) { id amount } }');
+    const reply = await world.kh.graphql(await world.kh.token('fraud-bot'), '{ transactions(limit: 50) { id amount } }');
     expect((reply.body.data!.transactions as Array<{ id: number }>).map((row) => row.id)).toContain(104);
     expect(reply.body.extensions?.withheld).toBeUndefined();
     const cn = (await lastRecord()).findings.find((f) => f.check === 'cross_border_transfer' && f.jurisdiction === 'CN');
@@ -53,7 +43,7 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
 
   it('withholds CN rows found through the subject path (transactions of a CN account) when that basis is gone', async () => {
     const root = await projectWith({ 'schema/agents.yaml': (text) => text.replace('      CN: [cac_standard_contract]\n', '') });
-    const strict = await startTestBroker(t.db, { root });
+    const strict = await startTestBroker(world.t.db, { root });
     try {
       const reply = await strict.graphql(await strict.token('fraud-bot'), '{ transactions(limit: 50) { id account { id } } }');
       const ids = (reply.body.data!.transactions as Array<{ id: number }>).map((row) => row.id);
@@ -65,7 +55,7 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
   });
 
   it('allows an EU transfer under standard contractual clauses, flagged and cited in the record', async () => {
-    const reply = await kh.graphql(await kh.token('support-bot'), '{ customers(where: { residency: { eq: "EU-DE" } }) { id } }');
+    const reply = await world.kh.graphql(await world.kh.token('support-bot'), '{ customers(where: { residency: { eq: "EU-DE" } }) { id } }');
     expect(reply.body.data!.customers).toEqual([{ id: 2 }]);
     const record = await lastRecord();
     const transfer = record.findings.find((f) => f.check === 'cross_border_transfer' && f.jurisdiction === 'EU-DE');
@@ -77,7 +67,7 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
     const root = await projectWith({
       'schema/agents.yaml': (text) => text.replace('      EU-FR: [standard_contractual_clauses]\n      AU: [contractual_safeguards]', '      AU: [contractual_safeguards]'),
     });
-    const strict = await startTestBroker(t.db, { root });
+    const strict = await startTestBroker(world.t.db, { root });
     try {
       const token = await strict.token('support-bot');
       const denied = await strict.graphql(token, '{ customers(limit: 50) { id residency } }');
@@ -102,7 +92,7 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
       'schema/jurisdictions/pipl-cn.yaml': (text) => text.replace('    atLeast: 10000\n', '    atLeast: 2\n'),
     });
     // The same keys as the first broker (as replicas share them): subjects read earlier count as the same people.
-    const strict = await startTestBroker(t.db, { root, dataDir: kh.dataDir });
+    const strict = await startTestBroker(world.t.db, { root, dataDir: world.kh.dataDir });
     try {
       const token = await strict.token('fraud-bot');
       const query = '{ transactions(where: { id: { eq: 104 } }) { id amount } }';
@@ -111,9 +101,9 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
       expect(volume.some((f) => f.outcome === 'deny')).toBe(false);
       expect(volume.map((f) => f.message).join()).toContain(' 1 CN subjects');
       // A second CN subject reaches the threshold: the standard contract no longer suffices.
-      await t.db.query("INSERT INTO customers VALUES (8, 'Wang Fang', 'w@example.cn', '+86 139 0000 0000', '110105199001011234', '1990-01-01', 'F', '100020', 'Beijing', 'CN', 'retail', now())");
-      await t.db.query("INSERT INTO accounts VALUES (80, 8, 'current', 'CNY', '0', '2020-01-01')");
-      await t.db.query("INSERT INTO transactions VALUES (180, 80, '9.00', 'fuel', now(), NULL)");
+      await world.t.db.query("INSERT INTO customers VALUES (8, 'Wang Fang', 'w@example.cn', '+86 139 0000 0000', '110105199001011234', '1990-01-01', 'F', '100020', 'Beijing', 'CN', 'retail', now())");
+      await world.t.db.query("INSERT INTO accounts VALUES (80, 8, 'current', 'CNY', '0', '2020-01-01')");
+      await world.t.db.query("INSERT INTO transactions VALUES (180, 80, '9.00', 'fuel', now(), NULL)");
       const denied = await strict.graphql(token, '{ transactions(where: { id: { in: [104, 180] } }) { id amount } }');
       expect(denied.body.errors![0]!.extensions?.code).toBe('TRANSFER_DENIED');
       expect((await lastRecord()).findings.some((f) => f.check === 'transfer_volume' && f.outcome === 'deny')).toBe(true);
@@ -123,7 +113,7 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
   });
 
   it('answers DP aggregates without transfer checks: they carry no one\'s record', async () => {
-    const reply = await kh.graphql(await kh.token('analytics-bot'), '{ customers_aggregate(epsilon: 0.1, groupBy: [residency]) { groups { key { residency } count { value } } } }');
+    const reply = await world.kh.graphql(await world.kh.token('analytics-bot'), '{ customers_aggregate(epsilon: 0.1, groupBy: [residency]) { groups { key { residency } count { value } } } }');
     expect(reply.status).toBe(200);
     expect((reply.body.data!.customers_aggregate.groups as unknown[]).length).toBe(8);
     expect((await lastRecord()).findings.filter((f) => f.check === 'cross_border_transfer')).toEqual([]);

@@ -11,7 +11,7 @@ const PORT_BASE = 47_000 + (process.pid % 1000);
 /** Starts `src/main.ts` without DATABASE_URL (the embedded database) and waits for /healthz. */
 async function startEmbedded(dataDir: string, port: number): Promise<{ process: ChildProcess; output: () => string }> {
   let output = '';
-  const env = { ...process.env, KEYHOLE_DATA_DIR: dataDir, PORT: String(port), KEYHOLE_ROOT: PROJECT_ROOT };
+  const env: NodeJS.ProcessEnv = { ...process.env, KEYHOLE_DATA_DIR: dataDir, PORT: String(port), KEYHOLE_ROOT: PROJECT_ROOT };
   delete env.DATABASE_URL;
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'src/main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -43,7 +43,7 @@ describe('npm start on the embedded database', () => {
     expect(JSON.parse(created[0]!).msg).toMatch(/^created embedded PGlite at .* with demo data \(10000 customers, 100000 transactions\) in [\d.]+ s$/);
 
     // A second opener is told who holds the directory, and touches nothing.
-    const env = { ...process.env, KEYHOLE_DATA_DIR: dataDir, KEYHOLE_ROOT: PROJECT_ROOT };
+    const env: NodeJS.ProcessEnv = { ...process.env, KEYHOLE_DATA_DIR: dataDir, KEYHOLE_ROOT: PROJECT_ROOT };
     delete env.DATABASE_URL;
     const second = await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), 'agents', 'list'], { env }).catch((error: { code: number; stderr: string }) => error);
     expect(second).toMatchObject({ code: 1 });
