@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { createBroker } from '../broker.ts';
 import { DEMO_SESSION } from '../demo/session.ts';
-import { issueToken } from '../identity/index.ts';
-import { withContext } from './context.ts';
+import { loadProjectConfig, resolveDataDir } from '../config/index.ts';
+import { issueToken, loadTokenKeys } from '../identity/index.ts';
+import { projectRoot, withContext } from './context.ts';
 
 interface Reply {
   data?: Record<string, unknown> | null;
@@ -23,29 +24,60 @@ function summarise(reply: Reply): string {
   return `ok — ${parts.join('; ')}`;
 }
 
+type Send = (token: string | null, query: string) => Promise<{ status: number; reply: Reply }>;
+
+async function runSession(send: Send, token: (agent: string, purpose?: string) => Promise<string>, show: boolean): Promise<void> {
+  for (const step of DEMO_SESSION) {
+    const { status, reply } = await send(step.agent ? await token(step.agent, step.purpose) : null, step.query);
+    process.stdout.write(`• ${step.what}\n  ${status} ${summarise(reply)}\n`);
+    if (show) process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
+  }
+}
+
+function graphqlRequest(url: string, token: string | null, query: string): Request {
+  return new Request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+}
+
+/** A broker already serving at `url` (it holds the embedded database, so the session goes through it). */
+async function brokerAt(url: string): Promise<boolean> {
+  return fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('Run a scripted session of the four demo agents against the database (every request audited)')
+    .description('Run a scripted session of the four demo agents (every request audited)')
+    .option('--url <url>', 'a running broker to send the session to', `http://localhost:${process.env.PORT ?? 4000}`)
     .option('--show', 'print each answer in full')
-    .addHelpText('after', '\nAfterwards: npx keyhole report --jurisdiction EU-DE, or the dashboard at /officer.')
-    .action(async (options: { show?: boolean }) => {
+    .addHelpText('after', '\nUses the running broker at --url when there is one, else runs a broker in this process.\nAfterwards: npx keyhole report --jurisdiction EU-DE, or the dashboard at /officer.')
+    .action(async (options: { url: string; show?: boolean }) => {
+      const config = await loadProjectConfig(projectRoot());
+      if (await brokerAt(options.url)) {
+        // Tokens are signed with the same development keys the broker checks (the data dir's token-keys.json).
+        const keys = await loadTokenKeys(resolveDataDir());
+        const token = (agent: string, purpose?: string) => issueToken({ keys, registry: config.registry, subject: agent, purpose, ttlSeconds: 300 });
+        const send: Send = async (bearer, query) => {
+          const response = await fetch(graphqlRequest(new URL('/graphql', options.url).toString(), bearer, query));
+          return { status: response.status, reply: (await response.json()) as Reply };
+        };
+        await runSession(send, token, options.show ?? false);
+        return;
+      }
       await withContext('demo', async ({ root, dataDir, db }) => {
         const broker = await createBroker({ root, db, dataDir });
-        for (const step of DEMO_SESSION) {
-          const token = step.agent
-            ? await issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: step.agent, purpose: step.purpose, ttlSeconds: 300 })
-            : null;
-          const response = await broker.fetch(
-            new Request('http://keyhole.local/graphql', {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-              body: JSON.stringify({ query: step.query }),
-            }),
-          );
-          const reply = (await response.json()) as Reply;
-          process.stdout.write(`• ${step.what}\n  ${response.status} ${summarise(reply)}\n`);
-          if (options.show) process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
+        const token = (agent: string, purpose?: string) => issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: agent, purpose, ttlSeconds: 300 });
+        const send: Send = async (bearer, query) => {
+          const response = await broker.fetch(graphqlRequest('http://keyhole.local/graphql', bearer, query));
+          return { status: response.status, reply: (await response.json()) as Reply };
+        };
+        try {
+          await runSession(send, token, options.show ?? false);
+        } finally {
+          broker.stop();
         }
       });
     });
