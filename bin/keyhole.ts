@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 import { runCli } from '../src/cli/main.ts';
 
-await runCli(process.argv);
+process.exitCode = await runCli(process.argv);

@@ -21,6 +21,8 @@ export interface BrokerOptions {
   dataDir: string;
   env?: NodeJS.ProcessEnv;
   log?: Log;
+  /** More HTTP routes served before GraphQL (e.g. the CLI hand-over of the server process). */
+  routes?: Plugin[];
 }
 
 export interface Broker {
@@ -92,7 +94,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     auditKey: secrets.auditKey,
     views,
     log,
-    routes: [useHealthRoute(options.db), useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log })],
+    routes: [useHealthRoute(options.db), useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log }), ...(options.routes ?? [])],
     beforeRecord: makeComplianceGate({ rules: jurisdictions, catalog: config.catalog }),
   });
   return {

@@ -1,6 +1,8 @@
 import { createServer } from 'node:http';
 import { resolveDataDir } from './config/index.ts';
-import { createBroker } from './broker.ts';
+import { type Broker, createBroker } from './broker.ts';
+import { useCliAdminRoute, writeAdminToken } from './cli/admin.ts';
+import { runCli } from './cli/main.ts';
 import { openDatabase, projectRoot } from './cli/context.ts';
 import { seedDemo } from './demo/index.ts';
 import { createLog } from './log.ts';
@@ -11,7 +13,7 @@ const port = Number(process.env.PORT ?? 4000);
 const dataDir = resolveDataDir();
 
 const started = performance.now();
-const { db, where, created } = await openDatabase(`keyhole broker (port ${port})`);
+const { db, where, created } = await openDatabase({ name: `keyhole broker (port ${port})`, port });
 /**
  * The embedded database is seeded on first start, and again if a first start was stopped before its seed
  * committed (the seed is one transaction: the tables are then empty, never half full).
@@ -30,7 +32,11 @@ if (await embeddedWithoutData()) {
     msg: `created ${where} with demo data (${seeded.customers} customers, ${seeded.transactions} transactions) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   });
 }
-const broker = await createBroker({ root: projectRoot(), db, dataDir, log });
+const root = projectRoot();
+// CLI commands run while this process holds the embedded database are handed to it (src/cli/admin.ts).
+const adminToken = await writeAdminToken(dataDir);
+const cliRoute = useCliAdminRoute({ token: adminToken, runCli, context: () => ({ root, dataDir, config: broker.config, secrets: broker.secrets, db, where }) });
+const broker: Broker = await createBroker({ root, db, dataDir, log, routes: [cliRoute] });
 const server = createServer(broker.listener);
 server.listen(port, () => {
   log({ msg: `keyhole listening on http://localhost:${port}/graphql (database: ${where})`, port });

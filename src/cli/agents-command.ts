@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { agentStatuses, restoreAgent, revokeAgent } from '../identity/index.ts';
 import { CliError, withContext } from './context.ts';
+import { printTable, stdout } from './output.ts';
 
 export function registerAgentCommands(program: Command): void {
   const agents = program.command('agents').description('List, revoke and restore agents (shared by every broker process)');
@@ -20,7 +21,7 @@ export function registerAgentCommands(program: Command): void {
             status: status?.revokedAt ? `revoked ${status.revokedAt.toISOString()} (${status.reason ?? ''})` : 'active',
           };
         });
-        console.table(rows);
+        printTable(rows);
       });
     });
   agents
@@ -32,7 +33,7 @@ export function registerAgentCommands(program: Command): void {
       await withContext('agents revoke', async ({ config, db }) => {
         if (!config.registry.agents.has(agent)) throw new CliError(`unknown agent "${agent}"`);
         await revokeAgent(db, agent, options.by, options.reason);
-        process.stdout.write(`revoked ${agent}\n`);
+        stdout().write(`revoked ${agent}\n`);
       });
     });
   agents
@@ -42,7 +43,7 @@ export function registerAgentCommands(program: Command): void {
       await withContext('agents restore', async ({ config, db }) => {
         if (!config.registry.agents.has(agent)) throw new CliError(`unknown agent "${agent}"`);
         await restoreAgent(db, agent);
-        process.stdout.write(`restored ${agent}\n`);
+        stdout().write(`restored ${agent}\n`);
       });
     });
 }

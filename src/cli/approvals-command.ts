@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import { type Approval, ApprovalNotPendingError, decideApproval, listApprovals } from '../approvals/index.ts';
 import { parseTtl } from '../identity/index.ts';
 import { CliError, withContext } from './context.ts';
+import { printTable, stdout } from './output.ts';
 
 function show(approvals: Approval[]): void {
   if (approvals.length === 0) {
-    process.stdout.write('no approvals\n');
+    stdout().write('no approvals\n');
     return;
   }
-  console.table(
+  printTable(
     approvals.map((a) => ({
       id: a.id,
       agent: a.agentId,

@@ -17,6 +17,7 @@ import { loadJurisdictionRules } from '../compliance/index.ts';
 import { registerAuditExport } from './audit-export.ts';
 import { CliError, withContext } from './context.ts';
 import { type Progress, progressBar } from './progress.ts';
+import { stdout } from './output.ts';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -99,12 +100,12 @@ export function registerAuditCommands(program: Command): void {
           bar?.stop();
         }
       });
-      if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      if (options.json) stdout().write(`${JSON.stringify(result)}\n`);
       if (!result.ok) {
         const bad = result.firstBad!;
         throw new CliError(`audit chain BROKEN at record ${bad.seq} (${bad.problem}): ${bad.detail}; ${result.checked} records verified before it`, 2);
       }
-      if (!options.json) process.stdout.write(`${chainSummary(result)}\n`);
+      if (!options.json) stdout().write(`${chainSummary(result)}\n`);
     });
 
   audit
@@ -146,7 +147,7 @@ export function registerAuditCommands(program: Command): void {
           progress.stop();
         }
       });
-      process.stdout.write(`${message}\n`);
+      stdout().write(`${message}\n`);
     });
 
   audit
@@ -165,6 +166,6 @@ export function registerAuditCommands(program: Command): void {
           ? `erased: ${result.recordsUnlinked} audit records can no longer be linked to this ${options.kind}; audited as record ${result.auditSeq}`
           : `nothing to erase: no key for this ${options.kind} (never in the audit log, or erased before); audited as record ${result.auditSeq}`;
       });
-      process.stdout.write(`${message}\n`);
+      stdout().write(`${message}\n`);
     });
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { type AuditRecord, recordFromRow } from '../audit/index.ts';
 import { CliError, withContext } from './context.ts';
 import { progressBar } from './progress.ts';
+import { stderr, stdout } from './output.ts';
 
 const PAGE = 2_000;
 const CSV_COLUMNS = ['seq', 'recordedAt', 'actorKind', 'actorId', 'purpose', 'actorLocation', 'operationKind', 'decision', 'code', 'tables', 'rowCount', 'subjectCount', 'jurisdictions', 'hash'] as const;
@@ -41,7 +42,7 @@ export function registerAuditExport(audit: Command): void {
       const format = options.format;
       const from = parseDate('--from', options.from);
       const to = parseDate('--to', options.to);
-      const out: Writable = options.out ? createWriteStream(options.out) : process.stdout;
+      const out: Writable = options.out ? createWriteStream(options.out) : stdout();
       await withContext('audit export', async ({ db }) => {
         const bar = options.out ? progressBar('exporting') : null;
         const where = 'seq > $1 AND ($2::timestamptz IS NULL OR recorded_at >= $2) AND ($3::timestamptz IS NULL OR recorded_at < $3)';
@@ -68,7 +69,7 @@ export function registerAuditExport(audit: Command): void {
         bar?.stop();
         if (options.out) {
           await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-          process.stderr.write(`exported ${exported} records to ${options.out}\n`);
+          stderr().write(`exported ${exported} records to ${options.out}\n`);
         }
       });
     });

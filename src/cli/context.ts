@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectConfig, resolveDataDir } from '../config/index.ts';
 import { createPgDb, type Db, migrate } from '../sql/index.ts';
-import { openEmbeddedDb } from '../sql/embedded.ts';
+import { type LockHolder, openEmbeddedDb } from '../sql/embedded.ts';
+import { brokerContext } from './output.ts';
 
 /** The project directory (schema/, masking-rules/): KEYHOLE_ROOT, else the package this CLI belongs to. */
 export function projectRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -19,7 +20,7 @@ export interface CliContext {
 }
 
 /** Opens the configured database: DATABASE_URL, else the embedded one (taking its lock). */
-export async function openDatabase(holder: string, env: NodeJS.ProcessEnv = process.env): Promise<{ db: Db; where: string; created: boolean }> {
+export async function openDatabase(holder: LockHolder, env: NodeJS.ProcessEnv = process.env): Promise<{ db: Db; where: string; created: boolean }> {
   if (env.DATABASE_URL) {
     return { db: createPgDb({ connectionString: env.DATABASE_URL }), where: redactUrl(env.DATABASE_URL), created: false };
   }
@@ -37,12 +38,17 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Runs a CLI command that needs the project config and the database, closing the database afterwards. */
+/**
+ * Runs a CLI command that needs the project config and the database, closing the database afterwards.
+ * Inside a broker (a command forwarded by a CLI), it uses the broker's own database and leaves it open.
+ */
 export async function withContext<T>(command: string, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const inBroker = brokerContext();
+  if (inBroker) return fn(inBroker);
   const root = projectRoot();
   const dataDir = resolveDataDir();
   const config = await loadProjectConfig(root);
-  const { db, where } = await openDatabase(`keyhole ${command}`);
+  const { db, where } = await openDatabase({ name: `keyhole ${command}` });
   try {
     await migrate(db);
     const secrets = await loadBrokerSecrets(dataDir);

@@ -3,6 +3,7 @@ import { seedDemo } from '../demo/index.ts';
 import { migrate } from '../sql/index.ts';
 import { CliError, withContext } from './context.ts';
 import { progressBar } from './progress.ts';
+import { stdout } from './output.ts';
 
 export function registerDbCommands(program: Command): void {
   const db = program.command('db').description('Create Keyhole tables and the demo database');
@@ -18,14 +19,14 @@ export function registerDbCommands(program: Command): void {
       await withContext('db init', async ({ db: database, where }) => {
         await migrate(database);
         if (!options.demo) {
-          process.stdout.write(`Keyhole tables ready in ${where}\n`);
+          stdout().write(`Keyhole tables ready in ${where}\n`);
           return;
         }
         const bar = progressBar('seeding');
         try {
           const result = await seedDemo(database, { scale, reset: options.reset ?? false, onProgress: (done, total) => bar.update(done, total) });
           bar.stop();
-          process.stdout.write(
+          stdout().write(
             `demo data in ${where}: ${result.customers} customers, ${result.accounts} accounts, ${result.transactions} transactions, ` +
               `${result.healthClaims} health claims, ${result.employees} employees (${(result.millis / 1000).toFixed(1)} s)\n`,
           );

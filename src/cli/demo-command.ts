@@ -4,6 +4,7 @@ import { DEMO_SESSION } from '../demo/session.ts';
 import { loadProjectConfig, resolveDataDir } from '../config/index.ts';
 import { issueToken, loadTokenKeys } from '../identity/index.ts';
 import { projectRoot, withContext } from './context.ts';
+import { stdout } from './output.ts';
 
 interface Reply {
   data?: Record<string, unknown> | null;
@@ -29,8 +30,8 @@ type Send = (token: string | null, query: string) => Promise<{ status: number; r
 async function runSession(send: Send, token: (agent: string, purpose?: string) => Promise<string>, show: boolean): Promise<void> {
   for (const step of DEMO_SESSION) {
     const { status, reply } = await send(step.agent ? await token(step.agent, step.purpose) : null, step.query);
-    process.stdout.write(`• ${step.what}\n  ${status} ${summarise(reply)}\n`);
-    if (show) process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
+    stdout().write(`• ${step.what}\n  ${status} ${summarise(reply)}\n`);
+    if (show) stdout().write(`${JSON.stringify(reply, null, 2)}\n`);
   }
 }
 

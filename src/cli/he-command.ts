@@ -24,6 +24,7 @@ import { CKKS_COEFF_BITS, POLY_MODULUS_DEGREE } from '../he/params.ts';
 import { ident, type Queryable } from '../sql/index.ts';
 import { CliError, withContext } from './context.ts';
 import { progressBar } from './progress.ts';
+import { stdout } from './output.ts';
 
 const PARAMETERS: Record<HeScheme, string> = {
   bfv: `BFV, N=${POLY_MODULUS_DEGREE}, SEAL's 128-bit default coefficient modulus, plain modulus t=${BFV_PLAIN_MODULUS} (40-bit, batching): exact integer totals up to ±${BFV_MAX_SAFE_TOTAL}`,
@@ -137,7 +138,7 @@ export function registerHeCommands(program: Command): void {
       const dir = resolve(options.out);
       await writeKeyDirectory(dir, keys);
       const size = (bytes: Uint8Array) => mib(bytes.length);
-      process.stdout.write(
+      stdout().write(
         `keys in ${dir} (${((performance.now() - started) / 1000).toFixed(1)} s)\n` +
           `  ${PARAMETERS[scheme]}\n` +
           `  parameters ${keys.paramsId}, fingerprint ${keys.fingerprint}\n` +
@@ -158,7 +159,7 @@ export function registerHeCommands(program: Command): void {
       await withContext('he register', async ({ db, where }) => {
         await registerKey(db, options.name, bundle);
         const bytes = bundle.publicKey.length + bundle.relinKeys.length + bundle.galoisKeys.length;
-        process.stdout.write(`registered key "${options.name}" (${bundle.scheme}, fingerprint ${bundle.fingerprint.slice(0, 16)}…) in ${where}: public, relinearisation and Galois keys, ${mib(bytes)}; no secret key was read\n`);
+        stdout().write(`registered key "${options.name}" (${bundle.scheme}, fingerprint ${bundle.fingerprint.slice(0, 16)}…) in ${where}: public, relinearisation and Galois keys, ${mib(bytes)}; no secret key was read\n`);
       });
     });
 
@@ -218,7 +219,7 @@ export function registerHeCommands(program: Command): void {
           bar.stop();
           const fresh = done.rows - before;
           const seconds = (performance.now() - started) / 1000;
-          process.stdout.write(
+          stdout().write(
             `${table.name}.${column.name}: ${done.rows} of ${total} rows encrypted under "${options.key}" in ${done.batches} batches (${where})\n` +
               (fresh > 0 ? `this run: ${fresh} rows in ${seconds.toFixed(1)} s, ${Math.round(fresh / seconds)} rows/s\n` : 'nothing new to encrypt\n'),
           );
@@ -239,6 +240,6 @@ export function registerHeCommands(program: Command): void {
     .option('--json', 'print {"scheme","total","count","mean"} as JSON')
     .action(async (result: string, options: { keys: string; json?: boolean }) => {
       const decrypted = await decryptResult(resolve(options.keys), await readResult(result));
-      process.stdout.write(options.json ? jsonOf(decrypted) : formatDecrypted(decrypted));
+      stdout().write(options.json ? jsonOf(decrypted) : formatDecrypted(decrypted));
     });
 }

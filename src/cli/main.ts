@@ -4,6 +4,7 @@ import { DataDirLockedError } from '../sql/embedded.ts';
 import { registerAgentCommands } from './agents-command.ts';
 import { registerApprovalCommands } from './approvals-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
+import { forwardToBroker } from './admin.ts';
 import { CliError } from './context.ts';
 import { registerDbCommands } from './db-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
@@ -12,6 +13,7 @@ import { registerHeCommands } from './he-command.ts';
 import { registerMcpCommand } from './mcp-command.ts';
 import { registerReportCommand } from './report-command.ts';
 import { registerTokenCommand } from './token-command.ts';
+import { brokerContext, stderr, stdout } from './output.ts';
 
 export function buildProgram(): Command {
   const program = new Command('keyhole')
@@ -35,27 +37,35 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; known failures print one clear line (no stack) and exit non-zero. */
-export async function runCli(argv: string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
+/**
+ * Runs the CLI and returns its exit code; known failures print one clear line (no stack). When a running
+ * broker holds the embedded database, the command is handed to that broker, which runs it on its database.
+ */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram()
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => stdout().write(text), writeErr: (text) => stderr().write(text) });
+  const outer = process.exitCode;
+  process.exitCode = undefined;
   try {
     await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode;
-      return;
-    }
+    if (error instanceof CommanderError) return error.exitCode;
     if (error instanceof ConfigError) {
-      process.stderr.write(`configuration error:\n${error.message}\n`);
-      process.exitCode = 1;
-      return;
+      stderr().write(`configuration error:\n${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof DataDirLockedError && error.brokerPort !== undefined && !brokerContext()) {
+      return forwardToBroker(error, argv.slice(2));
     }
     if (error instanceof CliError || error instanceof DataDirLockedError) {
-      process.stderr.write(`keyhole: ${error.message}\n`);
-      process.exitCode = error instanceof CliError ? error.exitCode : 1;
-      return;
+      stderr().write(`keyhole: ${error.message}\n`);
+      return error instanceof CliError ? error.exitCode : 1;
     }
-    process.stderr.write(`keyhole: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    stderr().write(`keyhole: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  } finally {
+    process.exitCode = outer;
   }
 }

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { stderr } from './output.ts';
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -7,9 +8,10 @@ export interface Progress {
 
 /** A progress bar on stderr when it is a terminal; silent otherwise (CI logs, pipes). */
 export function progressBar(label: string): Progress {
-  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const stream = stderr() as NodeJS.WriteStream;
+  if (!stream.isTTY) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left`, stream: process.stderr, hideCursor: true },
+    { format: `${label} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left`, stream, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

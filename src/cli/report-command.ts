@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { buildComplianceReport, loadJurisdictionRules, REPORT_FORMATS, type ReportFormat, renderReport } from '../compliance/index.ts';
 import { CliError, withContext } from './context.ts';
+import { stderr, stdout } from './output.ts';
 
 const DAY_MS = 86_400_000;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
@@ -51,9 +52,9 @@ export function registerReportCommand(program: Command): void {
       });
       if (options.out) {
         await writeFile(options.out, text);
-        process.stderr.write(`report written to ${options.out}\n`);
+        stderr().write(`report written to ${options.out}\n`);
       } else {
-        process.stdout.write(text);
+        stdout().write(text);
       }
     });
 }

@@ -7,6 +7,7 @@ import { fixtureKeys, FIXTURES_DIR, readFixtureSources, runFixtures } from '../m
 import { DEFAULT_K_THRESHOLD, measureKAnonymity } from '../masking/rules/k-anonymity.ts';
 import { buildView } from '../policy/index.ts';
 import { CliError, projectRoot, withContext } from './context.ts';
+import { stderr, stdout } from './output.ts';
 
 /** Checking and explaining never shows a masked value, so a throwaway key will do. */
 const throwawayKeys = (): MaskingKeys => createMaskingKeys(randomBytes(32), 'check');
@@ -31,12 +32,12 @@ async function check(): Promise<void> {
     set = await loadMaskingRules(root, config, throwawayKeys());
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.issues.length} error(s) in masking rules:\n${error.issues.map(formatIssue).join('\n')}\n`);
+    stderr().write(`${error.issues.length} error(s) in masking rules:\n${error.issues.map(formatIssue).join('\n')}\n`);
     process.exitCode = 1;
     return;
   }
-  for (const warning of set.warnings) process.stderr.write(`warning: ${formatIssue(warning)}\n`);
-  process.stdout.write(`ok: schema/ (catalog, agents, policies) and ${set.rules.length} masking rule(s) in ${set.files.length} file(s) are valid; ${set.warnings.length} warning(s); version ${set.version}\n`);
+  for (const warning of set.warnings) stderr().write(`warning: ${formatIssue(warning)}\n`);
+  stdout().write(`ok: schema/ (catalog, agents, policies) and ${set.rules.length} masking rule(s) in ${set.files.length} file(s) are valid; ${set.warnings.length} warning(s); version ${set.version}\n`);
 }
 
 async function test(): Promise<void> {
@@ -47,11 +48,11 @@ async function test(): Promise<void> {
   const cases = runFixtures(await readFixtureSources(root), config, set, keys);
   if (cases.length === 0) throw new CliError(`no fixtures found: write them under ${FIXTURES_DIR}/ (see docs/masking-rules.md)`);
   for (const c of cases) {
-    process.stdout.write(`${c.failures.length === 0 ? 'pass' : 'FAIL'}  ${c.file}:${c.line}  ${c.name}\n`);
-    for (const failure of c.failures) process.stdout.write(`        ${failure}\n`);
+    stdout().write(`${c.failures.length === 0 ? 'pass' : 'FAIL'}  ${c.file}:${c.line}  ${c.name}\n`);
+    for (const failure of c.failures) stdout().write(`        ${failure}\n`);
   }
   const failed = cases.filter((c) => c.failures.length > 0).length;
-  process.stdout.write(`\n${cases.length - failed} passed, ${failed} failed\n`);
+  stdout().write(`\n${cases.length - failed} passed, ${failed} failed\n`);
   if (failed > 0) process.exitCode = 1;
 }
 
@@ -70,7 +71,7 @@ async function explain(options: ExplainOptions): Promise<void> {
   if (options.table !== undefined && !config.catalog.tables.has(options.table)) throw new CliError(`unknown table "${options.table}"`);
   const set = await loadMaskingRules(root, config, throwawayKeys());
   const texts = purposesOf(agent, options.purpose).map((purpose) => formatExplanation(explainView(config, set, agent, purpose, options.table)));
-  process.stdout.write(`${texts.join('\n\n')}\n`);
+  stdout().write(`${texts.join('\n\n')}\n`);
 }
 
 async function kAnonymity(options: ExplainOptions): Promise<void> {
@@ -79,26 +80,26 @@ async function kAnonymity(options: ExplainOptions): Promise<void> {
     const keys = createMaskingKeys(secrets.maskingKey, secrets.maskingKeyId);
     const { decide, version } = deciderFor(await loadMaskingRules(root, config, keys), keys);
     const threshold = config.catalog.kAnonymityThreshold ?? DEFAULT_K_THRESHOLD;
-    process.stdout.write(`k-anonymity on ${where}, threshold ${threshold}${config.catalog.kAnonymityThreshold === undefined ? ' (default; set kAnonymityThreshold in schema/catalog.yaml)' : ''}\n`);
+    stdout().write(`k-anonymity on ${where}, threshold ${threshold}${config.catalog.kAnonymityThreshold === undefined ? ' (default; set kAnonymityThreshold in schema/catalog.yaml)' : ''}\n`);
     let below = 0;
     for (const purpose of purposesOf(agent, options.purpose)) {
       const view = buildView(config, agent, purpose, decide, version);
       const results = (await measureKAnonymity(db, config, view)).filter((r) => options.table === undefined || r.table === options.table);
-      process.stdout.write(`\n${agent.id} acting for ${purpose}\n`);
-      if (results.length === 0) process.stdout.write('  the view shows no quasi-identifier in row access\n');
+      stdout().write(`\n${agent.id} acting for ${purpose}\n`);
+      if (results.length === 0) stdout().write('  the view shows no quasi-identifier in row access\n');
       for (const r of results) {
         const qis = r.quasiIdentifiers.map((q) => `${q.field} (${q.shows})`).join(', ');
-        process.stdout.write(`  ${r.table}: quasi-identifiers ${qis}; ${r.rows} rows in ${r.groups} groups (computed in ${r.method === 'sql' ? 'SQL' : 'TypeScript'})\n`);
+        stdout().write(`  ${r.table}: quasi-identifiers ${qis}; ${r.rows} rows in ${r.groups} groups (computed in ${r.method === 'sql' ? 'SQL' : 'TypeScript'})\n`);
         if (r.k === null) {
-          process.stdout.write('    no rows visible\n');
+          stdout().write('    no rows visible\n');
           continue;
         }
         const low = r.k < threshold;
         if (low) below++;
-        process.stdout.write(`    ${low ? 'WARNING: ' : ''}k = ${r.k}${low ? ` is below ${threshold}` : ''}; smallest group: ${JSON.stringify(r.smallestGroup)}\n`);
+        stdout().write(`    ${low ? 'WARNING: ' : ''}k = ${r.k}${low ? ` is below ${threshold}` : ''}; smallest group: ${JSON.stringify(r.smallestGroup)}\n`);
       }
     }
-    if (below > 0) process.stdout.write(`\n${below} table(s) below the threshold: generalise a quasi-identifier further (e.g. keep fewer postal code characters) or drop one from the policy\n`);
+    if (below > 0) stdout().write(`\n${below} table(s) below the threshold: generalise a quasi-identifier further (e.g. keep fewer postal code characters) or drop one from the policy\n`);
   });
 }
 

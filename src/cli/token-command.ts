@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadProjectConfig, resolveDataDir } from '../config/index.ts';
 import { issueToken, loadTokenKeys, parseTtl } from '../identity/index.ts';
 import { projectRoot } from './context.ts';
+import { stdout } from './output.ts';
 
 export function registerTokenCommand(program: Command): void {
   program
@@ -21,6 +22,6 @@ export function registerTokenCommand(program: Command): void {
         purpose: options.purpose,
         ttlSeconds: parseTtl(options.ttl),
       });
-      process.stdout.write(`${token}\n`);
+      stdout().write(`${token}\n`);
     });
 }

@@ -5,10 +5,19 @@ import type { Db } from './db.ts';
 import { createPgliteDb } from './pglite-adapter.ts';
 
 export class DataDirLockedError extends Error {
-  constructor(dir: string, holder: string) {
+  /** The port of the broker holding the directory, when the holder is a broker (the CLI can ask it instead). */
+  readonly brokerPort: number | undefined;
+  constructor(dir: string, holder: string, brokerPort?: number) {
     super(`the embedded database in ${dir} is held by ${holder}; stop it first, or point DATABASE_URL at a PostgreSQL server`);
     this.name = 'DataDirLockedError';
+    this.brokerPort = brokerPort;
   }
+}
+
+/** Who holds the lock: a process, and for a broker the port it serves on. */
+export interface LockHolder {
+  name: string;
+  port?: number;
 }
 
 function alive(pid: number): boolean {
@@ -21,18 +30,18 @@ function alive(pid: number): boolean {
 }
 
 /** Takes the data dir's lock file, replacing a stale one whose process is gone. */
-async function takeLock(lockFile: string, dir: string, holder: string): Promise<void> {
+async function takeLock(lockFile: string, dir: string, holder: LockHolder): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(lockFile, 'wx', 0o600);
-      await handle.writeFile(JSON.stringify({ pid: process.pid, holder, since: new Date().toISOString() }));
+      await handle.writeFile(JSON.stringify({ pid: process.pid, holder: holder.name, port: holder.port, since: new Date().toISOString() }));
       await handle.close();
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const current = JSON.parse(await readFile(lockFile, 'utf8').catch(() => '{}')) as { pid?: number; holder?: string; since?: string };
+      const current = JSON.parse(await readFile(lockFile, 'utf8').catch(() => '{}')) as { pid?: number; holder?: string; port?: number; since?: string };
       if (current.pid && alive(current.pid) && current.pid !== process.pid) {
-        throw new DataDirLockedError(dir, `${current.holder ?? 'another process'} (pid ${current.pid}, since ${current.since ?? '?'})`);
+        throw new DataDirLockedError(dir, `${current.holder ?? 'another process'} (pid ${current.pid}, since ${current.since ?? '?'})`, current.port);
       }
       await rm(lockFile, { force: true });
     }
@@ -51,7 +60,7 @@ export interface EmbeddedDb {
  * Opens the embedded PGlite database under `dataDir`. One process at a time: a lock file names the holder,
  * so a second opener gets a clear error instead of a corrupted directory.
  */
-export async function openEmbeddedDb(dataDir: string, holder: string): Promise<EmbeddedDb> {
+export async function openEmbeddedDb(dataDir: string, holder: LockHolder): Promise<EmbeddedDb> {
   const dir = join(dataDir, 'pgdata');
   await mkdir(dataDir, { recursive: true });
   const lockFile = join(dataDir, 'pgdata.lock');
