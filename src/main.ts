@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import { resolveDataDir } from './config/index.ts';
 import { type Broker, createBroker } from './broker.ts';
 import { useCliAdminRoute, writeAdminToken } from './cli/admin.ts';
-import { runCli } from './cli/main.ts';
+import { buildBrokerProgram } from './cli/broker-commands.ts';
+import { runProgram } from './cli/run.ts';
 import { openDatabase, projectRoot } from './cli/context.ts';
 import { seedDemo } from './demo/index.ts';
 import { createLog } from './log.ts';
@@ -35,6 +36,7 @@ if (await embeddedWithoutData()) {
 const root = projectRoot();
 // CLI commands run while this process holds the embedded database are handed to it (src/cli/admin.ts).
 const adminToken = await writeAdminToken(dataDir);
+const runCli = (argv: string[]) => runProgram(buildBrokerProgram(), argv);
 const cliRoute = useCliAdminRoute({ token: adminToken, runCli, context: () => ({ root, dataDir, config: broker.config, secrets: broker.secrets, db, where }) });
 const broker: Broker = await createBroker({ root, db, dataDir, log, routes: [cliRoute] });
 const server = createServer(broker.listener);

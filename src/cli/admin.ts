@@ -69,7 +69,7 @@ export function useCliAdminRoute(options: { token: string; context: () => CliCon
   };
 }
 
-const PATH_OPTIONS = new Set(['--keys', '--out']);
+const PATH_OPTIONS = new Set(['--out']);
 
 /** Paths the command names are resolved here, where the user typed them, not in the broker's directory. */
 function absolutePaths(argv: string[]): string[] {

@@ -1,11 +1,7 @@
-import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/index.ts';
-import { DataDirLockedError } from '../sql/embedded.ts';
+import { Command } from 'commander';
 import { registerAgentCommands } from './agents-command.ts';
 import { registerApprovalCommands } from './approvals-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
-import { forwardToBroker } from './admin.ts';
-import { CliError } from './context.ts';
 import { registerDbCommands } from './db-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerRulesCommands } from './rules-command.ts';
@@ -13,7 +9,7 @@ import { registerHeCommands } from './he-command.ts';
 import { registerMcpCommand } from './mcp-command.ts';
 import { registerReportCommand } from './report-command.ts';
 import { registerTokenCommand } from './token-command.ts';
-import { brokerContext, stderr, stdout } from './output.ts';
+import { runProgram } from './run.ts';
 
 export function buildProgram(): Command {
   const program = new Command('keyhole')
@@ -37,35 +33,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-/**
- * Runs the CLI and returns its exit code; known failures print one clear line (no stack). When a running
- * broker holds the embedded database, the command is handed to that broker, which runs it on its database.
- */
-export async function runCli(argv: string[]): Promise<number> {
-  const program = buildProgram()
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => stdout().write(text), writeErr: (text) => stderr().write(text) });
-  const outer = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(argv);
-    return Number(process.exitCode ?? 0);
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
-    if (error instanceof ConfigError) {
-      stderr().write(`configuration error:\n${error.message}\n`);
-      return 1;
-    }
-    if (error instanceof DataDirLockedError && error.brokerPort !== undefined && !brokerContext()) {
-      return forwardToBroker(error, argv.slice(2));
-    }
-    if (error instanceof CliError || error instanceof DataDirLockedError) {
-      stderr().write(`keyhole: ${error.message}\n`);
-      return error instanceof CliError ? error.exitCode : 1;
-    }
-    stderr().write(`keyhole: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  } finally {
-    process.exitCode = outer;
-  }
+/** Runs the CLI and returns its exit code. */
+export function runCli(argv: string[]): Promise<number> {
+  return runProgram(buildProgram(), argv);
 }

@@ -52,6 +52,10 @@ describe('npm start on the embedded database', () => {
     const refused = await cli('agents', 'revoke', 'nobody', '--reason', 'test').catch((error: { code: number; stderr: string }) => error);
     expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('unknown agent "nobody"') });
 
+    // The key holder's commands are never handed to the broker (it loads no secret-key code).
+    const keyHolder = await cli('he', 'encrypt-column', '--table', 'employees', '--column', 'salary', '--key', 'k').catch((error: { code: number; stderr: string }) => error);
+    expect(keyHolder).toMatchObject({ code: 1, stderr: expect.stringContaining('is held by keyhole broker') });
+
     // Without the data dir's secret, the broker runs nothing.
     const port = PORT_BASE;
     const forged = await fetch(`http://127.0.0.1:${port}/admin/cli`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-keyhole-admin': 'guess' }, body: JSON.stringify({ argv: ['agents', 'list'] }) });
