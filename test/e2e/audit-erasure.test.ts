@@ -2,13 +2,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentRecordedPseudonym, eraseSubject, recordedPseudonym, subjectPseudonym, verifyAuditChain } from '../../src/audit/index.ts';
-import { silentLog } from '../../src/log.ts';
-import { type OfficerRequestHandler, useOfficerRoutes } from '../../src/officer/index.ts';
+import type { OfficerRequestHandler } from '../../src/officer/index.ts';
 import { accessesToSubject } from '../../src/officer/subject-queries.ts';
 import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPostgresTestDatabase, ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
-import { officerQuery } from './officer-fixtures.ts';
+import { officerHandlerOf, officerQuery } from './officer-fixtures.ts';
 
 const ACTOR = { kind: 'cli', id: 'dpo-desk' } as const;
 const WHO_HAS_SEEN = 'query($id: ID!) { whoHasSeen(customerId: $id) { agents accesses { seq agent } } }';
@@ -42,8 +41,7 @@ describe.each(ENGINES)('erasure of a data subject from the audit log on $engine'
     t = await create();
     await loadWorld(t.db);
     kh = await startTestBroker(t.db);
-    const { broker } = kh;
-    handle = useOfficerRoutes({ db: broker.db, config: broker.config, tokenKeys: broker.tokenKeys, secrets: broker.secrets, log: silentLog }).handleOfficerRequest;
+    handle = officerHandlerOf(kh);
     dpo = await kh.token('dpo');
     await makeTraffic(kh);
   });

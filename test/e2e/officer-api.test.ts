@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectPseudonym } from '../../src/audit/index.ts';
 import { composeCosts, epsilonAt, type PrivacyCost } from '../../src/dp/index.ts';
-import { type OfficerRequestHandler, useOfficerRoutes } from '../../src/officer/index.ts';
-import { silentLog } from '../../src/log.ts';
+import type { OfficerRequestHandler } from '../../src/officer/index.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
-import { DAY, officerQuery, seedAuditTrail } from './officer-fixtures.ts';
+import { DAY, officerHandlerOf, officerQuery, seedAuditTrail } from './officer-fixtures.ts';
 
 describe.each(ENGINES)('officer API on $engine', ({ create }) => {
   let t: TestDatabase;
@@ -29,8 +28,7 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     t = await create();
     await loadWorld(t.db);
     kh = await startTestBroker(t.db);
-    const { broker } = kh;
-    handle = useOfficerRoutes({ db: broker.db, config: broker.config, tokenKeys: broker.tokenKeys, secrets: broker.secrets, log: silentLog }).handleOfficerRequest;
+    handle = officerHandlerOf(kh);
     period = new Date().toISOString().slice(0, 7);
     await seedAuditTrail(kh);
     dpo = await kh.token('dpo');

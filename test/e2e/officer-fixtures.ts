@@ -2,12 +2,19 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendAuditRecord, type FieldAccess, subjectPseudonym } from '../../src/audit/index.ts';
 import { describeFields, loadJurisdictionRules, runComplianceChecks } from '../../src/compliance/index.ts';
-import type { OfficerRequestHandler } from '../../src/officer/index.ts';
+import { type OfficerRequestHandler, useOfficerRoutes } from '../../src/officer/index.ts';
+import { silentLog } from '../../src/log.ts';
 import { auditDraft } from '../support/audit.ts';
 import { type GraphQLReply, PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
 import { projectWith } from '../support/project.ts';
 
 export const DAY = 24 * 3600 * 1000;
+
+/** The officer routes of a test broker, callable without an HTTP server. */
+export function officerHandlerOf(kh: TestBroker): OfficerRequestHandler {
+  const { broker } = kh;
+  return useOfficerRoutes({ db: broker.db, config: broker.config, tokenKeys: broker.tokenKeys, secrets: broker.secrets, log: silentLog }).handleOfficerRequest;
+}
 
 /** analytics-bot's questions, in the order they are asked. */
 export const DP_QUERIES = {
