@@ -6,7 +6,7 @@ import { brokerContext } from './output.ts';
 
 /** The project directory (schema/, masking-rules/): KEYHOLE_ROOT, else the package this CLI belongs to. */
 export function projectRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.KEYHOLE_ROOT ?? fileURLToPath(new URL('../../', import.meta.url));
+  return env.KEYHOLE_ROOT || fileURLToPath(new URL('../../', import.meta.url));
 }
 
 export interface CliContext {

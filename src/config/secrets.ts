@@ -50,5 +50,5 @@ export async function loadBrokerSecrets(dataDir: string, env: NodeJS.ProcessEnv 
 }
 
 export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.KEYHOLE_DATA_DIR ?? join(process.cwd(), '.keyhole');
+  return env.KEYHOLE_DATA_DIR || join(process.cwd(), '.keyhole');
 }
