@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../sql/index.ts';
+import type { Queryable } from '../sql/index.ts';
 
 export interface ApprovalField {
   table: string;
@@ -100,7 +100,7 @@ export class ApprovalNotPendingError extends Error {
 
 /** Decides a pending request; an approval lasts `validSeconds`, after which the agent must ask again. */
 export async function decideApproval(
-  db: Db,
+  db: Queryable,
   id: number,
   decision: { status: 'approved' | 'denied'; by: string; reason: string | null; validSeconds?: number },
 ): Promise<Approval> {

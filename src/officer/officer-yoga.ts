@@ -66,7 +66,14 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
       useOfficerIdentity({ graphqlPath: OFFICER_GRAPHQL_PATH, keys: options.tokenKeys, registry: options.config.registry, recordRefusal }),
       useOperationCapture(),
       useErrorHygiene(),
-      useAuditedExecution({ db: options.db, auditKey: options.secrets.auditKey, batcher: new AuditBatcher(options.db, options.secrets.auditKey), log: options.log }),
+      useAuditedExecution({
+        db: options.db,
+        auditKey: options.secrets.auditKey,
+        batcher: new AuditBatcher(options.db, options.secrets.auditKey),
+        log: options.log,
+        // An officer's decision commits with its audit record, or not at all.
+        writesState: (field) => field === 'decideApproval',
+      }),
     ],
   });
 }

@@ -215,8 +215,30 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     firstBad: ChainProblem
   }
 
+  "A human approval of a field a policy reserves (schema/policies.yaml requireApproval)."
+  type Approval {
+    id: ID!
+    agent: String!
+    purpose: String!
+    table: String!
+    field: String!
+    status: String!
+    requestedAt: DateTime!
+    decidedAt: DateTime
+    decidedBy: String
+    reason: String
+    expiresAt: DateTime
+  }
+
+  type Mutation {
+    "Approves (for validForHours) or denies a pending request; the decision is audited under the officer."
+    decideApproval(id: ID!, approve: Boolean!, reason: String, validForHours: Float = 24): Approval!
+  }
+
   type Query {
     me: Officer!
+    "Approval requests, newest first; status: pending, approved or denied."
+    approvals(status: String): [Approval!]!
     agents: [Agent!]!
     accessLog(filter: AuditFilter, limit: Int = 50, offset: Int = 0): [AuditRecord!]!
     accessCount(filter: AuditFilter): BigInt!

@@ -1,5 +1,6 @@
 import { GraphQLScalarType } from 'graphql';
 import { createSchema, type YogaInitialContext } from 'graphql-yoga';
+import { type Approval, ApprovalNotPendingError, decideApproval, listApprovals } from '../approvals/index.ts';
 import { type FieldAccess, subjectPseudonym, verifyAuditChain } from '../audit/index.ts';
 import type { BrokerSecrets, Catalog, ProjectConfig } from '../config/index.ts';
 import { refusal } from '../graphql/errors.ts';
@@ -166,8 +167,33 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
         classes: (f: FieldAccess) => classOf(f.table, f.field).classes,
         special: (f: FieldAccess) => classOf(f.table, f.field).classes.includes('special'),
       },
+      Approval: { agent: (a: Approval) => a.agentId },
+      Mutation: {
+        decideApproval: officerField(
+          'decideApproval',
+          ['approvals'],
+          async (args: { id: string; approve: boolean; reason?: string | null; validForHours: number }, { db, officer }) => {
+            if (!(args.validForHours > 0 && args.validForHours <= 24 * 30)) throw refusal('INVALID_ARGUMENT', '"validForHours" must be between 0 and 720.');
+            try {
+              return await decideApproval(db, Number(args.id), {
+                status: args.approve ? 'approved' : 'denied',
+                by: officer.id,
+                reason: args.reason ?? null,
+                validSeconds: Math.round(args.validForHours * 3600),
+              });
+            } catch (error) {
+              if (error instanceof ApprovalNotPendingError) throw refusal('INVALID_ARGUMENT', error.message);
+              throw error;
+            }
+          },
+        ),
+      },
       Query: {
         me: officerField('me', [], (_args, { officer }) => officer.officer),
+        approvals: officerField('approvals', ['approvals'], (args: { status?: string | null }, { db }) => {
+          if (args.status && !['pending', 'approved', 'denied'].includes(args.status)) throw refusal('INVALID_ARGUMENT', '"status" must be pending, approved or denied.');
+          return listApprovals(db, (args.status ?? undefined) as Approval['status'] | undefined);
+        }),
         agents: officerField('agents', [], () => [...registry.agents.values()]),
         accessLog: officerField('accessLog', LOG, (args: FilterArgs & { limit: number; offset: number }, { db }) => {
           checkPage(args.limit, args.offset);

@@ -327,6 +327,22 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect(await handle(new Request('http://keyhole.test/graphql'))).toBeNull();
   });
 
+  it('lets an officer approve a reserved field, audited under the officer; an agent cannot', async () => {
+    const kyc = await kh.token('kyc-bot');
+    const asked = await kh.graphql(kyc, '{ customers { id national_id } }');
+    expect(asked.body.errors![0]!.extensions?.code).toBe('APPROVAL_REQUIRED');
+    const pending = (await data('{ approvals(status: "pending") { id agent purpose table field status } }')).approvals;
+    expect(pending).toEqual([{ id: expect.any(String), agent: 'kyc-bot', purpose: 'kyc_verification', table: 'customers', field: 'national_id', status: 'pending' }]);
+    const decided = (await data('mutation ($id: ID!) { decideApproval(id: $id, approve: true, reason: "onboarding", validForHours: 2) { status decidedBy expiresAt } }', { id: pending[0].id })).decideApproval;
+    expect(decided).toMatchObject({ status: 'approved', decidedBy: 'dpo' });
+    expect((await lastRecord()).details.officerQueries).toEqual([expect.objectContaining({ field: 'decideApproval' })]);
+    expect((await kh.graphql(kyc, '{ customers { id national_id } }')).status).toBe(200);
+    const again = await officerQuery(handle, dpo, 'mutation ($id: ID!) { decideApproval(id: $id, approve: false) { status } }', { id: pending[0].id });
+    expect(again.body.errors![0]!.extensions?.code).toBe('INVALID_ARGUMENT');
+    const byAgent = await officerQuery(handle, kyc, 'mutation ($id: ID!) { decideApproval(id: $id, approve: true) { status } }', { id: pending[0].id });
+    expect(byAgent.status).toBe(403);
+  });
+
   it('verifies the audit chain, and finds a record changed behind its back', async () => {
     const intact = (await data('{ auditChainStatus { ok checked headSeq prunedThrough firstBad { seq problem } } }')).auditChainStatus;
     expect(intact).toMatchObject({ ok: true, prunedThrough: 0, firstBad: null });
