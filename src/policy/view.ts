@@ -80,14 +80,10 @@ export function buildView(
     }
     // Aggregates leave no one's record: only row access can carry a subject's data across a border.
     const withheld = tablePolicy.access === 'rows' ? withhold(agent, [...fields.values()].flatMap((f) => [...f.column.classes])) : [];
-    tables.set(tableName, { table, policy: tablePolicy, fields, hidden, relations: [], rowFilter: tablePolicy.rowFilter, withheld });
-  }
-  for (const viewTable of tables.values()) {
-    if (viewTable.policy.access !== 'rows') continue;
-    viewTable.relations = viewTable.table.relations.filter((relation) => {
-      const target = tables.get(relation.target);
-      return target !== undefined && target.policy.access === 'rows';
-    });
+    // A relation is followed only between two tables the view reads rows of.
+    const rowAccess = (name: string) => policy?.tables.get(name)?.access === 'rows';
+    const relations = rowAccess(tableName) ? table.relations.filter((relation) => rowAccess(relation.target)) : [];
+    tables.set(tableName, { table, policy: tablePolicy, fields, hidden, relations, rowFilter: tablePolicy.rowFilter, withheld });
   }
   return { key: `${agent.id}/${purpose}@${version}`, agent, purpose, tables };
 }
