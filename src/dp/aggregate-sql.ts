@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { compileCondition, type Condition, ident, Params, subjectJoin, type TableLookup } from '../sql/index.ts';
 import { type AggregatePlan, SUBJECT_JURISDICTION } from './aggregate-plan.ts';
 
@@ -43,8 +44,12 @@ export function compileAggregate(plan: AggregatePlan, conditions: readonly Condi
     return `${clamped} AS v${i}`;
   });
   const k = params.add(plan.rowsPerSubject, 'int8');
+  // Which k rows a subject keeps is a keyed hash of the row's key under a fresh random seed per query: as fair
+  // as random(), but parallel-safe, so PostgreSQL can scan, join and sort in parallel workers.
+  const seed = params.add(randomBytes(8).readBigInt64BE(), 'int8');
+  const order = `hashtextextended(${alias}.${ident(table.primaryKey)}::text, ${seed})`;
   const base =
-    `SELECT ${[...keys, ...values, `row_number() OVER (PARTITION BY ${subject.subject} ORDER BY random()) AS rn`].join(', ')} ` +
+    `SELECT ${[...keys, ...values, `row_number() OVER (PARTITION BY ${subject.subject} ORDER BY ${order}) AS rn`].join(', ')} ` +
     `FROM ${ident(table.name)} ${alias}${subject.join}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
   const groupCols = plan.groupBy.map((_, i) => `g${i}`);
   const groupBy = groupCols.length > 0 ? ` GROUP BY ${groupCols.join(', ')}` : '';

@@ -201,8 +201,6 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
             return { ...previous, replayed: true, cost: { ...previous.cost, epsilon: 0, delta: 0, rho: previous.cost.rho === null ? null : 0 }, budget: agentState(ledger.states(locked)) };
           }
           const compiled = compileAggregate(plan, [...rowFilterConditions(viewTable, { view, values: sessionValues(view.agent, view.purpose) }), ...aggregateConditions(viewTable, args.where)], lookup);
-          // Bounding sorts each subject's rows; enough memory keeps that sort off disk (this transaction only).
-          await tx.query("SET LOCAL work_mem = '64MB'");
           const { rows } = await tx.query<Record<string, unknown>>(compiled.text, compiled.params);
           const release = releaseAggregate(plan, compiled.parse(rows), domains);
           let states: BudgetState[];
