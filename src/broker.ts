@@ -66,15 +66,16 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const tokenKeys = await loadTokenKeys(options.dataDir, env);
   const masking = await loadMaskingStage(options.root, config, secrets);
   const jurisdictions = await loadJurisdictionRules(join(options.root, 'schema', 'jurisdictions'));
+  const ledger = config.policies.privacy ? new BudgetLedger(config.policies.privacy, config.catalog.dataset) : null;
   const views = new ViewSchemaCache({
     config,
     subjectKey: secrets.subjectKey,
     decider: masking.decider,
     extensions: [
-      dpAggregateExtension({ catalog: config.catalog, privacy: config.policies.privacy }),
+      dpAggregateExtension({ catalog: config.catalog, ledger }),
       heAggregateExtension({
         lookup: (name) => config.catalog.tables.get(name)!,
-        ledger: config.policies.privacy ? new BudgetLedger(config.policies.privacy, config.catalog.dataset) : null,
+        ledger,
       }),
     ],
     withhold: (agent, classes) => withheldJurisdictions(agent, jurisdictions, classes),

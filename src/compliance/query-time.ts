@@ -5,6 +5,7 @@ import type { RequestState } from '../graphql/request-state.ts';
 import type { Queryable } from '../sql/index.ts';
 import { runComplianceChecks } from './evaluate.ts';
 import { describeFields, type RequestField, type TransferVolume } from './request.ts';
+import type { RuleSet } from './rule-schema.ts';
 import type { JurisdictionRules } from './rules.ts';
 import { sensitiveFields } from './special-categories.ts';
 import { isTransfer } from './transfer.ts';
@@ -55,6 +56,16 @@ async function yearlyVolume(
  */
 export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGate {
   const { rules, catalog } = options;
+  // The catalog columns each rule set counts as sensitive, worked out once rather than on every request.
+  const sensitiveColumns = new Map<RuleSet, string[]>();
+  const sensitiveColumnsOf = (set: RuleSet): string[] => {
+    let names = sensitiveColumns.get(set);
+    if (!names) {
+      names = [...catalog.tables.values()].flatMap((table) => sensitiveFields(set, [...table.columns.values()]).map((column) => `${table.name}.${column.name}`));
+      sensitiveColumns.set(set, names);
+    }
+    return names;
+  };
   return async (state, tx) => {
     const principal = state.principal;
     if (principal?.kind !== 'agent') return;
@@ -70,9 +81,7 @@ export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGa
       const set = rules.byJurisdiction.get(jurisdiction);
       if (!set || set.transferVolumes.length === 0 || !isTransfer(set, jurisdiction, principal.agent.location)) continue;
       const sensitive = sensitiveFields(set, fields);
-      const sensitiveNames = [...catalog.tables.values()].flatMap((table) =>
-        sensitiveFields(set, [...table.columns.values()]).map((column) => `${table.name}.${column.name}`),
-      );
+      const sensitiveNames = sensitiveColumnsOf(set);
       // Past records name subjects by their recorded pseudonyms: compare like with like, or a subject seen
       // earlier this year would count twice. A subject without one yet is new this year.
       const recorded = await currentRecordedPseudonyms(tx, subjects);

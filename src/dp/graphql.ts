@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type FieldNode, getArgumentValues, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { canonicalJson } from '../audit/index.ts';
-import type { Catalog, PrivacyConfig } from '../config/index.ts';
+import type { Catalog } from '../config/index.ts';
 import { refusal } from '../graphql/errors.ts';
 import { collectFields, rowFilterConditions, whereCondition } from '../graphql/read.ts';
 import { requestState, type KeyholeContext } from '../graphql/request-state.ts';
@@ -21,13 +21,15 @@ import {
   SUBJECT_JURISDICTION,
 } from './aggregate-plan.ts';
 import { compileAggregate } from './aggregate-sql.ts';
-import { BudgetExhaustedError, BudgetLedger, type BudgetState } from './ledger.ts';
+import { admitPrivacySpend, chargePrivacySpend } from './admission.ts';
+import type { BudgetLedger, BudgetState } from './ledger.ts';
 import { type AggregateRelease, releaseAggregate } from './release.ts';
 import { PrivacyParameterError } from './rational.ts';
 
 export interface DpExtensionOptions {
   catalog: Catalog;
-  privacy: PrivacyConfig | undefined;
+  /** The shared budget ledger; null when no budgets are declared (every DP query is refused). */
+  ledger: BudgetLedger | null;
 }
 
 const COMMON_SDL = `
@@ -133,7 +135,6 @@ function budgetView(state: BudgetState | undefined) {
  */
 export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExtension {
   const lookup: TableLookup = (name) => options.catalog.tables.get(name)!;
-  const ledger = options.privacy ? new BudgetLedger(options.privacy, options.catalog.dataset) : null;
   return {
     name: 'dp-aggregates',
     typeDefs(view) {
@@ -162,11 +163,7 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
           const tally = state.access;
           tally.operationKind = 'dp_aggregate';
           tally.tables.add(viewTable.table.name);
-          const agentBudget = options.privacy?.agents[view.agent.id];
-          if (!ledger || !agentBudget) throw refusal('BUDGET_EXHAUSTED', 'No privacy budget is declared for this agent.');
-          if (!(args.epsilon > 0) || args.epsilon > agentBudget.maxEpsilonPerQuery || !(args.delta >= 0) || args.delta > agentBudget.maxDeltaPerQuery) {
-            throw refusal('PRIVACY_LIMIT_EXCEEDED', `Each query may spend 0 < ε ≤ ${agentBudget.maxEpsilonPerQuery} and δ ≤ ${agentBudget.maxDeltaPerQuery}.`);
-          }
+          const ledger = admitPrivacySpend(options.ledger, view.agent.id, args.epsilon, args.delta);
           const groupBy = [...new Set(args.groupBy ?? [])];
           const domains = groupBy.map((key) => groupDomain(viewTable, key, lookup));
           let plan;
@@ -203,13 +200,7 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
           const compiled = compileAggregate(plan, [...rowFilterConditions(viewTable, { view, values: sessionValues(view.agent, view.purpose) }), ...aggregateConditions(viewTable, args.where)], lookup);
           const { rows } = await tx.query<Record<string, unknown>>(compiled.text, compiled.params);
           const release = releaseAggregate(plan, compiled.parse(rows), domains);
-          let states: BudgetState[];
-          try {
-            states = await ledger.spend(tx, locked, release.costs, args.epsilon);
-          } catch (error) {
-            if (error instanceof BudgetExhaustedError) throw refusal('BUDGET_EXHAUSTED', error.message);
-            throw error;
-          }
+          const states = await chargePrivacySpend(ledger, tx, locked, release.costs, args.epsilon);
           const rho = release.costs.reduce((total, cost) => total + ('rho' in cost ? cost.rho : 0), 0);
           const answer: AggregateAnswer = {
             mechanism: plan.mechanism,

@@ -36,3 +36,11 @@ export function isRefusal(error: unknown): boolean {
   const code = errorCodeOf(error);
   return code !== undefined && code in ERROR_CODES && !['DATABASE_UNAVAILABLE', 'AUDIT_UNAVAILABLE', 'INTERNAL'].includes(code);
 }
+
+/** A refusal answered before GraphQL runs (gate, identity): the same JSON error shape, with its HTTP status. */
+export function refusalResponse(status: number, code: string, message: string, realm = 'keyhole'): Response {
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+    status,
+    headers: { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': `Bearer realm="${realm}"` } : {}) },
+  });
+}

@@ -7,7 +7,7 @@ import { refusal } from './errors.ts';
 import { DEFAULT_PAGE, planRead, type ReadArgs, type RowShape, shapeRows } from './read.ts';
 import { requestState, type KeyholeContext, type RequestState } from './request-state.ts';
 import { SCALARS } from './scalars.ts';
-import { fieldTypeName } from './type-names.ts';
+import { describe, fieldTypeName } from './type-names.ts';
 
 /**
  * A later stage's part of a view's schema (DP aggregates, encrypted aggregates, …): its own types and
@@ -73,7 +73,6 @@ function filterInput(scalar: string): string {
 }`;
 }
 
-const describe = (text: string) => `"""${text.replace(/"""/g, "'''")}"""`;
 
 function fieldDescription(viewTable: ViewTable, name: string): string {
   const field = viewTable.fields.get(name)!;

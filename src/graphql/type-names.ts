@@ -19,3 +19,6 @@ export function scalarOf(type: ColumnType): string {
 export function fieldTypeName(field: ViewField): string {
   return field.exposure.kind === 'masked' ? 'String' : scalarOf(field.column.type);
 }
+
+/** An SDL description block; the text never closes the block early. */
+export const describe = (text: string): string => `"""${text.replace(/"""/g, "'''")}"""`;

@@ -3,10 +3,11 @@ import { refusal } from '../graphql/errors.ts';
 import { rowFilterConditions, whereCondition } from '../graphql/read.ts';
 import { requestState, type KeyholeContext } from '../graphql/request-state.ts';
 import type { ViewSchemaExtension } from '../graphql/schema.ts';
-import { fieldTypeName } from '../graphql/type-names.ts';
+import { describe, fieldTypeName } from '../graphql/type-names.ts';
 import { sessionValues, type View, type ViewTable } from '../policy/index.ts';
 import { compileSelect, ident, type Queryable, type TableLookup } from '../sql/index.ts';
-import { BudgetExhaustedError, type BudgetLedger } from '../dp/ledger.ts';
+import { admitPrivacySpend, chargePrivacySpend } from '../dp/admission.ts';
+import type { BudgetLedger } from '../dp/ledger.ts';
 import { makeDiscreteLaplace } from '../dp/mechanisms.ts';
 import { addEncryptedNoise, type BatchInput, encryptedMean, encryptedSum } from './aggregate.ts';
 import { encodeResultEnvelope } from './envelope.ts';
@@ -62,7 +63,6 @@ const OPERATION_NOTE = {
   COUNT: 'the number of rows, in plain text (the filter is public)',
 } satisfies Record<Operation, string>;
 
-const describe = (text: string) => `"""${text.replace(/"""/g, "'''")}"""`;
 
 function encryptedTables(view: View): ViewTable[] {
   return [...view.tables.values()].filter((t) => t.policy.access === 'encrypted' && t.policy.encryptedAggregates.length > 0);
@@ -335,18 +335,8 @@ async function chargeNoise(tx: Queryable, view: View, options: HeAggregateOption
   if (scheme !== 'bfv' || (args.aggregate.op !== 'SUM' && args.aggregate.op !== 'WEIGHTED_SUM')) {
     throw refusal('INVALID_ARGUMENT', 'Noise under encryption is offered for BFV SUM and WEIGHTED_SUM.');
   }
-  const agentBudget = options.ledger ? options.ledger.agentBudget(view.agent.id) : undefined;
-  if (!options.ledger || !agentBudget) throw refusal('BUDGET_EXHAUSTED', 'No privacy budget is declared for this agent.');
-  if (!(epsilon > 0) || epsilon > agentBudget.maxEpsilonPerQuery) {
-    throw refusal('PRIVACY_LIMIT_EXCEEDED', `Each query may spend 0 < ε ≤ ${agentBudget.maxEpsilonPerQuery}.`);
-  }
-  const locked = await options.ledger.lock(tx, view.agent.id, options.ledger.period());
-  try {
-    await options.ledger.spend(tx, locked, [{ epsilon, delta: 0 }], epsilon);
-  } catch (error) {
-    if (error instanceof BudgetExhaustedError) throw refusal('BUDGET_EXHAUSTED', error.message);
-    throw error;
-  }
+  const ledger = admitPrivacySpend(options.ledger, view.agent.id, epsilon, 0);
+  await chargePrivacySpend(ledger, tx, await ledger.lock(tx, view.agent.id, ledger.period()), [{ epsilon, delta: 0 }], epsilon);
   return {
     sum: makeDiscreteLaplace({ sensitivity, epsilon: epsilon / 2 }).release(0n),
     count: makeDiscreteLaplace({ sensitivity: 1, epsilon: epsilon / 2 }).release(0n),

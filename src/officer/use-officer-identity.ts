@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../config/index.ts';
+import { refusalResponse } from '../graphql/errors.ts';
 import { newAccessTally, requestState, type RequestState } from '../graphql/request-state.ts';
 import { bearerToken, IdentityError, type TokenKeys, verifyToken } from '../identity/index.ts';
 
@@ -9,13 +10,6 @@ export interface OfficerIdentityOptions {
   registry: AgentRegistry;
   /** Records a refusal (no token, a bad one, an agent's) before GraphQL runs. */
   recordRefusal: (state: RequestState, code: string, reason: string) => Promise<void>;
-}
-
-function refusalResponse(error: IdentityError): Response {
-  return new Response(JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] }), {
-    status: error.status,
-    headers: { 'content-type': 'application/json', ...(error.status === 401 ? { 'www-authenticate': 'Bearer realm="keyhole-officer"' } : {}) },
-  });
 }
 
 /**
@@ -40,7 +34,7 @@ export function useOfficerIdentity(options: OfficerIdentityOptions): Plugin {
         if (!(error instanceof IdentityError)) throw error;
         if (!state.principal && error.claimedId) state.access.details.claimedId = error.claimedId;
         await options.recordRefusal(state, error.code, error.message);
-        endResponse(refusalResponse(error));
+        endResponse(refusalResponse(error.status, error.code, error.message, 'keyhole-officer'));
       }
     },
   };

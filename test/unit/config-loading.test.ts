@@ -1,20 +1,12 @@
-import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadProjectConfig } from '../../src/config/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
+import { projectWith as projectCopy } from '../support/project.ts';
 
-/** A copy of the shipped schema/ with one file replaced, so each test breaks exactly one thing. */
-async function projectWith(file: string, edit: (text: string) => string): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'keyhole-config-'));
-  await mkdir(join(root, 'schema'));
-  for (const name of ['catalog.yaml', 'agents.yaml', 'policies.yaml']) {
-    const text = await readFile(join(PROJECT_ROOT, 'schema', name), 'utf8');
-    await writeFile(join(root, 'schema', name), name === file ? edit(text) : text);
-  }
-  return root;
-}
+/** A copy of the shipped project with one schema file edited, so each test breaks exactly one thing. */
+const projectWith = (file: string, edit: (text: string) => string) => projectCopy({ [`schema/${file}`]: edit });
 
 async function loadError(root: string): Promise<ConfigError> {
   const error = await loadProjectConfig(root).catch((e: unknown) => e);

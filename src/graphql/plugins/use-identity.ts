@@ -2,6 +2,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../../config/index.ts';
 import { bearerToken, IdentityError, isRevoked, type TokenKeys, verifyToken } from '../../identity/index.ts';
 import type { Db } from '../../sql/index.ts';
+import { refusalResponse } from '../errors.ts';
 import { requestState, type RequestState } from '../request-state.ts';
 
 export interface IdentityOptions {
@@ -11,13 +12,6 @@ export interface IdentityOptions {
   db: Db;
   /** Records a refusal that happens before GraphQL runs. */
   recordRefusal: (state: RequestState, code: string, reason: string) => Promise<void>;
-}
-
-function refusalResponse(status: number, code: string, message: string): Response {
-  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
-    status,
-    headers: { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': 'Bearer realm="keyhole"' } : {}) },
-  });
 }
 
 /**
