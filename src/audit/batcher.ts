@@ -1,6 +1,12 @@
-import type { Db } from '../sql/index.ts';
+import type { Db, Queryable } from '../sql/index.ts';
 import type { AuditDraft, AuditRecord } from './record.ts';
 import { appendAuditRecords } from './writer.ts';
+
+/**
+ * The last word on a batch's drafts, inside its transaction and before they are chained: it may turn a draft
+ * into a denial (an agent revoked since its request began), never drop one; same length, same order.
+ */
+export type SettleDrafts = (tx: Queryable, drafts: readonly AuditDraft[]) => Promise<AuditDraft[]>;
 
 interface Waiting {
   draft: AuditDraft;
@@ -17,16 +23,21 @@ export class AuditBatcher {
   private readonly db: Db;
   private readonly key: Uint8Array;
   private readonly maxBatch: number;
+  private readonly settle: SettleDrafts;
   private queue: Waiting[] = [];
   private writing = false;
 
-  constructor(db: Db, key: Uint8Array, maxBatch = 256) {
+  constructor(db: Db, key: Uint8Array, options: { maxBatch?: number; settle?: SettleDrafts } = {}) {
     this.db = db;
     this.key = key;
-    this.maxBatch = maxBatch;
+    this.maxBatch = options.maxBatch ?? 256;
+    this.settle = options.settle ?? (async (_, drafts) => [...drafts]);
   }
 
-  /** Resolves once the record is durable; rejects if its batch could not be committed (nothing of it was). */
+  /**
+   * Resolves once the record is durable — as drafted, or as `settle` changed it, which callers compare —
+   * and rejects if its batch could not be committed (nothing of it was).
+   */
   append(draft: AuditDraft): Promise<AuditRecord> {
     return new Promise((resolve, reject) => {
       this.queue.push({ draft, resolve, reject });
@@ -39,7 +50,9 @@ export class AuditBatcher {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
-        const records = await this.db.transaction((tx) => appendAuditRecords(tx, this.key, batch.map((waiting) => waiting.draft)));
+        const records = await this.db.transaction(async (tx) =>
+          appendAuditRecords(tx, this.key, await this.settle(tx, batch.map((waiting) => waiting.draft))),
+        );
         batch.forEach((waiting, i) => waiting.resolve(records[i]!));
       } catch (error) {
         // The whole batch rolled back: no caller may send its data, and none of the records exists.

@@ -5,6 +5,7 @@ import { createGraphQLError } from 'graphql-yoga';
  * Messages never name a hidden table or field, never carry SQL or stack traces.
  */
 export const ERROR_CODES = {
+  AGENT_REVOKED: { status: 403, message: 'This agent has been revoked.' },
   LIMIT_EXCEEDED: { status: 400, message: 'The requested page is larger than this view allows.' },
   INVALID_ARGUMENT: { status: 400, message: 'An argument is not valid.' },
   MASKED_FIELD_FILTER: { status: 403, message: 'This view masks a field used to filter, sort or page; only equality on a pseudonym is allowed.' },

@@ -1,7 +1,7 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import type { View, ViewTable } from '../policy/index.ts';
-import { compileSelect, compileWithheldCount, type Queryable, type TableLookup } from '../sql/index.ts';
+import { compileSelect, compileWithheldCount, type Queryable, type SelectRequest, type TableLookup, WITHHELD_KEY } from '../sql/index.ts';
 import { type ApprovalField, missingApprovals } from '../approvals/index.ts';
 import { refusal } from './errors.ts';
 import { DEFAULT_PAGE, planRead, type ReadArgs, type RowShape, shapeRows } from './read.ts';
@@ -104,6 +104,11 @@ function rowTypeSdl(view: View, viewTable: ViewTable): string {
   ].join('\n');
 }
 
+async function countWithheld(tx: Queryable, request: SelectRequest, lookup: TableLookup): Promise<number> {
+  const count = compileWithheldCount(request, lookup);
+  return Number((await tx.query<{ n: number }>(count.text, count.params)).rows[0]?.n ?? 0);
+}
+
 /**
  * Builds one view's GraphQL schema from the catalog-derived view (PostGraphile's catalog -> behaviour ->
  * types phases). Anything outside the view never becomes a type, field or enum value.
@@ -144,7 +149,7 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
       const state = requestState(context.request);
       const objectType = info.schema.getType(viewTable.table.graphqlType) as GraphQLObjectType;
       const { request, shape } = planRead(viewTable, args, info.fieldNodes, objectType, info, session);
-      const { text, params } = compileSelect(request, deps.lookup);
+      const { text, params } = compileSelect(request, deps.lookup, { countWithheld: true });
       const tx: Queryable = state.tx!;
       await requireApprovals(tx, state, shape);
       const { rows } = await tx.query<Record<string, unknown>>(text, params);
@@ -152,8 +157,7 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
         state.access.lookups.set(`${viewTable.table.name}.${field}`, { table: viewTable.table.name, field, mask: 'lookup' });
       }
       if (viewTable.withheld.length > 0) {
-        const count = compileWithheldCount(request, deps.lookup);
-        const withheld = Number((await tx.query<{ n: number }>(count.text, count.params)).rows[0]?.n ?? 0);
+        const withheld = rows.length > 0 ? Number(rows[0]![WITHHELD_KEY]) : await countWithheld(tx, request, deps.lookup);
         if (withheld > 0) {
           const list = (state.access.details.withheld ??= []) as Array<Record<string, unknown>>;
           list.push({ table: viewTable.table.name, rows: withheld, jurisdictions: viewTable.withheld });

@@ -7,10 +7,10 @@ import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AgentRegistry } from '../config/index.ts';
 import { AuditBatcher } from '../audit/index.ts';
-import type { TokenKeys } from '../identity/index.ts';
+import { RevocationGate, type TokenKeys } from '../identity/index.ts';
 import type { Log } from '../log.ts';
 import type { Db } from '../sql/index.ts';
-import { auditDraft } from './audit-draft.ts';
+import { auditDraft, refuseRevokedAgents } from './audit-draft.ts';
 import { type AuditedExecutionOptions, useAuditedExecution } from './plugins/use-audited-execution.ts';
 import { useErrorHygiene } from './plugins/use-error-hygiene.ts';
 import { useIdentity } from './plugins/use-identity.ts';
@@ -56,7 +56,9 @@ const reportLimit = {
 
 /** The agents' GraphQL endpoint: identity, a per-view schema, hardening, and audited execution. */
 export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<Record<string, unknown>, KeyholeContext> {
-  const batcher = new AuditBatcher(options.db, options.auditKey);
+  const revocations = new RevocationGate();
+  const settle = refuseRevokedAgents(revocations);
+  const batcher = new AuditBatcher(options.db, options.auditKey, { settle });
   const recordRefusal = async (state: ReturnType<typeof requestState>, code: string, reason: string) => {
     try {
       await batcher.append(auditDraft(state, 'denied', code, reason));
@@ -91,7 +93,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       ...(options.routes ?? []),
       useRequestLog(GRAPHQL_PATH, options.log),
       useRequestGate(GRAPHQL_PATH),
-      useIdentity({ graphqlPath: GRAPHQL_PATH, keys: options.tokenKeys, registry: options.registry, db: options.db, recordRefusal }),
+      useIdentity({ graphqlPath: GRAPHQL_PATH, keys: options.tokenKeys, registry: options.registry, db: options.db, revocations, recordRefusal }),
       {
         onParams({ params, request }) {
           const state = requestState(request);
@@ -110,6 +112,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
         db: options.db,
         auditKey: options.auditKey,
         batcher,
+        settle,
         log: options.log,
         beforeRecord: options.beforeRecord,
         // DP aggregates (and encrypted ones, which may add DP noise) spend privacy budget: they commit in

@@ -2,3 +2,4 @@ export * from './errors.ts';
 export * from './signing-keys.ts';
 export * from './tokens.ts';
 export * from './revocation.ts';
+export * from './verified-tokens.ts';

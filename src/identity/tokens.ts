@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { decodeJwt, errors, jwtVerify, SignJWT } from 'jose';
+import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { AgentDefinition, AgentRegistry, OfficerDefinition } from '../config/index.ts';
 import { IdentityError } from './errors.ts';
 import { TOKEN_ALG, type TokenKeys } from './signing-keys.ts';
+import type { VerifiedTokens } from './verified-tokens.ts';
 
 const ISSUER = 'keyhole';
 const AUDIENCE = 'keyhole-broker';
@@ -86,22 +87,35 @@ function claimedSubject(token: string): string | null {
 /**
  * Verifies signature (EdDSA only: `alg: none` and HMAC tokens fail), issuer, audience and expiry, then
  * resolves the subject against the registry. Revocation is checked separately against the shared database.
+ * With `verified`, a token whose signature verified before is not checked again until it expires.
  */
-export async function verifyToken(token: string, keys: TokenKeys, registry: AgentRegistry): Promise<Principal> {
-  let payload;
+export async function verifyToken(token: string, keys: TokenKeys, registry: AgentRegistry, verified?: VerifiedTokens): Promise<Principal> {
+  const known = verified?.get(token);
+  if (known) return principalFor(known, registry);
+  const claims = await verifiedClaims(token, keys);
+  verified?.remember(token, claims);
+  return principalFor(claims, registry);
+}
+
+async function verifiedClaims(token: string, keys: TokenKeys): Promise<JWTPayload> {
   try {
-    ({ payload } = await jwtVerify(token, keys.verifyKey as Parameters<typeof jwtVerify>[1], {
+    const { payload } = await jwtVerify(token, keys.verifyKey as Parameters<typeof jwtVerify>[1], {
       algorithms: [TOKEN_ALG],
       issuer: ISSUER,
       audience: AUDIENCE,
       requiredClaims: ['exp', 'sub', 'jti'],
-    }));
+    });
+    return payload;
   } catch (error) {
     if (error instanceof errors.JWTExpired) {
       throw new IdentityError('TOKEN_EXPIRED', 'the token has expired; request a new one', claimedSubject(token));
     }
     throw new IdentityError('TOKEN_INVALID', 'the token is not a valid Keyhole token', claimedSubject(token));
   }
+}
+
+/** The registered agent or officer a verified token names; the registry is read on every request, never cached. */
+function principalFor(payload: JWTPayload, registry: AgentRegistry): Principal {
   const subject = String(payload.sub);
   const base = { id: subject, tokenId: String(payload.jti), expiresAt: new Date(Number(payload.exp) * 1000) };
   if (payload.kh_kind === 'officer') {

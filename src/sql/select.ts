@@ -28,6 +28,8 @@ export interface CompiledSelect {
 /** Result keys that carry who each row is about; never shown to agents. */
 export const SUBJECT_KEY = '__subject';
 export const JURISDICTION_KEY = '__jurisdiction';
+/** Result key of the withheld-row count a read carries on each of its rows (`compileSelect`'s `countWithheld`). */
+export const WITHHELD_KEY = '__withheld';
 
 /** Resolves table names (subject paths point at other tables) to their catalog entries. */
 export type TableLookup = (name: string) => CatalogTable;
@@ -132,22 +134,32 @@ function withheldCondition(withheld: readonly string[], operator: 'in' | 'notIn'
   return withheld.length > 0 ? [{ kind: 'subject-jurisdiction', operator, value: withheld }] : [];
 }
 
+/** `count(*)` of the root table's rows that the withheld jurisdictions keep back from this read (page limits aside). */
+function withheldCountStatement(request: SelectRequest, alias: string, lookup: TableLookup, params: Params): string {
+  const subject = subjectJoin(request.table, alias, lookup);
+  const scope = { alias, jurisdiction: subject.jurisdiction };
+  const conditions = [...request.conditions, ...withheldCondition(request.withheld ?? [], 'in')].map((c) => compileCondition(scope, c, params));
+  return `SELECT count(*)::int8 AS n FROM ${ident(request.table.name)} ${alias}${subject.join} WHERE ${conditions.join(' AND ')}`;
+}
+
 /** How many rows of the root table the withheld jurisdictions kept back from this read (page limits aside). */
 export function compileWithheldCount(request: SelectRequest, lookup: TableLookup): CompiledSelect {
   const params = new Params();
-  const subject = subjectJoin(request.table, 't0', lookup);
-  const scope = { alias: 't0', jurisdiction: subject.jurisdiction };
-  const conditions = [...request.conditions, ...withheldCondition(request.withheld ?? [], 'in')].map((c) => compileCondition(scope, c, params));
-  return { text: `SELECT count(*)::int8 AS n FROM ${ident(request.table.name)} t0${subject.join} WHERE ${conditions.join(' AND ')}`, params: params.values };
+  return { text: withheldCountStatement(request, 't0', lookup, params), params: params.values };
 }
 
 /**
  * Compiles one read — the root table and every nested relation — into ONE parameterised statement:
  * nested lists as correlated JSON aggregates, never one query per parent row.
  */
-export function compileSelect(request: SelectRequest, lookup: TableLookup): CompiledSelect {
+export function compileSelect(request: SelectRequest, lookup: TableLookup, options: { countWithheld?: boolean } = {}): CompiledSelect {
   const compiler = new SelectCompiler(lookup);
   const { items, from, page } = compiler.core(request, compiler.alias(), null);
+  // Uncorrelated, so PostgreSQL counts once per statement (an InitPlan) and the read needs no second round trip;
+  // an empty page carries no count, so callers count apart then (compileWithheldCount).
+  if (options.countWithheld && (request.withheld ?? []).length > 0) {
+    items.push([WITHHELD_KEY, `(${withheldCountStatement(request, compiler.alias(), lookup, compiler.params)})`]);
+  }
   const projection = items.map(([key, expression]) => `${expression} AS ${JSON.stringify(key)}`).join(', ');
   return { text: `SELECT ${projection} ${from}${page()}`, params: compiler.params.values };
 }

@@ -32,6 +32,20 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
     expect(record.jurisdictions).not.toContain('CN');
   });
 
+  it('counts withheld rows past the page and on an empty page alike', async () => {
+    const token = await world.kh.token('support-bot');
+    const firstOnly = await world.kh.graphql(token, '{ customers(limit: 1) { id } }');
+    expect(firstOnly.body.data!.customers).toEqual([{ id: 1 }]);
+    expect(firstOnly.body.extensions?.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
+    const onlyCn = await world.kh.graphql(token, '{ customers(where: { residency: { eq: "CN" } }) { id } }');
+    expect(onlyCn.body.errors, JSON.stringify(onlyCn.body.errors)).toBeUndefined();
+    expect(onlyCn.body.data!.customers).toEqual([]);
+    expect(onlyCn.body.extensions?.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
+    const noneWithheld = await world.kh.graphql(token, '{ customers(where: { residency: { eq: "SG" } }) { id } }');
+    expect(noneWithheld.body.extensions?.withheld).toBeUndefined();
+    expect((await lastRecord()).details.withheld).toBeUndefined();
+  });
+
   it('lets fraud-bot see CN transactions under a CAC standard contract, flagged with PIPL Art. 38', async () => {
     const reply = await world.kh.graphql(await world.kh.token('fraud-bot'), '{ transactions(limit: 50) { id amount } }');
     expect((reply.body.data!.transactions as Array<{ id: number }>).map((row) => row.id)).toContain(104);

@@ -78,14 +78,44 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
 
   it('refuses a revoked agent everywhere at once, and serves it again once restored', async () => {
     const token = await world.kh.token('fraud-bot');
-    expect((await world.kh.graphql(token, QUERY)).status).toBe(200);
+    const rows = '{ transactions(limit: 5) { id amount } }';
+    expect((await world.kh.graphql(token, rows)).status).toBe(200);
     await revokeAgent(world.t.db, 'fraud-bot', 'test', 'suspected prompt injection');
-    const refused = await world.kh.graphql(token, QUERY);
+    // The first request after the revocation ran, but its record's commit found the revocation: no data left.
+    const refused = await world.kh.graphql(token, rows);
     expect(refused.status).toBe(403);
+    expect(refused.body.data ?? null).toBeNull();
     expect(refused.body.errors![0]!.extensions?.code).toBe('AGENT_REVOKED');
     expect(await lastAudit()).toMatchObject({ decision: 'denied', code: 'AGENT_REVOKED', actor_id: 'fraud-bot' });
+    const denial = (await world.t.db.query<{ row_count: number; subject_count: number; fields: unknown[] }>('SELECT row_count, subject_count, fields FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0]!;
+    expect(denial).toEqual({ row_count: 0, subject_count: 0, fields: [] });
+    // Now known to be revoked, it is refused before its request runs: not even its query is looked at.
+    const upFront = await world.kh.graphql(token, '{ no_such_table { id } }');
+    expect(upFront.status).toBe(403);
+    expect(upFront.body.errors![0]!.extensions?.code).toBe('AGENT_REVOKED');
     await restoreAgent(world.t.db, 'fraud-bot');
-    expect((await world.kh.graphql(token, QUERY)).status).toBe(200);
+    expect((await world.kh.graphql(token, rows)).status).toBe(200);
+    expect((await world.kh.graphql(token, '{ no_such_table { id } }')).status).toBe(400);
+  });
+
+  it('refuses a DP aggregate of an agent revoked meanwhile and spends nothing', async () => {
+    const spent = async () =>
+      Number((await world.t.db.query<{ e: number | null }>("SELECT sum(pure_epsilon) AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'")).rows[0]?.e ?? 0);
+    const token = await world.kh.token('analytics-bot');
+    const aggregate = (i: number) => world.kh.graphql(token, `{ customers_aggregate(epsilon: 0.5, where: { segment: { ne: "r${i}" } }) { groups { count { value } } } }`);
+    expect((await aggregate(1)).status).toBe(200);
+    const before = await spent();
+    expect(before).toBeGreaterThan(0);
+    await revokeAgent(world.t.db, 'analytics-bot', 'test', 'budget abuse');
+    try {
+      const refused = await aggregate(2);
+      expect(refused.status).toBe(403);
+      expect(refused.body.errors![0]!.extensions?.code).toBe('AGENT_REVOKED');
+      expect(await spent()).toBe(before);
+      expect(await lastAudit()).toMatchObject({ decision: 'denied', code: 'AGENT_REVOKED', actor_id: 'analytics-bot' });
+    } finally {
+      await restoreAgent(world.t.db, 'analytics-bot');
+    }
   });
 
   it('never accepts an officer token as an agent', async () => {

@@ -1,8 +1,8 @@
 import { type DocumentNode, type ExecutionResult, getOperationAST, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { type AuditBatcher, type AuditDraft, appendAuditRecord } from '../../audit/index.ts';
+import { type AuditBatcher, type AuditDraft, appendAuditRecord, type SettleDrafts } from '../../audit/index.ts';
 import { DatabaseError, type Db, type Queryable } from '../../sql/index.ts';
-import { auditDraft } from '../audit-draft.ts';
+import { auditDraft, revokedMeanwhile } from '../audit-draft.ts';
 import { errorCodeOf, isRefusal, refusal } from '../errors.ts';
 import { requestState, type KeyholeContext, type RequestState } from '../request-state.ts';
 
@@ -11,6 +11,8 @@ export interface AuditedExecutionOptions {
   auditKey: Uint8Array;
   /** Group commit for records of requests that write nothing else. */
   batcher: AuditBatcher;
+  /** The batcher's last word on drafts (revocation), applied the same way to records written in a request's own transaction. */
+  settle?: SettleDrafts;
   log: (event: Record<string, unknown>) => void;
   /** Checks run on a successful read before its record is written (compliance); a refusal denies the answer. */
   beforeRecord?: (state: RequestState, tx: Queryable) => Promise<void>;
@@ -24,6 +26,15 @@ class ExecutionFailed extends Error {
   constructor(errors: readonly GraphQLError[]) {
     super('execution failed');
     this.errors = errors;
+  }
+}
+
+/** Raised inside a request's own transaction to roll back its writes: the agent was revoked while it ran. */
+class RevokedWhileRunning extends Error {
+  readonly draft: AuditDraft;
+  constructor(draft: AuditDraft) {
+    super('agent revoked while its request ran');
+    this.draft = draft;
   }
 }
 
@@ -56,6 +67,7 @@ function needsTransaction(document: DocumentNode, operationName: string | null |
  */
 export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
   const writesState = options.writesState ?? (() => false);
+  const settle = options.settle ?? (async (_, drafts) => [...drafts]);
   const recordOnItsOwn = async (draft: AuditDraft, state: RequestState) => {
     try {
       await options.batcher.append(draft);
@@ -85,6 +97,8 @@ export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
     return auditDraft(state, decision, refused ? errorCodeOf(refused) ?? null : null, refused?.message ?? null);
   };
 
+  const revokedRefusal = (settled: Pick<AuditDraft, 'reason'>): ExecutionResult => ({ errors: [refusal('AGENT_REVOKED', settled.reason ?? undefined)] });
+
   const respond = (state: RequestState, result: ExecutionResult, errors: GraphQLError[]): ExecutionResult => {
     if (errors.length > 0) return { errors };
     const withheld = state.access.details.withheld;
@@ -104,17 +118,26 @@ export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
           if (needsTransaction(args.document, args.operationName, writesState)) {
             const { result, errors } = await options.db.transaction(async (tx) => {
               const outcome = await execute(tx);
-              await appendAuditRecord(tx, options.auditKey, draftFor(state, outcome.errors));
+              const draft = draftFor(state, outcome.errors);
+              const [settled] = await settle(tx, [draft]);
+              if (revokedMeanwhile(draft, settled!)) throw new RevokedWhileRunning(settled!);
+              await appendAuditRecord(tx, options.auditKey, settled!);
               return outcome;
             });
             state.audited = true;
             return respond(state, result, errors);
           }
           const { result, errors } = await execute(options.db);
-          await options.batcher.append(draftFor(state, errors));
+          const draft = draftFor(state, errors);
+          const record = await options.batcher.append(draft);
           state.audited = true;
-          return respond(state, result, errors);
+          return revokedMeanwhile(draft, record) ? revokedRefusal(record) : respond(state, result, errors);
         } catch (error) {
+          if (error instanceof RevokedWhileRunning) {
+            // Its spend rolled back with the transaction; the denial is recorded on its own.
+            await recordOnItsOwn(error.draft, state);
+            return revokedRefusal(error.draft);
+          }
           const cause = error instanceof ExecutionFailed ? firstCause(error.errors) : error;
           const databaseDown = cause instanceof DatabaseError && cause.unavailable;
           const code = databaseDown ? 'DATABASE_UNAVAILABLE' : error instanceof ExecutionFailed ? 'INTERNAL' : 'AUDIT_UNAVAILABLE';

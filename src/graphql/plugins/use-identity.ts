@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../../config/index.ts';
-import { bearerToken, IdentityError, isRevoked, type TokenKeys, verifyToken } from '../../identity/index.ts';
+import { bearerToken, IdentityError, type RevocationGate, type TokenKeys, VerifiedTokens, verifyToken } from '../../identity/index.ts';
+import { revokedMessage } from '../audit-draft.ts';
 import type { Db } from '../../sql/index.ts';
 import { refusalResponse } from '../errors.ts';
 import { requestState, type RequestState } from '../request-state.ts';
@@ -10,6 +11,8 @@ export interface IdentityOptions {
   keys: TokenKeys;
   registry: AgentRegistry;
   db: Db;
+  /** Refuses agents seen revoked before their requests run; the binding check is at the record's commit. */
+  revocations: RevocationGate;
   /** Records a refusal that happens before GraphQL runs. */
   recordRefusal: (state: RequestState, code: string, reason: string) => Promise<void>;
 }
@@ -19,6 +22,7 @@ export interface IdentityOptions {
  * the schema, so not even an error message can tell it what exists.
  */
 export function useIdentity(options: IdentityOptions): Plugin {
+  const verified = new VerifiedTokens();
   return {
     async onRequest({ request, url, endResponse }) {
       if (url.pathname !== options.graphqlPath) return;
@@ -26,14 +30,13 @@ export function useIdentity(options: IdentityOptions): Plugin {
       try {
         const token = bearerToken(request.headers.get('authorization'));
         if (!token) throw new IdentityError('UNAUTHENTICATED', 'Send an agent token: Authorization: Bearer <token>.');
-        const principal = await verifyToken(token, options.keys, options.registry);
+        const principal = await verifyToken(token, options.keys, options.registry, verified);
         if (principal.kind !== 'agent') {
           throw new IdentityError('UNKNOWN_AGENT', 'This endpoint serves agents; officers use /officer/graphql.', principal.id);
         }
         state.principal = principal;
-        const revocation = await isRevoked(options.db, principal.id);
-        if (revocation.revoked) {
-          throw new IdentityError('AGENT_REVOKED', `Agent "${principal.id}" has been revoked.`, principal.id);
+        if ((await options.revocations.refusesUpFront(options.db, principal.id)).revoked) {
+          throw new IdentityError('AGENT_REVOKED', revokedMessage(principal.id), principal.id);
         }
       } catch (error) {
         const refusal =

@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type AgentRegistry, loadProjectConfig } from '../../src/config/index.ts';
+import { IdentityError, issueToken, loadTokenKeys, type TokenKeys, VerifiedTokens, verifyToken } from '../../src/identity/index.ts';
+import { PROJECT_ROOT } from '../support/broker.ts';
+
+async function refusalCode(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(IdentityError);
+  return (error as IdentityError).code;
+}
+
+describe('verifyToken with remembered signatures', () => {
+  let dataDir: string;
+  let keys: TokenKeys;
+  let registry: AgentRegistry;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'keyhole-tokens-'));
+    keys = await loadTokenKeys(dataDir, {});
+    registry = (await loadProjectConfig(PROJECT_ROOT)).registry;
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+  afterEach(() => vi.useRealTimers());
+
+  const token = (ttlSeconds = 60) => issueToken({ keys, registry, subject: 'support-bot', ttlSeconds });
+
+  it('remembers a verified token and answers the same principal from memory', async () => {
+    const verified = new VerifiedTokens();
+    const issued = await token();
+    const first = await verifyToken(issued, keys, registry, verified);
+    expect(verified.size).toBe(1);
+    // Another key set cannot verify this token: only the remembered verification can answer.
+    const otherKeys = await loadTokenKeys(await mkdtemp(join(dataDir, 'other-')), {});
+    expect(await verifyToken(issued, otherKeys, registry, verified)).toEqual(first);
+    expect(await refusalCode(verifyToken(issued, otherKeys, registry))).toBe('TOKEN_INVALID');
+  });
+
+  it('still refuses a remembered token once it has expired', async () => {
+    const verified = new VerifiedTokens();
+    const issued = await token(2);
+    await verifyToken(issued, keys, registry, verified);
+    vi.useFakeTimers({ now: Date.now() + 3_000, toFake: ['Date'] });
+    expect(await refusalCode(verifyToken(issued, keys, registry, verified))).toBe('TOKEN_EXPIRED');
+    expect(verified.size).toBe(0);
+  });
+
+  it('verifies a token that differs by one byte afresh, and refuses it', async () => {
+    const verified = new VerifiedTokens();
+    const issued = await token();
+    await verifyToken(issued, keys, registry, verified);
+    const last = issued.at(-1) === 'A' ? 'B' : 'A';
+    expect(await refusalCode(verifyToken(issued.slice(0, -1) + last, keys, registry, verified))).toBe('TOKEN_INVALID');
+  });
+
+  it('reads the registry on every request: an agent removed from it is refused though its token is remembered', async () => {
+    const verified = new VerifiedTokens();
+    const issued = await token();
+    await verifyToken(issued, keys, registry, verified);
+    const agents = new Map(registry.agents);
+    agents.delete('support-bot');
+    expect(await refusalCode(verifyToken(issued, keys, { ...registry, agents }, verified))).toBe('UNKNOWN_AGENT');
+  });
+
+  it('holds at most its capacity, dropping the least recently used token first', async () => {
+    const verified = new VerifiedTokens(2);
+    const [a, b, c] = await Promise.all([token(), token(), token()]);
+    await verifyToken(a!, keys, registry, verified);
+    await verifyToken(b!, keys, registry, verified);
+    verified.get(a!);
+    await verifyToken(c!, keys, registry, verified);
+    expect(verified.size).toBe(2);
+    expect(verified.get(b!)).toBeUndefined();
+    expect(verified.get(a!)).toBeDefined();
+    expect(verified.get(c!)).toBeDefined();
+  });
+});
