@@ -8,6 +8,9 @@ import { appendAuditRecords } from './writer.ts';
  */
 export type SettleDrafts = (tx: Queryable, drafts: readonly AuditDraft[]) => Promise<AuditDraft[]>;
 
+/** Settles nothing: every draft is recorded as drafted. */
+export const keepDrafts: SettleDrafts = async (_, drafts) => [...drafts];
+
 interface Waiting {
   draft: AuditDraft;
   resolve: (record: AuditRecord) => void;
@@ -31,7 +34,7 @@ export class AuditBatcher {
     this.db = db;
     this.key = key;
     this.maxBatch = options.maxBatch ?? 256;
-    this.settle = options.settle ?? (async (_, drafts) => [...drafts]);
+    this.settle = options.settle ?? keepDrafts;
   }
 
   /**

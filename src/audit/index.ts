@@ -21,4 +21,4 @@ export {
   type RetentionRule,
   type RetentionRuleSets,
 } from './prune.ts';
-export { AuditBatcher, type SettleDrafts } from './batcher.ts';
+export { AuditBatcher, keepDrafts, type SettleDrafts } from './batcher.ts';

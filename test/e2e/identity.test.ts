@@ -98,6 +98,21 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
     expect((await world.kh.graphql(token, '{ no_such_table { id } }')).status).toBe(400);
   });
 
+  it('refuses only the revoked agent among concurrent requests whose records share a batch', async () => {
+    const [revoked, other] = await Promise.all([world.kh.token('fraud-bot'), world.kh.token('support-bot')]);
+    await revokeAgent(world.t.db, 'fraud-bot', 'test', 'batch neighbour');
+    try {
+      const replies = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? world.kh.graphql(revoked, '{ transactions(limit: 2) { id } }') : world.kh.graphql(other, '{ customers(limit: 2) { id } }'))),
+      );
+      expect(replies.map((reply) => reply.status)).toEqual(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? 403 : 200)));
+      expect(replies.filter((_, i) => i % 2 === 0).every((reply) => reply.body.data == null)).toBe(true);
+      expect(replies.filter((_, i) => i % 2 === 1).every((reply) => (reply.body.data!.customers as unknown[]).length === 2)).toBe(true);
+    } finally {
+      await restoreAgent(world.t.db, 'fraud-bot');
+    }
+  });
+
   it('refuses a DP aggregate of an agent revoked meanwhile and spends nothing', async () => {
     const spent = async () =>
       Number((await world.t.db.query<{ e: number | null }>("SELECT sum(pure_epsilon) AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'")).rows[0]?.e ?? 0);

@@ -1,6 +1,6 @@
 import { type DocumentNode, type ExecutionResult, getOperationAST, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { type AuditBatcher, type AuditDraft, appendAuditRecord, type SettleDrafts } from '../../audit/index.ts';
+import { type AuditBatcher, type AuditDraft, appendAuditRecord, keepDrafts, type SettleDrafts } from '../../audit/index.ts';
 import { DatabaseError, type Db, type Queryable } from '../../sql/index.ts';
 import { auditDraft, revokedMeanwhile } from '../audit-draft.ts';
 import { errorCodeOf, isRefusal, refusal } from '../errors.ts';
@@ -67,7 +67,7 @@ function needsTransaction(document: DocumentNode, operationName: string | null |
  */
 export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
   const writesState = options.writesState ?? (() => false);
-  const settle = options.settle ?? (async (_, drafts) => [...drafts]);
+  const settle = options.settle ?? keepDrafts;
   const recordOnItsOwn = async (draft: AuditDraft, state: RequestState) => {
     try {
       await options.batcher.append(draft);
