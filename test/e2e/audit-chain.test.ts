@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/index.ts';
-import { ENGINES, createPostgresTestDatabase, type TestDatabase } from '../support/databases.ts';
+import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
-import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
+import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { withCliWorld } from '../support/cli.ts';
 
 /** Five requests of different kinds, so the chain holds allowed and denied records with subjects. */
 async function makeTraffic(kh: TestBroker) {
@@ -90,24 +89,14 @@ describe.each(ENGINES)('audit chain on $engine', ({ create }) => {
 });
 
 describe('keyhole audit verify (CLI, real PostgreSQL)', () => {
-  it('exits 0 on an intact chain and non-zero naming the first bad record after tampering', async () => {
-    const t = await createPostgresTestDatabase();
-    try {
-      await loadWorld(t.db);
-      const kh = await startTestBroker(t.db);
+  it('exits 0 on an intact chain and non-zero naming the first bad record after tampering', () =>
+    withCliWorld(async ({ t, kh, keyhole }) => {
       await makeTraffic(kh);
-      const run = promisify(execFile);
-      const env = { ...process.env, DATABASE_URL: t.url!, KEYHOLE_DATA_DIR: kh.dataDir, KEYHOLE_ROOT: PROJECT_ROOT };
-      const cli = [`${PROJECT_ROOT}bin/keyhole.ts`, 'audit', 'verify'];
-      const ok = await run(process.execPath, cli, { env });
+      const ok = await keyhole('audit', 'verify');
       expect(ok.stdout).toContain('audit chain OK: 5 records verified');
       await t.db.query("UPDATE audit_log SET decision = 'allowed' WHERE seq = 2");
-      const broken = await run(process.execPath, cli, { env }).catch((error: { code: number; stderr: string }) => error);
+      const broken = await keyhole('audit', 'verify').catch((error: { code: number; stderr: string }) => error);
       expect(broken).toMatchObject({ code: 2 });
       expect((broken as { stderr: string }).stderr).toContain('audit chain BROKEN at record 2 (changed)');
-      await kh.close();
-    } finally {
-      await t.drop();
-    }
-  });
+    }));
 });

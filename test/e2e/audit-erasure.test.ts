@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentRecordedPseudonym, eraseSubject, recordedPseudonym, subjectPseudonym, verifyAuditChain } from '../../src/audit/index.ts';
 import type { OfficerRequestHandler } from '../../src/officer/index.ts';
 import { accessesToSubject } from '../../src/officer/subject-queries.ts';
-import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
-import { createPostgresTestDatabase, ENGINES, type TestDatabase } from '../support/databases.ts';
+import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { withCliWorld } from '../support/cli.ts';
+import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { officerHandlerOf, officerQuery } from './officer-fixtures.ts';
 
@@ -109,27 +108,17 @@ describe.each(ENGINES)('erasure of a data subject from the audit log on $engine'
 });
 
 describe('keyhole audit erase-subject (CLI, real PostgreSQL)', () => {
-  it('erases a customer by id and refuses an unknown kind of subject', async () => {
-    const t = await createPostgresTestDatabase();
-    try {
-      await loadWorld(t.db);
-      const kh = await startTestBroker(t.db);
+  it('erases a customer by id and refuses an unknown kind of subject', () =>
+    withCliWorld(async ({ t, kh, keyhole }) => {
       await makeTraffic(kh);
       const ref6 = subjectPseudonym(kh.broker.secrets.subjectKey, 'customer', 6);
       expect(await accessesToSubject(t.db, ref6)).toHaveLength(1);
-      const run = promisify(execFile);
-      const env = { ...process.env, DATABASE_URL: t.url!, KEYHOLE_DATA_DIR: kh.dataDir, KEYHOLE_ROOT: PROJECT_ROOT };
-      const keyhole = (...args: string[]) => run(process.execPath, [`${PROJECT_ROOT}bin/keyhole.ts`, 'audit', ...args], { env });
 
-      const done = await keyhole('erase-subject', '--kind', 'customer', '--id', '6', '--reference', 'DSR-7');
+      const done = await keyhole('audit', 'erase-subject', '--kind', 'customer', '--id', '6', '--reference', 'DSR-7');
       expect(done.stdout).toContain('erased: 1 audit records can no longer be linked to this customer; audited as record 3');
       expect(await accessesToSubject(t.db, ref6)).toEqual([]);
-      const unknown = await keyhole('erase-subject', '--kind', 'planet', '--id', '6').catch((error: { code: number; stderr: string }) => error);
+      const unknown = await keyhole('audit', 'erase-subject', '--kind', 'planet', '--id', '6').catch((error: { code: number; stderr: string }) => error);
       expect(unknown).toMatchObject({ code: 1, stderr: expect.stringContaining('unknown kind of data subject "planet"') });
-      expect((await keyhole('verify')).stdout).toContain('audit chain OK: 3 records verified');
-      await kh.close();
-    } finally {
-      await t.drop();
-    }
-  });
+      expect((await keyhole('audit', 'verify')).stdout).toContain('audit chain OK: 3 records verified');
+    }));
 });

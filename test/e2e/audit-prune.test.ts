@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AuditDraft,
@@ -17,9 +15,9 @@ import {
 } from '../../src/audit/index.ts';
 import { loadJurisdictionRules } from '../../src/compliance/index.ts';
 import { migrate } from '../../src/sql/index.ts';
-import { PROJECT_ROOT, startTestBroker } from '../support/broker.ts';
-import { createPostgresTestDatabase, ENGINES, type TestDatabase } from '../support/databases.ts';
-import { loadWorld } from '../support/fixtures.ts';
+import { PROJECT_ROOT } from '../support/broker.ts';
+import { withCliWorld } from '../support/cli.ts';
+import { ENGINES, type TestDatabase } from '../support/databases.ts';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const ACTOR = { kind: 'cli', id: 'test' } as const;
@@ -205,30 +203,20 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
 });
 
 describe('keyhole audit prune (CLI, real PostgreSQL)', () => {
-  it('prunes old records, refuses recent ones without --force, and audit verify reports the checkpoint', async () => {
-    const t = await createPostgresTestDatabase();
-    try {
-      await loadWorld(t.db);
-      const kh = await startTestBroker(t.db);
+  it('prunes old records, refuses recent ones without --force, and audit verify reports the checkpoint', () =>
+    withCliWorld(async ({ t, kh, keyhole }) => {
       for (const record of RECORDS.slice(0, 3)) await t.db.transaction((tx) => appendAuditRecord(tx, kh.broker.secrets.auditKey, record));
       await kh.graphql(await kh.token('support-bot'), '{ customers(limit: 3) { id } }');
-      const run = promisify(execFile);
-      const env = { ...process.env, DATABASE_URL: t.url!, KEYHOLE_DATA_DIR: kh.dataDir, KEYHOLE_ROOT: PROJECT_ROOT };
-      const keyhole = (...args: string[]) => run(process.execPath, [`${PROJECT_ROOT}bin/keyhole.ts`, 'audit', ...args], { env });
 
-      const refused = await keyhole('prune', '--before', '2099-01-01').catch((error: { code: number; stderr: string }) => error);
+      const refused = await keyhole('audit', 'prune', '--before', '2099-01-01').catch((error: { code: number; stderr: string }) => error);
       expect(refused).toMatchObject({ code: 3 });
       expect((refused as { stderr: string }).stderr).toMatch(/must be kept until .*use --force/);
 
-      const dry = await keyhole('prune', '--before', '2024-06-01', '--dry-run');
+      const dry = await keyhole('audit', 'prune', '--before', '2024-06-01', '--dry-run');
       expect(dry.stdout).toContain('would prune 3 records (1-3)');
-      const done = await keyhole('prune', '--before', '2024-06-01');
+      const done = await keyhole('audit', 'prune', '--before', '2024-06-01');
       expect(done.stdout).toContain('pruned 3 records (1-3); checkpoint at 3, audited as record 5');
-      const verified = await keyhole('verify');
+      const verified = await keyhole('audit', 'verify');
       expect(verified.stdout).toContain('audit chain OK: 2 records verified, head at 5; records 1-3 pruned under a signed checkpoint');
-      await kh.close();
-    } finally {
-      await t.drop();
-    }
-  });
+    }));
 });

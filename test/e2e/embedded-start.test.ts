@@ -1,11 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, openEmbeddedDb } from '../../src/sql/embedded.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
+import { keyholeCli } from '../support/cli.ts';
 
 const PORT_BASE = 47_000 + (process.pid % 1000);
 
@@ -46,7 +46,7 @@ describe('npm start on the embedded database', () => {
     // A CLI command that needs the database is handed to the broker holding it, and runs on its database.
     const env: NodeJS.ProcessEnv = { ...process.env, KEYHOLE_DATA_DIR: dataDir, KEYHOLE_ROOT: PROJECT_ROOT };
     delete env.DATABASE_URL;
-    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), ...args], { env });
+    const cli = keyholeCli(env);
     expect((await cli('agents', 'list')).stdout).toContain('support-bot');
     expect((await cli('audit', 'verify')).stdout).toMatch(/^audit chain OK: \d+ records verified/);
     const refused = await cli('agents', 'revoke', 'nobody', '--reason', 'test').catch((error: { code: number; stderr: string }) => error);

@@ -1,13 +1,13 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
+import { keyholeCli } from '../support/cli.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -51,7 +51,7 @@ describe('the real server process over HTTP', () => {
 
   it('answers /healthz, and /graphql with a token from `keyhole token`', async () => {
     expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'ok', database: 'pg' });
-    const { stdout } = await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), 'token', '--agent', 'support-bot', '--ttl', '5m'], { env: env() });
+    const { stdout } = await keyholeCli(env())('token', '--agent', 'support-bot', '--ttl', '5m');
     const token = stdout.trim();
     expect(token.split('.')).toHaveLength(3);
     const response = await fetch(`${base}/graphql`, {
