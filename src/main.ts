@@ -5,7 +5,7 @@ import { useCliAdminRoute, writeAdminToken } from './cli/admin.ts';
 import { buildBrokerProgram } from './cli/broker-commands.ts';
 import { runProgram } from './cli/run.ts';
 import { openDatabase, projectRoot } from './cli/context.ts';
-import { seedDemo } from './demo/index.ts';
+import { hasDemoData, seedDemo } from './demo/index.ts';
 import { createLog } from './log.ts';
 import { migrate } from './sql/index.ts';
 
@@ -21,10 +21,7 @@ const { db, where, created } = await openDatabase({ name: `keyhole broker (port 
  */
 async function embeddedWithoutData(): Promise<boolean> {
   if (db.kind !== 'pglite') return false;
-  if (created) return true;
-  const table = await db.query<{ present: boolean }>("SELECT to_regclass('public.customers') IS NOT NULL AS present");
-  if (!table.rows[0]?.present) return true;
-  return Number((await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM customers')).rows[0]?.n) === 0;
+  return created || !(await hasDemoData(db));
 }
 if (await embeddedWithoutData()) {
   await migrate(db);

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { createBroker } from '../broker.ts';
+import { hasDemoData } from '../demo/index.ts';
 import { DEMO_SESSION } from '../demo/session.ts';
 import { loadProjectConfig, resolveDataDir } from '../config/index.ts';
 import { issueToken, loadTokenKeys } from '../identity/index.ts';
-import { projectRoot, withContext } from './context.ts';
+import { CliError, projectRoot, withContext } from './context.ts';
 import { stdout } from './output.ts';
 
 interface Reply {
@@ -68,7 +69,10 @@ export function registerDemoCommand(program: Command): void {
         await runSession(send, token, options.show ?? false);
         return;
       }
-      await withContext('demo', async ({ root, dataDir, db }) => {
+      await withContext('demo', async ({ root, dataDir, db, where }) => {
+        if (!(await hasDemoData(db))) {
+          throw new CliError(`${where} holds no demo data: run \`npx keyhole db init --demo\` first (\`npm start\` also seeds an empty embedded database)`);
+        }
         const broker = await createBroker({ root, db, dataDir });
         const token = (agent: string, purpose?: string) => issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: agent, purpose, ttlSeconds: 300 });
         const send: Send = async (bearer, query) => {

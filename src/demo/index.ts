@@ -19,7 +19,7 @@ export { isValidNationalId, NATIONAL_ID_SCHEMES, type NationalIdScheme } from '.
 export { type CustomerProfile, type CustomerRow, customerProfile, generateCustomer, type Segment } from './people.ts';
 export { DemoScaleError, type DemoPlan, planDemo } from './plan.ts';
 export { DEFAULT_DEMO_SEED } from './random.ts';
-export { DEMO_TABLES, DemoDataExistsError, type DemoTable, seedDemo, type SeedOptions, type SeedResult } from './seed.ts';
+export { DEMO_TABLES, DemoDataExistsError, type DemoTable, hasDemoData, seedDemo, type SeedOptions, type SeedResult } from './seed.ts';
 export {
   generateTransaction,
   isPromptInjectionNote,

@@ -137,6 +137,12 @@ async function nonEmptyTables(db: Queryable): Promise<DemoTable[]> {
   return DEMO_TABLES.filter((table) => rows[0]?.[table]);
 }
 
+/** Whether the demo tables exist and hold rows; a seed commits as one transaction, so never half of them. */
+export async function hasDemoData(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ present: boolean }>("SELECT to_regclass('public.customers') IS NOT NULL AS present");
+  return rows[0]!.present && (await nonEmptyTables(db)).length > 0;
+}
+
 /**
  * Runs writes one at a time, in order, while the caller generates the next chunk: on PostgreSQL the
  * server inserts one batch while this process builds the next. At most two chunks are alive at once.
