@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Plugin } from 'graphql-yoga';
 import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectConfig } from './config/index.ts';
 import { loadTokenKeys, type TokenKeys } from './identity/index.ts';
-import { createAgentYoga } from './graphql/yoga.ts';
+import { createAgentYoga, requestDeadlineFrom } from './graphql/yoga.ts';
+import { corsOriginsFrom } from './graphql/plugins/use-cors.ts';
 import { ViewSchemaCache } from './graphql/view-schemas.ts';
 import { loadJurisdictionRules, makeComplianceGate, withheldJurisdictions } from './compliance/index.ts';
 import { dpAggregateExtension } from './dp/graphql.ts';
@@ -61,9 +62,11 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const env = options.env ?? process.env;
   const log = options.log ?? silentLog;
   const config = await loadProjectConfig(options.root);
+  // First of the keys: in production without a configured token key the broker refuses to start, before it migrates anything.
+  const tokenKeys = await loadTokenKeys(options.dataDir, env);
+  const requestDeadlineMs = requestDeadlineFrom(env.KEYHOLE_REQUEST_DEADLINE_MS);
   await migrate(options.db);
   const secrets = await loadBrokerSecrets(options.dataDir, env);
-  const tokenKeys = await loadTokenKeys(options.dataDir, env);
   const masking = await loadMaskingStage(options.root, config, secrets);
   const jurisdictions = await loadJurisdictionRules(join(options.root, 'schema', 'jurisdictions'));
   const ledger = config.policies.privacy ? new BudgetLedger(config.policies.privacy, config.catalog.dataset) : null;
@@ -95,8 +98,10 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     auditKey: secrets.auditKey,
     views,
     log,
-    routes: [useHealthRoute(options.db), useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log }), ...(options.routes ?? [])],
+    routes: [useHealthRoute(options.db), useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log, requestDeadlineMs }), ...(options.routes ?? [])],
     beforeRecord: makeComplianceGate({ rules: jurisdictions, catalog: config.catalog }),
+    corsOrigins: corsOriginsFrom(env.KEYHOLE_CORS_ORIGINS),
+    requestDeadlineMs,
   });
   return {
     config,

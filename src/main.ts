@@ -8,13 +8,17 @@ import { openDatabase, projectRoot } from './cli/context.ts';
 import { hasDemoData, seedDemo } from './demo/index.ts';
 import { createLog } from './log.ts';
 import { migrate } from './sql/index.ts';
+import { requestDeadlineFrom } from './graphql/yoga.ts';
 
 const log = createLog();
 const port = Number(process.env.PORT ?? 4000);
 const dataDir = resolveDataDir();
 
 const started = performance.now();
-const { db, where, created } = await openDatabase({ name: `keyhole broker (port ${port})`, port });
+// No statement outlives a request's deadline, so a request answered DEADLINE_EXCEEDED holds no connection after.
+const { db, where, created } = await openDatabase({ name: `keyhole broker (port ${port})`, port }, process.env, {
+  statementTimeoutMs: requestDeadlineFrom(process.env.KEYHOLE_REQUEST_DEADLINE_MS),
+});
 /**
  * The embedded database is seeded on first start, and again if a first start was stopped before its seed
  * committed (the seed is one transaction: the tables are then empty, never half full).

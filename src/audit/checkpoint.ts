@@ -47,20 +47,20 @@ export async function readCheckpoints(db: Queryable): Promise<AuditCheckpoint[]>
 }
 
 /**
- * The first checkpoint (in seq order) that is forged or altered, or that does not follow the one before it
- * (a checkpoint was removed): checkpoints form a chain of their own, from 0 by pruned_count.
+ * Every checkpoint that is forged or altered, or that does not follow the one before it (a checkpoint was
+ * removed): checkpoints form a chain of their own, from 0 by pruned_count.
  */
-export function invalidCheckpoint(key: Uint8Array, checkpoints: readonly AuditCheckpoint[]): { seq: number; detail: string } | null {
+export function invalidCheckpoints(key: Uint8Array, checkpoints: readonly AuditCheckpoint[]): Array<{ seq: number; detail: string }> {
+  const invalid: Array<{ seq: number; detail: string }> = [];
   let previousSeq: number = GENESIS.seq;
   for (const checkpoint of checkpoints) {
     const { signature, ...signed } = checkpoint;
     if (checkpointSignature(key, signed) !== signature) {
-      return { seq: checkpoint.seq, detail: `the checkpoint of pruned records up to ${checkpoint.seq} is forged or was modified` };
-    }
-    if (checkpoint.seq !== previousSeq + checkpoint.prunedCount) {
-      return { seq: checkpoint.seq, detail: `the checkpoint at ${checkpoint.seq} does not follow the one at ${previousSeq}: a checkpoint was removed` };
+      invalid.push({ seq: checkpoint.seq, detail: `the checkpoint of pruned records up to ${checkpoint.seq} is forged or was modified` });
+    } else if (checkpoint.seq !== previousSeq + checkpoint.prunedCount) {
+      invalid.push({ seq: checkpoint.seq, detail: `the checkpoint at ${checkpoint.seq} does not follow the one at ${previousSeq}: a checkpoint was removed` });
     }
     previousSeq = checkpoint.seq;
   }
-  return null;
+  return invalid;
 }

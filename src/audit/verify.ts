@@ -1,81 +1,75 @@
 import type { Queryable } from '../sql/index.ts';
-import { GENESIS, invalidCheckpoint, readCheckpoints } from './checkpoint.ts';
+import { GENESIS, invalidCheckpoints, readCheckpoints } from './checkpoint.ts';
 import { type AuditRecord, auditRecordHash, subjectsDigest } from './record.ts';
+import { type AuditRow, recordFromRow } from './row.ts';
 
 export type ChainProblem = 'changed' | 'removed' | 'inserted_or_reordered' | 'subjects_changed' | 'head_mismatch' | 'checkpoint_invalid';
 
+export interface ChainFault {
+  seq: number;
+  problem: ChainProblem;
+  detail: string;
+}
+
 export interface ChainVerification {
   ok: boolean;
+  /** Records read and checked (bad ones included). */
   checked: number;
   headSeq: number;
-  /** Records 1..prunedThrough were pruned under a valid checkpoint; the walk started after them. */
-  prunedThrough?: number;
-  /** The first record that does not verify, and why. */
-  firstBad?: { seq: number; problem: ChainProblem; detail: string };
+  /** Records 1..prunedThrough were pruned under the latest checkpoint; the walk started after them. */
+  prunedThrough: number;
+  /** The first fault, as `bad[0]`. */
+  firstBad?: ChainFault;
+  /** Every fault, in order: checkpoints, then records by seq (a run of removed records is one), then the head. */
+  bad: ChainFault[];
 }
 
 const PAGE = 2_000;
 
-interface AuditRow {
-  seq: number;
-  recorded_at: Date;
-  request_id: string;
-  actor_kind: AuditRecord['actorKind'];
-  actor_id: string | null;
-  purpose: string | null;
-  actor_location: string | null;
-  operation_kind: string;
-  operation_name: string | null;
-  operation_hash: string | null;
-  decision: AuditRecord['decision'];
-  code: string | null;
-  reason: string | null;
-  tables: string[];
-  fields: AuditRecord['fields'];
-  row_count: number;
-  subject_count: number;
-  subjects_digest: string;
-  jurisdictions: string[];
-  privacy_cost: AuditRecord['privacyCost'];
-  findings: AuditRecord['findings'];
-  details: AuditRecord['details'];
-  prev_hash: string;
-  hash: string;
+/**
+ * What is wrong with one record, given the hash of the record before it (null when that one is missing, so
+ * there is no link to check). At most one fault per record, the link first: a record out of place also
+ * fails its own hash, which says nothing more.
+ */
+function recordFault(key: Uint8Array, record: AuditRecord, previousHash: string | null, subjects: Array<[string, string | null]>): ChainFault | null {
+  if (previousHash !== null && record.prevHash !== previousHash) {
+    return { seq: record.seq, problem: 'inserted_or_reordered', detail: `record ${record.seq} does not follow record ${record.seq - 1}` };
+  }
+  const { hash, ...unhashed } = record;
+  if (auditRecordHash(key, unhashed) !== hash) {
+    return { seq: record.seq, problem: 'changed', detail: `record ${record.seq} was modified after it was written` };
+  }
+  if (subjects.length !== record.subjectCount || subjectsDigest(subjects) !== record.subjectsDigest) {
+    return { seq: record.seq, problem: 'subjects_changed', detail: `the data subjects recorded for ${record.seq} were modified` };
+  }
+  return null;
 }
 
-export function recordFromRow(row: AuditRow): AuditRecord {
-  return {
-    seq: Number(row.seq),
-    recordedAt: new Date(row.recorded_at),
-    requestId: row.request_id,
-    actorKind: row.actor_kind,
-    actorId: row.actor_id,
-    purpose: row.purpose,
-    actorLocation: row.actor_location,
-    operationKind: row.operation_kind,
-    operationName: row.operation_name,
-    operationHash: row.operation_hash,
-    decision: row.decision,
-    code: row.code,
-    reason: row.reason,
-    tables: row.tables,
-    fields: row.fields,
-    rowCount: row.row_count,
-    subjectCount: row.subject_count,
-    subjectsDigest: row.subjects_digest,
-    jurisdictions: row.jurisdictions,
-    privacyCost: row.privacy_cost,
-    findings: row.findings,
-    details: row.details,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
+function missing(from: number, next: number): ChainFault {
+  const which = next - from === 1 ? `record ${from} is missing` : `records ${from}-${next - 1} are missing`;
+  return { seq: from, problem: 'removed', detail: `${which} (next present is ${next})` };
+}
+
+async function subjectsOf(db: Queryable, seqs: number[]): Promise<Map<number, Array<[string, string | null]>>> {
+  const { rows } = await db.query<{ audit_seq: number; subject: string; jurisdiction: string | null }>(
+    'SELECT audit_seq, subject, jurisdiction FROM audit_subjects WHERE audit_seq = ANY($1::int8[])',
+    [seqs],
+  );
+  const bySeq = new Map<number, Array<[string, string | null]>>();
+  for (const row of rows) {
+    const list = bySeq.get(Number(row.audit_seq)) ?? [];
+    list.push([row.subject, row.jurisdiction]);
+    bySeq.set(Number(row.audit_seq), list);
+  }
+  return bySeq;
 }
 
 /**
- * Walks the whole chain in order and names the first record that is changed, missing, inserted or out of
- * order, then checks the head so a removed tail is found too. Reads in pages: the log can be large.
- * A pruned log is walked from its latest checkpoint, after every checkpoint's signature is checked.
+ * Walks the whole chain in order and reports every record that is changed, missing, inserted or out of
+ * order, then checks the head so a removed tail is found too. It goes on past a bad record, so one fault
+ * cannot hide another: after a changed record the next links to its stored hash; after missing records the
+ * next is checked on its own. Reads in pages: the log can be large. A pruned log is walked from its latest
+ * checkpoint, and every checkpoint's signature is checked.
  */
 export async function verifyAuditChain(
   db: Queryable,
@@ -87,62 +81,36 @@ export async function verifyAuditChain(
   const checkpoints = await readCheckpoints(db);
   const start = checkpoints.at(-1) ?? GENESIS;
   const total = Number((await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM audit_log WHERE seq > $1', [start.seq])).rows[0]?.n ?? 0);
+  const bad: ChainFault[] = invalidCheckpoints(key, checkpoints).map((c) => ({ seq: c.seq, problem: 'checkpoint_invalid', detail: c.detail }));
   let hashAtHead = headSeq === start.seq ? start.hash : null;
-  let expectedSeq = start.seq + 1;
-  let previousHash: string = start.hash;
+  let lastSeq = start.seq;
+  let previousHash: string | null = start.hash;
   let checked = 0;
-  const bad = (seq: number, problem: ChainProblem, detail: string): ChainVerification => ({
-    ok: false,
-    checked,
-    headSeq,
-    firstBad: { seq, problem, detail },
-  });
-  const invalid = invalidCheckpoint(key, checkpoints);
-  if (invalid) return bad(invalid.seq, 'checkpoint_invalid', invalid.detail);
 
-  for (let after = start.seq; ; ) {
-    const page = await db.query<AuditRow>('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [after, PAGE]);
+  for (;;) {
+    const page = await db.query<AuditRow>('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [lastSeq, PAGE]);
     if (page.rows.length === 0) break;
-    const seqs = page.rows.map((row) => Number(row.seq));
-    const subjectRows = await db.query<{ audit_seq: number; subject: string; jurisdiction: string | null }>(
-      'SELECT audit_seq, subject, jurisdiction FROM audit_subjects WHERE audit_seq = ANY($1::int8[])',
-      [seqs],
-    );
-    const subjectsBySeq = new Map<number, Array<[string, string | null]>>();
-    for (const row of subjectRows.rows) {
-      const list = subjectsBySeq.get(Number(row.audit_seq)) ?? [];
-      list.push([row.subject, row.jurisdiction]);
-      subjectsBySeq.set(Number(row.audit_seq), list);
-    }
+    const subjects = await subjectsOf(db, page.rows.map((row) => Number(row.seq)));
     for (const row of page.rows) {
       const record = recordFromRow(row);
-      if (record.seq !== expectedSeq) {
-        return bad(expectedSeq, 'removed', `record ${expectedSeq} is missing (next present is ${record.seq})`);
+      if (record.seq !== lastSeq + 1) {
+        bad.push(missing(lastSeq + 1, record.seq));
+        previousHash = null;
       }
-      if (record.prevHash !== previousHash) {
-        return bad(record.seq, 'inserted_or_reordered', `record ${record.seq} does not follow record ${record.seq - 1}`);
-      }
-      const { hash, ...unhashed } = record;
-      if (auditRecordHash(key, unhashed) !== hash) {
-        return bad(record.seq, 'changed', `record ${record.seq} was modified after it was written`);
-      }
-      const subjects = subjectsBySeq.get(record.seq) ?? [];
-      if (subjects.length !== record.subjectCount || subjectsDigest(subjects) !== record.subjectsDigest) {
-        return bad(record.seq, 'subjects_changed', `the data subjects recorded for ${record.seq} were modified`);
-      }
-      previousHash = hash;
-      if (record.seq === headSeq) hashAtHead = hash;
-      expectedSeq += 1;
+      const fault = recordFault(key, record, previousHash, subjects.get(record.seq) ?? []);
+      if (fault) bad.push(fault);
+      previousHash = record.hash;
+      if (record.seq === headSeq) hashAtHead = record.hash;
+      lastSeq = record.seq;
       checked += 1;
     }
-    after = seqs[seqs.length - 1]!;
     onProgress?.(checked, total);
   }
   // Records appended while we read (other brokers keep writing) may lie past the head read first; they were
   // verified above. The head itself must sit on the chain, or records were removed from its end.
-  const lastSeq = start.seq + checked;
-  if (lastSeq < headSeq || hashAtHead !== (head?.hash ?? 'genesis')) {
-    return bad(lastSeq + 1, 'head_mismatch', `the chain ends at ${lastSeq} but its head says ${headSeq}: records were removed from the end`);
+  if (lastSeq < headSeq || hashAtHead !== (head?.hash ?? GENESIS.hash)) {
+    bad.push({ seq: lastSeq + 1, problem: 'head_mismatch', detail: `the chain ends at ${lastSeq} but its head says ${headSeq}: records were removed from the end` });
   }
-  return { ok: true, checked, headSeq, prunedThrough: start.seq };
+  const ok = bad.length === 0;
+  return { ok, checked, headSeq, prunedThrough: start.seq, ...(ok ? {} : { firstBad: bad[0] }), bad };
 }

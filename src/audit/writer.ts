@@ -1,35 +1,7 @@
 import type { Queryable } from '../sql/index.ts';
 import { type AuditDraft, type AuditRecord, auditRecordHash, subjectsDigest } from './record.ts';
+import { type AuditRow, recordFieldsFromRow, storableText, storedRow } from './row.ts';
 import { recordedPseudonymsFor } from './subject-keys.ts';
-
-function rowOf(record: AuditRecord): Record<string, unknown> {
-  return {
-    seq: record.seq,
-    recorded_at: record.recordedAt.toISOString(),
-    request_id: record.requestId,
-    actor_kind: record.actorKind,
-    actor_id: record.actorId,
-    purpose: record.purpose,
-    actor_location: record.actorLocation,
-    operation_kind: record.operationKind,
-    operation_name: record.operationName,
-    operation_hash: record.operationHash,
-    decision: record.decision,
-    code: record.code,
-    reason: record.reason,
-    tables: record.tables,
-    fields: record.fields,
-    row_count: record.rowCount,
-    subject_count: record.subjectCount,
-    subjects_digest: record.subjectsDigest,
-    jurisdictions: record.jurisdictions,
-    privacy_cost: record.privacyCost,
-    findings: record.findings,
-    details: record.details,
-    prev_hash: record.prevHash,
-    hash: record.hash,
-  };
-}
 
 /**
  * Appends records, in order, to the chain inside the caller's transaction, in a fixed number of statements
@@ -46,12 +18,13 @@ export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts:
   let seq = Number(previous.seq);
   let prevHash = previous.hash;
   const records: AuditRecord[] = [];
+  const rows: AuditRow[] = [];
   const subjectRows: { seq: number[]; subject: string[]; jurisdiction: Array<string | null> } = { seq: [], subject: [], jurisdiction: [] };
   for (const draft of drafts) {
     const { subjects: refs, ...fields } = draft;
-    const subjects = new Map([...refs].map(([ref, jurisdiction]) => [pseudonyms.get(ref)!, jurisdiction]));
+    const subjects = new Map([...refs].map(([ref, jurisdiction]) => [pseudonyms.get(ref)!, jurisdiction == null ? null : storableText(String(jurisdiction))]));
     seq += 1;
-    const unhashed = {
+    const row = storedRow({
       ...fields,
       recordedAt: new Date(Math.floor(draft.recordedAt.getTime())),
       seq,
@@ -59,17 +32,20 @@ export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts:
       subjectsDigest: subjectsDigest(subjects),
       jurisdictions: [...new Set([...subjects.values()].filter((j): j is string => j !== null))].sort(),
       prevHash,
-    };
-    const record: AuditRecord = { ...unhashed, hash: auditRecordHash(key, unhashed) };
-    records.push(record);
-    prevHash = record.hash;
+    });
+    // Hashed as it will be read back, not as drafted: no value the database keeps differently can break the chain.
+    const stored = recordFieldsFromRow(row);
+    const hash = auditRecordHash(key, stored);
+    rows.push({ ...row, hash });
+    records.push({ ...stored, hash });
+    prevHash = hash;
     for (const [subject, jurisdiction] of subjects) {
       subjectRows.seq.push(seq);
       subjectRows.subject.push(subject);
       subjectRows.jurisdiction.push(jurisdiction);
     }
   }
-  await tx.query('INSERT INTO audit_log SELECT * FROM jsonb_populate_recordset(NULL::audit_log, $1::jsonb)', [JSON.stringify(records.map(rowOf))]);
+  await tx.query('INSERT INTO audit_log SELECT * FROM jsonb_populate_recordset(NULL::audit_log, $1::jsonb)', [JSON.stringify(rows)]);
   if (subjectRows.seq.length > 0) {
     await tx.query(
       'INSERT INTO audit_subjects (audit_seq, subject, jurisdiction) SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])',

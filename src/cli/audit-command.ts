@@ -44,6 +44,19 @@ function chainSummary(result: ChainVerification): string {
   return `audit chain OK: ${result.checked} records verified, head at ${result.headSeq}${pruned}`;
 }
 
+/** Faults listed in the human report; `--json` lists them all. */
+const LISTED_FAULTS = 20;
+
+function brokenChainReport(result: ChainVerification): string {
+  const [first, ...rest] = result.bad;
+  const lines = [
+    `audit chain BROKEN at record ${first!.seq} (${first!.problem}): ${first!.detail}; ${result.bad.length} fault(s) in all, ${result.checked} records checked`,
+    ...rest.slice(0, LISTED_FAULTS - 1).map((fault) => `  record ${fault.seq} (${fault.problem}): ${fault.detail}`),
+  ];
+  if (result.bad.length > LISTED_FAULTS) lines.push(`  … and ${result.bad.length - LISTED_FAULTS} more (--json lists every one)`);
+  return lines.join('\n');
+}
+
 function cliRetentionPolicy(rules: RetentionRuleSets, operatorJurisdiction: string | undefined): RetentionPolicy {
   try {
     return retentionPolicy(rules, operatorJurisdiction);
@@ -89,7 +102,7 @@ export function registerAuditCommands(program: Command): void {
   registerAuditExport(audit);
   audit
     .command('verify')
-    .description('Verify the whole audit chain; names the first changed, removed, inserted or reordered record')
+    .description('Verify the whole audit chain; reports every changed, removed, inserted or reordered record (exit 2 if any)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
       const result = await withContext('audit verify', async ({ db, secrets }) => {
@@ -101,10 +114,7 @@ export function registerAuditCommands(program: Command): void {
         }
       });
       if (options.json) stdout().write(`${JSON.stringify(result)}\n`);
-      if (!result.ok) {
-        const bad = result.firstBad!;
-        throw new CliError(`audit chain BROKEN at record ${bad.seq} (${bad.problem}): ${bad.detail}; ${result.checked} records verified before it`, 2);
-      }
+      if (!result.ok) throw new CliError(brokenChainReport(result), 2);
       if (!options.json) stdout().write(`${chainSummary(result)}\n`);
     });
 

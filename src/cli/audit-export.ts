@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { type AuditRecord, recordFromRow } from '../audit/index.ts';
+import { type CsvCell, csvRecords } from '../csv.ts';
 import { CliError, withContext } from './context.ts';
 import { progressBar } from './progress.ts';
 import { stderr, stdout } from './output.ts';
@@ -9,15 +10,12 @@ import { stderr, stdout } from './output.ts';
 const PAGE = 2_000;
 const CSV_COLUMNS = ['seq', 'recordedAt', 'actorKind', 'actorId', 'purpose', 'actorLocation', 'operationKind', 'decision', 'code', 'tables', 'rowCount', 'subjectCount', 'jurisdictions', 'hash'] as const;
 
-function csvCell(value: unknown): string {
-  const text = Array.isArray(value) ? value.join(' ') : value instanceof Date ? value.toISOString() : value === null || value === undefined ? '' : String(value);
-  // A leading =, +, - or @ would run as a formula in a spreadsheet.
-  const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
-  return /[",\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+function csvCell(value: AuditRecord[(typeof CSV_COLUMNS)[number]]): CsvCell {
+  return Array.isArray(value) ? value.join(' ') : value instanceof Date ? value.toISOString() : value;
 }
 
 function line(record: AuditRecord & { subjects: Array<[string, string | null]> }, format: 'jsonl' | 'csv'): string {
-  if (format === 'csv') return `${CSV_COLUMNS.map((column) => csvCell(record[column])).join(',')}\n`;
+  if (format === 'csv') return csvRecords([CSV_COLUMNS.map((column) => csvCell(record[column]))]);
   return `${JSON.stringify({ ...record, subjects: record.subjects.map(([subject, jurisdiction]) => ({ subject, jurisdiction })) })}\n`;
 }
 
@@ -47,7 +45,7 @@ export function registerAuditExport(audit: Command): void {
         const bar = options.out ? progressBar('exporting') : null;
         const where = 'seq > $1 AND ($2::timestamptz IS NULL OR recorded_at >= $2) AND ($3::timestamptz IS NULL OR recorded_at < $3)';
         const total = Number((await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM audit_log WHERE ${where}`, [0, from, to])).rows[0]?.n ?? 0);
-        if (format === 'csv') out.write(`${CSV_COLUMNS.join(',')}\n`);
+        if (format === 'csv') out.write(csvRecords([CSV_COLUMNS]));
         let exported = 0;
         for (let after = 0; ; ) {
           const page = await db.query<Parameters<typeof recordFromRow>[0]>(`SELECT * FROM audit_log WHERE ${where} ORDER BY seq LIMIT ${PAGE}`, [after, from, to]);

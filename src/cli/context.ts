@@ -20,9 +20,13 @@ export interface CliContext {
 }
 
 /** Opens the configured database: DATABASE_URL, else the embedded one (taking its lock). */
-export async function openDatabase(holder: LockHolder, env: NodeJS.ProcessEnv = process.env): Promise<{ db: Db; where: string; created: boolean }> {
+export async function openDatabase(
+  holder: LockHolder,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { statementTimeoutMs?: number } = {},
+): Promise<{ db: Db; where: string; created: boolean }> {
   if (env.DATABASE_URL) {
-    return { db: createPgDb({ connectionString: env.DATABASE_URL }), where: redactUrl(env.DATABASE_URL), created: false };
+    return { db: createPgDb({ connectionString: env.DATABASE_URL, ...options }), where: redactUrl(env.DATABASE_URL), created: false };
   }
   const embedded = await openEmbeddedDb(resolveDataDir(env), holder);
   return { db: embedded.db, where: `embedded PGlite at ${embedded.dir}`, created: embedded.created };

@@ -10,7 +10,7 @@ import { stdout } from './output.ts';
 interface Reply {
   data?: Record<string, unknown> | null;
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
-  extensions?: { withheld?: Array<{ table: string; rows: number; jurisdictions: string[] }> };
+  extensions?: { withheld?: Array<{ table: string; jurisdictions: string[] }> };
 }
 
 function summarise(reply: Reply): string {
@@ -21,7 +21,7 @@ function summarise(reply: Reply): string {
     return groups ? `${field}: ${groups.length} noisy groups` : field;
   });
   for (const withheld of reply.extensions?.withheld ?? []) {
-    parts.push(`${withheld.rows} ${withheld.table} rows of ${withheld.jurisdictions.join(', ')} subjects withheld`);
+    parts.push(`${withheld.table} rows of ${withheld.jurisdictions.join(', ')} subjects withheld`);
   }
   return `ok — ${parts.join('; ')}`;
 }

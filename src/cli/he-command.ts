@@ -13,6 +13,7 @@ import {
   KEY_FILES,
   type PublicKeyBundle,
   decryptResult,
+  dropStoredColumn,
   encryptColumn,
   generateKeys,
   readPublicKeyDirectory,
@@ -168,8 +169,9 @@ export function registerHeCommands(program: Command): void {
     .requiredOption('--table <table>', 'catalog table, e.g. employees')
     .requiredOption('--column <column>', 'column marked encrypted in schema/catalog.yaml, e.g. salary')
     .requiredOption('--key <name>', 'registered key name (`he register`)')
+    .option('--fresh', 'drop the batches stored under this key first and encrypt every row again (after changing bounds)')
     .addHelpText('after', '\nInterrupted (Ctrl-C)? Run the same command again: it resumes after the last stored batch.')
-    .action(async (options: { table: string; column: string; key: string }) => {
+    .action(async (options: { table: string; column: string; key: string; fresh?: boolean }) => {
       await withContext('he encrypt-column', async ({ config, db, where }) => {
         const table = config.catalog.tables.get(options.table);
         const column = table?.columns.get(options.column);
@@ -181,16 +183,20 @@ export function registerHeCommands(program: Command): void {
         if (keys[0].scheme !== column.encrypted.scheme) {
           throw new CliError(`${table.name}.${column.name} is declared ${column.encrypted.scheme} in the catalog, but key "${options.key}" is ${keys[0].scheme}`);
         }
+        // Each batch records the bounds it was encrypted under: the overflow guard relies on nothing else.
+        const bounds = column.bounds;
+        if (!bounds) throw new CliError(`${table.name}.${column.name} declares no bounds in the catalog; encrypted sums over it could not be proven exact`);
         const [qTable, qColumn] = [ident(table.name), ident(column.name)];
         const { rows } = await db.query<{ total: string; outside: string }>(
           `SELECT count(${qColumn})::text AS total, count(*) FILTER (WHERE ${qColumn} < $1 OR ${qColumn} > $2)::text AS outside FROM ${qTable}`,
-          [column.bounds?.[0] ?? null, column.bounds?.[1] ?? null],
+          [bounds[0], bounds[1]],
         );
         const total = Number(rows[0]!.total);
         // Overflow refusals rest on the declared bounds, so values beyond them must never be encrypted.
         if (Number(rows[0]!.outside) > 0) {
-          throw new CliError(`${rows[0]!.outside} values of ${table.name}.${column.name} lie outside its declared bounds [${column.bounds!.join(', ')}]`);
+          throw new CliError(`${rows[0]!.outside} values of ${table.name}.${column.name} lie outside its declared bounds [${bounds.join(', ')}]`);
         }
+        if (options.fresh) await dropStoredColumn(db, { table: table.name, column: column.name, keyName: options.key });
         const location = [table.name, column.name, options.key];
         const { rows: stored } = await db.query<{ rows: string }>(
           'SELECT coalesce(sum(cardinality(row_ids)), 0)::text AS rows FROM he_batches WHERE table_name = $1 AND column_name = $2 AND key_name = $3',
@@ -210,6 +216,7 @@ export function registerHeCommands(program: Command): void {
             column: column.name,
             idColumn: table.primaryKey,
             keyName: options.key,
+            bounds,
             signal: controller.signal,
             onProgress: (progress) => {
               last = progress;

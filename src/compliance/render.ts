@@ -1,3 +1,4 @@
+import { csvRecords } from '../csv.ts';
 import type { ComplianceReport } from './report.ts';
 import { type ReportTable, reportPreamble, reportTables, reportTitle } from './report-tables.ts';
 
@@ -68,18 +69,11 @@ ${reportTables(report).map(htmlTable).join('\n')}
 const CSV_COLUMNS = ['section', 'agent', 'location', 'purpose', 'category', 'status', 'rule', 'code', 'detail', 'requests', 'subjects'] as const;
 type CsvRow = Partial<Record<(typeof CSV_COLUMNS)[number], string | number>>;
 
-function csvCell(value: string | number | undefined): string {
-  const text = value === undefined ? '' : String(value);
-  // A leading =, +, - or @ would run as a formula in a spreadsheet: prefix it so it stays text.
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
 /** One flat table (a `section` column tells the kinds of row apart), ready for a spreadsheet. */
 export function renderCsv(report: ComplianceReport): string {
   const chain = report.auditChain;
   const rows: CsvRow[] = [
-    { section: 'audit_chain', status: chain.ok ? 'verified' : 'broken', detail: chain.ok ? `${chain.checked} records` : `${chain.firstBad?.problem} at ${chain.firstBad?.seq}: ${chain.firstBad?.detail}` },
+    { section: 'audit_chain', status: chain.ok ? 'verified' : 'broken', detail: chain.ok ? `${chain.checked} records` : `${chain.bad.length} faults; first: ${chain.firstBad?.problem} at ${chain.firstBad?.seq}: ${chain.firstBad?.detail}` },
     { section: 'period', detail: `${report.period.from}/${report.period.to}`, rule: report.ruleSet.law },
     ...report.processing.map((p): CsvRow => ({ section: 'processing', agent: p.agent, location: p.location, purpose: p.purpose, category: p.categories.join(' '), detail: p.tables.join(' '), requests: p.requests, subjects: p.subjects })),
     ...report.transfers.map((t): CsvRow => ({ section: 'transfer', agent: t.agent, location: t.to, purpose: t.purposes.join(' '), status: t.status, rule: t.rule, code: t.basis ?? '', detail: `${t.from}->${t.to}; listed: ${t.basesListed.join(' ')}`, requests: t.requests, subjects: t.subjects })),
@@ -91,8 +85,7 @@ export function renderCsv(report: ComplianceReport): string {
     { section: 'breach_authority', detail: report.breachNotification.authority.window, rule: report.breachNotification.authority.rule },
     { section: 'breach_individuals', detail: report.breachNotification.individuals.window, rule: report.breachNotification.individuals.rule },
   ];
-  const lines = [CSV_COLUMNS.join(','), ...rows.map((row) => CSV_COLUMNS.map((column) => csvCell(row[column])).join(','))];
-  return `${lines.join('\r\n')}\r\n`;
+  return csvRecords([CSV_COLUMNS, ...rows.map((row) => CSV_COLUMNS.map((column) => row[column]))]);
 }
 
 export function renderJson(report: ComplianceReport): string {

@@ -4,7 +4,60 @@ import { ConfigError, type ConfigIssue, type YamlSource } from './yaml-source.ts
 const agentId = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a lower-case id (a-z, 0-9, -)');
 const jurisdiction = z.string().regex(/^[A-Z]{2}(-[A-Z]{2})?$/, 'expected a jurisdiction code such as SG or EU-DE');
 
+const UNIT_SECONDS = { '': 1, s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/** '900', '30m', '1h', '7d' in seconds, or undefined when the text is none of these. */
+export function durationSeconds(text: string): number | undefined {
+  const match = /^(\d+)([smhd]?)$/.exec(text.trim());
+  return match ? Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS] : undefined;
+}
+
+/** Seconds in the largest unit that divides them evenly: 86400 → '1d', 5400 → '90m'. */
+export function formatDuration(seconds: number): string {
+  const unit = (['d', 'h', 'm'] as const).find((u) => seconds >= UNIT_SECONDS[u] && seconds % UNIT_SECONDS[u] === 0);
+  return unit ? `${seconds / UNIT_SECONDS[unit]}${unit}` : `${seconds}s`;
+}
+
+/** No token may live longer than this, whatever a role is configured with. */
+export const LONGEST_TOKEN_LIFETIME_SECONDS = 30 * 86400;
+
+/** A duration in the file (seconds, or '30m', '8h', '1d'), as whole seconds within [least, most]. */
+function durationWithin(least: number, most: number) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const seconds = typeof value === 'number' ? value : durationSeconds(value);
+    if (seconds === undefined || !Number.isInteger(seconds) || seconds < least || seconds > most) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration from ${formatDuration(least)} to ${formatDuration(most)}, e.g. 900, 30m, 8h, 1d` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+}
+
+const tokenLifetime = durationWithin(60, LONGEST_TOKEN_LIFETIME_SECONDS);
+
+/**
+ * How long the broker accepts a token (exp − iat), per kind of holder and per agent role, and how far the
+ * issuer's clock may run ahead of the broker's. Omitted fields take the defaults: agents 24h, officers 8h
+ * (a person's session is shorter than an unattended program's), 60s of skew.
+ */
+const tokenRulesSchema = z
+  .strictObject({
+    clockSkew: durationWithin(0, 300).default(60),
+    maxLifetime: z
+      .strictObject({
+        agents: tokenLifetime.default(24 * 3600),
+        officers: tokenLifetime.default(8 * 3600),
+        roles: z.record(z.string(), tokenLifetime).default({}),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+/** The token rules in whole seconds. */
+export type TokenRules = z.output<typeof tokenRulesSchema>;
+
 export const agentsFileSchema = z.strictObject({
+  tokens: tokenRulesSchema,
   purposes: z.record(z.string(), z.string()),
   roles: z.record(z.string(), z.string()),
   agents: z.record(
@@ -42,6 +95,7 @@ export interface AgentRegistry {
   roles: ReadonlyMap<string, string>;
   agents: ReadonlyMap<string, AgentDefinition>;
   officers: ReadonlyMap<string, OfficerDefinition>;
+  tokens: TokenRules;
 }
 
 export function buildAgentRegistry(source: YamlSource): AgentRegistry {
@@ -54,11 +108,15 @@ export function buildAgentRegistry(source: YamlSource): AgentRegistry {
     });
     if (file.officers[id]) issues.push(source.issue(['officers', id], `"${id}" is already an agent: officers are never agents`));
   }
+  for (const role of Object.keys(file.tokens.maxLifetime.roles)) {
+    if (!file.roles[role]) issues.push(source.issue(['tokens', 'maxLifetime', 'roles', role], `unknown role "${role}"`));
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return {
     purposes: new Map(Object.entries(file.purposes)),
     roles: new Map(Object.entries(file.roles)),
     agents: new Map(Object.entries(file.agents).map(([id, agent]) => [id, { id, ...agent }])),
     officers: new Map(Object.entries(file.officers).map(([id, officer]) => [id, { id, ...officer }])),
+    tokens: file.tokens,
   };
 }

@@ -36,6 +36,11 @@ const tablePolicy = z.strictObject({
   encryptedAggregates: z.array(z.string()).default([]),
   /** DP contribution bound: at most this many rows of one data subject count in one aggregate query. */
   maxRowsPerSubject: z.number().int().min(1).max(10_000).default(10),
+  /**
+   * Encrypted aggregates without DP noise: only over one cell of this partition (one `eq` per column), and only
+   * when the cell holds at least `minSubjects` data subjects. Absent: every encrypted aggregate needs noise.
+   */
+  exactAnswers: z.strictObject({ partitionBy: z.array(z.string()).min(1), minSubjects: z.number().int().min(2).max(10_000) }).optional(),
 });
 
 const budget = z.strictObject({ epsilon: z.number().positive(), delta: z.number().min(0).lt(1) });
@@ -47,7 +52,13 @@ const privacySchema = z.strictObject({
   dataset: budget,
   agents: z.record(
     z.string(),
-    budget.extend({ maxEpsilonPerQuery: z.number().positive(), maxDeltaPerQuery: z.number().min(0).lt(1).default(0) }),
+    budget.extend({
+      maxEpsilonPerQuery: z.number().positive(),
+      maxDeltaPerQuery: z.number().min(0).lt(1).default(0),
+      /** Smaller ε or δ buys noise that answers nothing and costs samplers unbounded work: refused. */
+      minEpsilonPerQuery: z.number().positive().default(0.001),
+      minDeltaPerQuery: z.number().positive().lt(1).default(1e-12),
+    }),
   ),
 });
 
@@ -63,6 +74,9 @@ export const policiesFileSchema = z.strictObject({
       purposes: z.array(z.string()).min(1),
       subjectJurisdiction: subjectJurisdiction.optional(),
       tables: z.record(z.string(), tablePolicy),
+      /** Caps on one request, summed over its aliases and nested lists; default: the policy's largest page. */
+      maxRowsPerRequest: z.number().int().min(1).max(100_000).optional(),
+      maxSubjectsPerRequest: z.number().int().min(1).max(100_000).optional(),
     }),
   ),
 });
@@ -81,14 +95,28 @@ export interface TablePolicy {
   requireApproval: readonly string[];
   encryptedAggregates: readonly string[];
   maxRowsPerSubject: number;
+  exactAnswers: ExactAnswers | undefined;
   /** Where the policy was written, for explanations and audit. */
   source: string;
+}
+
+export interface ExactAnswers {
+  partitionBy: readonly string[];
+  minSubjects: number;
+}
+
+/** What one request may return at most, over all its aliases and nested lists. */
+export interface RequestCaps {
+  rows: number;
+  /** Distinct data subjects. */
+  subjects: number;
 }
 
 export interface Policy {
   role: string;
   purpose: string;
   tables: ReadonlyMap<string, TablePolicy>;
+  requestCaps: RequestCaps;
 }
 
 export type PrivacyConfig = z.output<typeof privacySchema>;
@@ -135,6 +163,12 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
           issues.push(source.issue([...tableAt, 'encryptedAggregates', i], `"${field}" is not an encrypted column`));
         }
       });
+      table.exactAnswers?.partitionBy.forEach((field, i) => {
+        const path = [...tableAt, 'exactAnswers', 'partitionBy', i];
+        if (table.access !== 'encrypted') issues.push(source.issue(path, 'exactAnswers applies to access: encrypted only'));
+        else if (!table.fields.includes(field)) issues.push(source.issue(path, `"${field}" is not in fields`));
+        else if (table.exactAnswers!.partitionBy.indexOf(field) !== i) issues.push(source.issue(path, `"${field}" is listed twice`));
+      });
       tables.set(tableName, {
         table: tableName,
         access: table.access,
@@ -145,14 +179,17 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
         requireApproval: table.requireApproval,
         encryptedAggregates: table.encryptedAggregates,
         maxRowsPerSubject: table.maxRowsPerSubject,
+        exactAnswers: table.exactAnswers,
         source: `${source.file}:${source.lineOf(tableAt)}`,
       });
     }
+    const largestPage = Math.max(1, ...[...tables.values()].map((table) => table.maxLimit));
+    const requestCaps = { rows: policy.maxRowsPerRequest ?? largestPage, subjects: policy.maxSubjectsPerRequest ?? largestPage };
     policy.purposes.forEach((purpose, i) => {
       if (!registry.purposes.has(purpose)) issues.push(source.issue([...at, 'purposes', i], `unknown purpose "${purpose}"`));
       const key = policyKey(policy.role, purpose);
       if (set.has(key)) issues.push(source.issue([...at, 'purposes', i], `a policy for ${key} is already declared`));
-      set.set(key, { role: policy.role, purpose, tables });
+      set.set(key, { role: policy.role, purpose, tables, requestCaps });
     });
   });
   for (const agent of Object.keys(file.privacy?.agents ?? {})) {

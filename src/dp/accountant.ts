@@ -68,6 +68,17 @@ export function addCost(total: ComposedCost, cost: PrivacyCost): ComposedCost {
   return { ...total, approxEpsilon: total.approxEpsilon + cost.epsilon, approxDelta: total.approxDelta + cost.delta };
 }
 
+/** Two composed totals as one (composition is a sum in every component). */
+export function addComposed(a: ComposedCost, b: ComposedCost): ComposedCost {
+  return {
+    pureEpsilon: a.pureEpsilon + b.pureEpsilon,
+    pureRho: a.pureRho + b.pureRho,
+    approxEpsilon: a.approxEpsilon + b.approxEpsilon,
+    approxDelta: a.approxDelta + b.approxDelta,
+    rho: a.rho + b.rho,
+  };
+}
+
 export function composeCosts(costs: Iterable<PrivacyCost>): ComposedCost {
   let total = NO_COST;
   for (const cost of costs) total = addCost(total, cost);

@@ -10,7 +10,6 @@ import { fieldTypeName } from '../graphql/type-names.ts';
 import { sessionValues, type View, type ViewTable } from '../policy/index.ts';
 import type { Condition, TableLookup } from '../sql/index.ts';
 import {
-  AggregateRequestError,
   groupableColumns,
   groupDomain,
   type Mechanism,
@@ -21,10 +20,10 @@ import {
   SUBJECT_JURISDICTION,
 } from './aggregate-plan.ts';
 import { compileAggregate } from './aggregate-sql.ts';
-import { admitPrivacySpend, chargePrivacySpend } from './admission.ts';
+import { admitPrivacySpend, asPrivacyRefusal, chargeRelease } from './admission.ts';
 import type { BudgetLedger, BudgetState } from './ledger.ts';
+import type { Release } from './request-spend.ts';
 import { type AggregateRelease, releaseAggregate } from './release.ts';
-import { PrivacyParameterError } from './rational.ts';
 
 export interface DpExtensionOptions {
   catalog: Catalog;
@@ -34,7 +33,7 @@ export interface DpExtensionOptions {
 
 const COMMON_SDL = `
 enum DpMechanism { LAPLACE GAUSSIAN }
-"""A differentially private value: the noisy answer and an interval holding the true value with the stated confidence."""
+"""A differentially private value: the noisy answer and [low, high], holding the true value with probability ≥ confidence (for a group kept by partition selection: given that it was released; for a quantile: every usual definition of the q-quantile of the clamped values; rankError: ranks between the estimate's bin and q·n at that confidence)."""
 type NoisyValue { value: Float low: Float high: Float confidence: Float! rankError: Float }
 """What this answer cost; zero when it was replayed."""
 type PrivacySpend { epsilon: Float! delta: Float! rho: Float mechanism: String! }
@@ -129,9 +128,9 @@ function budgetView(state: BudgetState | undefined) {
 }
 
 /**
- * The agents' differentially private aggregates. One request: lock the agent's and the dataset's budget
- * rows, replay an identical earlier answer for free or run one bounding-and-aggregating statement, add
- * noise, charge the ledger — all in the request's transaction, which also holds its audit record.
+ * The agents' differentially private aggregates. Each field: replay an identical earlier answer for free or run
+ * one bounding-and-aggregating statement and add noise, then add its cost to the request's total
+ * (RequestPrivacySpend), which is charged once, in the request's transaction with its audit record.
  */
 export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExtension {
   const lookup: TableLookup = (name) => options.catalog.tables.get(name)!;
@@ -163,12 +162,11 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
           const tally = state.access;
           tally.operationKind = 'dp_aggregate';
           tally.tables.add(viewTable.table.name);
-          const ledger = admitPrivacySpend(options.ledger, view.agent.id, args.epsilon, args.delta);
+          const spend = admitPrivacySpend(options.ledger, context.request, view.agent.id, args.epsilon, args.delta);
           const groupBy = [...new Set(args.groupBy ?? [])];
           const domains = groupBy.map((key) => groupDomain(viewTable, key, lookup));
-          let plan;
-          try {
-            plan = planAggregate({
+          const plan = asPrivacyRefusal(() =>
+            planAggregate({
               viewTable,
               outputs: selectedOutputs(info, type),
               groupBy,
@@ -176,42 +174,53 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
               mechanism: args.mechanism,
               epsilon: args.epsilon,
               delta: args.delta,
-            });
-          } catch (error) {
-            if (error instanceof AggregateRequestError || error instanceof PrivacyParameterError) throw refusal('INVALID_ARGUMENT', error.message);
-            throw error;
-          }
+            }),
+          );
           for (const output of plan.outputs) {
             if (output.op !== 'count') tally.fields.set(`${viewTable.table.name}.${output.field}`, { table: viewTable.table.name, field: output.field, mask: `dp:${plan.mechanism.toLowerCase()}` });
           }
           const tx = state.tx!;
-          const period = ledger.period();
-          const locked = await ledger.lock(tx, view.agent.id, period);
+          const field = String(info.path.key);
           const key = createHash('sha256')
             .update(canonicalJson({ agent: view.agent.id, purpose: view.purpose, table: viewTable.table.name, where: args.where ?? null, groupBy, epsilon: args.epsilon, delta: args.delta, mechanism: args.mechanism, outputs: plan.outputs.map(outputKey).sort() }))
             .digest('hex');
-          const previous = (await ledger.findAnswer(tx, view.agent.id, period, key, options.catalog.dataVersion)) as AggregateAnswer | null;
           const agentState = (states: BudgetState[]) => budgetView(states.find((s) => s.scope === `agent:${view.agent.id}`));
-          if (previous) {
-            tally.privacyCost = { epsilon: 0, delta: 0, mechanism: previous.mechanism, replayed: true, queryKey: key };
-            tally.rowCount = previous.groups.length;
-            return { ...previous, replayed: true, cost: { ...previous.cost, epsilon: 0, delta: 0, rho: previous.cost.rho === null ? null : 0 }, budget: agentState(ledger.states(locked)) };
-          }
-          const compiled = compileAggregate(plan, [...rowFilterConditions(viewTable, { view, values: sessionValues(view.agent, view.purpose) }), ...aggregateConditions(viewTable, args.where)], lookup);
-          const { rows } = await tx.query<Record<string, unknown>>(compiled.text, compiled.params);
-          const release = releaseAggregate(plan, compiled.parse(rows), domains);
-          const states = await chargePrivacySpend(ledger, tx, locked, release.costs, args.epsilon);
-          const rho = release.costs.reduce((total, cost) => total + ('rho' in cost ? cost.rho : 0), 0);
-          const answer: AggregateAnswer = {
-            mechanism: plan.mechanism,
-            rowsPerSubject: plan.rowsPerSubject,
-            cost: { epsilon: args.epsilon, delta: plan.mechanism === 'GAUSSIAN' || !plan.publicGroups ? args.delta : 0, rho: plan.mechanism === 'GAUSSIAN' ? rho : null, mechanism: plan.mechanism },
-            groups: release.groups,
-          };
-          await ledger.storeAnswer(tx, view.agent.id, period, key, options.catalog.dataVersion, answer, answer.cost);
-          tally.privacyCost = { ...answer.cost, replayed: false, queryKey: key };
-          tally.rowCount = answer.groups.length;
-          return { ...answer, replayed: false, budget: agentState(states) };
+          const releaseOf = (answer: AggregateAnswer, replayed: boolean, costs: Release['costs'] = []): Release => ({
+            field,
+            table: viewTable.table.name,
+            mechanism: answer.mechanism,
+            epsilon: answer.cost.epsilon,
+            delta: answer.cost.delta,
+            rho: answer.cost.rho,
+            costs,
+            queryKey: key,
+            answer: { value: answer, dataVersion: options.catalog.dataVersion },
+            replayed,
+          });
+          let first = false;
+          const released = await spend.once(key, async () => {
+            first = true;
+            await spend.lock(tx);
+            const previous = (await spend.ledger.findAnswer(tx, view.agent.id, spend.period, key, options.catalog.dataVersion)) as AggregateAnswer | null;
+            if (previous) return { answer: previous, replayed: true, states: await chargeRelease(spend, tx, releaseOf(previous, true)) };
+            const compiled = compileAggregate(plan, [...rowFilterConditions(viewTable, { view, values: sessionValues(view.agent, view.purpose) }), ...aggregateConditions(viewTable, args.where)], lookup);
+            const { rows } = await tx.query<Record<string, unknown>>(compiled.text, compiled.params);
+            const release = asPrivacyRefusal(() => releaseAggregate(plan, compiled.parse(rows), domains));
+            const rho = release.costs.reduce((total, cost) => total + ('rho' in cost ? cost.rho : 0), 0);
+            const answer: AggregateAnswer = {
+              mechanism: plan.mechanism,
+              rowsPerSubject: plan.rowsPerSubject,
+              cost: { epsilon: args.epsilon, delta: plan.mechanism === 'GAUSSIAN' || !plan.publicGroups ? args.delta : 0, rho: plan.mechanism === 'GAUSSIAN' ? rho : null, mechanism: plan.mechanism },
+              groups: release.groups,
+            };
+            return { answer, replayed: false, states: await chargeRelease(spend, tx, releaseOf(answer, false, release.costs)) };
+          });
+          // An alias repeating a query already released in this request shares that release: listed, not charged again.
+          const replayed = released.replayed || !first;
+          const states = first ? released.states : await chargeRelease(spend, tx, releaseOf(released.answer, true));
+          tally.rowCount += released.answer.groups.length;
+          const cost = replayed ? { ...released.answer.cost, epsilon: 0, delta: 0, rho: released.answer.cost.rho === null ? null : 0 } : released.answer.cost;
+          return { ...released.answer, replayed, cost, budget: agentState(states) };
         };
       }
       return { Query: query, ...types };

@@ -1,6 +1,6 @@
 import type { PrivacyConfig } from '../config/index.ts';
 import type { Queryable } from '../sql/index.ts';
-import { addCost, checkBudget, type ComposedCost, epsilonAt, type PrivacyCost } from './accountant.ts';
+import { type ComposedCost, epsilonAt, type PrivacyCost } from './accountant.ts';
 
 /** A budget's state after (or without) a spend, as agents and officers see it. */
 export interface BudgetState {
@@ -46,7 +46,7 @@ export const composed = (row: BudgetRow): ComposedCost => ({
   rho: Number(row.rho),
 });
 
-function stateOf(row: BudgetRow, total: ComposedCost = composed(row), queries = row.queries): BudgetState {
+export function stateOf(row: BudgetRow, total: ComposedCost = composed(row), queries = row.queries): BudgetState {
   return {
     scope: row.scope,
     period: row.period,
@@ -58,6 +58,12 @@ function stateOf(row: BudgetRow, total: ComposedCost = composed(row), queries = 
   };
 }
 
+/** A cost as decimal text that `numeric` parses exactly: String() gives the shortest form that round-trips. */
+const exactDecimal = (value: number): string => {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`a privacy cost must be a finite number ≥ 0, got ${value}`);
+  return String(value);
+};
+
 /** The period a spend at `at` falls in, e.g. '2026-11' for monthly budgets (UTC). */
 export function budgetPeriod(period: PrivacyConfig['period'], at: Date = new Date()): string {
   const iso = at.toISOString();
@@ -67,7 +73,8 @@ export function budgetPeriod(period: PrivacyConfig['period'], at: Date = new Dat
 /**
  * The budget ledger in PostgreSQL. `lock` takes row locks on the agent's and the dataset's budget rows (in
  * a fixed order, so no deadlock), which serialises spends against one budget across all broker processes;
- * `spend` then checks and records the cost within the same transaction as the audit record.
+ * a request's RequestPrivacySpend checks its total against them and `spendTotal` records it, in the same
+ * transaction as the audit record.
  */
 export class BudgetLedger {
   private readonly privacy: PrivacyConfig;
@@ -114,22 +121,37 @@ export class BudgetLedger {
     return rows;
   }
 
-  /** Charges `costs` to every locked row, or throws BudgetExhaustedError having changed nothing. */
-  async spend(tx: Queryable, locked: readonly BudgetRow[], costs: readonly PrivacyCost[], requestedEpsilon: number): Promise<BudgetState[]> {
-    const next = locked.map((row) => {
-      const total = costs.reduce(addCost, composed(row));
-      const check = checkBudget(total, { epsilon: row.epsilon_limit, delta: row.delta_limit });
-      if (!check.withinBudget) throw new BudgetExhaustedError(row.scope, requestedEpsilon, stateOf(row));
-      return { row, total };
-    });
-    for (const { row, total } of next) {
+  /**
+   * Adds one request's releases to every locked row in one update each. The components are summed by
+   * PostgreSQL in `numeric` (ε²/2 as ε·ε·0.5, which numeric multiplies exactly), so the ledger is the exact sum of what was charged; the caller
+   * (RequestPrivacySpend) has already checked that the total fits.
+   */
+  async spendTotal(tx: Queryable, locked: readonly BudgetRow[], costs: readonly PrivacyCost[]): Promise<void> {
+    const pure: number[] = [];
+    const approxEpsilon: number[] = [];
+    const approxDelta: number[] = [];
+    const rho: number[] = [];
+    for (const cost of costs) {
+      if ('rho' in cost) rho.push(cost.rho);
+      else if (cost.delta === 0) pure.push(cost.epsilon);
+      else {
+        approxEpsilon.push(cost.epsilon);
+        approxDelta.push(cost.delta);
+      }
+    }
+    for (const row of locked) {
       await tx.query(
-        `UPDATE dp_budget SET pure_epsilon = $3, pure_rho = $4, approx_epsilon = $5, approx_delta = $6, rho = $7, queries = queries + 1
+        `UPDATE dp_budget SET
+           pure_epsilon = pure_epsilon + (SELECT coalesce(sum(x), 0) FROM unnest($3::numeric[]) x),
+           pure_rho = pure_rho + (SELECT coalesce(sum(x * x * 0.5), 0) FROM unnest($3::numeric[]) x),
+           approx_epsilon = approx_epsilon + (SELECT coalesce(sum(x), 0) FROM unnest($4::numeric[]) x),
+           approx_delta = approx_delta + (SELECT coalesce(sum(x), 0) FROM unnest($5::numeric[]) x),
+           rho = rho + (SELECT coalesce(sum(x), 0) FROM unnest($6::numeric[]) x),
+           queries = queries + 1
          WHERE scope = $1 AND period = $2`,
-        [row.scope, row.period, total.pureEpsilon, total.pureRho, total.approxEpsilon, total.approxDelta, total.rho],
+        [row.scope, row.period, pure.map(exactDecimal), approxEpsilon.map(exactDecimal), approxDelta.map(exactDecimal), rho.map(exactDecimal)],
       );
     }
-    return next.map(({ row, total }) => stateOf(row, total, row.queries + 1));
   }
 
   states(locked: readonly BudgetRow[]): BudgetState[] {

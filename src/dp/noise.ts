@@ -26,16 +26,38 @@ function checkConfidence(confidence: number): void {
   }
 }
 
-/** Smallest k in [0, high] with mass(k) ≥ confidence, for a non-decreasing mass. */
-function smallestCovering(mass: (k: number) => number, confidence: number, high: number): number {
-  let low = 0;
-  let top = high;
-  while (low < top) {
-    const middle = Math.floor((low + top) / 2);
-    if (mass(middle) >= confidence) top = middle;
-    else low = middle + 1;
+/**
+ * The smallest integer k ≥ 0 with `holds(k)`, for a predicate that is false below some point and true
+ * from it on; `hint` is a guess of that point. Doubling then bisection over doubles, stopping when the
+ * midpoint is no longer strictly between the ends: past 2^53 consecutive doubles are more than 1 apart,
+ * and a search that steps by +1 there never moves, which is how a tiny ε used to hang the broker.
+ */
+export function smallestInteger(holds: (k: number) => boolean, hint: number): number {
+  let top = Math.max(0, Math.ceil(hint));
+  while (!holds(top)) {
+    if (top === Number.POSITIVE_INFINITY) throw new PrivacyParameterError('no finite integer satisfies the noise bound');
+    top = 2 * top + 1;
   }
-  return low;
+  let low = -1;
+  for (;;) {
+    const middle = Math.floor((low + top) / 2);
+    if (middle <= low || middle >= top) return top;
+    if (holds(middle)) top = middle;
+    else low = middle;
+  }
+}
+
+/**
+ * Largest noise scale (b, or σ) accepted. Every floating-point summary stays finite below it (the variance
+ * is about 2b²), and the exact samplers run in time bounded for any scale; a larger scale means an ε or ρ
+ * so small (below ~1e-150 per unit of sensitivity) that the answer would be noise alone.
+ */
+export const MAX_NOISE_SCALE = 1e150;
+
+function checkScale(scale: number): void {
+  if (!(scale <= MAX_NOISE_SCALE)) {
+    throw new PrivacyParameterError(`noise scale ${scale} exceeds ${MAX_NOISE_SCALE}: epsilon or rho is too small for this sensitivity`);
+  }
 }
 
 /**
@@ -43,8 +65,9 @@ function smallestCovering(mass: (k: number) => number, confidence: number, high:
  * Var = 2a/(1-a)², E|Y| = 2a/(1-a²). 1-a is taken as -expm1(-1/b) to stay accurate for large b.
  */
 export function discreteLaplaceNoise(scale: Rational): IntegerNoise {
-  const sample = makeDiscreteLaplaceSampler(scale);
   const b = toNumber(scale);
+  checkScale(b);
+  const sample = makeDiscreteLaplaceSampler(scale);
   const a = Math.exp(-1 / b);
   const oneMinusA = -Math.expm1(-1 / b);
   const tailBeyond = (k: number) => (2 * Math.exp(-(k + 1) / b)) / (1 + a);
@@ -59,8 +82,8 @@ export function discreteLaplaceNoise(scale: Rational): IntegerNoise {
     halfWidth(confidence) {
       checkConfidence(confidence);
       // Closed form from the tail; the search only absorbs floating-point rounding at the boundary.
-      const guess = Math.max(0, Math.ceil(-b * Math.log(((1 - confidence) * (1 + a)) / 2)) - 1);
-      return smallestCovering(massWithin, confidence, guess + 2);
+      const guess = Math.ceil(-b * Math.log(((1 - confidence) * (1 + a)) / 2)) - 1;
+      return smallestInteger((k) => massWithin(k) >= confidence, guess);
     },
     sample,
   };
@@ -90,14 +113,15 @@ function erf(x: number): number {
  * (the next term is O(σ^-3)); Var = σ² up to the same vanishing correction; E|Y| = 2(σ² - 1/12)/(σ√(2π)).
  */
 export function discreteGaussianNoise(sigma2: Rational): IntegerNoise {
-  const sample = makeDiscreteGaussianSampler(sigma2);
   const variance = toNumber(sigma2);
   const sigma = Math.sqrt(variance);
+  checkScale(sigma);
+  const sample = makeDiscreteGaussianSampler(sigma2);
   const weight = (y: number) => Math.exp(-(y * y) / (2 * variance));
-  const last = Math.ceil(TAIL_SIGMAS * sigma) + 1;
   const common = { kind: 'discrete-gaussian' as const, scale: sigma, sample };
 
   if (sigma <= DIRECT_SUM_MAX_SIGMA) {
+    const last = Math.ceil(TAIL_SIGMAS * sigma) + 1;
     let normaliser = 1;
     let absoluteMoment = 0;
     let secondMoment = 0;
@@ -146,7 +170,7 @@ export function discreteGaussianNoise(sigma2: Rational): IntegerNoise {
     massWithin,
     halfWidth(confidence) {
       checkConfidence(confidence);
-      return smallestCovering(massWithin, confidence, last);
+      return smallestInteger((k) => massWithin(k) >= confidence, 2 * sigma);
     },
   };
 }

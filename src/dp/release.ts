@@ -10,7 +10,7 @@ export interface NoisyValue {
   low: number | null;
   high: number | null;
   confidence: number;
-  /** Quantiles only: with 95% probability the released bin is within this many ranks of the target rank. */
+  /** Quantiles only: with probability `confidence` the estimate's bin is within this many ranks of the target rank. */
   rankError: number | null;
 }
 
@@ -57,8 +57,7 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
   const costs: PrivacyCost[] = [];
   const partition = plan.publicGroups
     ? null
-    : makePartitionSelection({ maxPartitionsPerSubject: plan.rowsPerSubject, epsilon: plan.share.epsilon, delta: plan.share.partitionDelta });
-  const countLaplace = makeDiscreteLaplace({ sensitivity: k, epsilon: plan.share.epsilon });
+    : makePartitionSelection({ maxRowsPerSubject: plan.rowsPerSubject, epsilon: plan.share.epsilon, delta: plan.share.partitionDelta });
   const count = partition ? null : integerMeasurement(plan, k);
   if (partition) costs.push(partition.cost);
   else if (plan.primitives.some((p) => p.op === 'count')) costs.push(count!.cost);
@@ -75,7 +74,7 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
       costs.push(measurement.cost);
     } else if (primitive.op === 'quantile') {
       const [lower, upper] = table.columns.get(primitive.field)!.bounds!;
-      const mechanism = makeQuantile({ lower, upper, bins: QUANTILE_BINS, quantile: primitive.q, epsilon: plan.share.epsilon, maxContributionsPerSubject: plan.rowsPerSubject });
+      const mechanism = makeQuantile({ lower, upper, bins: QUANTILE_BINS, quantile: primitive.q, epsilon: plan.share.epsilon, maxContributionsPerSubject: plan.rowsPerSubject, confidence: CONFIDENCE });
       quantiles.set(outputKey(primitive), mechanism);
       costs.push(mechanism.cost);
     }
@@ -101,7 +100,8 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
     } else if (count && plan.primitives.some((p) => p.op === 'count')) {
       noisyCount = count.mechanism.release(row.count);
     }
-    const countMechanism = partition ? countLaplace : count!.mechanism;
+    // A released group's count is conditioned on having cleared the threshold; partition.interval accounts for it.
+    const countInterval = (confidence: number) => (partition ? partition.interval(noisyCount!, confidence) : count!.mechanism.interval(noisyCount!, confidence));
     const noisySums = new Map<string, bigint>();
     for (const [field, sum] of sums) noisySums.set(field, sum.mechanism.release(row.sums.get(field) ?? 0n));
     const values: Record<string, NoisyValue> = {};
@@ -113,7 +113,7 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
     function releaseOutput(output: (typeof plan.outputs)[number]): NoisyValue {
       switch (output.op) {
         case 'count': {
-          const interval = countMechanism.interval(noisyCount!, CONFIDENCE);
+          const interval = countInterval(CONFIDENCE);
           return { value: Math.max(0, Number(noisyCount)), low: Math.max(0, Number(interval.lower)), high: Math.max(0, Number(interval.upper)), confidence: CONFIDENCE, rankError: null };
         }
         case 'sum': {
@@ -133,10 +133,10 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
           const clamp = (x: number) => Math.min(upper, Math.max(lower, x));
           const n = Number(noisyCount!);
           const s = asNumber(noisySums.get(output.field)!, sum.scale);
-          const countInterval = countMechanism.interval(noisyCount!, AVG_PART_CONFIDENCE);
+          const counts = countInterval(AVG_PART_CONFIDENCE);
           const sumInterval = sum.mechanism.interval(noisySums.get(output.field)!, AVG_PART_CONFIDENCE);
-          const cLow = Math.max(1, Number(countInterval.lower));
-          const cHigh = Math.max(1, Number(countInterval.upper));
+          const cLow = Math.max(1, Number(counts.lower));
+          const cHigh = Math.max(1, Number(counts.upper));
           const sLow = asNumber(sumInterval.lower, sum.scale);
           const sHigh = asNumber(sumInterval.upper, sum.scale);
           const ratios = [sLow / cLow, sLow / cHigh, sHigh / cLow, sHigh / cHigh];
@@ -145,9 +145,7 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
         case 'quantile': {
           const mechanism = quantiles.get(outputKey(output))!;
           const released = mechanism.release(row.histograms.get(output.field) ?? new Array<number>(QUANTILE_BINS).fill(0));
-          // Exponential mechanism utility bound: P[u* - u ≥ 2Δ(ln B + ln(1/β))/ε] ≤ β, with Δ = k and β = 5%.
-          const rankError = (2 * plan.rowsPerSubject * Math.log(QUANTILE_BINS / (1 - CONFIDENCE))) / plan.share.epsilon;
-          return { value: released.midpoint, low: released.lower, high: released.upper, confidence: CONFIDENCE, rankError };
+          return { value: released.value, low: released.low, high: released.high, confidence: CONFIDENCE, rankError: mechanism.rankError };
         }
       }
     }

@@ -1,4 +1,5 @@
 import { createGraphQLError } from 'graphql-yoga';
+import { answerMediaType } from './media-type.ts';
 
 /**
  * Every refusal an agent can see, with one stable `extensions.code` each (listed in the README).
@@ -6,8 +7,9 @@ import { createGraphQLError } from 'graphql-yoga';
  */
 export const ERROR_CODES = {
   AGENT_REVOKED: { status: 403, message: 'This agent has been revoked.' },
-  LIMIT_EXCEEDED: { status: 400, message: 'The requested page is larger than this view allows.' },
+  LIMIT_EXCEEDED: { status: 400, message: 'The requested page, or the rows or people of the whole request, exceed what this view allows.' },
   INVALID_ARGUMENT: { status: 400, message: 'An argument is not valid.' },
+  BAD_REQUEST: { status: 400, message: 'The request is not a valid GraphQL request.' },
   MASKED_FIELD_FILTER: { status: 403, message: 'This view masks a field used to filter, sort or page; only equality on a pseudonym is allowed.' },
   APPROVAL_REQUIRED: { status: 403, message: 'A field in this request needs a human approval.' },
   BUDGET_EXHAUSTED: { status: 403, message: 'The privacy budget for this query is exhausted.' },
@@ -16,8 +18,11 @@ export const ERROR_CODES = {
   HE_OVERFLOW: { status: 400, message: 'This encrypted aggregate could exceed the exact range of its encryption scheme; narrow the filter.' },
   HE_KEY_UNKNOWN: { status: 400, message: 'No encryption key is registered under this name.' },
   HE_NOT_ENCRYPTED: { status: 400, message: 'This column has not been encrypted under this key.' },
+  HE_EXACT_NOT_ALLOWED: { status: 403, message: 'This encrypted aggregate may only be answered with DP noise (noise: { epsilon }).' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The data store is unavailable; nothing was returned or recorded as returned.' },
+  DEADLINE_EXCEEDED: { status: 504, message: 'The request did not finish within its deadline; nothing was returned.' },
   AUDIT_UNAVAILABLE: { status: 503, message: 'The access could not be recorded, so no data was returned.' },
+  NOT_FOUND: { status: 404, message: 'No such endpoint: GraphQL is served at exactly one path.' },
   INTERNAL: { status: 500, message: 'Internal error; nothing was returned.' },
 } as const;
 
@@ -38,10 +43,13 @@ export function isRefusal(error: unknown): boolean {
   return code !== undefined && code in ERROR_CODES && !['DATABASE_UNAVAILABLE', 'AUDIT_UNAVAILABLE', 'INTERNAL'].includes(code);
 }
 
-/** A refusal answered before GraphQL runs (gate, identity): the same JSON error shape, with its HTTP status. */
-export function refusalResponse(status: number, code: string, message: string, realm = 'keyhole'): Response {
-  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
-    status,
-    headers: { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': `Bearer realm="${realm}"` } : {}) },
-  });
+/**
+ * A refusal answered before GraphQL runs (endpoint, gate, identity): the same error shape as GraphQL's own, with
+ * its HTTP status, in the media type the client accepts (see answerMediaType).
+ */
+export function refusalResponse(request: Request, status: number, code: string, message: string, realm = 'keyhole'): Response {
+  const headers: Record<string, string> = { 'content-type': `${answerMediaType(request.headers.get('accept'))}; charset=utf-8` };
+  if (status === 401) headers['www-authenticate'] = `Bearer realm="${realm}"`;
+  if (status === 405) headers.allow = 'POST';
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), { status, headers });
 }

@@ -186,6 +186,17 @@ export function planRead(
   };
 }
 
+/**
+ * The tables of a read whose rows of some subject jurisdictions the view withholds, from the policy alone: what
+ * the agent is told must not depend on whether withheld people match its filter (one predicate at a time).
+ */
+export function withholdingOf(shape: RowShape, out: Map<string, readonly string[]> = new Map()): Map<string, readonly string[]> {
+  const { table, withheld } = shape.viewTable;
+  if (withheld.length > 0) out.set(table.name, withheld);
+  for (const nested of shape.nested) withholdingOf(nested.shape, out);
+  return out;
+}
+
 function maskDescription(field: ViewField): { mask: string; rule?: string | undefined } {
   const exposure = field.exposure;
   if (exposure.kind === 'clear') return { mask: 'clear', rule: exposure.rule };

@@ -27,6 +27,11 @@ export interface RequestState {
   query: string | null;
   operationName: string | null;
   access: AccessTally;
+  /**
+   * Tables read whose view withholds some subject jurisdictions, with those jurisdictions: all the agent is told
+   * about withholding (the audit record keeps the counts in `access.details.withheld`).
+   */
+  withholding: Map<string, readonly string[]>;
   /** The request's transaction while it executes: every read and its audit record share it. */
   tx: Queryable | null;
   audited: boolean;
@@ -51,6 +56,7 @@ export function requestState(request: Request): RequestState {
       query: null,
       operationName: null,
       access: newAccessTally(),
+      withholding: new Map(),
       tx: null,
       audited: false,
     };

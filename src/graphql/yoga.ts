@@ -12,10 +12,17 @@ import type { Log } from '../log.ts';
 import type { Db } from '../sql/index.ts';
 import { auditDraft, refuseRevokedAgents } from './audit-draft.ts';
 import { type AuditedExecutionOptions, useAuditedExecution } from './plugins/use-audited-execution.ts';
+import { useEndpointOnly } from './endpoint.ts';
+import { useCors } from './plugins/use-cors.ts';
+import { useArgumentHygiene } from './plugins/use-argument-hygiene.ts';
 import { useErrorHygiene } from './plugins/use-error-hygiene.ts';
 import { useIdentity } from './plugins/use-identity.ts';
+import { useMaxDirectives } from './plugins/use-max-directives.ts';
+import { useRecordEveryResult } from './plugins/use-record-every-result.ts';
+import { usePrivacySpend } from './plugins/use-privacy-spend.ts';
 import { useRequestGate } from './plugins/use-request-gate.ts';
 import { useRequestLog } from './plugins/use-request-log.ts';
+import { captureParams } from './request-params.ts';
 import { requestState, type KeyholeContext } from './request-state.ts';
 import type { ViewSchemaCache } from './view-schemas.ts';
 
@@ -30,14 +37,32 @@ export interface AgentYogaOptions {
   routes?: Plugin[];
   /** Extra plugins of later stages, run after identity and before execution. */
   plugins?: Plugin[];
+  /** Origins whose pages may read answers (KEYHOLE_CORS_ORIGINS, see corsOriginsFrom); none by default. */
+  corsOrigins?: readonly string[];
+  /** How long one request may execute (KEYHOLE_REQUEST_DEADLINE_MS); DEFAULT_REQUEST_DEADLINE_MS when absent. */
+  requestDeadlineMs?: number;
   /** Checks on each successful read before its audit record (compliance). */
   beforeRecord?: AuditedExecutionOptions['beforeRecord'];
 }
 
 export const GRAPHQL_PATH = '/graphql';
 
+/** Long enough for the heaviest request the demo views accept (an encrypted sum over every stored batch). */
+export const DEFAULT_REQUEST_DEADLINE_MS = 10_000;
+
+/** KEYHOLE_REQUEST_DEADLINE_MS: milliseconds, 1 ms to 10 minutes; absent or empty means the default. */
+export function requestDeadlineFrom(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_REQUEST_DEADLINE_MS;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 600_000) throw new Error(`KEYHOLE_REQUEST_DEADLINE_MS: expected whole milliseconds from 1 to 600000, got "${value}"`);
+  return ms;
+}
+
 /** Limits an agent query must stay within (graphql-armor); generous for real use, tight for abuse. */
-export const QUERY_LIMITS = { depth: 6, aliases: 15, cost: 5000, tokens: 2000 } as const;
+export const QUERY_LIMITS = { depth: 6, aliases: 15, directives: 10, cost: 5000, tokens: 2000 } as const;
+
+const queryLimitError = (message: string) =>
+  new GraphQLError(message.replace(/^Syntax Error: /, ''), { extensions: { code: 'QUERY_LIMIT_EXCEEDED', http: { status: 400, spec: false } } });
 
 /**
  * graphql-armor throws on rejection by default, which yoga turns into a 200 without a code; reporting the
@@ -46,12 +71,7 @@ export const QUERY_LIMITS = { depth: 6, aliases: 15, cost: 5000, tokens: 2000 } 
 const reportLimit = {
   propagateOnRejection: false,
   exposeLimits: true,
-  onReject: [
-    (context: ValidationContext | null, error: GraphQLError) =>
-      context?.reportError(
-        new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'QUERY_LIMIT_EXCEEDED', http: { status: 400, spec: false } } }),
-      ),
-  ],
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(queryLimitError(error.message))],
 };
 
 /** The agents' GraphQL endpoint: identity, a per-view schema, hardening, and audited execution. */
@@ -73,6 +93,11 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
     landingPage: false,
     batching: false,
     logging: false,
+    // useCors instead: yoga's reflects any origin, with credentials, on every route of the server.
+    cors: false,
+    // yoga answers 200 to every URL that ends in this, before any plugin can route it (`/graphql/health`,
+    // `/officer/health`), and it cannot be switched off: a space is never in a URL (it is percent-encoded).
+    healthCheckEndpoint: ' ',
     // Unexpected errors leave as a generic message; the log keeps what happened, never the data involved.
     maskedErrors: {
       maskError(error, message) {
@@ -91,23 +116,26 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
     },
     plugins: [
       ...(options.routes ?? []),
+      useEndpointOnly(GRAPHQL_PATH),
+      useCors(GRAPHQL_PATH, options.corsOrigins ?? []),
       useRequestLog(GRAPHQL_PATH, options.log),
-      useRequestGate(GRAPHQL_PATH),
-      useIdentity({ graphqlPath: GRAPHQL_PATH, keys: options.tokenKeys, registry: options.registry, db: options.db, revocations, recordRefusal }),
+      useRequestGate({ recordRefusal }),
+      useIdentity({ keys: options.tokenKeys, registry: options.registry, db: options.db, revocations, recordRefusal }),
+      useRecordEveryResult(recordRefusal),
       {
-        onParams({ params, request }) {
-          const state = requestState(request);
-          state.query = params.query ?? null;
-          state.operationName = params.operationName ?? null;
-        },
+        onParams: ({ params, request }) => captureParams(requestState(request), params, recordRefusal),
       },
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),
       maxDepthPlugin({ n: QUERY_LIMITS.depth, flattenFragments: true, ...reportLimit }),
-      maxAliasesPlugin({ n: QUERY_LIMITS.aliases, ...reportLimit }),
+      // `__typename` counts too (graphql-armor exempts it by default): 100 of them are 100 fields resolved.
+      maxAliasesPlugin({ n: QUERY_LIMITS.aliases, allowList: [], ...reportLimit }),
+      useMaxDirectives({ n: QUERY_LIMITS.directives, error: queryLimitError }),
       costLimitPlugin({ maxCost: QUERY_LIMITS.cost, ...reportLimit }),
       blockFieldSuggestionsPlugin(),
       useErrorHygiene(),
+      useArgumentHygiene(),
       ...(options.plugins ?? []),
+      usePrivacySpend(),
       useAuditedExecution({
         db: options.db,
         auditKey: options.auditKey,
@@ -118,6 +146,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
         // DP aggregates (and encrypted ones, which may add DP noise) spend privacy budget: they commit in
         // one transaction with their record.
         writesState: (field) => field.endsWith('_aggregate') || field.endsWith('_encrypted'),
+        deadlineMs: options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS,
       }),
     ],
   });

@@ -1,19 +1,20 @@
-import type { CatalogColumn } from '../config/index.ts';
+import type { GraphQLResolveInfo } from 'graphql';
 import { refusal } from '../graphql/errors.ts';
 import { rowFilterConditions, whereCondition } from '../graphql/read.ts';
 import { requestState, type KeyholeContext } from '../graphql/request-state.ts';
 import type { ViewSchemaExtension } from '../graphql/schema.ts';
 import { describe, fieldTypeName } from '../graphql/type-names.ts';
 import { sessionValues, type View, type ViewTable } from '../policy/index.ts';
-import { compileSelect, ident, type Queryable, type TableLookup } from '../sql/index.ts';
-import { admitPrivacySpend, chargePrivacySpend } from '../dp/admission.ts';
+import { compileSelect, ident, type Queryable, SUBJECT_KEY, type TableLookup } from '../sql/index.ts';
+import { admitPrivacySpend, asPrivacyRefusal, chargeRelease } from '../dp/admission.ts';
 import type { BudgetLedger } from '../dp/ledger.ts';
 import { makeDiscreteLaplace } from '../dp/mechanisms.ts';
 import { addEncryptedNoise, type BatchInput, encryptedMean, encryptedSum } from './aggregate.ts';
 import { encodeResultEnvelope } from './envelope.ts';
 import { HeInputError, HeOverflowError } from './errors.ts';
+import { assertEnoughSubjects, assertExactCell } from './exact-answers.ts';
 import { BFV_MAX_SAFE_TOTAL, CKKS_MAX_ABS_TOTAL, type HeScheme, assertNoOverflow, ckksErrorBound } from './params.ts';
-import { loadPublicMaterial, streamBatches } from './store.ts';
+import { loadPublicMaterial, storedColumn, streamBatches } from './store.ts';
 
 /*
  * The broker's encrypted aggregates: for every view table with `access: encrypted`, one root field
@@ -98,6 +99,12 @@ type EncryptedAggregate {
 ${describe('Differential privacy under encryption (BFV SUM or WEIGHTED_SUM): the broker draws discrete Laplace noise for the total (ε/2, sensitivity = one subject\'s largest weighted value), encrypts it with the public key and adds it; the row count gets its own noise (ε/2). The ε is charged to the budgets.')}
 input EncryptedNoise { epsilon: Float! }`;
 
+function exactNote(viewTable: ViewTable): string {
+  const exact = viewTable.policy.exactAnswers;
+  if (!exact) return ' Every answer needs `noise`.';
+  return ` Without \`noise\`, only one cell { ${exact.partitionBy.map((column) => `${column}: { eq }`).join(', ')} } holding at least ${exact.minSubjects} data subjects is answered.`;
+}
+
 function tableSdl(viewTable: ViewTable): string {
   const type = viewTable.table.graphqlType;
   const name = viewTable.table.name;
@@ -114,7 +121,7 @@ input ${type}EncryptedWeights { by: ${type}WeightField! weights: [EncryptedWeigh
 enum ${type}EncryptedColumn { ${viewTable.policy.encryptedAggregates.join(' ')} }
 ${weights}
 input ${type}EncryptedAggregate { op: EncryptedAggregateOp! column: ${type}EncryptedColumn!${fields.length === 0 ? '' : ` weights: ${type}EncryptedWeights`} }
-${describe('A filter on the public (non-encrypted) columns; it becomes a plaintext 0/1 mask, never a decryption.')}
+${describe(`A filter on the public (non-encrypted) columns; it becomes a plaintext 0/1 mask, never a decryption.${exactNote(viewTable)}`)}
 input ${type}EncryptedWhere {
 ${whereFields.join('\n')}
   and: [${type}EncryptedWhere!]
@@ -127,14 +134,6 @@ extend type Query {
 }`;
 }
 
-/** Largest |value| the catalog declares for a column; encrypted aggregates need it to rule out overflow. */
-function declaredMaxAbs(column: CatalogColumn): number {
-  if (!column.bounds) {
-    throw refusal('HE_OVERFLOW', `Column "${column.name}" declares no bounds, so an encrypted sum over it cannot be proven exact.`);
-  }
-  return Math.ceil(Math.max(Math.abs(column.bounds[0]), Math.abs(column.bounds[1])));
-}
-
 /**
  * The rows the filter selects, as sorted ids with their public weights: a binary search per stored slot
  * is a few times faster than a Map of 10⁶ bigint keys and needs no assumption on the store's order.
@@ -143,37 +142,51 @@ class Selection {
   readonly ids: Float64Array;
   /** Absent: every selected row weighs 1. */
   readonly weights: Float64Array | undefined;
-  /** Rows with a non-zero weight: the most rows a sum over the store can include. */
-  readonly rows: number;
-  readonly maxAbsWeight: number;
+  /** Each selected row's data subject (for exact answers, which count subjects); absent otherwise. */
+  readonly subjects: readonly string[] | undefined;
 
-  constructor(ids: Float64Array, weights: Float64Array | undefined) {
+  constructor(ids: Float64Array, weights: Float64Array | undefined, subjects: readonly string[] | undefined) {
     this.ids = ids;
     this.weights = weights;
-    let rows = ids.length;
-    let maxAbsWeight = ids.length > 0 ? 1 : 0;
-    if (weights) {
-      rows = weights.reduce((n, w) => n + (w === 0 ? 0 : 1), 0);
-      maxAbsWeight = weights.reduce((max, w) => Math.max(max, Math.abs(w)), 0);
-    }
-    this.rows = rows;
-    this.maxAbsWeight = maxAbsWeight;
+    this.subjects = subjects;
   }
 
-  /** The row's weight, 0 when the filter does not select it. */
-  weightOf(rowId: bigint): number {
+  /** The row's position among the selected ids, -1 when the filter does not select it. */
+  indexOf(rowId: bigint): number {
     const id = Number(rowId);
     let low = 0;
     let high = this.ids.length - 1;
     while (low <= high) {
       const middle = (low + high) >>> 1;
       const probe = this.ids[middle]!;
-      if (probe === id) return this.weights ? this.weights[middle]! : 1;
+      if (probe === id) return middle;
       if (probe < id) low = middle + 1;
       else high = middle - 1;
     }
-    return 0;
+    return -1;
   }
+
+  /** The row's weight, 0 when the filter does not select it. */
+  weightOf(rowId: bigint): number {
+    const index = this.indexOf(rowId);
+    if (index < 0) return 0;
+    return this.weights ? this.weights[index]! : 1;
+  }
+}
+
+/** What an answer covers: the selected rows with a non-zero weight among the stored ones, and their distinct subjects. */
+function coverage(storedIds: bigint[][], selection: Selection): { rows: number; subjects: number } {
+  let rows = 0;
+  const subjects = new Set<string>();
+  for (const ids of storedIds) {
+    for (const id of ids) {
+      const index = selection.indexOf(id);
+      if (index < 0 || selection.weights?.[index] === 0) continue;
+      rows += 1;
+      if (selection.subjects) subjects.add(selection.subjects[index]!);
+    }
+  }
+  return { rows, subjects: selection.subjects ? subjects.size : rows };
 }
 
 interface WeightPlan {
@@ -182,6 +195,12 @@ interface WeightPlan {
   /** weights[0] is `otherwise`; weights[i] belongs to values[i - 1] (array_position's numbering). */
   weights: number[];
 }
+
+/**
+ * The largest |weight| the request declares. The overflow guard and the noise's sensitivity use it rather than
+ * the weights of the rows selected, which would let a refusal tell whether a heavily weighted row matched.
+ */
+const maxAbsWeightOf = (plan: WeightPlan | null): number => (plan ? Math.max(...plan.weights.map(Math.abs)) : 1);
 
 function weightPlan(weights: WeightsArg, scheme: HeScheme): WeightPlan {
   const otherwise = weights.otherwise ?? 0;
@@ -200,7 +219,15 @@ const parseIds = (text: string | null): Float64Array => Float64Array.from(text ?
  * parameterised statement: the read compiler builds it (row filters, subject jurisdiction, where),
  * the outer query folds it into sorted id and weight-index lists.
  */
-async function selectRows(tx: Queryable, viewTable: ViewTable, view: View, lookup: TableLookup, where: AggregateArgs['where'], plan: WeightPlan | null): Promise<Selection> {
+async function selectRows(
+  tx: Queryable,
+  viewTable: ViewTable,
+  view: View,
+  lookup: TableLookup,
+  where: AggregateArgs['where'],
+  plan: WeightPlan | null,
+  withSubjects: boolean,
+): Promise<Selection> {
   const session = { view, values: sessionValues(view.agent, view.purpose) };
   const conditions = rowFilterConditions(viewTable, session);
   if (where) conditions.push(whereCondition(viewTable, where));
@@ -208,19 +235,22 @@ async function selectRows(tx: Queryable, viewTable: ViewTable, view: View, looku
   const columns = [...new Set([primaryKey, ...(plan ? [plan.by] : [])])];
   const inner = compileSelect(
     // No page: every matching row counts.
-    { table: viewTable.table, columns, conditions, orderBy: [], limit: Number.MAX_SAFE_INTEGER, offset: 0, nested: [] },
+    // Rows the view withholds are filtered out here, before anything is counted or summed, and never counted apart.
+    { table: viewTable.table, columns, conditions, orderBy: [], limit: Number.MAX_SAFE_INTEGER, offset: 0, nested: [], withheld: viewTable.withheld },
     lookup,
   );
   const id = `m.${ident(primaryKey)}`;
   const groups = plan ? `, string_agg(coalesce(array_position($${inner.params.length + 1}::text[], m.${ident(plan.by)}::text), 0)::text, ',' ORDER BY ${id}) AS groups` : '';
-  const { rows } = await tx.query<{ ids: string | null; groups?: string | null }>(
-    `SELECT string_agg(${id}::text, ',' ORDER BY ${id}) AS ids${groups} FROM (${inner.text}) m`,
+  const subjects = withSubjects ? `, json_agg(m.${ident(SUBJECT_KEY)}::text ORDER BY ${id}) AS subjects` : '';
+  const { rows } = await tx.query<{ ids: string | null; groups?: string | null; subjects?: string[] | null }>(
+    `SELECT string_agg(${id}::text, ',' ORDER BY ${id}) AS ids${groups}${subjects} FROM (${inner.text}) m`,
     plan ? [...inner.params, plan.values] : inner.params,
   );
   const ids = parseIds(rows[0]?.ids ?? null);
   if (!ids.every(Number.isSafeInteger)) throw new HeInputError(`${viewTable.table.name}.${primaryKey} holds ids beyond 2^53`);
-  if (!plan) return new Selection(ids, undefined);
-  return new Selection(ids, Float64Array.from(parseIds(rows[0]?.groups ?? null), (group) => plan.weights[group]!));
+  const subjectIds = withSubjects ? (rows[0]?.subjects ?? []) : undefined;
+  if (!plan) return new Selection(ids, undefined, subjectIds);
+  return new Selection(ids, Float64Array.from(parseIds(rows[0]?.groups ?? null), (group) => plan.weights[group]!), subjectIds);
 }
 
 /** Refuses a query whose worst case (declared bounds × weights × rows) leaves the scheme's exact range. */
@@ -235,17 +265,11 @@ function assertFits(scheme: HeScheme, maxAbsValue: number, maxAbsWeight: number,
   }
 }
 
-/** Plain 0/1 masks, or per-slot weights, for each stored batch, counting the rows they select. */
-async function* batchInputs(
-  batches: AsyncIterable<{ rowIds: bigint[]; ciphertext: Uint8Array }>,
-  selection: Selection,
-  weighted: boolean,
-  selected: { rows: number },
-): AsyncGenerator<BatchInput> {
+/** Plain 0/1 masks, or per-slot weights, for each stored batch. */
+async function* batchInputs(batches: AsyncIterable<{ rowIds: bigint[]; ciphertext: Uint8Array }>, selection: Selection, weighted: boolean): AsyncGenerator<BatchInput> {
   for await (const batch of batches) {
     const rowCount = batch.rowIds.length;
     const picks = batch.rowIds.map((id) => selection.weightOf(id));
-    selected.rows += picks.reduce((n, weight) => n + (weight === 0 ? 0 : 1), 0);
     yield weighted ? { ciphertext: batch.ciphertext, rowCount, weights: picks } : { ciphertext: batch.ciphertext, rowCount, mask: picks };
   }
 }
@@ -259,7 +283,7 @@ async function storedRowIds(tx: Queryable, table: string, column: string, keyNam
   return rows.map((row) => (row.row_ids === '' ? [] : row.row_ids.split(',').map(BigInt)));
 }
 
-async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAggregateOptions, args: AggregateArgs, context: KeyholeContext) {
+async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAggregateOptions, args: AggregateArgs, context: KeyholeContext, field: string) {
   const state = requestState(context.request);
   const tx = state.tx!;
   const { key, aggregate, where } = args;
@@ -273,18 +297,25 @@ async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAgg
   if ((aggregate.op === 'WEIGHTED_SUM') !== Boolean(aggregate.weights)) {
     throw refusal('INVALID_ARGUMENT', aggregate.op === 'WEIGHTED_SUM' ? 'WEIGHTED_SUM needs `weights`.' : `${aggregate.op} takes no \`weights\`.`);
   }
+  if (aggregate.op === 'COUNT' && args.noise) {
+    throw refusal('INVALID_ARGUMENT', 'COUNT answers in plain text; for a noisy count ask a SUM with `noise`: its rowCount is the noisy count.');
+  }
+  const exact = args.noise ? undefined : viewTable.policy.exactAnswers;
+  if (!args.noise) assertExactCell(exact, where, aggregate.weights?.by);
   const { rows: keys } = await tx.query<{ scheme: HeScheme; fingerprint: string }>('SELECT scheme, fingerprint FROM he_keys WHERE name = $1', [key]);
   const registered = keys[0];
   if (!registered) throw refusal('HE_KEY_UNKNOWN', `No encryption key named ${JSON.stringify(key)} is registered.`);
   details.keyFingerprint = registered.fingerprint;
   details.scheme = registered.scheme;
-  const { rows: stored } = await tx.query('SELECT 1 FROM he_batches WHERE table_name = $1 AND column_name = $2 AND key_name = $3 LIMIT 1', [table, column, key]);
-  if (stored.length === 0) throw refusal('HE_NOT_ENCRYPTED', `${table}.${column} has not been encrypted under key ${JSON.stringify(key)}.`);
+  const stored = await storedColumn(tx, { table, column, keyName: key });
+  if (!stored) throw refusal('HE_NOT_ENCRYPTED', `${table}.${column} has not been encrypted under key ${JSON.stringify(key)}.`);
 
   const scheme = registered.scheme;
   const plan = aggregate.weights ? weightPlan(aggregate.weights, scheme) : null;
-  const selection = await selectRows(tx, viewTable, view, options.lookup, where, plan);
-  const columnEntry = viewTable.table.columns.get(column)!;
+  const selection = await selectRows(tx, viewTable, view, options.lookup, where, plan, exact !== undefined);
+  const covered = coverage(await storedRowIds(tx, table, column, key), selection);
+  // First of the checks that depend on the data, so a small cell's refusal says nothing more (no overflow bit).
+  if (exact) assertEnoughSubjects(exact, covered.subjects);
   const answer = (rowCount: number, result: string | null, precision: number): EncryptedAggregateResult => {
     details.rowCount = rowCount;
     state.access.tables.add(table);
@@ -294,53 +325,68 @@ async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAgg
     return { key, scheme, operation: aggregate.op, column, rowCount, result, precision, largestSafeTotal, epsilonSpent: null };
   };
 
-  if (aggregate.op === 'COUNT') {
-    const count = (await storedRowIds(tx, table, column, key)).reduce((n, ids) => n + ids.reduce((m, id) => m + (selection.weightOf(id) === 0 ? 0 : 1), 0), 0);
-    return answer(count, null, 0);
+  if (aggregate.op === 'COUNT') return answer(covered.rows, null, 0);
+  if (stored.maxAbsValue === undefined) {
+    throw refusal('HE_OVERFLOW', `Batches of ${table}.${column} were encrypted before Keyhole recorded their bounds, so a sum over them cannot be proven exact; the steward re-encrypts with \`keyhole he encrypt-column --fresh\`.`);
   }
-  const maxAbsValue = declaredMaxAbs(columnEntry);
+  // The bounds the stored ciphertexts were encrypted under (the widest of any batch), never the catalog's current ones.
+  const maxAbsValue = stored.maxAbsValue;
+  const maxAbsWeight = maxAbsWeightOf(plan);
+  // A noisy answer covers any predicate, so its guard assumes every stored row: a refusal that depended on the
+  // rows matched would count them for free. An exact answer is one cell, already past the subject threshold.
+  const guardRows = exact ? covered.rows : stored.rows;
   try {
-    assertFits(scheme, maxAbsValue, selection.maxAbsWeight, selection.rows);
+    assertFits(scheme, maxAbsValue, maxAbsWeight, guardRows);
   } catch (error) {
     if (error instanceof HeOverflowError) throw refusal('HE_OVERFLOW', `Refused: ${error.message}. Narrow the filter or the weights.`);
     throw error;
   }
-  const noise = args.noise ? await chargeNoise(tx, view, options, args, scheme, BigInt(maxAbsValue) * BigInt(Math.ceil(Math.max(1, selection.maxAbsWeight)))) : null;
+  const noise = args.noise ? await chargeNoise(tx, context.request, field, viewTable, view, options, args, scheme, BigInt(maxAbsValue) * BigInt(Math.ceil(Math.max(1, maxAbsWeight)))) : null;
   if (noise) {
-    state.access.privacyCost = { epsilon: args.noise!.epsilon, delta: 0, mechanism: 'laplace-under-encryption' };
     try {
-      assertNoOverflow({ maxAbsValue, rows: selection.rows, weightsMaxAbs: Math.ceil(selection.maxAbsWeight), noiseMaxAbs: Number(noise.sum < 0n ? -noise.sum : noise.sum) });
+      assertNoOverflow({ maxAbsValue, rows: guardRows, weightsMaxAbs: Math.ceil(maxAbsWeight), noiseMaxAbs: Number(noise.sum < 0n ? -noise.sum : noise.sum) });
     } catch (error) {
       if (error instanceof HeOverflowError) throw refusal('HE_OVERFLOW', `Refused: ${error.message}. Narrow the filter or the weights.`);
       throw error;
     }
   }
   const material = await loadPublicMaterial(tx, key);
-  const selected = { rows: 0 };
-  const inputs = batchInputs(streamBatches(tx, table, column, key), selection, aggregate.op === 'WEIGHTED_SUM', selected);
+  const inputs = batchInputs(streamBatches(tx, table, column, key), selection, aggregate.op === 'WEIGHTED_SUM');
   const summed = aggregate.op === 'MEAN' ? await encryptedMean(material, inputs) : await encryptedSum(material, inputs);
   const envelope = noise ? addEncryptedNoise(material, summed, noise.sum) : summed;
-  const precision = scheme === 'bfv' ? 0 : ckksErrorBound(maxAbsValue * Math.max(1, selection.maxAbsWeight), selected.rows);
-  if (!noise) return answer(selected.rows, encodeResultEnvelope(envelope), precision);
-  return { ...answer(Math.max(0, selected.rows + Number(noise.count)), encodeResultEnvelope(envelope), precision), epsilonSpent: args.noise!.epsilon };
+  const precision = scheme === 'bfv' ? 0 : ckksErrorBound(maxAbsValue * Math.max(1, maxAbsWeight), covered.rows);
+  if (!noise) return answer(covered.rows, encodeResultEnvelope(envelope), precision);
+  return { ...answer(Math.max(0, covered.rows + Number(noise.count)), encodeResultEnvelope(envelope), precision), epsilonSpent: args.noise!.epsilon };
 }
 
 /**
- * DP noise under encryption: refuses what the budgets cannot cover, charges ε (in the request's transaction,
- * with its audit record), and draws the noise for the total (ε/2, sensitivity = one subject's largest
+ * DP noise under encryption: adds ε to the request's privacy spend (refused when the request's total does not
+ * fit the budgets; charged with the audit record), and draws the noise for the total (ε/2, sensitivity = one subject's largest
  * weighted value: an employee is one row) and for the row count (ε/2, sensitivity 1).
  */
-async function chargeNoise(tx: Queryable, view: View, options: HeAggregateOptions, args: AggregateArgs, scheme: HeScheme, sensitivity: bigint): Promise<{ sum: bigint; count: bigint }> {
+async function chargeNoise(
+  tx: Queryable,
+  request: Request,
+  field: string,
+  viewTable: ViewTable,
+  view: View,
+  options: HeAggregateOptions,
+  args: AggregateArgs,
+  scheme: HeScheme,
+  sensitivity: bigint,
+): Promise<{ sum: bigint; count: bigint }> {
   const epsilon = args.noise!.epsilon;
   if (scheme !== 'bfv' || (args.aggregate.op !== 'SUM' && args.aggregate.op !== 'WEIGHTED_SUM')) {
     throw refusal('INVALID_ARGUMENT', 'Noise under encryption is offered for BFV SUM and WEIGHTED_SUM.');
   }
-  const ledger = admitPrivacySpend(options.ledger, view.agent.id, epsilon, 0);
-  await chargePrivacySpend(ledger, tx, await ledger.lock(tx, view.agent.id, ledger.period()), [{ epsilon, delta: 0 }], epsilon);
-  return {
+  const spend = admitPrivacySpend(options.ledger, request, view.agent.id, epsilon, 0);
+  const release = { field, table: viewTable.table.name, mechanism: 'laplace-under-encryption', epsilon, delta: 0, rho: null, costs: [{ epsilon, delta: 0 }], replayed: false };
+  const noise = asPrivacyRefusal(() => ({
     sum: makeDiscreteLaplace({ sensitivity, epsilon: epsilon / 2 }).release(0n),
     count: makeDiscreteLaplace({ sensitivity: 1, epsilon: epsilon / 2 }).release(0n),
-  };
+  }));
+  await chargeRelease(spend, tx, release);
+  return noise;
 }
 
 /** The encrypted-aggregate stage of a view's schema (see the file comment). */
@@ -355,8 +401,8 @@ export function heAggregateExtension(options: HeAggregateOptions): ViewSchemaExt
     resolvers(view) {
       const fields: Record<string, unknown> = {};
       for (const viewTable of encryptedTables(view)) {
-        fields[`${viewTable.table.name}_encrypted`] = (_: unknown, args: AggregateArgs, context: KeyholeContext) =>
-          resolveAggregate(viewTable, view, options, args, context);
+        fields[`${viewTable.table.name}_encrypted`] = (_: unknown, args: AggregateArgs, context: KeyholeContext, info: GraphQLResolveInfo) =>
+          resolveAggregate(viewTable, view, options, args, context, String(info.path.key));
       }
       return Object.keys(fields).length === 0 ? {} : { Query: fields };
     },

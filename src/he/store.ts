@@ -97,6 +97,9 @@ export interface BatchLocation {
   keyName: string;
 }
 
+/** The [lower, upper] bounds every value of a batch was checked against before it was encrypted. */
+export type ValueBounds = readonly [number, number];
+
 export interface StoredBatch {
   batchNo: number;
   /** The row id of each slot, in slot order. */
@@ -105,12 +108,41 @@ export interface StoredBatch {
   ciphertext: Uint8Array;
 }
 
-export async function storeBatch(db: Queryable, location: BatchLocation, batch: StoredBatch): Promise<void> {
+export async function storeBatch(db: Queryable, location: BatchLocation, batch: StoredBatch, bounds: ValueBounds): Promise<void> {
   await db.query(
-    `INSERT INTO he_batches (table_name, column_name, key_name, batch_no, row_ids, ciphertext)
-     VALUES ($1, $2, $3, $4, string_to_array($5, ',')::bigint[], decode($6, 'base64'))`,
-    [location.table, location.column, location.keyName, batch.batchNo, batch.rowIds.join(','), toBase64(batch.ciphertext)],
+    `INSERT INTO he_batches (table_name, column_name, key_name, batch_no, row_ids, ciphertext, min_value, max_value)
+     VALUES ($1, $2, $3, $4, string_to_array($5, ',')::bigint[], decode($6, 'base64'), $7, $8)`,
+    [location.table, location.column, location.keyName, batch.batchNo, batch.rowIds.join(','), toBase64(batch.ciphertext), bounds[0], bounds[1]],
   );
+}
+
+export interface StoredColumn {
+  /** Encrypted rows over every batch. */
+  rows: number;
+  /**
+   * The largest |bound| any batch was encrypted under; undefined when a batch predates recorded bounds, so
+   * nothing is known about its values.
+   */
+  maxAbsValue: number | undefined;
+}
+
+/** What the overflow guard may rely on for a column's stored batches; undefined when none are stored. */
+export async function storedColumn(db: Queryable, location: BatchLocation): Promise<StoredColumn | undefined> {
+  const { rows } = await db.query<{ batches: string; rows: string | null; unrecorded: boolean | null; max_abs: string | null }>(
+    `SELECT count(*)::text AS batches, sum(cardinality(row_ids))::text AS rows,
+            bool_or(min_value IS NULL OR max_value IS NULL) AS unrecorded,
+            max(greatest(abs(min_value), abs(max_value)))::text AS max_abs
+       FROM he_batches WHERE table_name = $1 AND column_name = $2 AND key_name = $3`,
+    [location.table, location.column, location.keyName],
+  );
+  const row = rows[0]!;
+  if (Number(row.batches) === 0) return undefined;
+  return { rows: Number(row.rows), maxAbsValue: row.unrecorded ? undefined : Math.ceil(Number(row.max_abs)) };
+}
+
+/** Removes a column's stored batches under one key, so that it can be encrypted afresh. */
+export async function dropStoredColumn(db: Queryable, location: BatchLocation): Promise<void> {
+  await db.query('DELETE FROM he_batches WHERE table_name = $1 AND column_name = $2 AND key_name = $3', [location.table, location.column, location.keyName]);
 }
 
 const BATCHES_PER_PAGE = 8;
@@ -150,6 +182,8 @@ export interface EncryptColumnOptions {
   /** An integer column ordering the rows (the primary key); stored per slot. */
   idColumn: string;
   keyName: string;
+  /** Every value must lie within these (the catalog's bounds); they are stored with each batch for the overflow guard. */
+  bounds: ValueBounds;
   onProgress?: (progress: EncryptColumnProgress) => void;
   /** Stops between batches; a later call resumes after the last stored batch. */
   signal?: AbortSignal;
@@ -161,7 +195,10 @@ export interface EncryptColumnOptions {
  * picks up where it stopped, assuming no rows were inserted below that id meanwhile.
  */
 export async function encryptColumn(options: EncryptColumnOptions): Promise<EncryptColumnProgress> {
-  const { db, table, column, idColumn, keyName } = options;
+  const { db, table, column, idColumn, keyName, bounds } = options;
+  if (!(Number.isFinite(bounds[0]) && Number.isFinite(bounds[1]) && bounds[0] <= bounds[1])) {
+    throw new HeInputError(`bounds must be finite [lower, upper] with lower ≤ upper, got [${bounds.join(', ')}]`);
+  }
   const [qTable, qColumn, qId] = [quoteIdentifier(table), quoteIdentifier(column), quoteIdentifier(idColumn)];
   const material = await loadPublicMaterial(db, keyName);
   const location = { table, column, keyName };
@@ -188,15 +225,23 @@ export async function encryptColumn(options: EncryptColumnOptions): Promise<Encr
       [afterId, material.slotCount],
     );
     if (rows.length === 0) return progress;
-    const values = rows.map((row) => parseValue(material.scheme, row.row_value, row.row_id, column));
+    const values = rows.map((row) => withinBounds(parseValue(material.scheme, row.row_value, row.row_id, column), bounds, row.row_id, column));
     const rowIds = rows.map((row) => BigInt(row.row_id));
-    await storeBatch(db, location, { batchNo, rowIds, ciphertext: encryptBatch(material, values as bigint[] | number[]) });
+    await storeBatch(db, location, { batchNo, rowIds, ciphertext: encryptBatch(material, values as bigint[] | number[]) }, bounds);
     afterId = rows.at(-1)!.row_id;
     batchNo += 1;
     progress.batches = batchNo;
     progress.rows += rows.length;
     options.onProgress?.({ ...progress });
   }
+}
+
+/** The bounds stored with a batch must hold for every value in it: the overflow guard's proof rests on them. */
+function withinBounds(value: bigint | number, bounds: ValueBounds, id: string, column: string): bigint | number {
+  if (Number(value) < bounds[0] || Number(value) > bounds[1]) {
+    throw new HeInputError(`${column} of row ${id} is ${value}, outside the bounds [${bounds.join(', ')}] it is encrypted under`);
+  }
+  return value;
 }
 
 function parseValue(scheme: HeScheme, value: string | number, id: string, column: string): bigint | number {

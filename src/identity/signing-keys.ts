@@ -51,7 +51,8 @@ async function devKeys(dataDir: string): Promise<TokenKeys> {
 /**
  * Production reads the verification key from the environment — `KEYHOLE_TOKEN_PUBLIC_KEY` (SPKI PEM) or
  * `KEYHOLE_JWKS` (a JWKS document) — and signs only where `KEYHOLE_TOKEN_PRIVATE_KEY` (PKCS#8 PEM) is set
- * (the token issuer, not the broker). Without them, a development key pair is made once in the data dir.
+ * (the token issuer, not the broker). Without them, a development key pair is made once in the data dir —
+ * except under `NODE_ENV=production`, where whoever can read the data dir could then mint any identity.
  */
 export async function loadTokenKeys(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<TokenKeys> {
   const kid = env.KEYHOLE_TOKEN_KID ?? 'keyhole';
@@ -68,6 +69,12 @@ export async function loadTokenKeys(dataDir: string, env: NodeJS.ProcessEnv = pr
       ...(signing ? { signing } : {}),
       source: 'KEYHOLE_TOKEN_PUBLIC_KEY',
     };
+  }
+  if (env.NODE_ENV === 'production') {
+    throw new Error(
+      `NODE_ENV=production but no token verification key is configured, so Keyhole would trust the development key pair in ${join(dataDir, 'token-keys.json')}. ` +
+        "Set KEYHOLE_TOKEN_PUBLIC_KEY to your token issuer's Ed25519 public key (SPKI PEM), or KEYHOLE_JWKS to your identity provider's JWKS document (JSON).",
+    );
   }
   return devKeys(dataDir);
 }

@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
-import type { AgentDefinition, AgentRegistry, OfficerDefinition } from '../config/index.ts';
+import {
+  type AgentDefinition,
+  type AgentRegistry,
+  durationSeconds,
+  formatDuration,
+  LONGEST_TOKEN_LIFETIME_SECONDS,
+  type OfficerDefinition,
+} from '../config/index.ts';
 import { IdentityError } from './errors.ts';
 import { TOKEN_ALG, type TokenKeys } from './signing-keys.ts';
+import { checkTokenTimes, holderLabel, maxLifetimeSeconds, type TokenHolder } from './token-lifetime.ts';
 import type { VerifiedTokens } from './verified-tokens.ts';
 
 const ISSUER = 'keyhole';
 const AUDIENCE = 'keyhole-broker';
-const MAX_TTL_SECONDS = 30 * 24 * 3600;
+const DEFAULT_TTL_SECONDS = 3600;
 
 export interface AgentPrincipal {
   kind: 'agent';
@@ -28,12 +36,11 @@ export interface OfficerPrincipal {
 
 export type Principal = AgentPrincipal | OfficerPrincipal;
 
-/** Parses '30m', '1h', '7d' or plain seconds. */
+/** Parses '30m', '1h', '7d' or plain seconds, from 1s to 30d. */
 export function parseTtl(ttl: string): number {
-  const match = /^(\d+)([smhd]?)$/.exec(ttl.trim());
-  if (!match) throw new Error(`invalid --ttl "${ttl}": expected e.g. 900, 30m, 1h, 7d`);
-  const seconds = Number(match[1]) * ({ '': 1, s: 1, m: 60, h: 3600, d: 86400 } as const)[match[2] as '' | 's' | 'm' | 'h' | 'd'];
-  if (seconds <= 0 || seconds > MAX_TTL_SECONDS) throw new Error(`--ttl must be between 1s and 30d`);
+  const seconds = durationSeconds(ttl);
+  if (seconds === undefined) throw new Error(`invalid --ttl "${ttl}": expected e.g. 900, 30m, 1h, 7d`);
+  if (!(seconds > 0 && seconds <= LONGEST_TOKEN_LIFETIME_SECONDS)) throw new Error(`--ttl must be between 1s and 30d`);
   return seconds;
 }
 
@@ -43,10 +50,11 @@ export interface IssueTokenOptions {
   subject: string;
   /** Agents: one of their registered purposes (defaults to the first). Officers: ignored. */
   purpose?: string | undefined;
-  ttlSeconds: number;
+  /** Defaults to 1h, or the holder's maximum lifetime if that is shorter. */
+  ttlSeconds?: number | undefined;
 }
 
-/** Signs an EdDSA JWT naming one agent and one purpose (or one officer). */
+/** Signs an EdDSA JWT naming one agent and one purpose (or one officer), never longer-lived than the broker accepts. */
 export async function issueToken(options: IssueTokenOptions): Promise<string> {
   const { keys, registry, subject } = options;
   if (!keys.signing) throw new Error('no signing key: set KEYHOLE_TOKEN_PRIVATE_KEY (production) or use the embedded dev keys');
@@ -64,14 +72,24 @@ export async function issueToken(options: IssueTokenOptions): Promise<string> {
     }
     claims.purpose = purpose;
   }
+  const holder: TokenHolder = agent ? { kind: 'agent', role: agent.role } : { kind: 'officer' };
+  const max = maxLifetimeSeconds(registry.tokens, holder);
+  const ttl = options.ttlSeconds ?? Math.min(DEFAULT_TTL_SECONDS, max);
+  if (!(ttl > 0 && ttl <= max)) {
+    throw new Error(
+      `a token living ${formatDuration(ttl)} would be refused: the broker accepts at most ${formatDuration(max)} for ${holderLabel(holder)} (tokens.maxLifetime in schema/agents.yaml)`,
+    );
+  }
+  // One clock reading for both claims, so exp − iat is exactly the lifetime checked above.
+  const now = Math.floor(Date.now() / 1000);
   return new SignJWT(claims)
     .setProtectedHeader({ alg: TOKEN_ALG, kid: keys.signing.kid, typ: 'JWT' })
     .setSubject(subject)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
-    .setIssuedAt()
+    .setIssuedAt(now)
     .setJti(randomUUID())
-    .setExpirationTime(Math.floor(Date.now() / 1000) + options.ttlSeconds)
+    .setExpirationTime(now + ttl)
     .sign(keys.signing.key);
 }
 
@@ -85,25 +103,32 @@ function claimedSubject(token: string): string | null {
 }
 
 /**
- * Verifies signature (EdDSA only: `alg: none` and HMAC tokens fail), issuer, audience and expiry, then
- * resolves the subject against the registry. Revocation is checked separately against the shared database.
- * With `verified`, a token whose signature verified before is not checked again until it expires.
+ * Verifies signature (EdDSA only: `alg: none` and HMAC tokens fail), issuer, audience, the required claims and
+ * `nbf`, then resolves the subject against the registry and applies the time rules (expiry, `iat`, maximum
+ * lifetime for the holder). Revocation is checked separately against the shared database. With `verified`, a
+ * token whose signature verified before is not verified again until it expires; the registry and the time
+ * rules still apply to it on every request.
  */
 export async function verifyToken(token: string, keys: TokenKeys, registry: AgentRegistry, verified?: VerifiedTokens): Promise<Principal> {
-  const known = verified?.get(token);
-  if (known) return principalFor(known, registry);
-  const claims = await verifiedClaims(token, keys);
-  verified?.remember(token, claims);
-  return principalFor(claims, registry);
+  const now = Date.now();
+  const remembered = verified?.get(token, now);
+  const claims = remembered ?? (await verifiedClaims(token, keys, registry.tokens.clockSkew, now));
+  const principal = principalFor(claims, registry);
+  checkTokenTimes(claims, registry.tokens, holderOf(principal), principal.id, now);
+  if (!remembered) verified?.remember(token, claims);
+  return principal;
 }
 
-async function verifiedClaims(token: string, keys: TokenKeys): Promise<JWTPayload> {
+async function verifiedClaims(token: string, keys: TokenKeys, clockSkew: number, now: number): Promise<JWTPayload> {
   try {
     const { payload } = await jwtVerify(token, keys.verifyKey as Parameters<typeof jwtVerify>[1], {
       algorithms: [TOKEN_ALG],
       issuer: ISSUER,
       audience: AUDIENCE,
-      requiredClaims: ['exp', 'sub', 'jti'],
+      requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+      // Lets `nbf` run this far ahead; checkTokenTimes judges expiry again without it, and `iat` and the lifetime.
+      clockTolerance: clockSkew,
+      currentDate: new Date(now),
     });
     return payload;
   } catch (error) {
@@ -130,6 +155,10 @@ function principalFor(payload: JWTPayload, registry: AgentRegistry): Principal {
     throw new IdentityError('PURPOSE_NOT_ALLOWED', `agent "${subject}" is not registered for purpose "${purpose}"`, subject);
   }
   return { kind: 'agent', agent, purpose, ...base };
+}
+
+function holderOf(principal: Principal): TokenHolder {
+  return principal.kind === 'agent' ? { kind: 'agent', role: principal.agent.role } : { kind: 'officer' };
 }
 
 export function bearerToken(header: string | null): string | null {

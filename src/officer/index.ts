@@ -1,22 +1,12 @@
 import type { Plugin } from 'graphql-yoga';
-import type { BrokerSecrets, ProjectConfig } from '../config/index.ts';
-import type { TokenKeys } from '../identity/index.ts';
-import type { Log } from '../log.ts';
-import type { Db } from '../sql/index.ts';
 import { isOfficerPath, serveAsset } from './assets.ts';
-import { createOfficerYoga, OFFICER_GRAPHQL_PATH } from './officer-yoga.ts';
+import { createOfficerYoga, OFFICER_GRAPHQL_PATH, type OfficerYogaOptions } from './officer-yoga.ts';
 
 export { OFFICER_GRAPHQL_PATH } from './officer-yoga.ts';
 export { isCrossBorder } from './subject-queries.ts';
 export type { AuditFilter } from './filter.ts';
 
-export interface OfficerRoutesOptions {
-  db: Db;
-  config: ProjectConfig;
-  tokenKeys: TokenKeys;
-  secrets: BrokerSecrets;
-  log: Log;
-}
+export type OfficerRoutesOptions = OfficerYogaOptions;
 
 /** Answers `/officer` (page), `/officer/assets/*` and `/officer/graphql`; null for any other path. */
 export type OfficerRequestHandler = (request: Request) => Promise<Response | null>;

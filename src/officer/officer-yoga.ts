@@ -3,10 +3,14 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import { AuditBatcher, appendAuditRecord } from '../audit/index.ts';
 import type { BrokerSecrets, ProjectConfig } from '../config/index.ts';
 import { auditDraft } from '../graphql/audit-draft.ts';
+import { useEndpointOnly } from '../graphql/endpoint.ts';
 import { useAuditedExecution } from '../graphql/plugins/use-audited-execution.ts';
+import { DEFAULT_REQUEST_DEADLINE_MS } from '../graphql/yoga.ts';
 import { useErrorHygiene } from '../graphql/plugins/use-error-hygiene.ts';
+import { useRecordEveryResult } from '../graphql/plugins/use-record-every-result.ts';
 import { useRequestGate } from '../graphql/plugins/use-request-gate.ts';
-import { requestState, type KeyholeContext, type RequestState } from '../graphql/request-state.ts';
+import { captureParams, type RecordRefusal } from '../graphql/request-params.ts';
+import { newAccessTally, requestState, type KeyholeContext, type RequestState } from '../graphql/request-state.ts';
 import type { TokenKeys } from '../identity/index.ts';
 import type { Log } from '../log.ts';
 import type { Db } from '../sql/index.ts';
@@ -16,16 +20,21 @@ import { useOfficerIdentity } from './use-officer-identity.ts';
 export const OFFICER_GRAPHQL_PATH = '/officer/graphql';
 
 /** The query text and operation name for the review's audit record; the name also when only the document carries it. */
-function useOperationCapture(): Plugin {
+function useOperationCapture(recordRefusal: RecordRefusal): Plugin {
   return {
-    onParams({ params, request }) {
-      const state = requestState(request);
-      state.query = params.query ?? null;
-      state.operationName = params.operationName ?? null;
-    },
+    onParams: ({ params, request }) => captureParams(requestState(request), params, recordRefusal),
     onExecute({ args }) {
       const state = requestState((args.contextValue as KeyholeContext).request);
       state.operationName ??= getOperationAST(args.document, args.operationName)?.name?.value ?? null;
+    },
+  };
+}
+
+/** Every request here is an officer's review, or an attempt at one: so its record says, refused or not. */
+function useReviewTally(): Plugin {
+  return {
+    onRequest({ request }) {
+      requestState(request).access = newAccessTally('officer_review');
     },
   };
 }
@@ -36,6 +45,8 @@ export interface OfficerYogaOptions {
   tokenKeys: TokenKeys;
   secrets: BrokerSecrets;
   log: Log;
+  /** The same deadline as agents' requests (KEYHOLE_REQUEST_DEADLINE_MS): the database enforces one per statement. */
+  requestDeadlineMs?: number;
 }
 
 /**
@@ -59,12 +70,16 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
     batching: false,
     logging: false,
     maskedErrors: true,
-    // The page is served from this origin; no other site's script needs to read officer answers.
+    // The page is served from this origin; no other site's script needs to read officer answers. (The agents'
+    // server that routes here sends no CORS headers outside its own endpoint either: see useCors.)
     cors: false,
     plugins: [
-      useRequestGate(OFFICER_GRAPHQL_PATH),
-      useOfficerIdentity({ graphqlPath: OFFICER_GRAPHQL_PATH, keys: options.tokenKeys, registry: options.config.registry, recordRefusal }),
-      useOperationCapture(),
+      useEndpointOnly(OFFICER_GRAPHQL_PATH),
+      useReviewTally(),
+      useRequestGate({ recordRefusal }),
+      useOfficerIdentity({ keys: options.tokenKeys, registry: options.config.registry, recordRefusal }),
+      useRecordEveryResult(recordRefusal),
+      useOperationCapture(recordRefusal),
       useErrorHygiene(),
       useAuditedExecution({
         db: options.db,
@@ -73,6 +88,7 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
         log: options.log,
         // An officer's decision commits with its audit record, or not at all.
         writesState: (field) => field === 'decideApproval',
+        deadlineMs: options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS,
       }),
     ],
   });

@@ -1,11 +1,10 @@
 import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../config/index.ts';
 import { refusalResponse } from '../graphql/errors.ts';
-import { newAccessTally, requestState, type RequestState } from '../graphql/request-state.ts';
+import { requestState, type RequestState } from '../graphql/request-state.ts';
 import { bearerToken, IdentityError, type TokenKeys, verifyToken } from '../identity/index.ts';
 
 export interface OfficerIdentityOptions {
-  graphqlPath: string;
   keys: TokenKeys;
   registry: AgentRegistry;
   /** Records a refusal (no token, a bad one, an agent's) before GraphQL runs. */
@@ -14,14 +13,13 @@ export interface OfficerIdentityOptions {
 
 /**
  * Only a privacy officer's token opens the officer API. Agents are never officers: an agent's valid token is
- * refused with NOT_AN_OFFICER (403), and that attempt is itself recorded under the agent's name.
+ * refused with NOT_AN_OFFICER (403), and that attempt is itself recorded under the agent's name. Runs on the
+ * endpoint's path only (see useEndpointOnly).
  */
 export function useOfficerIdentity(options: OfficerIdentityOptions): Plugin {
   return {
-    async onRequest({ request, url, endResponse }) {
-      if (url.pathname !== options.graphqlPath) return;
+    async onRequest({ request, endResponse }) {
       const state = requestState(request);
-      state.access = newAccessTally('officer_review');
       try {
         const token = bearerToken(request.headers.get('authorization'));
         if (!token) throw new IdentityError('UNAUTHENTICATED', 'Send an officer token: Authorization: Bearer <token>.');
@@ -34,7 +32,7 @@ export function useOfficerIdentity(options: OfficerIdentityOptions): Plugin {
         if (!(error instanceof IdentityError)) throw error;
         if (!state.principal && error.claimedId) state.access.details.claimedId = error.claimedId;
         await options.recordRefusal(state, error.code, error.message);
-        endResponse(refusalResponse(error.status, error.code, error.message, 'keyhole-officer'));
+        endResponse(refusalResponse(request, error.status, error.code, error.message, 'keyhole-officer'));
       }
     },
   };

@@ -6,6 +6,7 @@ import type {
   CatalogTable,
   ColumnCondition,
   ProjectConfig,
+  RequestCaps,
   TablePolicy,
 } from '../config/index.ts';
 import { policyKey } from '../config/index.ts';
@@ -37,6 +38,8 @@ export interface View {
   agent: AgentDefinition;
   purpose: string;
   tables: ReadonlyMap<string, ViewTable>;
+  /** Rows and distinct subjects one request may return, across all its aliases and nested lists. */
+  caps: RequestCaps;
 }
 
 /** Session values row filters may refer to, resolved for the calling agent. */
@@ -85,5 +88,7 @@ export function buildView(
     const relations = rowAccess(tableName) ? table.relations.filter((relation) => rowAccess(relation.target)) : [];
     tables.set(tableName, { table, policy: tablePolicy, fields, hidden, relations, rowFilter: tablePolicy.rowFilter, withheld });
   }
-  return { key: `${agent.id}/${purpose}@${version}`, agent, purpose, tables };
+  // No policy, no rows (fail closed).
+  const caps = policy?.requestCaps ?? { rows: 0, subjects: 0 };
+  return { key: `${agent.id}/${purpose}@${version}`, agent, purpose, tables, caps };
 }

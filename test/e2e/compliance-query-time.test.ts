@@ -20,29 +20,33 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
       )
     ).rows[0]!;
 
-  it('withholds a CN customer from an agent processing outside China without a PIPL basis, and says how many', async () => {
+  it('withholds a CN customer from an agent processing outside China without a PIPL basis: the answer says so, the record counts', async () => {
     const reply = await world.kh.graphql(await world.kh.token('support-bot'), '{ customers(limit: 50) { id residency } }');
     expect(reply.status).toBe(200);
     const ids = (reply.body.data!.customers as Array<{ id: number; residency: string }>).map((c) => c.id);
     expect(ids).not.toContain(4);
-    expect(reply.body.extensions?.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
+    expect(reply.body.extensions?.withheld).toEqual([{ table: 'customers', jurisdictions: ['CN'] }]);
     const record = await lastRecord();
     expect(record.decision).toBe('allowed');
     expect(record.details.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
     expect(record.jurisdictions).not.toContain('CN');
   });
 
-  it('counts withheld rows past the page and on an empty page alike', async () => {
+  it('records withheld rows past the page and on an empty page alike, and tells the agent the policy only', async () => {
     const token = await world.kh.token('support-bot');
+    const policy = [{ table: 'customers', jurisdictions: ['CN'] }];
     const firstOnly = await world.kh.graphql(token, '{ customers(limit: 1) { id } }');
     expect(firstOnly.body.data!.customers).toEqual([{ id: 1 }]);
-    expect(firstOnly.body.extensions?.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
+    expect(firstOnly.body.extensions?.withheld).toEqual(policy);
+    expect((await lastRecord()).details.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
     const onlyCn = await world.kh.graphql(token, '{ customers(where: { residency: { eq: "CN" } }) { id } }');
     expect(onlyCn.body.errors, JSON.stringify(onlyCn.body.errors)).toBeUndefined();
     expect(onlyCn.body.data!.customers).toEqual([]);
-    expect(onlyCn.body.extensions?.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
+    expect(onlyCn.body.extensions?.withheld).toEqual(policy);
+    expect((await lastRecord()).details.withheld).toEqual([{ table: 'customers', rows: 1, jurisdictions: ['CN'] }]);
+    // Whether anyone withheld matched the filter shows in the record only, never in the answer.
     const noneWithheld = await world.kh.graphql(token, '{ customers(where: { residency: { eq: "SG" } }) { id } }');
-    expect(noneWithheld.body.extensions?.withheld).toBeUndefined();
+    expect(noneWithheld.body.extensions?.withheld).toEqual(policy);
     expect((await lastRecord()).details.withheld).toBeUndefined();
   });
 
@@ -62,7 +66,11 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
       const reply = await strict.graphql(await strict.token('fraud-bot'), '{ transactions(limit: 50) { id account { id } } }');
       const ids = (reply.body.data!.transactions as Array<{ id: number }>).map((row) => row.id);
       expect(ids).toEqual([100, 101, 102, 103]);
-      expect(reply.body.extensions?.withheld).toEqual([{ table: 'transactions', rows: 1, jurisdictions: ['CN'] }]);
+      expect(reply.body.extensions?.withheld).toEqual([
+        { table: 'transactions', jurisdictions: ['CN'] },
+        { table: 'accounts', jurisdictions: ['CN'] },
+      ]);
+      expect((await lastRecord()).details.withheld).toEqual([{ table: 'transactions', rows: 1, jurisdictions: ['CN'] }]);
     } finally {
       await strict.close();
     }

@@ -11,7 +11,7 @@ const EU_AVG = `{ transactions_aggregate(where: { subject_jurisdiction: { in: ["
 
 async function spent(t: TestDatabase, scope = 'agent:analytics-bot'): Promise<number> {
   const { rows } = await t.db.query<{ pure_epsilon: number }>('SELECT pure_epsilon FROM dp_budget WHERE scope = $1', [scope]);
-  return rows[0]?.pure_epsilon ?? 0;
+  return Number(rows[0]?.pure_epsilon ?? 0);
 }
 
 describe.each(ENGINES)('differentially private aggregates on $engine', ({ create }) => {

@@ -23,6 +23,10 @@ import { loadWorld } from '../support/fixtures.ts';
 
 const EMPLOYEES = 10_000; // two BFV batches of 8192 slots, so masks span batches
 const KEY = 'payroll';
+// Exact answers cover one department × work_jurisdiction cell (schema/policies.yaml); each holds ~200 employees here.
+const cell = (department: string, jurisdiction: string) => ({ department: { eq: department }, work_jurisdiction: { eq: jurisdiction } });
+const RISK_SG = cell('risk', 'SG');
+const IN_RISK_SG = `department = 'risk' AND work_jurisdiction = 'SG'`;
 
 const QUERY = `query ($key: String!, $aggregate: EmployeeEncryptedAggregate!, $where: EmployeeEncryptedWhere) {
   employees_encrypted(key: $key, aggregate: $aggregate, where: $where) { key scheme operation column rowCount result precision largestSafeTotal }
@@ -63,7 +67,7 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
         FROM generate_series(1, ${EMPLOYEES}) g`);
     kh = await startTestBroker(t.db);
     await registerKeyDirectory(t.db, keyDir, KEY);
-    await encryptColumn({ db: t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: KEY });
+    await encryptColumn({ db: t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: KEY, bounds: [0, 1_000_000] });
     fraud = await kh.token('fraud-bot', 'payroll_analytics');
   });
   afterAll(async () => {
@@ -71,11 +75,11 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
     await t.drop();
   });
 
-  it('sums the salaries of one department under encryption; the key holder decrypts the exact SQL total', async () => {
-    const reply = await ask({ aggregate: { op: 'SUM', column: 'salary' }, where: { department: { eq: 'risk' } } });
+  it('sums the salaries of one cell under encryption; the key holder decrypts the exact SQL total', async () => {
+    const reply = await ask({ aggregate: { op: 'SUM', column: 'salary' }, where: RISK_SG });
     expect(reply.body.errors).toBeUndefined();
     const answer = reply.body.data!.employees_encrypted;
-    const expected = await plain(`SELECT sum(salary)::text AS total, count(salary)::int AS n FROM employees WHERE department = 'risk'`);
+    const expected = await plain(`SELECT sum(salary)::text AS total, count(salary)::int AS n FROM employees WHERE ${IN_RISK_SG}`);
     expect(answer).toMatchObject({ key: KEY, scheme: 'bfv', operation: 'SUM', column: 'salary', rowCount: expected.n, precision: 0, largestSafeTotal: 549755740160 });
     const decrypted = await decryptResult(keyDir, answer.result);
     expect(decrypted.value).toBe(BigInt(expected.total!));
@@ -83,12 +87,9 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
   });
 
   it('computes a filtered MEAN as an encrypted sum with its plain count', async () => {
-    const where = { department: { in: ['risk', 'technology'] }, not: { work_jurisdiction: { eq: 'SG' } } };
-    const reply = await ask({ aggregate: { op: 'MEAN', column: 'salary' }, where });
+    const reply = await ask({ aggregate: { op: 'MEAN', column: 'salary' }, where: cell('technology', 'EU-DE') });
     const answer = reply.body.data!.employees_encrypted;
-    const expected = await plain(
-      `SELECT sum(salary)::text AS total, count(salary)::int AS n FROM employees WHERE department IN ('risk', 'technology') AND work_jurisdiction <> 'SG'`,
-    );
+    const expected = await plain(`SELECT sum(salary)::text AS total, count(salary)::int AS n FROM employees WHERE department = 'technology' AND work_jurisdiction = 'EU-DE'`);
     const decrypted = await decryptResult(keyDir, answer.result);
     expect(decrypted).toMatchObject({ value: BigInt(expected.total!), count: expected.n });
     expect(decrypted.mean).toBeCloseTo(Number(expected.total) / Number(expected.n), 6);
@@ -97,42 +98,39 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
 
   it('computes a WEIGHTED_SUM with public per-department weights', async () => {
     const weights = { by: 'department', weights: [{ value: 'risk', weight: 3 }, { value: 'technology', weight: -2 }], otherwise: 1 };
-    const reply = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights }, where: { work_jurisdiction: { in: ['EU-DE', 'EU-FR'] } } });
+    const reply = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights }, where: cell('technology', 'EU-FR') });
     expect(reply.body.errors).toBeUndefined();
-    const expected = await plain(
-      `SELECT sum(salary * CASE department WHEN 'risk' THEN 3 WHEN 'technology' THEN -2 ELSE 1 END)::text AS total
-         FROM employees WHERE work_jurisdiction IN ('EU-DE', 'EU-FR')`,
-    );
+    const expected = await plain(`SELECT (-2 * sum(salary))::text AS total FROM employees WHERE department = 'technology' AND work_jurisdiction = 'EU-FR'`);
     const decrypted = await decryptResult(keyDir, reply.body.data!.employees_encrypted.result);
     expect(decrypted.value).toBe(BigInt(expected.total!));
   });
 
   it('answers COUNT in plain text, without a ciphertext', async () => {
-    const reply = await ask({ aggregate: { op: 'COUNT', column: 'salary' }, where: { department: { eq: 'compliance' } } });
-    const expected = await plain(`SELECT count(salary)::int AS n FROM employees WHERE department = 'compliance'`);
+    const reply = await ask({ aggregate: { op: 'COUNT', column: 'salary' }, where: cell('compliance', 'IN') });
+    const expected = await plain(`SELECT count(salary)::int AS n FROM employees WHERE department = 'compliance' AND work_jurisdiction = 'IN'`);
     expect(reply.body.data!.employees_encrypted).toMatchObject({ operation: 'COUNT', rowCount: expected.n, result: null });
   });
 
-  it('refuses a query whose declared bounds × weights × rows could overflow the plain modulus', async () => {
-    const weights = { by: 'department', weights: [], otherwise: 1000 };
-    const reply = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights } });
+  it('refuses a query whose recorded bounds × weights × rows could overflow the plain modulus', async () => {
+    // ~208 rows × 10⁶ × 10⁶ overflows; the same cell weighted by 1000 stays within range.
+    const weights = { by: 'department', weights: [], otherwise: 1_000_000 };
+    const reply = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights }, where: RISK_SG });
     expect(reply.body.errors![0]!.extensions?.code).toBe('HE_OVERFLOW');
     expect(reply.body.errors![0]!.message).toMatch(/549755740160/);
     expect(reply.body.data ?? null).toBeNull();
-    // The same weights over one department stay within range.
-    const narrow = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights }, where: { department: { eq: 'risk' }, work_jurisdiction: { eq: 'SG' } } });
+    const narrow = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights: { ...weights, otherwise: 1000 } }, where: RISK_SG });
     expect(narrow.body.errors).toBeUndefined();
   });
 
   it('refuses an unknown key, a column not encrypted under the key, and fractional BFV weights', async () => {
-    const unknown = await ask({ key: 'nobody', aggregate: { op: 'SUM', column: 'salary' } });
+    const unknown = await ask({ key: 'nobody', aggregate: { op: 'SUM', column: 'salary' }, where: RISK_SG });
     expect(unknown.body.errors![0]!.extensions?.code).toBe('HE_KEY_UNKNOWN');
     await registerKeyDirectory(t.db, keyDir, 'spare');
-    const spare = await ask({ key: 'spare', aggregate: { op: 'SUM', column: 'salary' } });
+    const spare = await ask({ key: 'spare', aggregate: { op: 'SUM', column: 'salary' }, where: RISK_SG });
     expect(spare.body.errors![0]!.extensions?.code).toBe('HE_NOT_ENCRYPTED');
-    const fractional = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights: { by: 'department', weights: [{ value: 'risk', weight: 0.5 }] } } });
+    const fractional = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights: { by: 'department', weights: [{ value: 'risk', weight: 0.5 }] } }, where: RISK_SG });
     expect(fractional.body.errors![0]!.extensions?.code).toBe('INVALID_ARGUMENT');
-    const missing = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary' } });
+    const missing = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary' }, where: RISK_SG });
     expect(missing.body.errors![0]!.extensions?.code).toBe('INVALID_ARGUMENT');
   });
 
@@ -143,7 +141,7 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
   });
 
   it('gives a result that only the right key opens, and a tampered one fails cleanly', async () => {
-    const reply = await ask({ aggregate: { op: 'SUM', column: 'salary' }, where: { department: { eq: 'risk' } } });
+    const reply = await ask({ aggregate: { op: 'SUM', column: 'salary' }, where: RISK_SG });
     const result: string = reply.body.data!.employees_encrypted.result;
     await expect(decryptWithKey(otherKeys, result)).rejects.toThrow(HeKeyMismatchError);
 
@@ -164,13 +162,13 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
       `SELECT decision, code, row_count, tables, details, fields FROM audit_log WHERE operation_kind = 'encrypted_aggregate' ORDER BY seq`,
     );
     const first = rows[0]!;
-    const expected = await plain(`SELECT count(salary)::int AS n FROM employees WHERE department = 'risk'`);
+    const expected = await plain(`SELECT count(salary)::int AS n FROM employees WHERE ${IN_RISK_SG}`);
     expect(first).toMatchObject({ decision: 'allowed', code: null, row_count: expected.n, tables: ['employees'] });
     expect(first.fields).toEqual([{ table: 'employees', field: 'salary', mask: 'encrypted:bfv' }]);
-    expect(first.details.encryptedAggregate).toMatchObject({ key: KEY, operation: 'SUM', column: 'salary', filter: { department: { eq: 'risk' } }, rowCount: expected.n, scheme: 'bfv' });
+    expect(first.details.encryptedAggregate).toMatchObject({ key: KEY, operation: 'SUM', column: 'salary', filter: RISK_SG, rowCount: expected.n, scheme: 'bfv' });
     const overflow = rows.find((row) => row.code === 'HE_OVERFLOW')!;
     expect(overflow).toMatchObject({ decision: 'denied', row_count: 0 });
-    expect(overflow.details.encryptedAggregate).toMatchObject({ key: KEY, operation: 'WEIGHTED_SUM', filter: null });
+    expect(overflow.details.encryptedAggregate).toMatchObject({ key: KEY, operation: 'WEIGHTED_SUM', filter: RISK_SG });
     expect(rows.map((row) => row.code)).toEqual(expect.arrayContaining(['HE_KEY_UNKNOWN', 'HE_NOT_ENCRYPTED']));
   });
 });
@@ -201,7 +199,7 @@ describe('encrypted aggregates over a CKKS column (reals, approximate within the
         FROM generate_series(1, 6000) g`);
     kh = await startTestBroker(t.db, { root });
     await registerKeyDirectory(t.db, ckksKeys, 'reals');
-    await encryptColumn({ db: t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'reals' });
+    await encryptColumn({ db: t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'reals', bounds: [0, 1_000_000] });
   });
   afterAll(async () => {
     await kh.close();
@@ -212,11 +210,10 @@ describe('encrypted aggregates over a CKKS column (reals, approximate within the
   it('decrypts filtered SUM and WEIGHTED_SUM within the precision the answer states', async () => {
     const fraud = await kh.token('fraud-bot', 'payroll_analytics');
     const weights = { by: 'department', weights: [{ value: 'risk', weight: 0.25 }], otherwise: 1 };
-    const sum = await kh.graphql(fraud, QUERY, { key: 'reals', aggregate: { op: 'SUM', column: 'salary' }, where: { department: { eq: 'risk' } } });
-    const weighted = await kh.graphql(fraud, QUERY, { key: 'reals', aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights } });
+    const sum = await kh.graphql(fraud, QUERY, { key: 'reals', aggregate: { op: 'SUM', column: 'salary' }, where: RISK_SG });
+    const weighted = await kh.graphql(fraud, QUERY, { key: 'reals', aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights }, where: RISK_SG });
     const { rows } = await t.db.query<{ total: string; weighted: string }>(
-      `SELECT sum(salary) FILTER (WHERE department = 'risk')::text AS total,
-              sum(salary * CASE department WHEN 'risk' THEN 0.25 ELSE 1 END)::text AS weighted FROM employees`,
+      `SELECT sum(salary)::text AS total, (0.25 * sum(salary))::text AS weighted FROM employees WHERE ${IN_RISK_SG}`,
     );
     for (const [reply, expected] of [[sum, rows[0]!.total], [weighted, rows[0]!.weighted]] as const) {
       expect(reply.body.errors).toBeUndefined();

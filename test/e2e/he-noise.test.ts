@@ -30,7 +30,7 @@ describe.each(ENGINES)('DP noise under encryption on $engine', ({ create }) => {
       SELECT 5000 + g, 'E' || g, 'e' || g || '@bank.example', (ARRAY['risk','technology','operations'])[1 + g % 3], 'SG', 20000 + (g * 7919) % 200000
         FROM generate_series(1, 3000) g`);
     await registerKeyDirectory(world.t.db, keyDir, 'payroll');
-    await encryptColumn({ db: world.t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'payroll' });
+    await encryptColumn({ db: world.t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'payroll', bounds: [0, 1_000_000] });
     fraud = await world.kh.token('fraud-bot', 'payroll_analytics');
   });
 
@@ -48,7 +48,7 @@ describe.each(ENGINES)('DP noise under encryption on $engine', ({ create }) => {
     expect(Math.abs(error)).toBeLessThan(40 * sumScale);
     expect(Math.abs(answer.rowCount - exact.n)).toBeLessThan(80);
     const spent = await world.t.db.query<{ pure_epsilon: number }>("SELECT pure_epsilon FROM dp_budget WHERE scope = 'agent:fraud-bot'");
-    expect(spent.rows[0]!.pure_epsilon).toBe(1);
+    expect(Number(spent.rows[0]!.pure_epsilon)).toBe(1);
     const { rows } = await world.t.db.query<{ operation_kind: string; privacy_cost: Record<string, unknown> }>('SELECT operation_kind, privacy_cost FROM audit_log ORDER BY seq DESC LIMIT 1');
     expect(rows[0]).toMatchObject({ operation_kind: 'encrypted_aggregate', privacy_cost: { epsilon: 1, mechanism: 'laplace-under-encryption' } });
   });

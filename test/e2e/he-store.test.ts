@@ -18,7 +18,7 @@ import {
 } from '../../src/he/index.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
 
-const MIGRATION = new URL('../../src/sql/migrations/030-he.sql', import.meta.url);
+const MIGRATIONS = ['030-he.sql', '075-he-batch-bounds.sql'].map((file) => new URL(`../../src/sql/migrations/${file}`, import.meta.url));
 const ROWS = 20_000;
 
 let keys: KeyPair;
@@ -35,7 +35,7 @@ describe.each(ENGINES)('encrypted column store on $engine', ({ create }) => {
   let t: TestDatabase;
   beforeAll(async () => {
     t = await create();
-    const sql = await readFile(MIGRATION, 'utf8');
+    const sql = (await Promise.all(MIGRATIONS.map((file) => readFile(file, 'utf8')))).join('\n');
     await t.db.exec(sql);
     await t.db.exec(sql); // idempotent
     // Gaps in ids, negative values and a few NULLs, so resuming by id and skipping NULLs matter.
@@ -58,7 +58,7 @@ describe.each(ENGINES)('encrypted column store on $engine', ({ create }) => {
   });
 
   it('encrypts a column, survives an interruption, resumes, and sums exactly under a mask', async () => {
-    const options = { db: t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'analyst' };
+    const options = { db: t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'analyst', bounds: [-50_000, 150_000] as const };
     const controller = new AbortController();
     await expect(
       encryptColumn({ ...options, signal: controller.signal, onProgress: ({ batches }) => batches === 1 && controller.abort() }),
@@ -70,6 +70,9 @@ describe.each(ENGINES)('encrypted column store on $engine', ({ create }) => {
     expect(seen).toEqual([2, 3]);
     const nonNull = await t.db.query<{ n: number }>('SELECT count(salary)::int AS n FROM employees');
     expect(done).toEqual({ batches: 3, rows: nonNull.rows[0]!.n });
+    // Every batch records the bounds its values were checked against: the overflow guard's only source.
+    const recorded = await t.db.query('SELECT DISTINCT min_value::int AS low, max_value::int AS high FROM he_batches');
+    expect(recorded.rows).toEqual([{ low: -50_000, high: 150_000 }]);
 
     const batches = await readBatches(t.db, 'employees', 'salary', 'analyst');
     const ids = batches.flatMap((batch) => batch.rowIds);
@@ -96,8 +99,8 @@ describe.each(ENGINES)('encrypted column store on $engine', ({ create }) => {
     expect(quoteIdentifier('salary')).toBe('"salary"');
     for (const bad of ['Salary', 'salary; drop table x', 'a"b', '1abc', '']) expect(() => quoteIdentifier(bad)).toThrow(HeInputError);
     await t.db.exec(`CREATE TABLE prices (id int PRIMARY KEY, price numeric); INSERT INTO prices VALUES (1, 2.5)`);
-    await expect(encryptColumn({ db: t.db, table: 'prices', column: 'price', idColumn: 'id', keyName: 'analyst' })).rejects.toThrow(/integers only/);
-    await expect(encryptColumn({ db: t.db, table: 'prices"--', column: 'price', idColumn: 'id', keyName: 'analyst' })).rejects.toThrow(HeInputError);
+    await expect(encryptColumn({ db: t.db, table: 'prices', column: 'price', idColumn: 'id', keyName: 'analyst', bounds: [0, 10] })).rejects.toThrow(/integers only/);
+    await expect(encryptColumn({ db: t.db, table: 'prices"--', column: 'price', idColumn: 'id', keyName: 'analyst', bounds: [0, 10] })).rejects.toThrow(HeInputError);
   });
 
   it('refuses batches of the store summed with another key', async () => {

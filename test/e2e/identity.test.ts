@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { revokeAgent, restoreAgent } from '../../src/identity/index.ts';
 import { ENGINES } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
-import type { TestBroker } from '../support/broker.ts';
+import { startTestBroker, type TestBroker } from '../support/broker.ts';
 
 const QUERY = '{ viewer { agent } }';
 
@@ -15,8 +15,23 @@ async function brokerSigningKey(broker: TestBroker): Promise<CryptoKey> {
 }
 
 function claims(sub: string, purpose: string) {
-  return new SignJWT({ kh_kind: 'agent', purpose }).setSubject(sub).setIssuer('keyhole').setAudience('keyhole-broker').setJti('t-1');
+  return new SignJWT({ kh_kind: 'agent', purpose }).setSubject(sub).setIssuer('keyhole').setAudience('keyhole-broker').setJti('t-1').setIssuedAt();
 }
+
+const DAY = 24 * 3600;
+
+/** Valid claims of support-bot, issued now for an hour, with `changes` applied (`undefined` leaves a claim out). */
+function supportBotClaims(changes: Record<string, unknown> = {}) {
+  const iat = Math.floor(Date.now() / 1000);
+  return { sub: 'support-bot', kh_kind: 'agent', purpose: 'customer_service', iss: 'keyhole', aud: 'keyhole-broker', jti: 't-2', iat, exp: iat + 3600, ...changes };
+}
+
+/** A token the broker's own key signs: only its claims can make it fail. */
+async function signedByBroker(broker: TestBroker, changes: Record<string, unknown>): Promise<string> {
+  return new SignJWT(supportBotClaims(changes)).setProtectedHeader({ alg: 'EdDSA' }).sign(await brokerSigningKey(broker));
+}
+
+const now = () => Math.floor(Date.now() / 1000);
 
 describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
   const world = useWorld(create);
@@ -66,6 +81,13 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
     ],
     ['an unknown agent', async (broker) => claims('shadow-bot', 'customer_service').setProtectedHeader({ alg: 'EdDSA' }).setExpirationTime('1h').sign(await brokerSigningKey(broker)), 'UNKNOWN_AGENT'],
     ['an unregistered purpose', async (broker) => claims('support-bot', 'marketing').setProtectedHeader({ alg: 'EdDSA' }).setExpirationTime('1h').sign(await brokerSigningKey(broker)), 'PURPOSE_NOT_ALLOWED'],
+    ...(['exp', 'iat', 'sub', 'jti'] as const).map((claim): (typeof refusals)[number] => [`a signed token without ${claim}`, (broker) => signedByBroker(broker, { [claim]: undefined }), 'TOKEN_INVALID']),
+    ['a signed token of another issuer', (broker) => signedByBroker(broker, { iss: 'someone-else' }), 'TOKEN_INVALID'],
+    ['a signed token for another audience', (broker) => signedByBroker(broker, { aud: 'another-service' }), 'TOKEN_INVALID'],
+    ['a signed token valid for 100 years', (broker) => signedByBroker(broker, { exp: now() + 100 * 365 * DAY }), 'TOKEN_LIFETIME_EXCEEDED'],
+    ["a signed token living one second more than its role's 24h", (broker) => signedByBroker(broker, { exp: now() + DAY + 1 }), 'TOKEN_LIFETIME_EXCEEDED'],
+    ['a signed token not valid before an hour from now', (broker) => signedByBroker(broker, { nbf: now() + 3600 }), 'TOKEN_INVALID'],
+    ['a signed token issued an hour from now', (broker) => signedByBroker(broker, { iat: now() + 3600, exp: now() + 7200 }), 'TOKEN_INVALID'],
   ];
 
   it.each(refusals)('refuses %s with HTTP 401, a stable code, and an audit record', async (_, makeToken, code) => {
@@ -74,6 +96,30 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
     expect(reply.body.errors![0]!.extensions?.code).toBe(code);
     expect(reply.body.data ?? null).toBeNull();
     expect(await lastAudit()).toMatchObject({ decision: 'denied', code });
+  });
+
+  it("accepts a signed token living exactly its role's 24h maximum", async () => {
+    const reply = await world.kh.graphql(await signedByBroker(world.kh, { exp: now() + DAY }), QUERY);
+    expect(reply.body.data).toEqual({ viewer: { agent: 'support-bot' } });
+  });
+
+  it('refuses to start under NODE_ENV=production on the development key pair, and starts on a configured key', async () => {
+    const production = { NODE_ENV: 'production' };
+    await expect(startTestBroker(world.t.db, { env: production, dataDir: world.kh.dataDir })).rejects.toThrow(
+      /development key pair in .*token-keys\.json.*KEYHOLE_TOKEN_PUBLIC_KEY.*KEYHOLE_JWKS/,
+    );
+    const issuer = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const kh = await startTestBroker(world.t.db, {
+      env: { ...production, KEYHOLE_TOKEN_PUBLIC_KEY: await exportSPKI(issuer.publicKey), KEYHOLE_TOKEN_PRIVATE_KEY: await exportPKCS8(issuer.privateKey) },
+      dataDir: world.kh.dataDir,
+    });
+    try {
+      expect((await kh.graphql(await kh.token('support-bot'), QUERY)).body.data).toEqual({ viewer: { agent: 'support-bot' } });
+      // The development key pair is still in the data dir, and no longer opens anything.
+      expect((await kh.graphql(await signedByBroker(kh, {}), QUERY)).body.errors![0]!.extensions?.code).toBe('TOKEN_INVALID');
+    } finally {
+      await kh.close();
+    }
   });
 
   it('refuses a revoked agent everywhere at once, and serves it again once restored', async () => {

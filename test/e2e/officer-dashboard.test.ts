@@ -48,7 +48,7 @@ async function ledger(t: TestDatabase): Promise<Map<string, { period: string; sp
   const { rows } = await t.db.query<Record<string, number> & { scope: string; period: string }>('SELECT * FROM dp_budget ORDER BY scope');
   return new Map(
     rows.map((r) => {
-      const composed: ComposedCost = { pureEpsilon: r.pure_epsilon!, pureRho: r.pure_rho!, approxEpsilon: r.approx_epsilon!, approxDelta: r.approx_delta!, rho: r.rho! };
+      const composed: ComposedCost = { pureEpsilon: Number(r.pure_epsilon), pureRho: Number(r.pure_rho), approxEpsilon: Number(r.approx_epsilon), approxDelta: Number(r.approx_delta), rho: Number(r.rho) };
       return [r.scope, { period: r.period, spent: epsilonAt(composed, r.delta_limit!), limit: r.epsilon_limit! }];
     }),
   );

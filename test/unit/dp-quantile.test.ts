@@ -29,7 +29,7 @@ describe('makeQuantile (exponential mechanism)', () => {
     const median = makeQuantile({ lower: 0, upper: 100, bins: 10, quantile: 0.5, epsilon: 5 });
     const releases = Array.from({ length: 2000 }, () => median.release(COUNTS));
     expect(releases.every((r) => r.bin === 4)).toBe(true);
-    expect(releases[0]).toEqual({ bin: 4, lower: 40, upper: 50, midpoint: 45 });
+    expect(releases[0]).toMatchObject({ bin: 4, binLower: 40, binUpper: 50, value: 45 });
     expect(median.cost).toEqual({ epsilon: 5, delta: 0 });
   });
 
@@ -40,7 +40,7 @@ describe('makeQuantile (exponential mechanism)', () => {
   });
 
   it('finds the bin of a clump (where a rank-below-only score ties every bin)', () => {
-    const median = makeQuantile({ lower: 0, upper: 1, bins: 4, quantile: 0.5, epsilon: 2 });
+    const median = makeQuantile({ lower: 0, upper: 1, bins: 4, quantile: 0.5, epsilon: 6 });
     const [p0, p1, , p3] = median.probabilities([0, 0, 100, 0]);
     expect(Math.max(p0!, p1!, p3!)).toBeLessThan(1e-20);
     expect(Array.from({ length: 500 }, () => median.release([0, 0, 100, 0]).bin).every((bin) => bin === 2)).toBe(true);
@@ -53,22 +53,31 @@ describe('makeQuantile (exponential mechanism)', () => {
     expect(fit.pValue).toBeGreaterThan(REJECT_BELOW);
   });
 
-  it('samples exactly the exponential-mechanism distribution at a moderate ε', () => {
-    const epsilon = 0.1;
+  it('samples exactly the exponential-mechanism distribution at a moderate ε (a third of it for the estimate)', () => {
+    const epsilon = 0.3;
     const median = makeQuantile({ lower: 0, upper: 100, bins: 10, quantile: 0.5, epsilon });
-    const expected = exponentialMechanism(COUNTS, 0.5, epsilon);
+    const expected = exponentialMechanism(COUNTS, 0.5, epsilon / 3);
     median.probabilities(COUNTS).forEach((p, i) => expect(p).toBeCloseTo(expected[i]!, 12));
     const bins = chosenBins(median, COUNTS, 50_000);
     expect(goodnessOfFit(bins, (y) => expected[y] ?? 0, { minExpected: 5 }).pValue).toBeGreaterThan(REJECT_BELOW);
     // The same test rejects the distribution without the factor 1/2 in the exponent.
-    const tooSharp = exponentialMechanism(COUNTS, 0.5, 2 * epsilon);
+    const tooSharp = exponentialMechanism(COUNTS, 0.5, (2 * epsilon) / 3);
     expect(goodnessOfFit(bins, (y) => tooSharp[y] ?? 0, { minExpected: 5 }).pValue).toBeLessThan(REJECT_BELOW);
   });
 
   it('divides ε by the contribution bound', () => {
-    const bounded = makeQuantile({ lower: 0, upper: 100, bins: 10, quantile: 0.5, epsilon: 0.3, maxContributionsPerSubject: 3 });
+    const bounded = makeQuantile({ lower: 0, upper: 100, bins: 10, quantile: 0.5, epsilon: 0.9, maxContributionsPerSubject: 3 });
     const expected = exponentialMechanism(COUNTS, 0.5, 0.1);
     bounded.probabilities(COUNTS).forEach((p, i) => expect(p).toBeCloseTo(expected[i]!, 12));
+  });
+
+  it('brackets the quantile with bounds that stay in order and hold the estimate', () => {
+    const median = makeQuantile({ lower: 0, upper: 100, bins: 10, quantile: 0.5, epsilon: 3 });
+    for (let i = 0; i < 500; i++) {
+      const { low, high, value } = median.release(COUNTS);
+      expect(low).toBeLessThanOrEqual(value);
+      expect(value).toBeLessThanOrEqual(high);
+    }
   });
 
   it('refuses bad parameters and mismatched histograms', () => {

@@ -65,6 +65,19 @@ describe('verifyToken with remembered signatures', () => {
     expect(await refusalCode(verifyToken(issued, keys, { ...registry, agents }, verified))).toBe('UNKNOWN_AGENT');
   });
 
+  it('applies the lifetime rules to a remembered token too, and remembers no token it refuses', async () => {
+    const verified = new VerifiedTokens();
+    const issued = await token(2 * 3600);
+    await verifyToken(issued, keys, registry, verified);
+    const shorter = { ...registry, tokens: { ...registry.tokens, maxLifetime: { ...registry.tokens.maxLifetime, agents: 3600 } } };
+    // Only the remembered verification can answer for other keys: the lifetime rule is applied to it all the same.
+    const otherKeys = await loadTokenKeys(await mkdtemp(join(dataDir, 'other-')), {});
+    expect(await refusalCode(verifyToken(issued, otherKeys, shorter, verified))).toBe('TOKEN_LIFETIME_EXCEEDED');
+    const refused = new VerifiedTokens();
+    expect(await refusalCode(verifyToken(issued, keys, shorter, refused))).toBe('TOKEN_LIFETIME_EXCEEDED');
+    expect(refused.size).toBe(0);
+  });
+
   it('holds at most its capacity, dropping the least recently used token first', async () => {
     const verified = new VerifiedTokens(2);
     const [a, b, c] = await Promise.all([token(), token(), token()]);

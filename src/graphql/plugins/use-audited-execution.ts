@@ -18,6 +18,8 @@ export interface AuditedExecutionOptions {
   beforeRecord?: (state: RequestState, tx: Queryable) => Promise<void>;
   /** Root fields that write state (a budget spend) and so must commit in one transaction with their record. */
   writesState?: (rootField: string) => boolean;
+  /** How long a request may execute (SQL and CPU) before it is answered DEADLINE_EXCEEDED; its late work commits nothing. */
+  deadlineMs: number;
 }
 
 /** Raised to abandon a request whose execution failed for a reason that is not a refusal. */
@@ -26,6 +28,13 @@ class ExecutionFailed extends Error {
   constructor(errors: readonly GraphQLError[]) {
     super('execution failed');
     this.errors = errors;
+  }
+}
+
+/** Raised inside a request's own transaction to roll back its writes: the request outlived its deadline. */
+class PastDeadline extends Error {
+  constructor() {
+    super('request outlived its deadline');
   }
 }
 
@@ -101,23 +110,51 @@ export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
 
   const respond = (state: RequestState, result: ExecutionResult, errors: GraphQLError[]): ExecutionResult => {
     if (errors.length > 0) return { errors };
-    const withheld = state.access.details.withheld;
-    return withheld ? { ...result, extensions: { ...result.extensions, withheld } } : result;
+    // The policy's statement, not the audit record's counts: those depend on who matched the agent's filter.
+    const withheld = [...state.withholding].map(([table, jurisdictions]) => ({ table, jurisdictions }));
+    return withheld.length > 0 ? { ...result, extensions: { ...result.extensions, withheld } } : result;
   };
 
   return {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
         const state = requestState((args.contextValue as KeyholeContext).request);
+        // Past the deadline the agent gets a recorded refusal at once; the work still running then commits nothing.
+        // Work that never yields to the timer (embedded PGlite runs a statement in one go) is judged when it ends.
+        const startedAt = performance.now();
+        let expired = false;
+        let timer: NodeJS.Timeout | undefined;
+        let expire = () => {};
+        const deadline = new Promise<ExecutionResult>((resolve) => {
+          expire = () => {
+            if (expired) return;
+            expired = true;
+            clearTimeout(timer);
+            // Nothing is released past the deadline: whatever the work had charged rolls back with it.
+            state.access.privacyCost = null;
+            void recordOnItsOwn(auditDraft(state, 'denied', 'DEADLINE_EXCEEDED', `no answer within ${options.deadlineMs} ms`), state).then(() =>
+              resolve({ errors: [refusal('DEADLINE_EXCEEDED')] }),
+            );
+          };
+          timer = setTimeout(expire, options.deadlineMs);
+        });
+        const checkDeadline = () => {
+          if (performance.now() - startedAt >= options.deadlineMs) expire();
+          if (expired) throw new PastDeadline();
+        };
         const execute = async (queryable: Queryable) => {
           state.tx = queryable;
           const result = (await executeFn(args)) as ExecutionResult;
+          checkDeadline();
           return { result, errors: await conclude(state, result, queryable) };
         };
-        try {
+        const audited = async (): Promise<ExecutionResult> => {
           if (needsTransaction(args.document, args.operationName, writesState)) {
             const { result, errors } = await options.db.transaction(async (tx) => {
+              // The server stops the request's statements at its deadline too, so none outlives the answer.
+              await tx.query(`SET LOCAL statement_timeout = ${Math.ceil(options.deadlineMs)}`);
               const outcome = await execute(tx);
+              checkDeadline();
               const draft = draftFor(state, outcome.errors);
               const [settled] = await settle(tx, [draft]);
               if (revokedMeanwhile(draft, settled!)) throw new RevokedWhileRunning(settled!);
@@ -132,19 +169,25 @@ export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
           const record = await options.batcher.append(draft);
           state.audited = true;
           return revokedMeanwhile(draft, record) ? revokedRefusal(record) : respond(state, result, errors);
+        };
+        try {
+          return await Promise.race([audited(), deadline]);
         } catch (error) {
+          if (expired) return deadline;
           if (error instanceof RevokedWhileRunning) {
             // Its spend rolled back with the transaction; the denial is recorded on its own.
             await recordOnItsOwn(error.draft, state);
             return revokedRefusal(error.draft);
           }
           const cause = error instanceof ExecutionFailed ? firstCause(error.errors) : error;
+          const timedOut = cause instanceof DatabaseError && cause.timedOut;
           const databaseDown = cause instanceof DatabaseError && cause.unavailable;
-          const code = databaseDown ? 'DATABASE_UNAVAILABLE' : error instanceof ExecutionFailed ? 'INTERNAL' : 'AUDIT_UNAVAILABLE';
+          const code = timedOut ? 'DEADLINE_EXCEEDED' : databaseDown ? 'DATABASE_UNAVAILABLE' : error instanceof ExecutionFailed ? 'INTERNAL' : 'AUDIT_UNAVAILABLE';
           options.log({ level: 'error', msg: 'request abandoned', requestId: state.requestId, code, error: String(cause) });
           await recordOnItsOwn(auditDraft(state, 'error', code, String((cause as Error)?.message ?? cause).slice(0, 500)), state);
           return { errors: [refusal(code)] };
         } finally {
+          clearTimeout(timer);
           state.tx = null;
         }
       });

@@ -3,13 +3,26 @@ import type { Plugin } from 'graphql-yoga';
 
 const SUGGESTION = /\s*Did you mean[^]*$/;
 
+interface HttpExtension {
+  status?: number;
+  spec?: boolean;
+}
+
+/**
+ * A refused query is a client error: its status (400 unless it says otherwise) whatever the Accept header.
+ * `spec: false` keeps yoga from answering 200 to application/json (GraphQL-over-HTTP's legacy mode), so
+ * proxies and clients see the refusal too.
+ */
 function clean(error: GraphQLError, code: string): GraphQLError {
   const message = error.message.replace(SUGGESTION, '');
-  // A refused query is a client error: 400 whatever the Accept header. `spec: false` keeps yoga from
-  // answering 200 to application/json (GraphQL-over-HTTP's legacy mode), so proxies see the refusal too.
-  const http = { status: 400, spec: false };
+  const http = { status: (error.extensions.http as HttpExtension | undefined)?.status ?? 400, spec: false };
   const extensions = { ...error.extensions, code: error.extensions.code ?? code, http };
   return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
+}
+
+/** Whether yoga would answer this error with 200 under application/json. */
+function inLegacyMode(error: GraphQLError): boolean {
+  return (error.extensions.http as HttpExtension | undefined)?.spec === true;
 }
 
 /**
@@ -28,6 +41,13 @@ export function useErrorHygiene(): Plugin {
       return ({ result, replaceParseResult }) => {
         if (result instanceof GraphQLError) replaceParseResult(clean(result, 'GRAPHQL_PARSE_FAILED'));
       };
+    },
+    // yoga's own hooks that run after ours mark some refusals for the legacy 200 again: its after-parse hook
+    // (usePreventMutationViaGET) does it to parse errors, its body parser to a body that is not JSON. The
+    // result processor is the last step before the status is chosen, so the status is restored here.
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result) || Symbol.asyncIterator in result || !result.errors?.some(inLegacyMode)) return;
+      setResult({ ...result, errors: result.errors.map((error) => (inLegacyMode(error) ? clean(error, 'BAD_REQUEST') : error)) });
     },
   };
 }

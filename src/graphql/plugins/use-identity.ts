@@ -7,7 +7,6 @@ import { refusalResponse } from '../errors.ts';
 import { requestState, type RequestState } from '../request-state.ts';
 
 export interface IdentityOptions {
-  graphqlPath: string;
   keys: TokenKeys;
   registry: AgentRegistry;
   db: Db;
@@ -18,14 +17,13 @@ export interface IdentityOptions {
 }
 
 /**
- * Who is calling, decided before anything else: a request without a valid agent token never reaches
- * the schema, so not even an error message can tell it what exists.
+ * Who is calling, decided before anything else on the endpoint's path (see useEndpointOnly): a request
+ * without a valid agent token never reaches the schema, so not even an error message can tell it what exists.
  */
 export function useIdentity(options: IdentityOptions): Plugin {
   const verified = new VerifiedTokens();
   return {
-    async onRequest({ request, url, endResponse }) {
-      if (url.pathname !== options.graphqlPath) return;
+    async onRequest({ request, endResponse }) {
       const state = requestState(request);
       try {
         const token = bearerToken(request.headers.get('authorization'));
@@ -45,7 +43,7 @@ export function useIdentity(options: IdentityOptions): Plugin {
             : { status: 503, code: 'DATABASE_UNAVAILABLE', message: 'The broker cannot check this agent right now.', claimedId: null };
         if (!state.principal && refusal.claimedId) state.access.details.claimedAgent = refusal.claimedId;
         await options.recordRefusal(state, refusal.code, refusal.message);
-        endResponse(refusalResponse(refusal.status, refusal.code, refusal.message));
+        endResponse(refusalResponse(request, refusal.status, refusal.code, refusal.message));
       }
     },
   };

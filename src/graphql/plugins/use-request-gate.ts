@@ -1,18 +1,34 @@
 import type { Plugin } from 'graphql-yoga';
 import { refusalResponse } from '../errors.ts';
+import type { RecordRefusal } from '../request-params.ts';
+import { requestState } from '../request-state.ts';
+
+/** The content types yoga parses as a JSON body (its own test: exact, case-sensitive, parameters allowed). */
+function isJsonBody(contentType: string | null): boolean {
+  const type = contentType?.split(',')[0] ?? '';
+  return type === 'application/json' || type.startsWith('application/json;');
+}
+
+export interface RequestGateOptions {
+  /** Records the refusal: a probe with the wrong method or body is an access attempt too. */
+  recordRefusal: RecordRefusal;
+}
 
 /**
  * Only JSON POSTs reach GraphQL: GET and form-encoded POSTs are what a browser sends cross-site without a
- * preflight (CSRF), and agents never need them.
+ * preflight (CSRF), and agents never need them. Anything yoga would not parse as JSON is refused here, with a
+ * code and a record, rather than by yoga's bare 415. Runs on the endpoint's path only (see useEndpointOnly),
+ * before identity: a request no token could make acceptable costs no signature check.
  */
-export function useRequestGate(graphqlPath: string): Plugin {
+export function useRequestGate(options: RequestGateOptions): Plugin {
   return {
-    onRequest({ request, url, endResponse }) {
-      if (url.pathname !== graphqlPath) return;
-      const json = (status: number, code: string, message: string) => endResponse(refusalResponse(status, code, message));
-      if (request.method !== 'POST') return json(405, 'METHOD_NOT_ALLOWED', 'Use POST with a JSON body.');
-      const type = request.headers.get('content-type') ?? '';
-      if (!/^application\/(graphql-response\+)?json\b/i.test(type)) return json(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send Content-Type: application/json.');
+    async onRequest({ request, endResponse }) {
+      const refuse = async (status: number, code: string, message: string) => {
+        await options.recordRefusal(requestState(request), code, message);
+        endResponse(refusalResponse(request, status, code, message));
+      };
+      if (request.method !== 'POST') return refuse(405, 'METHOD_NOT_ALLOWED', 'Use POST with a JSON body.');
+      if (!isJsonBody(request.headers.get('content-type'))) return refuse(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send Content-Type: application/json.');
     },
   };
 }

@@ -1,12 +1,13 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Log } from '../../log.ts';
+import { isEndpoint } from '../endpoint.ts';
 import { requestState } from '../request-state.ts';
 
 /** One structured line per request: who, what, outcome, size and time — never a returned value. */
 export function useRequestLog(graphqlPath: string, log: Log): Plugin {
   return {
     onResponse({ request, response }) {
-      if (new URL(request.url).pathname !== graphqlPath) return;
+      if (!isEndpoint(new URL(request.url), graphqlPath)) return;
       const state = requestState(request);
       const principal = state.principal;
       log({
