@@ -80,7 +80,11 @@ class ScenarioCheckError extends Error {
 const headersFor = (server: RunningServer): Record<string, string> => (server.token ? { authorization: `Bearer ${server.token}` } : {});
 
 async function checkScenario(scenario: Scenario, server: RunningServer): Promise<void> {
-  const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headersFor(server) }, body: JSON.stringify(scenario.body) });
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headersFor(server) },
+    body: JSON.stringify(scenario.body),
+  });
   const text = await response.text();
   const rows = scenario.rows(JSON.parse(text));
   if (response.status !== 200 || !rows || rows.length !== ROWS) throw new ScenarioCheckError(scenario.label, `${response.status} ${text.slice(0, 300)}`);

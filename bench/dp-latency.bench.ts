@@ -75,7 +75,13 @@ export default async function dpLatencyBench(): Promise<string> {
   const recorder = recordingDb(createPgDb({ connectionString: database.url, max: 4 }), /^WITH kept AS/);
   const broker = await createBroker({ root, db: recorder.db, dataDir, env: {} });
   try {
-    const token = await issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: 'analytics-bot', purpose: 'analytics', ttlSeconds: 3600 });
+    const token = await issueToken({
+      keys: broker.tokenKeys,
+      registry: broker.config.registry,
+      subject: 'analytics-bot',
+      purpose: 'analytics',
+      ttlSeconds: 3600,
+    });
     let query = 0;
     const viaBroker = async (): Promise<DpReply> => {
       const response = await broker.fetch(
@@ -86,7 +92,8 @@ export default async function dpLatencyBench(): Promise<string> {
         }),
       );
       const reply = (await response.json()) as DpReply;
-      if (reply.errors || reply.data?.transactions_aggregate.replayed !== false) throw new DpBenchError(`the DP query failed or replayed: ${JSON.stringify(reply).slice(0, 500)}`);
+      if (reply.errors || reply.data?.transactions_aggregate.replayed !== false)
+        throw new DpBenchError(`the DP query failed or replayed: ${JSON.stringify(reply).slice(0, 500)}`);
       return reply;
     };
     const raw = () => database.db.query<{ merchant_category: string; avg: number }>(RAW_SQL, [JURISDICTIONS]);
@@ -127,7 +134,9 @@ export default async function dpLatencyBench(): Promise<string> {
         `(seeded in ${seedSeconds.toFixed(0)} s, before timing). "Average amount per merchant category for customers resident in ${JURISDICTIONS.join(', ')}", ` +
         `${RUNS} runs each after ${WARMUP} warm-up runs, interleaved. The broker runs in the bench process (\`broker.fetch\`, analytics-bot, ε ≈ 0.5, ` +
         `Laplace, audit and ledger on); SQL goes to PostgreSQL on 127.0.0.1 through \`pg\`. ` +
-        `Load average ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} before, ${loadavg().map((l) => l.toFixed(1)).join(' / ')} after, ${availableParallelism()} cores.`,
+        `Load average ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} before, ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' / ')} after, ${availableParallelism()} cores.`,
       '',
       '| path | median ms | p90 ms | min ms | vs plain SQL (median) | vs the bounded SQL (median) |',
       '|---|---:|---:|---:|---:|---:|',

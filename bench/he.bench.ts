@@ -43,7 +43,9 @@ export default async function (): Promise<string> {
     const [keys, keygenMs] = await timed(() => generateKeys('bfv'));
     await registerKey(db, 'bench', publicBundleOf(keys));
     const [, materialMs] = await timed(() => loadPublicMaterial(db, 'bench'));
-    const [, encryptMs] = await timed(() => encryptColumn({ db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'bench', bounds: [0, 200_000] }));
+    const [, encryptMs] = await timed(() =>
+      encryptColumn({ db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'bench', bounds: [0, 200_000] }),
+    );
 
     const mask = (id: bigint) => (id % 3n === 0n ? 1 : 0);
     const [result, totalMs] = await timed(async () => {
@@ -57,7 +59,12 @@ export default async function (): Promise<string> {
     const [batches, readMs] = await timed(() => readBatches(db, 'employees', 'salary', 'bench'));
     const [inputs, maskMs] = await timed(() => batches.map((batch) => ({ ciphertext: batch.ciphertext, mask: batch.rowIds.map(mask) })));
     const [, heMaskedMs] = await timed(() => encryptedSum(material, inputs));
-    const [, heUnmaskedMs] = await timed(() => encryptedSum(material, batches.map((batch) => ({ ciphertext: batch.ciphertext }))));
+    const [, heUnmaskedMs] = await timed(() =>
+      encryptedSum(
+        material,
+        batches.map((batch) => ({ ciphertext: batch.ciphertext })),
+      ),
+    );
     const [single, heOneBatchMs] = await timed(() => encryptedSum(material, inputs.slice(0, 1)));
 
     const expected = await db.query<{ total: string }>('SELECT sum(salary)::text AS total FROM employees WHERE id % 3 = 0');

@@ -30,7 +30,11 @@ async function selectBenches(names: readonly string[]): Promise<string[]> {
   const all = (await readdir(BENCH_DIR)).filter((file) => file.endsWith(SUFFIX)).sort();
   if (names.length === 0) return all;
   const chosen = all.filter((file) => names.some((name) => file.slice(0, -SUFFIX.length).includes(name)));
-  if (chosen.length === 0) throw new BenchSelectionError(names, all.map((file) => file.slice(0, -SUFFIX.length)));
+  if (chosen.length === 0)
+    throw new BenchSelectionError(
+      names,
+      all.map((file) => file.slice(0, -SUFFIX.length)),
+    );
   return chosen;
 }
 
@@ -40,7 +44,10 @@ async function runBench(file: string): Promise<string> {
   return String(await (module.default as () => Promise<string>)());
 }
 
-const load = () => loadavg().map((value) => value.toFixed(2)).join(' / ');
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' / ');
 
 let files: string[];
 try {

@@ -8,7 +8,8 @@ export interface RecordedStatement {
 
 export function recordingDb(db: Db, pattern: RegExp): { db: Db; last: () => RecordedStatement | null } {
   let last: RecordedStatement | null = null;
-  const recording = (queryable: Queryable): Queryable['query'] =>
+  const recording =
+    (queryable: Queryable): Queryable['query'] =>
     (text, params = []) => {
       if (pattern.test(text)) last = { text, params };
       return queryable.query(text, params);

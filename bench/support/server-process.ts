@@ -20,7 +20,7 @@ const statements: StatementCounts = { total: 0, transactionControl: 0, byShape: 
 const originalQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
 (pg.Client.prototype as { query: (...args: unknown[]) => unknown }).query = function countedQuery(this: pg.Client, ...args: unknown[]) {
   const config = args[0] as string | { text?: string } | undefined;
-  const text = (typeof config === 'string' ? config : config?.text ?? '').trim();
+  const text = (typeof config === 'string' ? config : (config?.text ?? '')).trim();
   if (/^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b/i.test(text)) statements.transactionControl++;
   else {
     statements.total++;
@@ -76,7 +76,12 @@ async function keyholeServer(): Promise<{ server: Server; token: string; close: 
   const dataDir = await mkdtemp(join(tmpdir(), 'keyhole-bench-'));
   const root = process.env.BENCH_ROOT!;
   const broker = await createBroker({ root, db: createPgDb({ connectionString, max: POOL_SIZE }), dataDir, env: {} });
-  const token = await issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: process.env.BENCH_AGENT ?? 'support-bot', ttlSeconds: 3600 });
+  const token = await issueToken({
+    keys: broker.tokenKeys,
+    registry: broker.config.registry,
+    subject: process.env.BENCH_AGENT ?? 'support-bot',
+    ttlSeconds: 3600,
+  });
   return {
     server: createServer(broker.listener as RequestListener),
     token,

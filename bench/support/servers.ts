@@ -12,9 +12,7 @@ export interface StatementCounts {
   byShape: Record<string, number>;
 }
 
-export type ServerMessage =
-  | { type: 'ready'; port: number; token: string | null }
-  | { type: 'stats'; cpuMs: number; statements: StatementCounts };
+export type ServerMessage = { type: 'ready'; port: number; token: string | null } | { type: 'stats'; cpuMs: number; statements: StatementCounts };
 
 export interface ServerStats {
   cpuMs: number;
@@ -73,7 +71,7 @@ export async function startServer(kind: ServerKind, options: { databaseUrl: stri
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  let ready;
+  let ready: Awaited<ReturnType<typeof nextMessage<'ready'>>>;
   try {
     ready = await nextMessage(child, 'ready');
   } catch (error) {

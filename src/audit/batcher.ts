@@ -54,9 +54,16 @@ export class AuditBatcher {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         const records = await this.db.transaction(async (tx) =>
-          appendAuditRecords(tx, this.key, await this.settle(tx, batch.map((waiting) => waiting.draft))),
+          appendAuditRecords(
+            tx,
+            this.key,
+            await this.settle(
+              tx,
+              batch.map((waiting) => waiting.draft),
+            ),
+          ),
         );
-        batch.forEach((waiting, i) => waiting.resolve(records[i]!));
+        for (const [i, waiting] of batch.entries()) waiting.resolve(records[i]!);
       } catch (error) {
         // The whole batch rolled back: no caller may send its data, and none of the records exists.
         for (const waiting of batch) waiting.reject(error);

@@ -51,7 +51,8 @@ export function retentionPolicy(rules: RetentionRuleSets, operatorJurisdiction?:
   let noSubjects = longest;
   if (operatorJurisdiction !== undefined) {
     const own = byJurisdiction.get(operatorJurisdiction);
-    if (!own) throw new RetentionPolicyError(`no jurisdiction rule set governs "${operatorJurisdiction}"; known: ${[...byJurisdiction.keys()].sort().join(', ')}`);
+    if (!own)
+      throw new RetentionPolicyError(`no jurisdiction rule set governs "${operatorJurisdiction}"; known: ${[...byJurisdiction.keys()].sort().join(', ')}`);
     noSubjects = own;
   }
   return { byJurisdiction, ungoverned: longest, noSubjects };
@@ -161,10 +162,14 @@ async function pruneBatch(tx: Queryable, auditKey: Uint8Array, before: Date, to:
     throw new PruneRefusedError(`records ${after + 1}..${to} are not all present: the chain changed during the prune; verify it`);
   }
   const checkpoint = { seq: to, hash: last.hash, prunedCount: to - after, prunedBefore: before, createdAt: new Date() };
-  await tx.query(
-    'INSERT INTO audit_checkpoints (seq, hash, pruned_count, pruned_before, created_at, signature) VALUES ($1, $2, $3, $4, $5, $6)',
-    [checkpoint.seq, checkpoint.hash, checkpoint.prunedCount, checkpoint.prunedBefore, checkpoint.createdAt, checkpointSignature(auditKey, checkpoint)],
-  );
+  await tx.query('INSERT INTO audit_checkpoints (seq, hash, pruned_count, pruned_before, created_at, signature) VALUES ($1, $2, $3, $4, $5, $6)', [
+    checkpoint.seq,
+    checkpoint.hash,
+    checkpoint.prunedCount,
+    checkpoint.prunedBefore,
+    checkpoint.createdAt,
+    checkpointSignature(auditKey, checkpoint),
+  ]);
   return deleted.rowCount;
 }
 
@@ -175,7 +180,10 @@ async function pruneBatch(tx: Queryable, auditKey: Uint8Array, before: Date, to:
  */
 export async function pruneAuditLog(db: Db, auditKey: Uint8Array, plan: PrunePlan, options: PruneOptions): Promise<PruneResult> {
   if (plan.conflicts.length > 0 && !options.force) {
-    throw new PruneRefusedError(`retention periods still cover records before ${plan.before.toISOString()}: ${describeConflicts(plan.conflicts).join('; ')}`, true);
+    throw new PruneRefusedError(
+      `retention periods still cover records before ${plan.before.toISOString()}: ${describeConflicts(plan.conflicts).join('; ')}`,
+      true,
+    );
   }
   const chain = await verifyAuditChain(db, auditKey, (done, total) => options.onProgress?.('verifying', done, total));
   if (!chain.ok) {

@@ -104,7 +104,10 @@ export function auditRecordHash(key: Uint8Array, record: HashedFields): string {
  * unlinks them (subject-keys.ts).
  */
 export function subjectPseudonym(key: Uint8Array, kind: string, id: unknown): string {
-  return `${kind}:${createHmac('sha256', keyObject(key)).update(`${kind}:${String(id)}`).digest('base64url').slice(0, 22)}`;
+  return `${kind}:${createHmac('sha256', keyObject(key))
+    .update(`${kind}:${String(id)}`)
+    .digest('base64url')
+    .slice(0, 22)}`;
 }
 
 const keyObjects = new WeakMap<Uint8Array, KeyObject>();

@@ -71,11 +71,7 @@ async function subjectsOf(db: Queryable, seqs: number[]): Promise<Map<number, Ar
  * next is checked on its own. Reads in pages: the log can be large. A pruned log is walked from its latest
  * checkpoint, and every checkpoint's signature is checked.
  */
-export async function verifyAuditChain(
-  db: Queryable,
-  key: Uint8Array,
-  onProgress?: (checked: number, total: number) => void,
-): Promise<ChainVerification> {
+export async function verifyAuditChain(db: Queryable, key: Uint8Array, onProgress?: (checked: number, total: number) => void): Promise<ChainVerification> {
   const head = (await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1')).rows[0];
   const headSeq = Number(head?.seq ?? 0);
   const checkpoints = await readCheckpoints(db);
@@ -90,7 +86,10 @@ export async function verifyAuditChain(
   for (;;) {
     const page = await db.query<AuditRow>('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [lastSeq, PAGE]);
     if (page.rows.length === 0) break;
-    const subjects = await subjectsOf(db, page.rows.map((row) => Number(row.seq)));
+    const subjects = await subjectsOf(
+      db,
+      page.rows.map((row) => Number(row.seq)),
+    );
     for (const row of page.rows) {
       const record = recordFromRow(row);
       if (record.seq !== lastSeq + 1) {
@@ -109,7 +108,11 @@ export async function verifyAuditChain(
   // Records appended while we read (other brokers keep writing) may lie past the head read first; they were
   // verified above. The head itself must sit on the chain, or records were removed from its end.
   if (lastSeq < headSeq || hashAtHead !== (head?.hash ?? GENESIS.hash)) {
-    bad.push({ seq: lastSeq + 1, problem: 'head_mismatch', detail: `the chain ends at ${lastSeq} but its head says ${headSeq}: records were removed from the end` });
+    bad.push({
+      seq: lastSeq + 1,
+      problem: 'head_mismatch',
+      detail: `the chain ends at ${lastSeq} but its head says ${headSeq}: records were removed from the end`,
+    });
   }
   const ok = bad.length === 0;
   return { ok, checked, headSeq, prunedThrough: start.seq, ...(ok ? {} : { firstBad: bad[0] }), bad };

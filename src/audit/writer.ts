@@ -47,10 +47,11 @@ export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts:
   }
   await tx.query('INSERT INTO audit_log SELECT * FROM jsonb_populate_recordset(NULL::audit_log, $1::jsonb)', [JSON.stringify(rows)]);
   if (subjectRows.seq.length > 0) {
-    await tx.query(
-      'INSERT INTO audit_subjects (audit_seq, subject, jurisdiction) SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])',
-      [subjectRows.seq, subjectRows.subject, subjectRows.jurisdiction],
-    );
+    await tx.query('INSERT INTO audit_subjects (audit_seq, subject, jurisdiction) SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])', [
+      subjectRows.seq,
+      subjectRows.subject,
+      subjectRows.jurisdiction,
+    ]);
   }
   await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prevHash]);
   return records;

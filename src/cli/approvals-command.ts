@@ -34,7 +34,12 @@ async function decide(id: string, status: 'approved' | 'denied', options: { by: 
   const validSeconds = options.for ? parseTtl(options.for) : undefined;
   await withContext(`approvals ${status === 'approved' ? 'approve' : 'deny'}`, async ({ db }) => {
     try {
-      const approval = await decideApproval(db, approvalId(id), { status, by: options.by, reason: options.reason ?? null, ...(validSeconds ? { validSeconds } : {}) });
+      const approval = await decideApproval(db, approvalId(id), {
+        status,
+        by: options.by,
+        reason: options.reason ?? null,
+        ...(validSeconds ? { validSeconds } : {}),
+      });
       show([approval]);
     } catch (error) {
       if (error instanceof ApprovalNotPendingError) throw new CliError(error.message);

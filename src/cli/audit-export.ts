@@ -8,7 +8,22 @@ import { progressBar } from './progress.ts';
 import { stderr, stdout } from './output.ts';
 
 const PAGE = 2_000;
-const CSV_COLUMNS = ['seq', 'recordedAt', 'actorKind', 'actorId', 'purpose', 'actorLocation', 'operationKind', 'decision', 'code', 'tables', 'rowCount', 'subjectCount', 'jurisdictions', 'hash'] as const;
+const CSV_COLUMNS = [
+  'seq',
+  'recordedAt',
+  'actorKind',
+  'actorId',
+  'purpose',
+  'actorLocation',
+  'operationKind',
+  'decision',
+  'code',
+  'tables',
+  'rowCount',
+  'subjectCount',
+  'jurisdictions',
+  'hash',
+] as const;
 
 function csvCell(value: AuditRecord[(typeof CSV_COLUMNS)[number]]): CsvCell {
   return Array.isArray(value) ? value.join(' ') : value instanceof Date ? value.toISOString() : value;
@@ -48,7 +63,11 @@ export function registerAuditExport(audit: Command): void {
         if (format === 'csv') out.write(csvRecords([CSV_COLUMNS]));
         let exported = 0;
         for (let after = 0; ; ) {
-          const page = await db.query<Parameters<typeof recordFromRow>[0]>(`SELECT * FROM audit_log WHERE ${where} ORDER BY seq LIMIT ${PAGE}`, [after, from, to]);
+          const page = await db.query<Parameters<typeof recordFromRow>[0]>(`SELECT * FROM audit_log WHERE ${where} ORDER BY seq LIMIT ${PAGE}`, [
+            after,
+            from,
+            to,
+          ]);
           if (page.rows.length === 0) break;
           const seqs = page.rows.map((row) => Number(row.seq));
           const subjects = await db.query<{ audit_seq: number; subject: string; jurisdiction: string | null }>(

@@ -46,7 +46,10 @@ function graphqlRequest(url: string, token: string | null, query: string): Reque
 
 /** A broker already serving at `url` (it holds the embedded database, so the session goes through it). */
 async function brokerAt(url: string): Promise<boolean> {
-  return fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+  return fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(1000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -55,7 +58,10 @@ export function registerDemoCommand(program: Command): void {
     .description('Run a scripted session of the four demo agents (every request audited)')
     .option('--url <url>', 'a running broker to send the session to', `http://localhost:${process.env.PORT ?? 4000}`)
     .option('--show', 'print each answer in full')
-    .addHelpText('after', '\nUses the running broker at --url when there is one, else runs a broker in this process.\nAfterwards: npx keyhole report --jurisdiction EU-DE, or the dashboard at /officer.')
+    .addHelpText(
+      'after',
+      '\nUses the running broker at --url when there is one, else runs a broker in this process.\nAfterwards: npx keyhole report --jurisdiction EU-DE, or the dashboard at /officer.',
+    )
     .action(async (options: { url: string; show?: boolean }) => {
       const config = await loadProjectConfig(projectRoot());
       if (await brokerAt(options.url)) {
@@ -74,7 +80,8 @@ export function registerDemoCommand(program: Command): void {
           throw new CliError(`${where} holds no demo data: run \`npx keyhole db init --demo\` first (\`npm start\` also seeds an empty embedded database)`);
         }
         const broker = await createBroker({ root, db, dataDir });
-        const token = (agent: string, purpose?: string) => issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: agent, purpose, ttlSeconds: 300 });
+        const token = (agent: string, purpose?: string) =>
+          issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: agent, purpose, ttlSeconds: 300 });
         const send: Send = async (bearer, query) => {
           const response = await broker.fetch(graphqlRequest('http://keyhole.local/graphql', bearer, query));
           return { status: response.status, reply: (await response.json()) as Reply };

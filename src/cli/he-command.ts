@@ -160,7 +160,9 @@ export function registerHeCommands(program: Command): void {
       await withContext('he register', async ({ db, where }) => {
         await registerKey(db, options.name, bundle);
         const bytes = bundle.publicKey.length + bundle.relinKeys.length + bundle.galoisKeys.length;
-        stdout().write(`registered key "${options.name}" (${bundle.scheme}, fingerprint ${bundle.fingerprint.slice(0, 16)}…) in ${where}: public, relinearisation and Galois keys, ${mib(bytes)}; no secret key was read\n`);
+        stdout().write(
+          `registered key "${options.name}" (${bundle.scheme}, fingerprint ${bundle.fingerprint.slice(0, 16)}…) in ${where}: public, relinearisation and Galois keys, ${mib(bytes)}; no secret key was read\n`,
+        );
       });
     });
 
@@ -177,11 +179,14 @@ export function registerHeCommands(program: Command): void {
         const column = table?.columns.get(options.column);
         if (!table || !column) throw new CliError(`${options.table}.${options.column} is not in the catalog`);
         if (!column.encrypted) throw new CliError(`${table.name}.${column.name} is not marked encrypted in the catalog (add encrypted: { scheme, plaintext })`);
-        if (column.encrypted.plaintext === 'absent') throw new CliError(`the catalog says ${table.name}.${column.name} has no plaintext in this database; nothing to encrypt here`);
+        if (column.encrypted.plaintext === 'absent')
+          throw new CliError(`the catalog says ${table.name}.${column.name} has no plaintext in this database; nothing to encrypt here`);
         const { rows: keys } = await db.query<{ scheme: string }>('SELECT scheme FROM he_keys WHERE name = $1', [options.key]);
         if (!keys[0]) throw new CliError(`no key registered as "${options.key}" (run \`keyhole he register\` first)`);
         if (keys[0].scheme !== column.encrypted.scheme) {
-          throw new CliError(`${table.name}.${column.name} is declared ${column.encrypted.scheme} in the catalog, but key "${options.key}" is ${keys[0].scheme}`);
+          throw new CliError(
+            `${table.name}.${column.name} is declared ${column.encrypted.scheme} in the catalog, but key "${options.key}" is ${keys[0].scheme}`,
+          );
         }
         // Each batch records the bounds it was encrypted under: the overflow guard relies on nothing else.
         const bounds = column.bounds;
@@ -232,7 +237,8 @@ export function registerHeCommands(program: Command): void {
           );
         } catch (error) {
           bar.stop();
-          if (controller.signal.aborted) throw new CliError(`interrupted after ${last.batches} batches (${last.rows} rows); run the same command again to resume`, 130);
+          if (controller.signal.aborted)
+            throw new CliError(`interrupted after ${last.batches} batches (${last.rows} rows); run the same command again to resume`, 130);
           throw error;
         } finally {
           process.removeListener('SIGINT', interrupt);

@@ -19,7 +19,9 @@ function agentToken(options: McpOptions, env: NodeJS.ProcessEnv): string {
 export function registerMcpCommand(program: Command): void {
   program
     .command('mcp')
-    .description("Serve MCP (Model Context Protocol) on stdio: tools describe_view and query, each one audited GraphQL request to the broker as the token's agent")
+    .description(
+      "Serve MCP (Model Context Protocol) on stdio: tools describe_view and query, each one audited GraphQL request to the broker as the token's agent",
+    )
     .option('--url <url>', "the running broker's base URL", 'http://localhost:4000')
     .option('--token <token>', 'the agent token (prefer --token-env: command lines are visible to other users)')
     .option('--token-env <name>', 'environment variable holding the agent token', 'KEYHOLE_TOKEN')

@@ -27,7 +27,7 @@ function purposesOf(agent: AgentDefinition, purpose: string | undefined): readon
 async function check(): Promise<void> {
   const root = projectRoot();
   const config = await loadProjectConfig(root);
-  let set;
+  let set: Awaited<ReturnType<typeof loadMaskingRules>>;
   try {
     set = await loadMaskingRules(root, config, throwawayKeys());
   } catch (error) {
@@ -37,7 +37,9 @@ async function check(): Promise<void> {
     return;
   }
   for (const warning of set.warnings) stderr().write(`warning: ${formatIssue(warning)}\n`);
-  stdout().write(`ok: schema/ (catalog, agents, policies) and ${set.rules.length} masking rule(s) in ${set.files.length} file(s) are valid; ${set.warnings.length} warning(s); version ${set.version}\n`);
+  stdout().write(
+    `ok: schema/ (catalog, agents, policies) and ${set.rules.length} masking rule(s) in ${set.files.length} file(s) are valid; ${set.warnings.length} warning(s); version ${set.version}\n`,
+  );
 }
 
 async function test(): Promise<void> {
@@ -80,7 +82,9 @@ async function kAnonymity(options: ExplainOptions): Promise<void> {
     const keys = createMaskingKeys(secrets.maskingKey, secrets.maskingKeyId);
     const { decide, version } = deciderFor(await loadMaskingRules(root, config, keys), keys);
     const threshold = config.catalog.kAnonymityThreshold ?? DEFAULT_K_THRESHOLD;
-    stdout().write(`k-anonymity on ${where}, threshold ${threshold}${config.catalog.kAnonymityThreshold === undefined ? ' (default; set kAnonymityThreshold in schema/catalog.yaml)' : ''}\n`);
+    stdout().write(
+      `k-anonymity on ${where}, threshold ${threshold}${config.catalog.kAnonymityThreshold === undefined ? ' (default; set kAnonymityThreshold in schema/catalog.yaml)' : ''}\n`,
+    );
     let below = 0;
     for (const purpose of purposesOf(agent, options.purpose)) {
       const view = buildView(config, agent, purpose, decide, version);
@@ -89,7 +93,9 @@ async function kAnonymity(options: ExplainOptions): Promise<void> {
       if (results.length === 0) stdout().write('  the view shows no quasi-identifier in row access\n');
       for (const r of results) {
         const qis = r.quasiIdentifiers.map((q) => `${q.field} (${q.shows})`).join(', ');
-        stdout().write(`  ${r.table}: quasi-identifiers ${qis}; ${r.rows} rows in ${r.groups} groups (computed in ${r.method === 'sql' ? 'SQL' : 'TypeScript'})\n`);
+        stdout().write(
+          `  ${r.table}: quasi-identifiers ${qis}; ${r.rows} rows in ${r.groups} groups (computed in ${r.method === 'sql' ? 'SQL' : 'TypeScript'})\n`,
+        );
         if (r.k === null) {
           stdout().write('    no rows visible\n');
           continue;
@@ -99,7 +105,10 @@ async function kAnonymity(options: ExplainOptions): Promise<void> {
         stdout().write(`    ${low ? 'WARNING: ' : ''}k = ${r.k}${low ? ` is below ${threshold}` : ''}; smallest group: ${JSON.stringify(r.smallestGroup)}\n`);
       }
     }
-    if (below > 0) stdout().write(`\n${below} table(s) below the threshold: generalise a quasi-identifier further (e.g. keep fewer postal code characters) or drop one from the policy\n`);
+    if (below > 0)
+      stdout().write(
+        `\n${below} table(s) below the threshold: generalise a quasi-identifier further (e.g. keep fewer postal code characters) or drop one from the policy\n`,
+      );
   });
 }
 
@@ -109,16 +118,16 @@ export function registerRulesCommands(program: Command): void {
     .command('check')
     .description('Validate schema/ and masking-rules/ together; list every error (file:line: field: problem) and exit 1 if any')
     .action(check);
-  rules
-    .command('test')
-    .description(`Run the fixtures in ${FIXTURES_DIR}/*.yaml (request, input row, expected masked row); exit 1 if any fails`)
-    .action(test);
+  rules.command('test').description(`Run the fixtures in ${FIXTURES_DIR}/*.yaml (request, input row, expected masked row); exit 1 if any fails`).action(test);
   rules
     .command('explain')
     .description("Show, per field of an agent's view, whether it is hidden, clear or masked, by which rule and why that rule won")
     .requiredOption('--agent <id>', 'the agent whose view to explain')
     .option('--purpose <purpose>', 'one of its purposes (default: each of them)')
     .option('--table <table>', 'only this table')
-    .option('--k-anonymity', "measure on the database the smallest group sharing the view's masked quasi-identifiers; warn below the catalog's kAnonymityThreshold")
+    .option(
+      '--k-anonymity',
+      "measure on the database the smallest group sharing the view's masked quasi-identifiers; warn below the catalog's kAnonymityThreshold",
+    )
     .action(explain);
 }

@@ -11,7 +11,10 @@ export function registerTokenCommand(program: Command): void {
     .requiredOption('--agent <id>', 'agent id from schema/agents.yaml (or an officer id)')
     .option('--purpose <purpose>', "one of the agent's registered purposes (default: its first)")
     .option('--ttl <duration>', "lifetime, e.g. 900, 30m, 1h (default: 1h, or the holder's maximum in schema/agents.yaml if shorter)")
-    .addHelpText('after', '\nExample:\n  TOKEN=$(npx keyhole token --agent support-bot)\n  curl -s localhost:4000/graphql -H "authorization: Bearer $TOKEN" -H "content-type: application/json" \\\n    -d \'{"query":"{ viewer { agent tables { name fields } } }"}\'')
+    .addHelpText(
+      'after',
+      '\nExample:\n  TOKEN=$(npx keyhole token --agent support-bot)\n  curl -s localhost:4000/graphql -H "authorization: Bearer $TOKEN" -H "content-type: application/json" \\\n    -d \'{"query":"{ viewer { agent tables { name fields } } }"}\'',
+    )
     .action(async (options: { agent: string; purpose?: string; ttl?: string }) => {
       const config = await loadProjectConfig(projectRoot());
       const keys = await loadTokenKeys(resolveDataDir());

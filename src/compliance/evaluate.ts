@@ -6,13 +6,7 @@ import { checkSpecialCategories } from './special-categories.ts';
 import { checkCrossBorderTransfer } from './transfer.ts';
 import { checkTransferVolumes } from './volume.ts';
 
-export const CHECKS = [
-  checkCrossBorderTransfer,
-  checkTransferVolumes,
-  checkSpecialCategories,
-  checkGovernmentIdentifiers,
-  checkPurposeLimitation,
-] as const;
+export const CHECKS = [checkCrossBorderTransfer, checkTransferVolumes, checkSpecialCategories, checkGovernmentIdentifiers, checkPurposeLimitation] as const;
 
 /** Subject jurisdictions no rule set governs: nothing can be checked for them, so an officer must look. */
 function uncovered(request: ComplianceRequest, rules: JurisdictionRules): Finding[] {
@@ -20,7 +14,13 @@ function uncovered(request: ComplianceRequest, rules: JurisdictionRules): Findin
   return [...new Set(request.subjectJurisdictions)]
     .filter((code) => !rules.byJurisdiction.has(code))
     .sort()
-    .map((code) => ({ check: 'rule_coverage', jurisdiction: code, outcome: 'flag', rule: 'none', message: `no jurisdiction rule set governs ${code} subjects` }));
+    .map((code) => ({
+      check: 'rule_coverage',
+      jurisdiction: code,
+      outcome: 'flag',
+      rule: 'none',
+      message: `no jurisdiction rule set governs ${code} subjects`,
+    }));
 }
 
 /** Every check for one request; the outcome is the most severe of all findings. */

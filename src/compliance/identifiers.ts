@@ -41,4 +41,3 @@ export function checkGovernmentIdentifiers(request: ComplianceRequest, rules: Ju
   }
   return resultOf(findings);
 }
-

@@ -61,7 +61,9 @@ export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGa
   const sensitiveColumnsOf = (set: RuleSet): string[] => {
     let names = sensitiveColumns.get(set);
     if (!names) {
-      names = [...catalog.tables.values()].flatMap((table) => sensitiveFields(set, [...table.columns.values()]).map((column) => `${table.name}.${column.name}`));
+      names = [...catalog.tables.values()].flatMap((table) =>
+        sensitiveFields(set, [...table.columns.values()]).map((column) => `${table.name}.${column.name}`),
+      );
       sensitiveColumns.set(set, names);
     }
     return names;
@@ -86,7 +88,13 @@ export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGa
       // earlier this year would count twice. A subject without one yet is new this year.
       const recorded = await currentRecordedPseudonyms(tx, subjects);
       const current = subjects.map((ref) => recorded.get(ref) ?? ref);
-      transferVolumes[jurisdiction] = await yearlyVolume(tx, principal.agent.location, jurisdiction, { all: current, sensitive: sensitive.length > 0 ? current : [] }, sensitiveNames);
+      transferVolumes[jurisdiction] = await yearlyVolume(
+        tx,
+        principal.agent.location,
+        jurisdiction,
+        { all: current, sensitive: sensitive.length > 0 ? current : [] },
+        sensitiveNames,
+      );
     }
     const result = runComplianceChecks(
       {

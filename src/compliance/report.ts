@@ -187,11 +187,18 @@ async function processingActivities(db: Db, code: string, catalog: Catalog, retu
       agent: agentOf(rows[0]!),
       location: rows[0]!.actor_location ?? '',
       purpose: rows[0]!.purpose ?? '',
-      categories: personalCategories(catalog, rows.flatMap((row) => row.fields)),
+      categories: personalCategories(
+        catalog,
+        rows.flatMap((row) => row.fields),
+      ),
       tables: unique(rows.flatMap((row) => row.tables)),
       requests: rows.length,
       rows: rows.reduce((sum, row) => sum + Number(row.row_count), 0),
-      subjects: await distinctSubjects(db, code, rows.map((row) => Number(row.seq))),
+      subjects: await distinctSubjects(
+        db,
+        code,
+        rows.map((row) => Number(row.seq)),
+      ),
     })),
   );
 }
@@ -216,7 +223,11 @@ async function transfers(db: Db, code: string, set: RuleSet, registry: AgentRegi
         basis: decision.kind === 'basis' ? decision.basis : null,
         rule: decision.kind === 'domestic' ? set.transfers.rule : decision.rule,
         requests: rows.length,
-        subjects: await distinctSubjects(db, code, rows.map((row) => Number(row.seq))),
+        subjects: await distinctSubjects(
+          db,
+          code,
+          rows.map((row) => Number(row.seq)),
+        ),
       };
     }),
   );
@@ -267,7 +278,10 @@ function refusals(rows: LogRow[]): Refusal[] {
 }
 
 function budgetUse(rows: LogRow[]): BudgetUse[] {
-  const groups = groupBy(rows.filter((row) => row.privacy_cost !== null), agentOf);
+  const groups = groupBy(
+    rows.filter((row) => row.privacy_cost !== null),
+    agentOf,
+  );
   return [...groups.entries()].map(([agent, group]) => ({
     agent,
     requests: group.length,
@@ -278,9 +292,7 @@ function budgetUse(rows: LogRow[]): BudgetUse[] {
 }
 
 function findingSummaries(code: string, rows: LogRow[]): FindingSummary[] {
-  const found = rows.flatMap((row) =>
-    row.findings.filter((finding) => finding.jurisdiction === code).map((finding) => ({ row, finding })),
-  );
+  const found = rows.flatMap((row) => row.findings.filter((finding) => finding.jurisdiction === code).map((finding) => ({ row, finding })));
   const text = (value: unknown): string => (typeof value === 'string' ? value : '');
   const groups = groupBy(found, ({ finding }) => [finding.check, finding.outcome, finding.rule].map(text).join('\u0000'));
   return [...groups.values()].map((group) => ({
@@ -303,9 +315,11 @@ export async function buildComplianceReport(db: Db, query: ReportQuery, context:
   const set = context.rules.byJurisdiction.get(code);
   if (!set) throw new UnknownJurisdictionError(code, [...context.rules.byJurisdiction.keys()].sort());
   const serving = [...context.registry.agents.values()].filter((agent) => agent.serves.includes(code)).map((agent) => agent.id);
-  const rows = (
-    await db.query<LogRow>(SCOPED_RECORDS, [code, query.from, query.to, JSON.stringify([{ jurisdiction: code }]), serving])
-  ).rows.map((row) => ({ ...row, seq: Number(row.seq), subjects_here: Number(row.subjects_here) }));
+  const rows = (await db.query<LogRow>(SCOPED_RECORDS, [code, query.from, query.to, JSON.stringify([{ jurisdiction: code }]), serving])).rows.map((row) => ({
+    ...row,
+    seq: Number(row.seq),
+    subjects_here: Number(row.subjects_here),
+  }));
   const returned = rows.filter((row) => row.subjects_here > 0);
   const oldest = (await db.query<{ at: Date | null }>('SELECT min(recorded_at) AS at FROM audit_log')).rows[0]?.at ?? null;
 
@@ -319,7 +333,11 @@ export async function buildComplianceReport(db: Db, query: ReportQuery, context:
       records: rows.length,
       allowed: rows.filter((row) => row.decision === 'allowed').length,
       refused: rows.filter((row) => row.decision !== 'allowed').length,
-      subjects: await distinctSubjects(db, code, returned.map((row) => row.seq)),
+      subjects: await distinctSubjects(
+        db,
+        code,
+        returned.map((row) => row.seq),
+      ),
       agents: unique(rows.map(agentOf)).length,
     },
     processing: await processingActivities(db, code, context.catalog, returned),

@@ -2,13 +2,7 @@ import type { FieldAccess } from '../audit/index.ts';
 import type { Catalog, TagClass } from '../config/index.ts';
 import type { Outcome } from './rule-schema.ts';
 
-export type CheckName =
-  | 'cross_border_transfer'
-  | 'special_category'
-  | 'purpose_limitation'
-  | 'government_identifier'
-  | 'transfer_volume'
-  | 'rule_coverage';
+export type CheckName = 'cross_border_transfer' | 'special_category' | 'purpose_limitation' | 'government_identifier' | 'transfer_volume' | 'rule_coverage';
 
 /** One conclusion of one check about one jurisdiction's data subjects, as written into the audit record. */
 export interface Finding {

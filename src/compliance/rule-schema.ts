@@ -44,9 +44,7 @@ export const ruleSetSchema = z.strictObject({
     withoutBasis: z.strictObject({ outcome: z.enum(['allow', 'flag', 'deny', 'withhold']), rule: citation }),
     restrictedDestinations: z.strictObject({ destinations: z.array(jurisdiction), rule: citation }).optional(),
     /** Extra conditions on some data leaving the jurisdiction (sectoral localisation rules). */
-    categoryConditions: z
-      .array(z.strictObject({ tags: z.array(z.string()).min(1), outcome, rule: citation, message: z.string() }))
-      .default([]),
+    categoryConditions: z.array(z.strictObject({ tags: z.array(z.string()).min(1), outcome, rule: citation, message: z.string() })).default([]),
   }),
   aggregates: z.strictObject({ anonymous: z.boolean(), rule: citation }),
   sensitiveCategories: z

@@ -9,9 +9,7 @@ type VolumeClass = 'personal' | 'sensitive';
 
 /** The highest threshold a yearly count reaches for one data class, if any. */
 export function thresholdReached(set: RuleSet, dataClass: VolumeClass, count: number): RuleSet['transferVolumes'][number] | undefined {
-  return set.transferVolumes
-    .filter((threshold) => threshold.dataClass === dataClass && count >= threshold.atLeast)
-    .sort((a, b) => b.atLeast - a.atLeast)[0];
+  return set.transferVolumes.filter((threshold) => threshold.dataClass === dataClass && count >= threshold.atLeast).sort((a, b) => b.atLeast - a.atLeast)[0];
 }
 
 /**
@@ -32,7 +30,12 @@ export function checkTransferVolumes(request: ComplianceRequest, rules: Jurisdic
     const volume = request.transferVolumes?.[code];
     const base = { check: 'transfer_volume' as const, jurisdiction: code };
     if (!volume) {
-      findings.push({ ...base, outcome: 'flag', rule: set.transfers.rule, message: `${set.short}: no yearly transfer volume supplied for ${code} → ${agent.location}; thresholds not checked` });
+      findings.push({
+        ...base,
+        outcome: 'flag',
+        rule: set.transfers.rule,
+        message: `${set.short}: no yearly transfer volume supplied for ${code} → ${agent.location}; thresholds not checked`,
+      });
       continue;
     }
     const inForce = basesInForce(set, code, agent);

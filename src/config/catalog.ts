@@ -21,15 +21,16 @@ const columnSchema = z.strictObject({
   bounds: z.tuple([z.number(), z.number()]).optional(),
   precision: z.number().int().min(0).max(6).optional(),
   quasiIdentifier: z.boolean().optional(),
-  encrypted: z
-    .strictObject({ scheme: z.enum(['bfv', 'ckks']), plaintext: z.enum(['present', 'absent']) })
-    .optional(),
+  encrypted: z.strictObject({ scheme: z.enum(['bfv', 'ckks']), plaintext: z.enum(['present', 'absent']) }).optional(),
 });
 
 const tableSchema = z.strictObject({
   description: z.string(),
   primaryKey: identifier,
-  graphqlType: z.string().regex(/^[A-Z][A-Za-z0-9]*$/).optional(),
+  graphqlType: z
+    .string()
+    .regex(/^[A-Z][A-Za-z0-9]*$/)
+    .optional(),
   subject: z.union([z.strictObject({ kind: identifier }), z.strictObject({ via: identifier })]),
   jurisdictionColumn: identifier.optional(),
   columns: z.record(identifier, columnSchema),
@@ -184,9 +185,7 @@ export function buildCatalog(source: YamlSource): Catalog {
             tags: column.tags,
             classes: new Set(column.tags.map((tag) => tags.get(tag)!.class)),
             description: column.description,
-            references: column.references
-              ? { table: column.references.split('.')[0]!, column: column.references.split('.')[1]! }
-              : undefined,
+            references: column.references ? { table: column.references.split('.')[0]!, column: column.references.split('.')[1]! } : undefined,
             domain: column.domain,
             bounds: column.bounds,
             precision: column.precision,
@@ -202,7 +201,14 @@ export function buildCatalog(source: YamlSource): Catalog {
     });
   }
   if (issues.length > 0) throw new ConfigError(issues);
-  return { dataset: file.dataset, dataVersion: file.dataVersion, kAnonymityThreshold: file.kAnonymityThreshold, tags, subjects: new Map(Object.entries(file.subjects)), tables };
+  return {
+    dataset: file.dataset,
+    dataVersion: file.dataVersion,
+    kAnonymityThreshold: file.kAnonymityThreshold,
+    tags,
+    subjects: new Map(Object.entries(file.subjects)),
+    tables,
+  };
 }
 
 function subjectPathOf(file: CatalogFile, tableName: string, source: YamlSource, issues: ConfigIssue[]): SubjectHop[] {

@@ -154,7 +154,7 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
           issues.push(source.issue([...tableAt, 'fields', i], `"${field}" is encrypted-only: list it under encryptedAggregates`));
         }
       });
-      Object.keys(table.rowFilter ?? {}).forEach((column) => checkColumn(column, [...tableAt, 'rowFilter', column]));
+      for (const column of Object.keys(table.rowFilter ?? {})) checkColumn(column, [...tableAt, 'rowFilter', column]);
       table.requireApproval.forEach((field, i) => {
         if (!table.fields.includes(field)) issues.push(source.issue([...tableAt, 'requireApproval', i], `"${field}" is not in fields`));
       });

@@ -90,8 +90,6 @@ export class YamlSource {
   parse<S extends z.ZodType>(schema: S): z.output<S> {
     const result = schema.safeParse(this.value);
     if (result.success) return result.data;
-    throw new ConfigError(
-      result.error.issues.map((zodIssue) => this.issue(zodIssue.path as ConfigPath, zodIssue.message)),
-    );
+    throw new ConfigError(result.error.issues.map((zodIssue) => this.issue(zodIssue.path as ConfigPath, zodIssue.message)));
   }
 }

@@ -73,7 +73,8 @@ export function generateAccounts(
   return kinds.map((kind, ordinal) => {
     const rng = ordinal === 0 ? kindsRng : rngFor(seed, ACCOUNT_STREAM, customerIndex * MAX_ACCOUNTS_PER_CUSTOMER + ordinal);
     // Later products are opened within four years of joining, and before the end of the demo window.
-    const openedAt = ordinal === 0 ? profile.createdAt : secondBetween(rng, profile.createdAt, Math.min(profile.createdAt + 4 * YEAR, DEMO_TIME.customersUntil));
+    const openedAt =
+      ordinal === 0 ? profile.createdAt : secondBetween(rng, profile.createdAt, Math.min(profile.createdAt + 4 * YEAR, DEMO_TIME.customersUntil));
     return {
       id: firstAccountId + ordinal,
       customer_id: customerIndex + 1,

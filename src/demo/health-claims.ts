@@ -80,8 +80,13 @@ export function generateHealthClaims(
   const count = claimCount(seed, customerIndex);
   for (let ordinal = 0; ordinal < count; ordinal++) {
     const rng = rngFor(seed, CLAIM_STREAM, customerIndex * MAX_CLAIMS + ordinal);
-    let u = rng.float() * total;
-    const diagnosis = list.find((candidate) => (u -= candidate.weight) < 0) ?? list[list.length - 1]!;
+    const u = rng.float() * total;
+    let cumulative = 0;
+    const diagnosis =
+      list.find((candidate) => {
+        cumulative += candidate.weight;
+        return u < cumulative;
+      }) ?? list[list.length - 1]!;
     const submitted = secondBetween(rng, Math.max(DEMO_TIME.claimsFrom, profile.createdAt), DEMO_TIME.claimsUntil);
     const [min, max] = CLAIM_AMOUNT_BOUNDS;
     claims.push({

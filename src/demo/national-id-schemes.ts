@@ -1,15 +1,6 @@
 /** Which national identifier each demo jurisdiction uses, for masking rules and compliance checks. */
 import type { Jurisdiction } from './jurisdictions.ts';
-import {
-  isValidAadhaar,
-  isValidChineseResidentId,
-  isValidMyNumber,
-  isValidNir,
-  isValidNric,
-  isValidSsn,
-  isValidSteuerId,
-  isValidTfn,
-} from './national-ids.ts';
+import { isValidAadhaar, isValidChineseResidentId, isValidMyNumber, isValidNir, isValidNric, isValidSsn, isValidSteuerId, isValidTfn } from './national-ids.ts';
 
 export interface NationalIdScheme {
   name: string;

@@ -114,7 +114,7 @@ const NIR_BIRTH_COUNTRIES = ['350', '351', '352', '139', '127', '134', '109'] as
 export function generateNir(rng: Rng, birthDate: string, gender: Gender, department: string): string {
   const sex = gender === 'M' ? '1' : gender === 'F' ? '2' : String(rng.int(1, 2));
   const bornAbroad = rng.chance(0.06);
-  const place = bornAbroad ? '99' + rng.pick(NIR_BIRTH_COUNTRIES) : department + String(rng.int(1, 899)).padStart(3, '0');
+  const place = bornAbroad ? `99${rng.pick(NIR_BIRTH_COUNTRIES)}` : department + String(rng.int(1, 899)).padStart(3, '0');
   const body = sex + birthDate.slice(2, 4) + birthDate.slice(5, 7) + place + String(rng.int(1, 999)).padStart(3, '0');
   return body + String(mod97Key(nirNumericBody(body))).padStart(2, '0');
 }

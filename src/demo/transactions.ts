@@ -41,7 +41,11 @@ interface CategoryProfile {
 }
 
 const CATEGORIES: Readonly<Record<MerchantCategory, CategoryProfile>> = {
-  groceries: { weight: 22, typicalAmount: 45, notes: ['Weekly groceries', 'Supermarket run', 'Fresh market', 'Groceries for the party', 'Milk, bread and eggs'] },
+  groceries: {
+    weight: 22,
+    typicalAmount: 45,
+    notes: ['Weekly groceries', 'Supermarket run', 'Fresh market', 'Groceries for the party', 'Milk, bread and eggs'],
+  },
   dining: { weight: 18, typicalAmount: 35, notes: ['Dinner with friends', 'Lunch with colleagues', 'Coffee and cake', 'Birthday dinner', 'Takeaway'] },
   transfer: { weight: 12, typicalAmount: 400, notes: ['Rent', 'Transfer to savings', 'Money for mum', 'Split bill', 'Loan repayment', 'Tuition fees'] },
   fuel: { weight: 8, typicalAmount: 55, notes: ['Fuel top-up', 'Petrol', 'Diesel on the motorway', 'EV charging'] },

@@ -3,17 +3,12 @@ import type { ViewTable } from '../policy/index.ts';
 import { rhoForEpsilon } from './accountant.ts';
 
 /** What an agent asks of each group: the outputs it selected. `avg` is derived from `sum` and `count`. */
-export type Output =
-  | { op: 'count' }
-  | { op: 'sum'; field: string }
-  | { op: 'avg'; field: string }
-  | { op: 'quantile'; field: string; q: number };
+export type Output = { op: 'count' } | { op: 'sum'; field: string } | { op: 'avg'; field: string } | { op: 'quantile'; field: string; q: number };
 
 /** A measurement drawn from the data, with its own share of the budget. */
 export type Primitive = { op: 'count' } | { op: 'sum'; field: string } | { op: 'quantile'; field: string; q: number };
 
-export const outputKey = (o: Output): string =>
-  o.op === 'count' ? 'count' : o.op === 'quantile' ? `quantile:${o.field}:${o.q}` : `${o.op}:${o.field}`;
+export const outputKey = (o: Output): string => (o.op === 'count' ? 'count' : o.op === 'quantile' ? `quantile:${o.field}:${o.q}` : `${o.op}:${o.field}`);
 
 export type Mechanism = 'LAPLACE' | 'GAUSSIAN';
 
@@ -61,7 +56,11 @@ export function groupableColumns(viewTable: ViewTable): string[] {
 }
 
 /** The public domain of a group key, or undefined when its values are not public (partition selection). */
-export function groupDomain(viewTable: ViewTable, key: string, lookup: (table: string) => { columns: ReadonlyMap<string, CatalogColumn> }): readonly string[] | undefined {
+export function groupDomain(
+  viewTable: ViewTable,
+  key: string,
+  lookup: (table: string) => { columns: ReadonlyMap<string, CatalogColumn> },
+): readonly string[] | undefined {
   if (key === SUBJECT_JURISDICTION) {
     const j = viewTable.table.jurisdiction!;
     return lookup(j.table).columns.get(j.column)?.domain;
@@ -94,7 +93,9 @@ export function planAggregate(args: {
   if (!publicGroups) add({ op: 'count' });
   const needsDelta = mechanism === 'GAUSSIAN' || !publicGroups;
   if (needsDelta && !(delta > 0)) {
-    throw new AggregateRequestError(mechanism === 'GAUSSIAN' ? 'the Gaussian mechanism needs delta > 0' : 'grouping by a non-public key needs delta > 0 (partition selection)');
+    throw new AggregateRequestError(
+      mechanism === 'GAUSSIAN' ? 'the Gaussian mechanism needs delta > 0' : 'grouping by a non-public key needs delta > 0 (partition selection)',
+    );
   }
   const list = [...primitives.values()];
   const share = epsilon / list.length;

@@ -68,9 +68,7 @@ export function compileAggregate(plan: AggregatePlan, conditions: readonly Condi
     return `(SELECT jsonb_object_agg(h.b, h.c) FROM (${inner}) h WHERE ${join}) AS h_${field}`;
   });
   const aggregated = `SELECT ${[...groupCols, 'count(*)::int8 AS n', ...sums].join(', ')} FROM kept${groupBy}`;
-  const text =
-    `WITH kept AS (SELECT * FROM (${base}) base WHERE rn <= ${k}) ` +
-    `SELECT ${['a.*', ...histograms].join(', ')} FROM (${aggregated}) a`;
+  const text = `WITH kept AS (SELECT * FROM (${base}) base WHERE rn <= ${k}) ` + `SELECT ${['a.*', ...histograms].join(', ')} FROM (${aggregated}) a`;
   return {
     text,
     params: params.values,

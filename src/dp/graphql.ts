@@ -70,7 +70,7 @@ function tableSdl(viewTable: ViewTable): string {
 /** Separates the subject-jurisdiction filter (answered through the subject path) from column filters. */
 function aggregateConditions(viewTable: ViewTable, where: Record<string, unknown> | undefined): Condition[] {
   if (!where) return [];
-  const { [SUBJECT_JURISDICTION]: jurisdiction, and, or, not, ...columns } = where as Record<string, any>;
+  const { [SUBJECT_JURISDICTION]: jurisdiction, and, or, not, ...columns } = where;
   const conditions: Condition[] = [whereCondition(viewTable, columns)];
   if (jurisdiction) {
     for (const [op, value] of Object.entries(jurisdiction as Record<string, unknown>)) {
@@ -82,7 +82,11 @@ function aggregateConditions(viewTable: ViewTable, where: Record<string, unknown
     }
   }
   if (and) conditions.push({ kind: 'and', children: (and as Array<Record<string, unknown>>).flatMap((w) => aggregateConditions(viewTable, w)) });
-  if (or) conditions.push({ kind: 'or', children: (or as Array<Record<string, unknown>>).map((w) => ({ kind: 'and' as const, children: aggregateConditions(viewTable, w) })) });
+  if (or)
+    conditions.push({
+      kind: 'or',
+      children: (or as Array<Record<string, unknown>>).map((w) => ({ kind: 'and' as const, children: aggregateConditions(viewTable, w) })),
+    });
   if (not) conditions.push({ kind: 'not', child: { kind: 'and', children: aggregateConditions(viewTable, not as Record<string, unknown>) } });
   return conditions;
 }
@@ -146,12 +150,15 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
       for (const viewTable of aggregateTables(view)) {
         const type = viewTable.table.graphqlType;
         type Group = AggregateAnswer['groups'][number];
-        types[`${type}AggregateGroup`] = measurableColumns(viewTable).length === 0 ? { count: (group: Group) => group.values.count } : {
-          count: (group: AggregateAnswer['groups'][number]) => group.values.count,
-          sum: (group: AggregateAnswer['groups'][number], args: { field: string }) => group.values[`sum:${args.field}`],
-          avg: (group: AggregateAnswer['groups'][number], args: { field: string }) => group.values[`avg:${args.field}`],
-          quantile: (group: AggregateAnswer['groups'][number], args: { field: string; q: number }) => group.values[`quantile:${args.field}:${args.q}`],
-        };
+        types[`${type}AggregateGroup`] =
+          measurableColumns(viewTable).length === 0
+            ? { count: (group: Group) => group.values.count }
+            : {
+                count: (group: AggregateAnswer['groups'][number]) => group.values.count,
+                sum: (group: AggregateAnswer['groups'][number], args: { field: string }) => group.values[`sum:${args.field}`],
+                avg: (group: AggregateAnswer['groups'][number], args: { field: string }) => group.values[`avg:${args.field}`],
+                quantile: (group: AggregateAnswer['groups'][number], args: { field: string; q: number }) => group.values[`quantile:${args.field}:${args.q}`],
+              };
         query[`${viewTable.table.name}_aggregate`] = async (
           _: unknown,
           args: { where?: Record<string, unknown>; groupBy?: string[]; epsilon: number; delta: number; mechanism: Mechanism },
@@ -177,12 +184,29 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
             }),
           );
           for (const output of plan.outputs) {
-            if (output.op !== 'count') tally.fields.set(`${viewTable.table.name}.${output.field}`, { table: viewTable.table.name, field: output.field, mask: `dp:${plan.mechanism.toLowerCase()}` });
+            if (output.op !== 'count')
+              tally.fields.set(`${viewTable.table.name}.${output.field}`, {
+                table: viewTable.table.name,
+                field: output.field,
+                mask: `dp:${plan.mechanism.toLowerCase()}`,
+              });
           }
           const tx = state.tx!;
           const field = String(info.path.key);
           const key = createHash('sha256')
-            .update(canonicalJson({ agent: view.agent.id, purpose: view.purpose, table: viewTable.table.name, where: args.where ?? null, groupBy, epsilon: args.epsilon, delta: args.delta, mechanism: args.mechanism, outputs: plan.outputs.map(outputKey).sort() }))
+            .update(
+              canonicalJson({
+                agent: view.agent.id,
+                purpose: view.purpose,
+                table: viewTable.table.name,
+                where: args.where ?? null,
+                groupBy,
+                epsilon: args.epsilon,
+                delta: args.delta,
+                mechanism: args.mechanism,
+                outputs: plan.outputs.map(outputKey).sort(),
+              }),
+            )
             .digest('hex');
           const agentState = (states: BudgetState[]) => budgetView(states.find((s) => s.scope === `agent:${view.agent.id}`));
           const releaseOf = (answer: AggregateAnswer, replayed: boolean, costs: Release['costs'] = []): Release => ({
@@ -203,14 +227,23 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
             await spend.lock(tx);
             const previous = (await spend.ledger.findAnswer(tx, view.agent.id, spend.period, key, options.catalog.dataVersion)) as AggregateAnswer | null;
             if (previous) return { answer: previous, replayed: true, states: await chargeRelease(spend, tx, releaseOf(previous, true)) };
-            const compiled = compileAggregate(plan, [...rowFilterConditions(viewTable, { view, values: sessionValues(view.agent, view.purpose) }), ...aggregateConditions(viewTable, args.where)], lookup);
+            const compiled = compileAggregate(
+              plan,
+              [...rowFilterConditions(viewTable, { view, values: sessionValues(view.agent, view.purpose) }), ...aggregateConditions(viewTable, args.where)],
+              lookup,
+            );
             const { rows } = await tx.query<Record<string, unknown>>(compiled.text, compiled.params);
             const release = asPrivacyRefusal(() => releaseAggregate(plan, compiled.parse(rows), domains));
             const rho = release.costs.reduce((total, cost) => total + ('rho' in cost ? cost.rho : 0), 0);
             const answer: AggregateAnswer = {
               mechanism: plan.mechanism,
               rowsPerSubject: plan.rowsPerSubject,
-              cost: { epsilon: args.epsilon, delta: plan.mechanism === 'GAUSSIAN' || !plan.publicGroups ? args.delta : 0, rho: plan.mechanism === 'GAUSSIAN' ? rho : null, mechanism: plan.mechanism },
+              cost: {
+                epsilon: args.epsilon,
+                delta: plan.mechanism === 'GAUSSIAN' || !plan.publicGroups ? args.delta : 0,
+                rho: plan.mechanism === 'GAUSSIAN' ? rho : null,
+                mechanism: plan.mechanism,
+              },
               groups: release.groups,
             };
             return { answer, replayed: false, states: await chargeRelease(spend, tx, releaseOf(answer, false, release.costs)) };

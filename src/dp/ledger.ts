@@ -17,7 +17,9 @@ export interface BudgetState {
 export class BudgetExhaustedError extends Error {
   readonly scope: string;
   constructor(scope: string, needed: number, state: BudgetState) {
-    super(`the ${scope.startsWith('dataset:') ? 'dataset' : 'agent'} privacy budget for ${state.period} cannot cover ε=${needed} (spent ${state.epsilonSpent.toFixed(4)} of ${state.epsilonLimit})`);
+    super(
+      `the ${scope.startsWith('dataset:') ? 'dataset' : 'agent'} privacy budget for ${state.period} cannot cover ε=${needed} (spent ${state.epsilonSpent.toFixed(4)} of ${state.epsilonLimit})`,
+    );
     this.name = 'BudgetExhaustedError';
     this.scope = scope;
   }
@@ -114,10 +116,10 @@ export class BudgetLedger {
         [scope, period, epsilon, delta],
       );
     }
-    const { rows } = await tx.query<BudgetRow>(
-      'SELECT * FROM dp_budget WHERE period = $1 AND scope = ANY($2::text[]) ORDER BY scope FOR UPDATE',
-      [period, scopes.map((s) => s.scope)],
-    );
+    const { rows } = await tx.query<BudgetRow>('SELECT * FROM dp_budget WHERE period = $1 AND scope = ANY($2::text[]) ORDER BY scope FOR UPDATE', [
+      period,
+      scopes.map((s) => s.scope),
+    ]);
     return rows;
   }
 
@@ -167,9 +169,13 @@ export class BudgetLedger {
   }
 
   async storeAnswer(tx: Queryable, agentId: string, period: string, key: string, dataVersion: number, answer: unknown, cost: unknown): Promise<void> {
-    await tx.query(
-      'INSERT INTO dp_answers (agent_id, period, query_key, data_version, answer, cost) VALUES ($1, $2, $3, $4, $5, $6)',
-      [agentId, period, key, dataVersion, JSON.stringify(answer), JSON.stringify(cost)],
-    );
+    await tx.query('INSERT INTO dp_answers (agent_id, period, query_key, data_version, answer, cost) VALUES ($1, $2, $3, $4, $5, $6)', [
+      agentId,
+      period,
+      key,
+      dataVersion,
+      JSON.stringify(answer),
+      JSON.stringify(cost),
+    ]);
   }
 }

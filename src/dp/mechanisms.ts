@@ -47,11 +47,7 @@ export interface DiscreteGaussianMeasurement extends IntegerMeasurement<{ rho: n
   readonly sigma2: Rational;
 }
 
-function measurement<Cost extends PrivacyCost>(
-  sensitivity: bigint,
-  cost: Cost,
-  noise: IntegerNoise,
-): IntegerMeasurement<Cost> {
+function measurement<Cost extends PrivacyCost>(sensitivity: bigint, cost: Cost, noise: IntegerNoise): IntegerMeasurement<Cost> {
   return {
     sensitivity,
     cost,

@@ -157,10 +157,8 @@ export function discreteGaussianNoise(sigma2: Rational): IntegerNoise {
 
   const normaliser = sigma * Math.sqrt(2 * Math.PI);
   const slope = (y: number) => (-y * weight(y)) / variance;
-  const integral = (from: number, to: number) =>
-    sigma * Math.sqrt(Math.PI / 2) * (erf(to / (sigma * Math.SQRT2)) - erf(from / (sigma * Math.SQRT2)));
-  const partialSum = (k: number) =>
-    k < 1 ? 0 : integral(1, k) + (weight(1) + weight(k)) / 2 + (slope(k) - slope(1)) / 12;
+  const integral = (from: number, to: number) => sigma * Math.sqrt(Math.PI / 2) * (erf(to / (sigma * Math.SQRT2)) - erf(from / (sigma * Math.SQRT2)));
+  const partialSum = (k: number) => (k < 1 ? 0 : integral(1, k) + (weight(1) + weight(k)) / 2 + (slope(k) - slope(1)) / 12);
   const massWithin = (k: number) => (k < 0 ? 0 : Math.min(1, (1 + 2 * partialSum(k)) / normaliser));
   return {
     ...common,

@@ -67,8 +67,7 @@ export function makePartitionSelection(params: PartitionSelectionParams): Partit
   const logOnePlusA = Math.log1p(Math.exp(-1 / b));
   /** ln P[Z ≥ m]; for m ≤ 0, P[Z ≥ m] = 1 - P[Z ≥ 1 - m]. */
   const logAtLeast = (m: number) => (m >= 0 ? -m / b - logOnePlusA : Math.log1p(-Math.exp((m - 1) / b - logOnePlusA)));
-  const worstCaseRelease = (tau: number) =>
-    Math.max(Math.exp(logAtLeast(tau - k)), -Math.expm1(k * Math.log1p(-Math.exp(logAtLeast(tau - 1)))));
+  const worstCaseRelease = (tau: number) => Math.max(Math.exp(logAtLeast(tau - k)), -Math.expm1(k * Math.log1p(-Math.exp(logAtLeast(tau - 1)))));
   // Each closed form alone (k singletons by the union bound, one group of k) puts τ near its answer.
   const hint = Math.max(1 + b * (Math.log(k / delta) - logOnePlusA), k + b * (-Math.log(delta) - logOnePlusA));
   const threshold = BigInt(smallestInteger((tau) => worstCaseRelease(tau) <= delta, hint));

@@ -29,16 +29,7 @@
  * The best candidate is always accepted, so 64·C proposals all fail with probability ≤ e^{-64} ≈ 1.6e-28;
  * past that the mechanism throws, an event too rare to matter as a δ.
  */
-import {
-  PrivacyParameterError,
-  divide,
-  positiveInteger,
-  positiveRational,
-  rational,
-  rationalFromNumber,
-  toNumber,
-  type Rational,
-} from './rational.ts';
+import { PrivacyParameterError, divide, positiveInteger, positiveRational, rational, rationalFromNumber, toNumber, type Rational } from './rational.ts';
 import { sampleBernoulliExp, uniformBelow } from './samplers.ts';
 
 export interface QuantileParams {
@@ -109,7 +100,8 @@ export function makeQuantile(params: QuantileParams): QuantileMechanism {
 
   const rankErrorAt = (candidates: number, failure: number) => (2 * Number(contributions) * Math.log(candidates / failure)) / toNumber(share);
   const boundError = rankErrorAt(bins + 1, (1 - confidence) / 2);
-  if (!Number.isFinite(boundError)) throw new PrivacyParameterError(`epsilon ${params.epsilon} is too small for a quantile: its rank error is not a finite number`);
+  if (!Number.isFinite(boundError))
+    throw new PrivacyParameterError(`epsilon ${params.epsilon} is too small for a quantile: its rank error is not a finite number`);
   /** Ranks between q·n and the bounds' targets. */
   const boundShift = BigInt(Math.ceil(boundError)) + 1n;
 
@@ -140,6 +132,7 @@ export function makeQuantile(params: QuantileParams): QuantileMechanism {
 
   /** γ_i = ε'·(D_i - D_min)/(2m·q.den), as num/den over one shared denominator. */
   function exponents(distances: readonly bigint[]): Rational[] {
+    // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min does not take
     const nearest = distances.reduce((min, d) => (d < min ? d : min));
     const den = 2n * contributions * q.den * share.den;
     return distances.map((d) => ({ num: share.num * (d - nearest), den }));

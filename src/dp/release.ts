@@ -74,7 +74,15 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
       costs.push(measurement.cost);
     } else if (primitive.op === 'quantile') {
       const [lower, upper] = table.columns.get(primitive.field)!.bounds!;
-      const mechanism = makeQuantile({ lower, upper, bins: QUANTILE_BINS, quantile: primitive.q, epsilon: plan.share.epsilon, maxContributionsPerSubject: plan.rowsPerSubject, confidence: CONFIDENCE });
+      const mechanism = makeQuantile({
+        lower,
+        upper,
+        bins: QUANTILE_BINS,
+        quantile: primitive.q,
+        epsilon: plan.share.epsilon,
+        maxContributionsPerSubject: plan.rowsPerSubject,
+        confidence: CONFIDENCE,
+      });
       quantiles.set(outputKey(primitive), mechanism);
       costs.push(mechanism.cost);
     }
@@ -101,7 +109,8 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
       noisyCount = count.mechanism.release(row.count);
     }
     // A released group's count is conditioned on having cleared the threshold; partition.interval accounts for it.
-    const countInterval = (confidence: number) => (partition ? partition.interval(noisyCount!, confidence) : count!.mechanism.interval(noisyCount!, confidence));
+    const countInterval = (confidence: number) =>
+      partition ? partition.interval(noisyCount!, confidence) : count!.mechanism.interval(noisyCount!, confidence);
     const noisySums = new Map<string, bigint>();
     for (const [field, sum] of sums) noisySums.set(field, sum.mechanism.release(row.sums.get(field) ?? 0n));
     const values: Record<string, NoisyValue> = {};
@@ -114,7 +123,13 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
       switch (output.op) {
         case 'count': {
           const interval = countInterval(CONFIDENCE);
-          return { value: Math.max(0, Number(noisyCount)), low: Math.max(0, Number(interval.lower)), high: Math.max(0, Number(interval.upper)), confidence: CONFIDENCE, rankError: null };
+          return {
+            value: Math.max(0, Number(noisyCount)),
+            low: Math.max(0, Number(interval.lower)),
+            high: Math.max(0, Number(interval.upper)),
+            confidence: CONFIDENCE,
+            rankError: null,
+          };
         }
         case 'sum': {
           const sum = sums.get(output.field)!;
@@ -140,7 +155,13 @@ export function releaseAggregate(plan: AggregatePlan, rows: readonly AggregateRo
           const sLow = asNumber(sumInterval.lower, sum.scale);
           const sHigh = asNumber(sumInterval.upper, sum.scale);
           const ratios = [sLow / cLow, sLow / cHigh, sHigh / cLow, sHigh / cHigh];
-          return { value: clamp(s / Math.max(1, n)), low: clamp(Math.min(...ratios)), high: clamp(Math.max(...ratios)), confidence: CONFIDENCE, rankError: null };
+          return {
+            value: clamp(s / Math.max(1, n)),
+            low: clamp(Math.min(...ratios)),
+            high: clamp(Math.max(...ratios)),
+            confidence: CONFIDENCE,
+            rankError: null,
+          };
         }
         case 'quantile': {
           const mechanism = quantiles.get(outputKey(output))!;

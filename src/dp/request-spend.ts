@@ -104,7 +104,11 @@ export class RequestPrivacySpend {
     if (this.refused) throw this.refused;
     const charged = this.releases.filter((r) => !r.replayed);
     if (charged.length === 0) return;
-    await this.ledger.spendTotal(tx, await this.lock(tx), charged.flatMap((r) => r.costs));
+    await this.ledger.spendTotal(
+      tx,
+      await this.lock(tx),
+      charged.flatMap((r) => r.costs),
+    );
     for (const release of charged) {
       if (release.queryKey && release.answer) {
         await this.ledger.storeAnswer(tx, this.agentId, this.period, release.queryKey, release.answer.dataVersion, release.answer.value, {

@@ -43,7 +43,16 @@ export function refuseRevokedAgents(gate: RevocationGate): SettleDrafts {
     const revoked = await gate.revokedNow(tx, [...new Set(drafts.filter(isAllowedAgentDraft).map((draft) => draft.actorId!))]);
     return drafts.map((draft) =>
       isAllowedAgentDraft(draft) && revoked.has(draft.actorId!)
-        ? { ...draft, decision: 'denied', code: 'AGENT_REVOKED', reason: revokedMessage(draft.actorId!), tables: [], fields: [], rowCount: 0, subjects: new Map() }
+        ? {
+            ...draft,
+            decision: 'denied',
+            code: 'AGENT_REVOKED',
+            reason: revokedMessage(draft.actorId!),
+            tables: [],
+            fields: [],
+            rowCount: 0,
+            subjects: new Map(),
+          }
         : draft,
     );
   };

@@ -1,4 +1,14 @@
-import { type DocumentNode, getNamedType, type GraphQLSchema, Kind, type ObjectValueNode, type ListValueNode, TypeInfo, visit, visitWithTypeInfo } from 'graphql';
+import {
+  type DocumentNode,
+  getNamedType,
+  type GraphQLSchema,
+  Kind,
+  type ObjectValueNode,
+  type ListValueNode,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+} from 'graphql';
 
 /**
  * What any argument value may be, before it reaches SQL (documented in the README). PostgreSQL refuses NUL in

@@ -13,7 +13,7 @@ import { subjectPseudonym } from '../audit/index.ts';
 import { applyExposure, maskedEqualityCondition } from '../masking/index.ts';
 import type { CatalogRelation, ColumnCondition, Operand } from '../config/index.ts';
 import type { View, ViewField, ViewTable } from '../policy/index.ts';
-import { type Comparison, type ComparisonOperator, type Condition, type OrderTerm, type SelectRequest } from '../sql/index.ts';
+import type { Comparison, ComparisonOperator, Condition, OrderTerm, SelectRequest } from '../sql/index.ts';
 import { JURISDICTION_KEY, SUBJECT_KEY } from '../sql/index.ts';
 import { refusal } from './errors.ts';
 import type { AccessTally } from './request-state.ts';
@@ -83,7 +83,8 @@ export function whereCondition(viewTable: ViewTable, where: Record<string, unkno
         if (field.exposure.kind === 'masked') {
           // Only equality with a token the agent was shown: ranges, null tests and negations would leak the value.
           const condition = maskedEqualityCondition(field, operator, operand);
-          if (!condition) throw refusal('MASKED_FIELD_FILTER', `Field "${key}" is masked in this view; only eq/in on a pseudonym token can filter it.`, { field: key });
+          if (!condition)
+            throw refusal('MASKED_FIELD_FILTER', `Field "${key}" is masked in this view; only eq/in on a pseudonym token can filter it.`, { field: key });
           children.push(condition);
           continue;
         }
@@ -210,7 +211,12 @@ function maskDescription(field: ViewField): { mask: string; rule?: string | unde
  * Masks raw rows into what the agent receives, and tallies what was returned — tables, fields with the
  * mask and rule used, rows, and the data subjects (as keyed pseudonyms) — for the audit record.
  */
-export function shapeRows(rows: ReadonlyArray<Record<string, unknown>>, shape: RowShape, tally: AccessTally, subjectKey: Uint8Array): Record<string, unknown>[] {
+export function shapeRows(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  shape: RowShape,
+  tally: AccessTally,
+  subjectKey: Uint8Array,
+): Record<string, unknown>[] {
   const table = shape.viewTable.table;
   tally.tables.add(table.name);
   for (const { name, field } of shape.columns) {

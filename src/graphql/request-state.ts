@@ -40,7 +40,17 @@ export interface RequestState {
 const states = new WeakMap<Request, RequestState>();
 
 export function newAccessTally(operationKind = 'query'): AccessTally {
-  return { operationKind, tables: new Set(), fields: new Map(), lookups: new Map(), rowCount: 0, subjects: new Map(), privacyCost: null, findings: [], details: {} };
+  return {
+    operationKind,
+    tables: new Set(),
+    fields: new Map(),
+    lookups: new Map(),
+    rowCount: 0,
+    subjects: new Map(),
+    privacyCost: null,
+    findings: [],
+    details: {},
+  };
 }
 
 /** Per-request state keyed by the Request object, never on globals (envelop's WeakMap pattern). */

@@ -74,7 +74,6 @@ function filterInput(scalar: string): string {
 }`;
 }
 
-
 function fieldDescription(viewTable: ViewTable, name: string): string {
   const field = viewTable.fields.get(name)!;
   const base = field.column.description ?? `${viewTable.table.name}.${name}`;
@@ -83,7 +82,9 @@ function fieldDescription(viewTable: ViewTable, name: string): string {
 }
 
 function rowTypeSdl(view: View, viewTable: ViewTable): string {
-  const lines = [...viewTable.fields.keys()].map((name) => `  ${describe(fieldDescription(viewTable, name))}\n  ${name}: ${fieldTypeName(viewTable.fields.get(name)!)}`);
+  const lines = [...viewTable.fields.keys()].map(
+    (name) => `  ${describe(fieldDescription(viewTable, name))}\n  ${name}: ${fieldTypeName(viewTable.fields.get(name)!)}`,
+  );
   for (const relation of viewTable.relations) {
     const target = view.tables.get(relation.target)!;
     const type = target.table.graphqlType;
@@ -163,8 +164,12 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
       if (viewTable.withheld.length > 0) {
         const withheld = rows.length > 0 ? Number(rows[0]![WITHHELD_KEY]) : await countWithheld(tx, request, deps.lookup);
         if (withheld > 0) {
-          const list = (state.access.details.withheld ??= []) as Array<Record<string, unknown>>;
-          list.push({ table: viewTable.table.name, rows: withheld, jurisdictions: viewTable.withheld });
+          state.access.details.withheld ??= [];
+          (state.access.details.withheld as Array<Record<string, unknown>>).push({
+            table: viewTable.table.name,
+            rows: withheld,
+            jurisdictions: viewTable.withheld,
+          });
         }
       }
       const shaped = shapeRows(rows, shape, state.access, deps.subjectKey);
@@ -181,8 +186,7 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
   for (const viewTable of rowTables) {
     const relationResolvers: Record<string, unknown> = {};
     for (const relation of viewTable.relations) {
-      relationResolvers[relation.field] = (parent: Record<string, unknown>, _: unknown, __: unknown, info: GraphQLResolveInfo) =>
-        parent[String(info.path.key)];
+      relationResolvers[relation.field] = (parent: Record<string, unknown>, _: unknown, __: unknown, info: GraphQLResolveInfo) => parent[String(info.path.key)];
     }
     resolvers[viewTable.table.graphqlType] = relationResolvers;
   }

@@ -54,7 +54,8 @@ export const DEFAULT_REQUEST_DEADLINE_MS = 10_000;
 export function requestDeadlineFrom(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return DEFAULT_REQUEST_DEADLINE_MS;
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 1 || ms > 600_000) throw new Error(`KEYHOLE_REQUEST_DEADLINE_MS: expected whole milliseconds from 1 to 600000, got "${value}"`);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 600_000)
+    throw new Error(`KEYHOLE_REQUEST_DEADLINE_MS: expected whole milliseconds from 1 to 600000, got "${value}"`);
   return ms;
 }
 

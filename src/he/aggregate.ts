@@ -46,7 +46,10 @@ function weightSlot(weight: bigint | number, i: number, integers: boolean): bigi
  */
 function multiplierOf(batch: BatchInput, slotCount: number, integers: boolean): Multiplier {
   const { mask, weights } = batch;
-  for (const [name, vector] of [['mask', mask], ['weights', weights]] as const) {
+  for (const [name, vector] of [
+    ['mask', mask],
+    ['weights', weights],
+  ] as const) {
     if (vector !== undefined && vector.length > slotCount) throw new HeInputError(`a batch ${name} has at most ${slotCount} entries, got ${vector.length}`);
   }
   if (mask === undefined && weights === undefined) return { kind: 'all' };
@@ -62,7 +65,9 @@ function multiplierOf(batch: BatchInput, slotCount: number, integers: boolean): 
     const value = weights === undefined ? (integers ? 1n : 1) : weightSlot(weights[i]!, i, integers);
     slots[i] = value as never;
     // Loose comparison on purpose: value is a bigint (BFV) or a number (CKKS).
+    // biome-ignore lint/suspicious/noDoubleEquals: 0n == 0 and 0 == 0 alike
     if (value != 0) anyNonZero = true;
+    // biome-ignore lint/suspicious/noDoubleEquals: 1n == 1 and 1 == 1 alike
     if (value != 1) allOnes = false;
   }
   if (!anyNonZero) return { kind: 'skip' };
@@ -166,11 +171,7 @@ function rotateAndSum(material: PublicMaterial, ciphertext: Ciphertext, scope: H
   }
 }
 
-async function aggregate(
-  material: PublicMaterial,
-  batches: Iterable<BatchInput> | AsyncIterable<BatchInput>,
-  withCount: boolean,
-): Promise<CiphertextEnvelope> {
+async function aggregate(material: PublicMaterial, batches: Iterable<BatchInput> | AsyncIterable<BatchInput>, withCount: boolean): Promise<CiphertextEnvelope> {
   assertPublicMaterial(material);
   using outer = new HandleScope();
   const accumulator = new Accumulator(material, outer);
@@ -221,7 +222,8 @@ export function addEncryptedNoise(material: PublicMaterial, result: CiphertextEn
     throw new HeInputError(`noise must be ${material.scheme === 'bfv' ? 'an integer' : 'a finite number'}, got ${noise}`);
   }
   // Every slot, not just slot 0: rotate-and-sum left the exact total in all of them.
-  const noiseSlots = material.scheme === 'bfv' ? new Array<bigint>(material.slotCount).fill(BigInt(noise)) : new Float64Array(material.slotCount).fill(Number(noise));
+  const noiseSlots =
+    material.scheme === 'bfv' ? new Array<bigint>(material.slotCount).fill(BigInt(noise)) : new Float64Array(material.slotCount).fill(Number(noise));
   const encryptedNoise = encryptSlots(material, noiseSlots, scope);
   computing('noise addition', () => {
     material.evaluator.cipherModSwitchToInplace(encryptedNoise, material.params.resultParmsId);

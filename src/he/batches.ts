@@ -15,7 +15,8 @@ function bfvSlots(values: PlainValues, slotCount: number): BigInt64Array {
     const value = values[i]!;
     if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new HeInputError(`BFV encrypts integers only; value ${i} is ${value}`);
     const integer = BigInt(value);
-    if (integer > BFV_MAX_SAFE_TOTAL || integer < -BFV_MAX_SAFE_TOTAL) throw new HeInputError(`value ${i} (${integer}) is outside the BFV range ±${BFV_MAX_SAFE_TOTAL}`);
+    if (integer > BFV_MAX_SAFE_TOTAL || integer < -BFV_MAX_SAFE_TOTAL)
+      throw new HeInputError(`value ${i} (${integer}) is outside the BFV range ±${BFV_MAX_SAFE_TOTAL}`);
     slots[i] = integer;
   }
   return slots;

@@ -35,11 +35,7 @@ export function encodeEnvelope(envelope: CiphertextEnvelope): Uint8Array {
     if (!Number.isSafeInteger(envelope.count) || envelope.count < 0) throw new HeInputError(`count must be a non-negative integer, got ${envelope.count}`);
     writer.u64(BigInt(envelope.count));
   }
-  return writer
-    .bytes(digest(envelope.ciphertext))
-    .u32(envelope.ciphertext.length)
-    .bytes(envelope.ciphertext)
-    .finish();
+  return writer.bytes(digest(envelope.ciphertext)).u32(envelope.ciphertext.length).bytes(envelope.ciphertext).finish();
 }
 
 export function decodeEnvelope(bytes: Uint8Array): CiphertextEnvelope {

@@ -23,7 +23,11 @@ function isEquality(filter: unknown): boolean {
  * must hold one `eq` per partition column and nothing else, and a WEIGHTED_SUM must weigh by a partition column
  * (a weight that varies inside the cell would select part of it). Depends only on the request.
  */
-export function assertExactCell(policy: ExactAnswers | undefined, where: Record<string, unknown> | null | undefined, weightedBy: string | undefined): asserts policy is ExactAnswers {
+export function assertExactCell(
+  policy: ExactAnswers | undefined,
+  where: Record<string, unknown> | null | undefined,
+  weightedBy: string | undefined,
+): asserts policy is ExactAnswers {
   if (!policy) throw refusal('HE_EXACT_NOT_ALLOWED', `This view answers encrypted aggregates with DP noise only: ${noisy}.`);
   const cell = `{ ${policy.partitionBy.map((column) => `${column}: { eq: … }`).join(', ')} }`;
   const given = Object.entries(where ?? {}).filter(([, filter]) => filter !== null && filter !== undefined);
@@ -42,6 +46,9 @@ export function assertExactCell(policy: ExactAnswers | undefined, where: Record<
  */
 export function assertEnoughSubjects(policy: ExactAnswers, subjects: number): void {
   if (subjects < policy.minSubjects) {
-    throw refusal('HE_EXACT_NOT_ALLOWED', `This cell is not answered exactly: exact answers need cells of at least ${policy.minSubjects} data subjects; ${noisy}.`);
+    throw refusal(
+      'HE_EXACT_NOT_ALLOWED',
+      `This cell is not answered exactly: exact answers need cells of at least ${policy.minSubjects} data subjects; ${noisy}.`,
+    );
   }
 }

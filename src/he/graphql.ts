@@ -64,19 +64,22 @@ const OPERATION_NOTE = {
   COUNT: 'the number of rows, in plain text (the filter is public)',
 } satisfies Record<Operation, string>;
 
-
 function encryptedTables(view: View): ViewTable[] {
   return [...view.tables.values()].filter((t) => t.policy.access === 'encrypted' && t.policy.encryptedAggregates.length > 0);
 }
 
 const SHARED_SDL = `
-${describe(`What to compute over an encrypted column: ${Object.entries(OPERATION_NOTE).map(([op, note]) => `${op}: ${note}`).join('; ')}.`)}
+${describe(
+  `What to compute over an encrypted column: ${Object.entries(OPERATION_NOTE)
+    .map(([op, note]) => `${op}: ${note}`)
+    .join('; ')}.`,
+)}
 enum EncryptedAggregateOp { SUM COUNT MEAN WEIGHTED_SUM }
 
 ${describe('A public weight for the rows whose weighting field equals `value` (integers for BFV columns).')}
 input EncryptedWeight { value: String! weight: Float! }
 
-${describe('An encrypted aggregate: `result` opens only with the key holder\'s secret key (`keyhole he decrypt --keys DIR RESULT`).')}
+${describe("An encrypted aggregate: `result` opens only with the key holder's secret key (`keyhole he decrypt --keys DIR RESULT`).")}
 type EncryptedAggregate {
   "The registered key the result is encrypted under."
   key: String!
@@ -96,7 +99,7 @@ type EncryptedAggregate {
   epsilonSpent: Float
 }
 
-${describe('Differential privacy under encryption (BFV SUM or WEIGHTED_SUM): the broker draws discrete Laplace noise for the total (ε/2, sensitivity = one subject\'s largest weighted value), encrypts it with the public key and adds it; the row count gets its own noise (ε/2). The ε is charged to the budgets.')}
+${describe("Differential privacy under encryption (BFV SUM or WEIGHTED_SUM): the broker draws discrete Laplace noise for the total (ε/2, sensitivity = one subject's largest weighted value), encrypts it with the public key and adds it; the row count gets its own noise (ε/2). The ε is charged to the budgets.")}
 input EncryptedNoise { epsilon: Float! }`;
 
 function exactNote(viewTable: ViewTable): string {
@@ -240,7 +243,9 @@ async function selectRows(
     lookup,
   );
   const id = `m.${ident(primaryKey)}`;
-  const groups = plan ? `, string_agg(coalesce(array_position($${inner.params.length + 1}::text[], m.${ident(plan.by)}::text), 0)::text, ',' ORDER BY ${id}) AS groups` : '';
+  const groups = plan
+    ? `, string_agg(coalesce(array_position($${inner.params.length + 1}::text[], m.${ident(plan.by)}::text), 0)::text, ',' ORDER BY ${id}) AS groups`
+    : '';
   const subjects = withSubjects ? `, json_agg(m.${ident(SUBJECT_KEY)}::text ORDER BY ${id}) AS subjects` : '';
   const { rows } = await tx.query<{ ids: string | null; groups?: string | null; subjects?: string[] | null }>(
     `SELECT string_agg(${id}::text, ',' ORDER BY ${id}) AS ids${groups}${subjects} FROM (${inner.text}) m`,
@@ -250,7 +255,11 @@ async function selectRows(
   if (!ids.every(Number.isSafeInteger)) throw new HeInputError(`${viewTable.table.name}.${primaryKey} holds ids beyond 2^53`);
   const subjectIds = withSubjects ? (rows[0]?.subjects ?? []) : undefined;
   if (!plan) return new Selection(ids, undefined, subjectIds);
-  return new Selection(ids, Float64Array.from(parseIds(rows[0]?.groups ?? null), (group) => plan.weights[group]!), subjectIds);
+  return new Selection(
+    ids,
+    Float64Array.from(parseIds(rows[0]?.groups ?? null), (group) => plan.weights[group]!),
+    subjectIds,
+  );
 }
 
 /** Refuses a query whose worst case (declared bounds × weights × rows) leaves the scheme's exact range. */
@@ -266,7 +275,11 @@ function assertFits(scheme: HeScheme, maxAbsValue: number, maxAbsWeight: number,
 }
 
 /** Plain 0/1 masks, or per-slot weights, for each stored batch. */
-async function* batchInputs(batches: AsyncIterable<{ rowIds: bigint[]; ciphertext: Uint8Array }>, selection: Selection, weighted: boolean): AsyncGenerator<BatchInput> {
+async function* batchInputs(
+  batches: AsyncIterable<{ rowIds: bigint[]; ciphertext: Uint8Array }>,
+  selection: Selection,
+  weighted: boolean,
+): AsyncGenerator<BatchInput> {
   for await (const batch of batches) {
     const rowCount = batch.rowIds.length;
     const picks = batch.rowIds.map((id) => selection.weightOf(id));
@@ -327,7 +340,10 @@ async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAgg
 
   if (aggregate.op === 'COUNT') return answer(covered.rows, null, 0);
   if (stored.maxAbsValue === undefined) {
-    throw refusal('HE_OVERFLOW', `Batches of ${table}.${column} were encrypted before Keyhole recorded their bounds, so a sum over them cannot be proven exact; the steward re-encrypts with \`keyhole he encrypt-column --fresh\`.`);
+    throw refusal(
+      'HE_OVERFLOW',
+      `Batches of ${table}.${column} were encrypted before Keyhole recorded their bounds, so a sum over them cannot be proven exact; the steward re-encrypts with \`keyhole he encrypt-column --fresh\`.`,
+    );
   }
   // The bounds the stored ciphertexts were encrypted under (the widest of any batch), never the catalog's current ones.
   const maxAbsValue = stored.maxAbsValue;
@@ -341,7 +357,9 @@ async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAgg
     if (error instanceof HeOverflowError) throw refusal('HE_OVERFLOW', `Refused: ${error.message}. Narrow the filter or the weights.`);
     throw error;
   }
-  const noise = args.noise ? await chargeNoise(tx, context.request, field, viewTable, view, options, args, scheme, BigInt(maxAbsValue) * BigInt(Math.ceil(Math.max(1, maxAbsWeight)))) : null;
+  const noise = args.noise
+    ? await chargeNoise(tx, context.request, field, viewTable, view, options, args, scheme, BigInt(maxAbsValue) * BigInt(Math.ceil(Math.max(1, maxAbsWeight))))
+    : null;
   if (noise) {
     try {
       assertNoOverflow({ maxAbsValue, rows: guardRows, weightsMaxAbs: Math.ceil(maxAbsWeight), noiseMaxAbs: Number(noise.sum < 0n ? -noise.sum : noise.sum) });
@@ -380,7 +398,16 @@ async function chargeNoise(
     throw refusal('INVALID_ARGUMENT', 'Noise under encryption is offered for BFV SUM and WEIGHTED_SUM.');
   }
   const spend = admitPrivacySpend(options.ledger, request, view.agent.id, epsilon, 0);
-  const release = { field, table: viewTable.table.name, mechanism: 'laplace-under-encryption', epsilon, delta: 0, rho: null, costs: [{ epsilon, delta: 0 }], replayed: false };
+  const release = {
+    field,
+    table: viewTable.table.name,
+    mechanism: 'laplace-under-encryption',
+    epsilon,
+    delta: 0,
+    rho: null,
+    costs: [{ epsilon, delta: 0 }],
+    replayed: false,
+  };
   const noise = asPrivacyRefusal(() => ({
     sum: makeDiscreteLaplace({ sensitivity, epsilon: epsilon / 2 }).release(0n),
     count: makeDiscreteLaplace({ sensitivity: 1, epsilon: epsilon / 2 }).release(0n),

@@ -28,7 +28,13 @@ export interface KeyManifest {
   fingerprint: string;
 }
 
-export const KEY_FILES = { secretKey: 'secret.key', publicKey: 'public.key', relinKeys: 'relin.key', galoisKeys: 'galois.key', manifest: 'manifest.json' } as const;
+export const KEY_FILES = {
+  secretKey: 'secret.key',
+  publicKey: 'public.key',
+  relinKeys: 'relin.key',
+  galoisKeys: 'galois.key',
+  manifest: 'manifest.json',
+} as const;
 
 export type PublicKeyFileNames = { publicKey: string; relinKeys: string; galoisKeys: string };
 
@@ -58,7 +64,14 @@ export async function generateKeys(scheme: HeScheme): Promise<KeyPair> {
 
 /** The part of a key pair the broker may have. */
 export function publicBundleOf(keys: KeyPair): PublicKeyBundle {
-  return { scheme: keys.scheme, paramsId: keys.paramsId, fingerprint: keys.fingerprint, publicKey: keys.publicKey, relinKeys: keys.relinKeys, galoisKeys: keys.galoisKeys };
+  return {
+    scheme: keys.scheme,
+    paramsId: keys.paramsId,
+    fingerprint: keys.fingerprint,
+    publicKey: keys.publicKey,
+    relinKeys: keys.relinKeys,
+    galoisKeys: keys.galoisKeys,
+  };
 }
 
 /**
@@ -103,8 +116,13 @@ export async function readManifest(dir: string): Promise<KeyManifest> {
   }
   const m = manifest as Partial<KeyManifest> | null;
   if (
-    typeof m !== 'object' || m === null || !HE_SCHEMES.includes(m.scheme as HeScheme) ||
-    typeof m.paramsId !== 'string' || typeof m.created !== 'string' || typeof m.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(m.fingerprint)
+    typeof m !== 'object' ||
+    m === null ||
+    !HE_SCHEMES.includes(m.scheme as HeScheme) ||
+    typeof m.paramsId !== 'string' ||
+    typeof m.created !== 'string' ||
+    typeof m.fingerprint !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(m.fingerprint)
   ) {
     throw new HeInputError(`${join(dir, KEY_FILES.manifest)} lacks scheme, paramsId, created or fingerprint`);
   }
@@ -132,7 +150,8 @@ export async function readPublicKeyDirectory(dir: string, files: PublicKeyFileNa
   expectKeyBlob(bundle.publicKey, 'public', manifest.paramsId, files.publicKey);
   expectKeyBlob(bundle.relinKeys, 'relin', manifest.paramsId, files.relinKeys);
   expectKeyBlob(bundle.galoisKeys, 'galois', manifest.paramsId, files.galoisKeys);
-  if (keyFingerprint(bundle.publicKey) !== manifest.fingerprint) throw new HeKeyMismatchError(`${files.publicKey} does not match the fingerprint in the manifest`);
+  if (keyFingerprint(bundle.publicKey) !== manifest.fingerprint)
+    throw new HeKeyMismatchError(`${files.publicKey} does not match the fingerprint in the manifest`);
   return bundle;
 }
 
@@ -158,7 +177,8 @@ function toEnvelope(result: string | Uint8Array | CiphertextEnvelope): Ciphertex
  */
 export async function decryptWithKey(keys: SecretKeyMaterial, result: string | Uint8Array | CiphertextEnvelope): Promise<DecryptedResult> {
   const envelope = toEnvelope(result);
-  if (envelope.paramsId !== keys.paramsId) throw new HeKeyMismatchError(`result was made under parameters ${envelope.paramsId}, this key pair uses ${keys.paramsId}`);
+  if (envelope.paramsId !== keys.paramsId)
+    throw new HeKeyMismatchError(`result was made under parameters ${envelope.paramsId}, this key pair uses ${keys.paramsId}`);
   if (envelope.keyFingerprint !== keys.fingerprint) throw new HeKeyMismatchError('result was encrypted for another key pair (fingerprint mismatch)');
   const params = await getParams(keys.scheme);
   const { seal, context } = params;

@@ -110,7 +110,9 @@ function buildParams(seal: Seal, scheme: HeScheme): HeParams {
   }
   const context = new seal.SEALContext(parms, true, seal.SecLevelType.tc128);
   if (!context.parametersSet()) throw new HeInternalError(`SEAL rejected the ${scheme} parameters`);
-  const digest = createHash('sha256').update(parms.saveToArray(seal.ComprModeType.none) as Uint8Array).digest('hex');
+  const digest = createHash('sha256')
+    .update(parms.saveToArray(seal.ComprModeType.none) as Uint8Array)
+    .digest('hex');
 
   const first = scope.add(context.firstContextData());
   const firstModuli = seal.jsArrayFromVecModulus(scope.add(first.parms().coeffModulus())) as bigint[];

@@ -86,7 +86,11 @@ export async function openPublicMaterial(bundle: PublicKeyBundle): Promise<Publi
   if (keyFingerprint(bundle.publicKey) !== bundle.fingerprint) throw new HeInputError('public key does not match the bundle fingerprint');
   const relinPayload = expectKeyBlob(bundle.relinKeys, 'relin', params.paramsId, 'relinearisation keys');
   const galoisPayload = expectKeyBlob(bundle.galoisKeys, 'galois', params.paramsId, 'Galois keys');
-  for (const [payload, what] of [[publicPayload, 'public key'], [relinPayload, 'relinearisation keys'], [galoisPayload, 'Galois keys']] as const) {
+  for (const [payload, what] of [
+    [publicPayload, 'public key'],
+    [relinPayload, 'relinearisation keys'],
+    [galoisPayload, 'Galois keys'],
+  ] as const) {
     assertSealPayload(payload, params.maxKeyBytes, what);
   }
 

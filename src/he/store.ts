@@ -2,7 +2,7 @@ import type { Db, Queryable } from '../sql/db.ts';
 import { encryptBatch } from './batches.ts';
 import { HeInputError, HeKeyMismatchError } from './errors.ts';
 import { type HeScheme, HE_SCHEMES } from './params.ts';
-import { type PublicKeyBundle, PublicMaterial, openPublicMaterial } from './public-material.ts';
+import { type PublicKeyBundle, type PublicMaterial, openPublicMaterial } from './public-material.ts';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
@@ -87,7 +87,11 @@ async function readBundle(db: Queryable, name: string): Promise<PublicKeyBundle>
 
 /** Frees every cached public material (tests, shutdown). */
 export function clearPublicMaterialCache(): void {
-  for (const loading of materialCache.values()) loading.then((material) => material.dispose(), () => {});
+  for (const loading of materialCache.values())
+    loading.then(
+      (material) => material.dispose(),
+      () => {},
+    );
   materialCache.clear();
 }
 

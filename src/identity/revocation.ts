@@ -9,10 +9,7 @@ export interface AgentStatus {
 
 /** Revocations live in the shared database so every broker process refuses a revoked agent at once. */
 export async function isRevoked(db: Queryable, agentId: string): Promise<{ revoked: boolean; reason: string | null }> {
-  const { rows } = await db.query<{ reason: string | null }>(
-    'SELECT reason FROM agent_status WHERE agent_id = $1 AND revoked_at IS NOT NULL',
-    [agentId],
-  );
+  const { rows } = await db.query<{ reason: string | null }>('SELECT reason FROM agent_status WHERE agent_id = $1 AND revoked_at IS NOT NULL', [agentId]);
   return rows.length > 0 ? { revoked: true, reason: rows[0]!.reason } : { revoked: false, reason: null };
 }
 

@@ -56,9 +56,7 @@ async function devKeys(dataDir: string): Promise<TokenKeys> {
  */
 export async function loadTokenKeys(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<TokenKeys> {
   const kid = env.KEYHOLE_TOKEN_KID ?? 'keyhole';
-  const signing = env.KEYHOLE_TOKEN_PRIVATE_KEY
-    ? { key: await importPKCS8(env.KEYHOLE_TOKEN_PRIVATE_KEY, TOKEN_ALG), kid }
-    : undefined;
+  const signing = env.KEYHOLE_TOKEN_PRIVATE_KEY ? { key: await importPKCS8(env.KEYHOLE_TOKEN_PRIVATE_KEY, TOKEN_ALG), kid } : undefined;
   if (env.KEYHOLE_JWKS) {
     const jwks = JSON.parse(env.KEYHOLE_JWKS) as JSONWebKeySet;
     return { verifyKey: createLocalJWKSet(jwks), ...(signing ? { signing } : {}), source: 'KEYHOLE_JWKS' };

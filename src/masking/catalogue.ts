@@ -25,11 +25,26 @@ export { MaskingError, MaskParamsError, MaskValueError, UnknownMaskFunctionError
 export { createMaskingKeys, MaskingKeyError, type MaskingKeys } from './keys.ts';
 
 // A heterogeneous registry: each spec is checked against its own params type where it is defined.
+// biome-ignore lint/suspicious/noExplicitAny: an existential params type; `unknown` would reject every spec's own apply()
 type AnyMaskFunctionSpec = MaskFunctionSpec<any>;
 
 const ALL: readonly AnyMaskFunctionSpec[] = [
-  clear, redact, nullify, partial, email, phone, pseudonymize, tokenizePreservingFormat, generalizeNumber,
-  generalizeDate, ageFromBirthDate, truncatePostalCode, truncateText, noiseNumber, substitute, hash,
+  clear,
+  redact,
+  nullify,
+  partial,
+  email,
+  phone,
+  pseudonymize,
+  tokenizePreservingFormat,
+  generalizeNumber,
+  generalizeDate,
+  ageFromBirthDate,
+  truncatePostalCode,
+  truncateText,
+  noiseNumber,
+  substitute,
+  hash,
 ];
 
 export const maskFunctions: ReadonlyMap<string, AnyMaskFunctionSpec> = new Map(ALL.map((spec) => [spec.name, spec]));

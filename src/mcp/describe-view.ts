@@ -19,14 +19,15 @@ const VIEWER_QUERY = '{ viewer { agent purpose location tables { name access fie
 export const DESCRIBE_VIEW_QUERY: string = (() => {
   const viewer = parse(VIEWER_QUERY).definitions[0] as OperationDefinitionNode;
   const introspection = parse(getIntrospectionQuery({ descriptions: true }));
-  const definitions = introspection.definitions.map((definition): DefinitionNode =>
-    definition.kind === Kind.OPERATION_DEFINITION
-      ? {
-          ...definition,
-          name: { kind: Kind.NAME, value: 'DescribeView' },
-          selectionSet: { ...definition.selectionSet, selections: [...viewer.selectionSet.selections, ...definition.selectionSet.selections] },
-        }
-      : definition,
+  const definitions = introspection.definitions.map(
+    (definition): DefinitionNode =>
+      definition.kind === Kind.OPERATION_DEFINITION
+        ? {
+            ...definition,
+            name: { kind: Kind.NAME, value: 'DescribeView' },
+            selectionSet: { ...definition.selectionSet, selections: [...viewer.selectionSet.selections, ...definition.selectionSet.selections] },
+          }
+        : definition,
   );
   return print({ ...introspection, definitions });
 })();

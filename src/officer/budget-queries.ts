@@ -32,7 +32,6 @@ export interface BudgetQuery {
   to?: string | null | undefined;
 }
 
-
 const SCOPE = /^(agent|dataset):(.+)$/;
 
 /** The instants a ledger period covers: 'YYYY', 'YYYY-MM' or 'YYYY-MM-DD' (UTC); null for any other form. */

@@ -65,7 +65,13 @@ export async function findings(db: Queryable, filter: AuditFilter, findingFilter
   const params: unknown[] = [];
   const source = findingSource(filter, findingFilter, params);
   const { rows } = await db.query<{
-    seq: number; recorded_at: Date; actor_kind: string; actor_id: string | null; purpose: string | null; decision: string; code: string | null;
+    seq: number;
+    recorded_at: Date;
+    actor_kind: string;
+    actor_id: string | null;
+    purpose: string | null;
+    decision: string;
+    code: string | null;
     finding: Record<string, unknown>;
   }>(
     `SELECT a.seq, a.recorded_at, a.actor_kind, a.actor_id, a.purpose, a.decision, a.code, f.value AS finding
@@ -108,7 +114,13 @@ export async function withheldCounts(db: Queryable, filter: AuditFilter): Promis
   const conditions = [auditConditions({ ...filter, jurisdiction: null }, params), `a.decision = 'allowed'`, `jsonb_typeof(w.value) = 'object'`];
   if (filter.jurisdiction) conditions.push(`w.value->'jurisdictions' @> jsonb_build_array(${bindParam(params, filter.jurisdiction)}::text)`);
   const { rows } = await db.query<{
-    actor_kind: string; actor_id: string | null; location: string | null; t: string | null; jurisdictions: unknown; records: number; rows: number | null;
+    actor_kind: string;
+    actor_id: string | null;
+    location: string | null;
+    t: string | null;
+    jurisdictions: unknown;
+    records: number;
+    rows: number | null;
   }>(
     `SELECT a.actor_kind, a.actor_id, max(a.actor_location) AS location, w.value->>'table' AS t, w.value->'jurisdictions' AS jurisdictions,
             count(DISTINCT a.seq) AS records, coalesce(sum(${jsonNumber('w.value', 'rows')}), 0) AS rows

@@ -90,8 +90,18 @@ export async function decisionBreakdown(db: Queryable, filter: AuditFilter): Pro
 export async function agentSummaries(db: Queryable, filter: AuditFilter): Promise<AgentSummary[]> {
   const params: unknown[] = [];
   const { rows } = await db.query<{
-    actor_kind: string; actor_id: string | null; location: string | null; requests: number; allowed: number; denied: number;
-    errors: number; pending: number; rows: number; withheld: number; epsilon: number | null; subjects: number | null;
+    actor_kind: string;
+    actor_id: string | null;
+    location: string | null;
+    requests: number;
+    allowed: number;
+    denied: number;
+    errors: number;
+    pending: number;
+    rows: number;
+    withheld: number;
+    epsilon: number | null;
+    subjects: number | null;
   }>(
     `WITH selected AS (SELECT a.*, ${withheldRowsOf('a')} AS withheld_rows FROM audit_log a WHERE ${auditConditions(filter, params)}),
           subjects AS (

@@ -100,8 +100,8 @@ interface Scope {
 
 /** What the officer asked, kept in the audit record of the review (customer ids only as pseudonyms). */
 function noteQuery(state: RequestState, field: string, args: Record<string, unknown>, reads: readonly string[], result: unknown): void {
-  const queries = (state.access.details.officerQueries ??= []) as Array<Record<string, unknown>>;
-  queries.push({ field, args });
+  state.access.details.officerQueries ??= [];
+  (state.access.details.officerQueries as Array<Record<string, unknown>>).push({ field, args });
   for (const table of reads) state.access.tables.add(table);
   if (Array.isArray(result)) state.access.rowCount += result.length;
 }
@@ -141,12 +141,12 @@ function readFindingArgs(args: FindingArgs): { filter: AuditFilter; findingFilte
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value : null);
-const outcome = (value: unknown) => (OUTCOMES.find((o) => o === value) ?? null);
+const outcome = (value: unknown) => OUTCOMES.find((o) => o === value) ?? null;
 
 function budgetNote(empty: boolean): string {
   return empty
     ? 'No differentially private answer has been charged to a budget in these periods.'
-    : 'ε spent is the ε that all of the period\'s spends certify together at the budget\'s δ, as the ledger checks them (often less than their sum); a replayed answer costs nothing.';
+    : "ε spent is the ε that all of the period's spends certify together at the budget's δ, as the ledger checks them (often less than their sum); a replayed answer costs nothing.";
 }
 
 export function createOfficerSchema(options: OfficerSchemaOptions) {
@@ -191,7 +191,8 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
       Query: {
         me: officerField('me', [], (_args, { officer }) => officer.officer),
         approvals: officerField('approvals', ['approvals'], (args: { status?: string | null }, { db }) => {
-          if (args.status && !['pending', 'approved', 'denied'].includes(args.status)) throw refusal('INVALID_ARGUMENT', '"status" must be pending, approved or denied.');
+          if (args.status && !['pending', 'approved', 'denied'].includes(args.status))
+            throw refusal('INVALID_ARGUMENT', '"status" must be pending, approved or denied.');
           return listApprovals(db, (args.status ?? undefined) as Approval['status'] | undefined);
         }),
         agents: officerField('agents', [], () => [...registry.agents.values()]),

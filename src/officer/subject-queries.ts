@@ -63,8 +63,17 @@ export async function accessesToSubject(db: Queryable, subjectRef: string): Prom
   const pseudonym = await currentRecordedPseudonym(db, subjectRef);
   if (pseudonym === null) return [];
   const { rows } = await db.query<{
-    seq: number; recorded_at: Date; actor_kind: string; actor_id: string | null; purpose: string | null; actor_location: string | null;
-    operation_name: string | null; jurisdiction: string | null; tables: string[]; fields: FieldAccess[]; row_count: number;
+    seq: number;
+    recorded_at: Date;
+    actor_kind: string;
+    actor_id: string | null;
+    purpose: string | null;
+    actor_location: string | null;
+    operation_name: string | null;
+    jurisdiction: string | null;
+    tables: string[];
+    fields: FieldAccess[];
+    row_count: number;
   }>(
     `SELECT a.seq, a.recorded_at, a.actor_kind, a.actor_id, a.purpose, a.actor_location, a.operation_name, s.jurisdiction,
             a.tables, a.fields, a.row_count

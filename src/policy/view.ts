@@ -82,7 +82,13 @@ export function buildView(
       else fields.set(column.name, { column, exposure, requiresApproval: tablePolicy.requireApproval.includes(column.name) });
     }
     // Aggregates leave no one's record: only row access can carry a subject's data across a border.
-    const withheld = tablePolicy.access === 'rows' ? withhold(agent, [...fields.values()].flatMap((f) => [...f.column.classes])) : [];
+    const withheld =
+      tablePolicy.access === 'rows'
+        ? withhold(
+            agent,
+            [...fields.values()].flatMap((f) => [...f.column.classes]),
+          )
+        : [];
     // A relation is followed only between two tables the view reads rows of.
     const rowAccess = (name: string) => policy?.tables.get(name)?.access === 'rows';
     const relations = rowAccess(tableName) ? table.relations.filter((relation) => rowAccess(relation.target)) : [];

@@ -69,7 +69,6 @@ export function subjectJoin(table: CatalogTable, alias: string, lookup: TableLoo
   };
 }
 
-
 class SelectCompiler {
   private aliasCount = 0;
   readonly params = new Params();

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decideApproval, listApprovals } from '../../src/approvals/index.ts';
-import { ENGINES, type TestDatabase } from '../support/databases.ts';
+import { ENGINES } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
 
 const WITH_ID = '{ customers { id full_name national_id } }';
@@ -16,7 +16,10 @@ describe.each(ENGINES)('human approval of reserved fields on $engine', ({ create
     const first = await world.kh.graphql(kyc, WITH_ID);
     expect(first.status).toBe(403);
     expect(first.body.data ?? null).toBeNull();
-    expect(first.body.errors![0]!.extensions).toMatchObject({ code: 'APPROVAL_REQUIRED', approvals: [{ table: 'customers', field: 'national_id', status: 'pending' }] });
+    expect(first.body.errors![0]!.extensions).toMatchObject({
+      code: 'APPROVAL_REQUIRED',
+      approvals: [{ table: 'customers', field: 'national_id', status: 'pending' }],
+    });
     await world.kh.graphql(kyc, WITH_ID);
     const pending = await listApprovals(world.t.db, 'pending');
     expect(pending).toHaveLength(1);

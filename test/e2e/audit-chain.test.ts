@@ -49,7 +49,7 @@ describe.each(ENGINES)('audit chain on $engine', ({ create }) => {
   });
 
   it('finds a changed record', async () => {
-    await t.db.query("UPDATE audit_log SET row_count = 0 WHERE seq = 4");
+    await t.db.query('UPDATE audit_log SET row_count = 0 WHERE seq = 4');
     expect((await verify()).firstBad).toMatchObject({ seq: 4, problem: 'changed' });
   });
 
@@ -78,7 +78,7 @@ describe.each(ENGINES)('audit chain on $engine', ({ create }) => {
          operation_hash, 'allowed', NULL, NULL, tables, fields, row_count, subject_count, subjects_digest, jurisdictions, privacy_cost,
          findings, details, hash, encode(sha256(hash::bytea), 'hex') FROM audit_log WHERE seq = 5`,
     );
-    await t.db.query("UPDATE audit_head SET seq = 6, hash = (SELECT hash FROM audit_log WHERE seq = 6)");
+    await t.db.query('UPDATE audit_head SET seq = 6, hash = (SELECT hash FROM audit_log WHERE seq = 6)');
     expect((await verify()).firstBad).toMatchObject({ seq: 6, problem: 'changed' });
   });
 

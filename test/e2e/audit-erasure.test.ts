@@ -33,8 +33,7 @@ describe.each(ENGINES)('erasure of a data subject from the audit log on $engine'
   };
   const rows = async (sql: string) => (await t.db.query<Record<string, unknown>>(sql)).rows;
   const headSeq = async () => Number((await rows('SELECT seq FROM audit_head'))[0]!.seq);
-  const erase = (id: number, reference?: string) =>
-    eraseSubject(t.db, kh.broker.secrets, { kind: 'customer', id: String(id), actor: ACTOR, reference });
+  const erase = (id: number, reference?: string) => eraseSubject(t.db, kh.broker.secrets, { kind: 'customer', id: String(id), actor: ACTOR, reference });
 
   beforeAll(async () => {
     t = await create();

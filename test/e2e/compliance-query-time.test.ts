@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ENGINES } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
-import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { startTestBroker } from '../support/broker.ts';
 import { projectWith } from '../support/project.ts';
 
 interface Finding {
@@ -87,7 +87,8 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
 
   it('denies the whole answer when an EU subject would go abroad with no basis, and audits the denial', async () => {
     const root = await projectWith({
-      'schema/agents.yaml': (text) => text.replace('      EU-FR: [standard_contractual_clauses]\n      AU: [contractual_safeguards]', '      AU: [contractual_safeguards]'),
+      'schema/agents.yaml': (text) =>
+        text.replace('      EU-FR: [standard_contractual_clauses]\n      AU: [contractual_safeguards]', '      AU: [contractual_safeguards]'),
     });
     const strict = await startTestBroker(world.t.db, { root });
     try {
@@ -123,7 +124,9 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
       expect(volume.some((f) => f.outcome === 'deny')).toBe(false);
       expect(volume.map((f) => f.message).join()).toContain(' 1 CN subjects');
       // A second CN subject reaches the threshold: the standard contract no longer suffices.
-      await world.t.db.query("INSERT INTO customers VALUES (8, 'Wang Fang', 'w@example.cn', '+86 139 0000 0000', '110105199001011234', '1990-01-01', 'F', '100020', 'Beijing', 'CN', 'retail', now())");
+      await world.t.db.query(
+        "INSERT INTO customers VALUES (8, 'Wang Fang', 'w@example.cn', '+86 139 0000 0000', '110105199001011234', '1990-01-01', 'F', '100020', 'Beijing', 'CN', 'retail', now())",
+      );
       await world.t.db.query("INSERT INTO accounts VALUES (80, 8, 'current', 'CNY', '0', '2020-01-01')");
       await world.t.db.query("INSERT INTO transactions VALUES (180, 80, '9.00', 'fuel', now(), NULL)");
       const denied = await strict.graphql(token, '{ transactions(where: { id: { in: [104, 180] } }) { id amount } }');
@@ -134,8 +137,11 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
     }
   });
 
-  it('answers DP aggregates without transfer checks: they carry no one\'s record', async () => {
-    const reply = await world.kh.graphql(await world.kh.token('analytics-bot'), '{ customers_aggregate(epsilon: 0.1, groupBy: [residency]) { groups { key { residency } count { value } } } }');
+  it("answers DP aggregates without transfer checks: they carry no one's record", async () => {
+    const reply = await world.kh.graphql(
+      await world.kh.token('analytics-bot'),
+      '{ customers_aggregate(epsilon: 0.1, groupBy: [residency]) { groups { key { residency } count { value } } } }',
+    );
     expect(reply.status).toBe(200);
     expect((reply.body.data!.customers_aggregate.groups as unknown[]).length).toBe(8);
     expect((await lastRecord()).findings.filter((f) => f.check === 'cross_border_transfer')).toEqual([]);

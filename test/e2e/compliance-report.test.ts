@@ -31,11 +31,19 @@ const subjects = (entries: Record<string, string>) => new Map(Object.entries(ent
 const RECORDS: AuditDraft[] = [
   draft({
     recordedAt: new Date('2025-06-01T00:00:00Z'),
-    actorId: 'support-bot', purpose: 'customer_service', actorLocation: 'SG', tables: ['customers'],
-    fields: [{ table: 'customers', field: 'email', mask: 'email_domain' }], rowCount: 1, subjects: subjects({ 'customer:old': 'SG' }),
+    actorId: 'support-bot',
+    purpose: 'customer_service',
+    actorLocation: 'SG',
+    tables: ['customers'],
+    fields: [{ table: 'customers', field: 'email', mask: 'email_domain' }],
+    rowCount: 1,
+    subjects: subjects({ 'customer:old': 'SG' }),
   }),
   draft({
-    actorId: 'support-bot', purpose: 'customer_service', actorLocation: 'SG', tables: ['customers'],
+    actorId: 'support-bot',
+    purpose: 'customer_service',
+    actorLocation: 'SG',
+    tables: ['customers'],
     fields: [
       { table: 'customers', field: 'full_name', mask: 'partial', rule: 'names' },
       { table: 'customers', field: 'email', mask: 'email_domain', rule: 'contact' },
@@ -47,7 +55,10 @@ const RECORDS: AuditDraft[] = [
   }),
   draft({
     recordedAt: new Date('2026-03-02T10:00:00Z'),
-    actorId: 'fraud-bot', purpose: 'fraud_detection', actorLocation: 'EU-DE', tables: ['health_claims', 'transactions'],
+    actorId: 'fraud-bot',
+    purpose: 'fraud_detection',
+    actorLocation: 'EU-DE',
+    tables: ['health_claims', 'transactions'],
     fields: [
       { table: 'transactions', field: 'amount', mask: 'clear' },
       { table: 'transactions', field: 'note', mask: 'truncate' },
@@ -61,13 +72,22 @@ const RECORDS: AuditDraft[] = [
     ],
   }),
   draft({
-    actorId: 'support-bot', purpose: 'customer_service', actorLocation: 'SG', decision: 'denied', code: 'COMPLIANCE_DENIED', reason: HOSTILE_REASON,
+    actorId: 'support-bot',
+    purpose: 'customer_service',
+    actorLocation: 'SG',
+    decision: 'denied',
+    code: 'COMPLIANCE_DENIED',
+    reason: HOSTILE_REASON,
     findings: [{ check: 'cross_border_transfer', jurisdiction: 'EU-DE', outcome: 'deny', rule: 'GDPR Art. 44', message: 'no basis' }],
   }),
   draft({ actorId: 'analytics-bot', purpose: 'analytics', actorLocation: 'US-CA', operationKind: 'aggregate', privacyCost: { epsilon: 0.25, delta: 1e-6 } }),
   draft({ actorId: 'analytics-bot', purpose: 'analytics', actorLocation: 'US-CA', operationKind: 'aggregate', privacyCost: { epsilon: 0.5, delta: 0 } }),
   draft({
-    actorId: 'kyc-bot', purpose: 'kyc_verification', actorLocation: 'SG', decision: 'pending_approval', code: 'APPROVAL_REQUIRED',
+    actorId: 'kyc-bot',
+    purpose: 'kyc_verification',
+    actorLocation: 'SG',
+    decision: 'pending_approval',
+    code: 'APPROVAL_REQUIRED',
     reason: 'customers.national_id needs a human approval',
   }),
 ];
@@ -102,7 +122,11 @@ describe.each(ENGINES)('compliance report on $engine', ({ create }) => {
   let rules: JurisdictionRules;
   const key = randomBytes(32);
   const report = (jurisdiction: string): Promise<ComplianceReport> =>
-    buildComplianceReport(t.db, { jurisdiction, ...PERIOD }, { catalog: config.catalog, registry: config.registry, rules, auditKey: key, now: new Date('2026-11-15T00:00:00Z') });
+    buildComplianceReport(
+      t.db,
+      { jurisdiction, ...PERIOD },
+      { catalog: config.catalog, registry: config.registry, rules, auditKey: key, now: new Date('2026-11-15T00:00:00Z') },
+    );
 
   beforeAll(async () => {
     t = await create();
@@ -119,14 +143,38 @@ describe.each(ENGINES)('compliance report on $engine', ({ create }) => {
     expect(sg.auditChain).toMatchObject({ ok: true, checked: 7 });
     expect(sg.summary).toEqual({ records: 5, allowed: 4, refused: 1, subjects: 4, agents: 4 });
     expect(sg.processing).toEqual([
-      { agent: 'support-bot', location: 'SG', purpose: 'customer_service', categories: ['pii.email', 'pii.name'], tables: ['customers'], requests: 1, rows: 5, subjects: 3 },
       {
-        agent: 'fraud-bot', location: 'EU-DE', purpose: 'fraud_detection', categories: ['financial', 'special.health', 'untrusted_text'],
-        tables: ['health_claims', 'transactions'], requests: 1, rows: 4, subjects: 2,
+        agent: 'support-bot',
+        location: 'SG',
+        purpose: 'customer_service',
+        categories: ['pii.email', 'pii.name'],
+        tables: ['customers'],
+        requests: 1,
+        rows: 5,
+        subjects: 3,
+      },
+      {
+        agent: 'fraud-bot',
+        location: 'EU-DE',
+        purpose: 'fraud_detection',
+        categories: ['financial', 'special.health', 'untrusted_text'],
+        tables: ['health_claims', 'transactions'],
+        requests: 1,
+        rows: 4,
+        subjects: 2,
       },
     ]);
     expect(sg.transfers).toEqual([
-      expect.objectContaining({ agent: 'fraud-bot', from: 'SG', to: 'EU-DE', basesListed: ['contract'], status: 'allow', basis: 'contract', subjects: 2, rule: expect.stringContaining('reg 11') }),
+      expect.objectContaining({
+        agent: 'fraud-bot',
+        from: 'SG',
+        to: 'EU-DE',
+        basesListed: ['contract'],
+        status: 'allow',
+        basis: 'contract',
+        subjects: 2,
+        rule: expect.stringContaining('reg 11'),
+      }),
     ]);
     expect(sg.specialCategories).toEqual(
       expect.arrayContaining([
@@ -144,9 +192,14 @@ describe.each(ENGINES)('compliance report on $engine', ({ create }) => {
 
   it('shows EU-DE subjects going to Singapore under SCCs and the denial made for them', async () => {
     const de = await report('EU-DE');
-    expect(de.transfers).toEqual([expect.objectContaining({ agent: 'support-bot', to: 'SG', status: 'flag', basis: 'standard_contractual_clauses', subjects: 2 })]);
+    expect(de.transfers).toEqual([
+      expect.objectContaining({ agent: 'support-bot', to: 'SG', status: 'flag', basis: 'standard_contractual_clauses', subjects: 2 }),
+    ]);
     expect(de.refusals).toEqual([expect.objectContaining({ agent: 'support-bot', decision: 'denied', code: 'COMPLIANCE_DENIED', reason: HOSTILE_REASON })]);
-    expect(de.findings.map((f) => `${f.check}:${f.outcome}:${f.rule}`)).toEqual(['cross_border_transfer:flag:GDPR Art. 46(2)(c)', 'cross_border_transfer:deny:GDPR Art. 44']);
+    expect(de.findings.map((f) => `${f.check}:${f.outcome}:${f.rule}`)).toEqual([
+      'cross_border_transfer:flag:GDPR Art. 46(2)(c)',
+      'cross_border_transfer:deny:GDPR Art. 44',
+    ]);
     expect(de.processing.map((p) => p.agent)).toEqual(['support-bot']);
   });
 
@@ -155,13 +208,21 @@ describe.each(ENGINES)('compliance report on $engine', ({ create }) => {
     const md = renderMarkdown(sg);
     expect(md).toMatch(/^# Compliance report — SG \(PDPA\)\n/);
     expect(md).toContain('Audit chain: VERIFIED — 7 records');
-    expect(md).toMatch(/\| fraud-bot \| SG \| EU-DE \| fraud_detection \| contract \| allow \| contract \| PDPA s\.26\(1\); PDP Regulations 2021 reg 11 [^|]*\| 1 \| 2 \|/);
+    expect(md).toMatch(
+      /\| fraud-bot \| SG \| EU-DE \| fraud_detection \| contract \| allow \| contract \| PDPA s\.26\(1\); PDP Regulations 2021 reg 11 [^|]*\| 1 \| 2 \|/,
+    );
     expect(md).toContain('| analytics-bot | 2 | 0.75 | 0.000001 | 0 |');
 
     expect(JSON.parse(renderJson(sg))).toEqual(JSON.parse(JSON.stringify(sg)));
 
     const csv = csvRecords(renderCsv(sg));
-    expect(csv.find((row) => row.section === 'transfer')).toMatchObject({ agent: 'fraud-bot', location: 'EU-DE', status: 'allow', code: 'contract', subjects: '2' });
+    expect(csv.find((row) => row.section === 'transfer')).toMatchObject({
+      agent: 'fraud-bot',
+      location: 'EU-DE',
+      status: 'allow',
+      code: 'contract',
+      subjects: '2',
+    });
     expect(csv.find((row) => row.section === 'dp_budget')?.detail).toContain('epsilon=0.75');
     expect(csv.find((row) => row.section === 'audit_chain')?.status).toBe('verified');
 

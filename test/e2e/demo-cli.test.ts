@@ -26,7 +26,9 @@ describe('keyhole demo (CLI, embedded PGlite)', () => {
     await keyhole('db', 'init', '--demo', '--scale', '0.05');
     const { stdout } = await keyhole('demo');
     expect(stdout).not.toContain('INTERNAL');
-    expect(stdout).toMatch(/analytics-bot: average transaction amount per merchant category for EU customers, ε = 0\.5\n {2}200 ok — transactions_aggregate: \d+ noisy groups/);
+    expect(stdout).toMatch(
+      /analytics-bot: average transaction amount per merchant category for EU customers, ε = 0\.5\n {2}200 ok — transactions_aggregate: \d+ noisy groups/,
+    );
     expect(stdout).toContain('403 refused APPROVAL_REQUIRED');
   });
 });

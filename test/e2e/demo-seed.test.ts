@@ -37,7 +37,20 @@ function generatedFingerprints(): Record<string, string> {
   const epoch = (iso: string) => Date.parse(iso) / 1000;
   return {
     customers: md5(
-      customers.map((c) => [c.id, c.full_name, c.email, c.phone, c.national_id, c.birth_date, c.gender, c.postal_code, c.city, c.residency, c.segment, epoch(c.created_at)]),
+      customers.map((c) => [
+        c.id,
+        c.full_name,
+        c.email,
+        c.phone,
+        c.national_id,
+        c.birth_date,
+        c.gender,
+        c.postal_code,
+        c.city,
+        c.residency,
+        c.segment,
+        epoch(c.created_at),
+      ]),
     ),
     accounts: md5(accounts.map((a) => [a.id, a.customer_id, a.kind, a.currency, a.balance, a.opened_on])),
     transactions: md5(
@@ -92,9 +105,7 @@ describe.each(ENGINES)('seeding the demo world on $engine', ({ create }) => {
     const last = progress.at(-1)!;
     expect(last.done).toBe(last.total);
     expect(progress.every((step, i) => i === 0 || step.done >= progress[i - 1]!.done)).toBe(true);
-    expect(new Set(progress.map((step) => step.phase))).toEqual(
-      new Set(['customers', 'accounts', 'health_claims', 'transactions', 'employees', 'analyze']),
-    );
+    expect(new Set(progress.map((step) => step.phase))).toEqual(new Set(['customers', 'accounts', 'health_claims', 'transactions', 'employees', 'analyze']));
   });
 
   it('refuses to seed over existing rows and leaves them untouched', async () => {

@@ -65,7 +65,10 @@ describe.each(ENGINES)('differentially private aggregates on $engine', ({ create
   it('hides groups of a non-public key unless they are large enough (partition selection)', async () => {
     // Every city in the test world holds one customer: with δ = 1e-6 none may be revealed.
     for (let i = 0; i < 20; i++) {
-      const reply = await world.kh.graphql(analytics, `{ customers_aggregate(groupBy: [city], epsilon: 1, delta: 1e-6, where: { segment: { ne: "probe-${i}" } }) { groups { key { city } count { value } } } }`);
+      const reply = await world.kh.graphql(
+        analytics,
+        `{ customers_aggregate(groupBy: [city], epsilon: 1, delta: 1e-6, where: { segment: { ne: "probe-${i}" } }) { groups { key { city } count { value } } } }`,
+      );
       expect(reply.body.data!.customers_aggregate.groups).toEqual([]);
     }
   });
@@ -76,9 +79,15 @@ describe.each(ENGINES)('differentially private aggregates on $engine', ({ create
     const countErrors: number[] = [];
     const sumErrors: number[] = [];
     for (let i = 0; i < 2000; i++) {
-      const count = await world.kh.graphql(analytics, `{ customers_aggregate(epsilon: 1, where: { segment: { ne: "c${i}" } }) { groups { count { value } } } }`);
+      const count = await world.kh.graphql(
+        analytics,
+        `{ customers_aggregate(epsilon: 1, where: { segment: { ne: "c${i}" } }) { groups { count { value } } } }`,
+      );
       countErrors.push(count.body.data!.customers_aggregate.groups[0].count.value - trueCount);
-      const sum = await world.kh.graphql(analytics, `{ transactions_aggregate(epsilon: 1, where: { merchant_category: { ne: "s${i}" } }) { groups { sum(field: amount) { value } } } }`);
+      const sum = await world.kh.graphql(
+        analytics,
+        `{ transactions_aggregate(epsilon: 1, where: { merchant_category: { ne: "s${i}" } }) { groups { sum(field: amount) { value } } } }`,
+      );
       sumErrors.push(sum.body.data!.transactions_aggregate.groups[0].sum.value - trueSum);
     }
     const std = (errors: number[]) => Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length);
@@ -97,7 +106,11 @@ describe.each(ENGINES)('the budget ledger on $engine', ({ create }) => {
 
   it('refuses a query that would over-spend with BUDGET_EXHAUSTED, audited, and spends nothing for it', async () => {
     const token = await world.kh.token('analytics-bot');
-    const ask = (i: number, epsilon: number) => world.kh.graphql(token, `{ customers_aggregate(epsilon: ${epsilon}, where: { segment: { ne: "q${i}" } }) { budget { epsilonRemaining } groups { count { value } } } }`);
+    const ask = (i: number, epsilon: number) =>
+      world.kh.graphql(
+        token,
+        `{ customers_aggregate(epsilon: ${epsilon}, where: { segment: { ne: "q${i}" } }) { budget { epsilonRemaining } groups { count { value } } } }`,
+      );
     expect((await ask(1, 1)).status).toBe(200);
     expect((await ask(2, 0.75)).body.data!.customers_aggregate.budget.epsilonRemaining).toBeCloseTo(0.25, 9);
     const refused = await ask(3, 0.5);

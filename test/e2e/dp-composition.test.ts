@@ -154,7 +154,10 @@ describe('encrypted-noise and DP releases composed in one request', () => {
       ['customers_aggregate', 'customers', 1, false],
     ]);
     // fraud-bot's budget is ε 5: three more releases of ε 1 do not fit.
-    const over = await world.kh.graphql(fraud, `{ ${noisySum('a', 'operations')} ${noisySum('b', 'risk')} c: customers_aggregate(epsilon: 1, where: { segment: { eq: "retail" } }) ${COUNT} }`);
+    const over = await world.kh.graphql(
+      fraud,
+      `{ ${noisySum('a', 'operations')} ${noisySum('b', 'risk')} c: customers_aggregate(epsilon: 1, where: { segment: { eq: "retail" } }) ${COUNT} }`,
+    );
     expect(over.status).toBe(403);
     expect(over.body.data ?? null).toBeNull();
     expect(over.body.errors![0]!.extensions!.code).toBe('BUDGET_EXHAUSTED');
@@ -180,7 +183,10 @@ describe('several brokers, many multi-release requests: the ledger equals the su
   it('never spends more than the budget, and charges exactly what the allowed records list', async () => {
     const tokens = await Promise.all(brokers.map((kh) => kh.token('analytics-bot')));
     const requests = Array.from({ length: 30 }, (_, i) => {
-      const fields = Array.from({ length: 1 + (i % 3) }, (_, j) => `f${j}: customers_aggregate(epsilon: ${j === 0 ? 0.5 : 1}, where: { segment: { ne: "r${i}-${j}" } }) ${COUNT}`);
+      const fields = Array.from(
+        { length: 1 + (i % 3) },
+        (_, j) => `f${j}: customers_aggregate(epsilon: ${j === 0 ? 0.5 : 1}, where: { segment: { ne: "r${i}-${j}" } }) ${COUNT}`,
+      );
       return brokers[i % 2]!.graphql(tokens[i % 2]!, `{ ${fields.join(' ')} }`);
     });
     const replies = await Promise.all(requests);

@@ -31,10 +31,14 @@ describe('two broker processes sharing one PostgreSQL budget', () => {
     const codes = replies.map((r) => (r.status === 200 ? 'ok' : r.body.errors![0]!.extensions?.code));
     expect(codes.filter((c) => c === 'ok')).toHaveLength(10);
     expect(codes.filter((c) => c === 'BUDGET_EXHAUSTED')).toHaveLength(40);
-    const { rows } = await t.db.query<{ pure_epsilon: number; queries: number }>("SELECT pure_epsilon, queries FROM dp_budget WHERE scope = 'agent:analytics-bot'");
+    const { rows } = await t.db.query<{ pure_epsilon: number; queries: number }>(
+      "SELECT pure_epsilon, queries FROM dp_budget WHERE scope = 'agent:analytics-bot'",
+    );
     expect(rows[0]!.queries).toBe(10);
     expect(Number(rows[0]!.pure_epsilon)).toBeLessThanOrEqual(10 + 1e-9);
-    const audit = await t.db.query<{ decision: string; n: number }>("SELECT decision, count(*)::int8 AS n FROM audit_log WHERE operation_kind = 'dp_aggregate' GROUP BY decision ORDER BY decision");
+    const audit = await t.db.query<{ decision: string; n: number }>(
+      "SELECT decision, count(*)::int8 AS n FROM audit_log WHERE operation_kind = 'dp_aggregate' GROUP BY decision ORDER BY decision",
+    );
     expect(audit.rows).toEqual([
       { decision: 'allowed', n: 10 },
       { decision: 'denied', n: 40 },

@@ -18,7 +18,13 @@ async function startEmbedded(dataDir: string, port: number): Promise<{ process: 
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   for (let i = 0; i < 600; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return { process: child, output: () => output };
+    if (
+      await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { process: child, output: () => output };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');
@@ -39,7 +45,10 @@ describe('npm start on the embedded database', () => {
   it('creates and seeds it on first start (one log line), locks it, runs CLI commands for others, and keeps it across restarts', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'keyhole-embedded-'));
     const first = await startEmbedded(dataDir, PORT_BASE);
-    const created = first.output().split('\n').filter((line) => line.includes('with demo data'));
+    const created = first
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('with demo data'));
     expect(created).toHaveLength(1);
     expect(JSON.parse(created[0]!).msg).toMatch(/^created embedded PGlite at .* with demo data \(10000 customers, 100000 transactions\) in [\d.]+ s$/);
 
@@ -53,12 +62,18 @@ describe('npm start on the embedded database', () => {
     expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('unknown agent "nobody"') });
 
     // The key holder's commands are never handed to the broker (it loads no secret-key code).
-    const keyHolder = await cli('he', 'encrypt-column', '--table', 'employees', '--column', 'salary', '--key', 'k').catch((error: { code: number; stderr: string }) => error);
+    const keyHolder = await cli('he', 'encrypt-column', '--table', 'employees', '--column', 'salary', '--key', 'k').catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     expect(keyHolder).toMatchObject({ code: 1, stderr: expect.stringContaining('is held by keyhole broker') });
 
     // Without the data dir's secret, the broker runs nothing.
     const port = PORT_BASE;
-    const forged = await fetch(`http://127.0.0.1:${port}/admin/cli`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-keyhole-admin': 'guess' }, body: JSON.stringify({ argv: ['agents', 'list'] }) });
+    const forged = await fetch(`http://127.0.0.1:${port}/admin/cli`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-keyhole-admin': 'guess' },
+      body: JSON.stringify({ argv: ['agents', 'list'] }),
+    });
     expect(forged.status).toBe(403);
 
     // Any other opener is told who holds the directory, and touches nothing.

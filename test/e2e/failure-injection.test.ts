@@ -10,13 +10,15 @@ const QUERY = '{ customers(limit: 5) { id residency } }';
 /** The real database, with the connection "lost" at the first read of customer data. */
 function losingConnectionAtRead(db: Db): Db {
   let lost = false;
-  const failFirstRead = (query: Queryable['query']): Queryable['query'] => (text, params) => {
-    if (!lost && text.includes('FROM "customers"')) {
-      lost = true;
-      return Promise.reject(new DatabaseError('connection terminated unexpectedly', { sqlState: '08006' }));
-    }
-    return query(text, params);
-  };
+  const failFirstRead =
+    (query: Queryable['query']): Queryable['query'] =>
+    (text, params) => {
+      if (!lost && text.includes('FROM "customers"')) {
+        lost = true;
+        return Promise.reject(new DatabaseError('connection terminated unexpectedly', { sqlState: '08006' }));
+      }
+      return query(text, params);
+    };
   return {
     ...db,
     query: failFirstRead(db.query),

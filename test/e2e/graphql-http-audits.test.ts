@@ -12,7 +12,8 @@ const EXPECTED_FAILURES: Record<string, string> = {
   '5A70': 'GET is refused (405): a GET is a request any page can make cross-site without a preflight (CSRF), and agents never need it.',
   D6D5: 'GET is refused (405), so variables in a GET URL are too.',
   '6A70': 'GET is refused (405), so variables in a GET URL are too.',
-  '572B': 'A refused query is a 400 whatever Accept says (README, error codes): the legacy 200 hides a parse failure from proxies, logs and status-checking clients.',
+  '572B':
+    'A refused query is a 400 whatever Accept says (README, error codes): the legacy 200 hides a parse failure from proxies, logs and status-checking clients.',
   FDE2: 'A refused query is a 400 whatever Accept says: a validation failure too.',
   '7B9B': 'A refused query is a 400 whatever Accept says: variables that do not fit the view are INVALID_ARGUMENT.',
 };

@@ -101,10 +101,14 @@ describe('keyhole he: keygen → register → encrypt-column → broker query �
     expect(encrypt.code, encrypt.stderr).toBe(0);
     expect(encrypt.stdout).toMatch(/3002 of 3002 rows encrypted under "analyst" in 1 batches/);
     expect(encrypt.stdout).toMatch(/this run: 3002 rows in [\d.]+ s, \d+ rows\/s/);
-    expect((await keyhole(['he', 'encrypt-column', '--table', 'employees', '--column', 'salary', '--key', 'analyst'])).stdout).toMatch(/nothing new to encrypt/);
+    expect((await keyhole(['he', 'encrypt-column', '--table', 'employees', '--column', 'salary', '--key', 'analyst'])).stdout).toMatch(
+      /nothing new to encrypt/,
+    );
 
     const answer = await askFraudBot('{ op: SUM, column: salary }', '{ department: { eq: "risk" }, work_jurisdiction: { eq: "SG" } }');
-    const expected = (await t.db.query<{ total: string }>(`SELECT sum(salary)::text AS total FROM employees WHERE department = 'risk' AND work_jurisdiction = 'SG'`)).rows[0]!.total;
+    const expected = (
+      await t.db.query<{ total: string }>(`SELECT sum(salary)::text AS total FROM employees WHERE department = 'risk' AND work_jurisdiction = 'SG'`)
+    ).rows[0]!.total;
     // A result (~350 KB of base64) is too long for a command-line argument: it comes on stdin or in a file.
     // The whole GraphQL answer piped on stdin works too.
     const [decrypt, piped] = await Promise.all([

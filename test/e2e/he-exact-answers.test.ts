@@ -78,7 +78,11 @@ describe.each(ENGINES)('exact encrypted answers that single no one out on $engin
   it('answers one large cell exactly: the key holder decrypts the SQL total', async () => {
     const reply = await ask({ aggregate: SUM, where: cell('risk', 'SG') });
     expect(reply.body.errors).toBeUndefined();
-    const expected = (await t.db.query<{ total: string; n: number }>(`SELECT sum(salary)::text AS total, count(*)::int AS n FROM employees WHERE department = 'risk' AND work_jurisdiction = 'SG'`)).rows[0]!;
+    const expected = (
+      await t.db.query<{ total: string; n: number }>(
+        `SELECT sum(salary)::text AS total, count(*)::int AS n FROM employees WHERE department = 'risk' AND work_jurisdiction = 'SG'`,
+      )
+    ).rows[0]!;
     expect(reply.body.data!.employees_encrypted.rowCount).toBe(expected.n);
     expect((await decryptResult(keyDir, reply.body.data!.employees_encrypted.result)).value).toBe(BigInt(expected.total));
   });
@@ -124,7 +128,9 @@ describe.each(ENGINES)('exact encrypted answers that single no one out on $engin
     for (const where of differencing) expect((await refusal({ aggregate: SUM, where })).code).toBe('HE_EXACT_NOT_ALLOWED');
     // A weight that varies inside a cell would pick part of it.
     const weights = { by: 'department', weights: [{ value: 'risk', weight: 1 }], otherwise: 0 };
-    expect((await refusal({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights }, where: { work_jurisdiction: { eq: 'SG' } } })).code).toBe('HE_EXACT_NOT_ALLOWED');
+    expect((await refusal({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights }, where: { work_jurisdiction: { eq: 'SG' } } })).code).toBe(
+      'HE_EXACT_NOT_ALLOWED',
+    );
   });
 
   it('gives a noisy answer the same overflow outcome whether or not its predicate matches anyone', async () => {
@@ -187,13 +193,17 @@ describe('bounds recorded with the ciphertexts, and rows the view excludes', () 
     const fitting = { ...overflowing, weights: { ...overflowing.weights, otherwise: 3 } };
     const exact = await kh.graphql(fraud, QUERY, { aggregate: fitting, where: cell('risk', 'SG') });
     expect(exact.body.errors).toBeUndefined();
-    const total = (await t.db.query<{ total: string }>(`SELECT (3 * sum(salary))::text AS total FROM employees WHERE department = 'risk' AND work_jurisdiction = 'SG'`)).rows[0]!.total;
+    const total = (
+      await t.db.query<{ total: string }>(`SELECT (3 * sum(salary))::text AS total FROM employees WHERE department = 'risk' AND work_jurisdiction = 'SG'`)
+    ).rows[0]!.total;
     expect((await decryptResult(keyDir, exact.body.data!.employees_encrypted.result)).value).toBe(BigInt(total));
   });
 
   it('never encrypts a value outside the bounds it records', async () => {
     await registerKeyDirectory(t.db, keyDir, 'tight');
-    await expect(encryptColumn({ db: t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'tight', bounds: [0, 1000] })).rejects.toThrow(HeInputError);
+    await expect(encryptColumn({ db: t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'tight', bounds: [0, 1000] })).rejects.toThrow(
+      HeInputError,
+    );
     expect((await t.db.query(`SELECT 1 FROM he_batches WHERE key_name = 'tight'`)).rows).toEqual([]);
   });
 

@@ -80,7 +80,15 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
     expect(reply.body.errors).toBeUndefined();
     const answer = reply.body.data!.employees_encrypted;
     const expected = await plain(`SELECT sum(salary)::text AS total, count(salary)::int AS n FROM employees WHERE ${IN_RISK_SG}`);
-    expect(answer).toMatchObject({ key: KEY, scheme: 'bfv', operation: 'SUM', column: 'salary', rowCount: expected.n, precision: 0, largestSafeTotal: 549755740160 });
+    expect(answer).toMatchObject({
+      key: KEY,
+      scheme: 'bfv',
+      operation: 'SUM',
+      column: 'salary',
+      rowCount: expected.n,
+      precision: 0,
+      largestSafeTotal: 549755740160,
+    });
     const decrypted = await decryptResult(keyDir, answer.result);
     expect(decrypted.value).toBe(BigInt(expected.total!));
     expect(decrypted.count).toBeUndefined();
@@ -89,7 +97,9 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
   it('computes a filtered MEAN as an encrypted sum with its plain count', async () => {
     const reply = await ask({ aggregate: { op: 'MEAN', column: 'salary' }, where: cell('technology', 'EU-DE') });
     const answer = reply.body.data!.employees_encrypted;
-    const expected = await plain(`SELECT sum(salary)::text AS total, count(salary)::int AS n FROM employees WHERE department = 'technology' AND work_jurisdiction = 'EU-DE'`);
+    const expected = await plain(
+      `SELECT sum(salary)::text AS total, count(salary)::int AS n FROM employees WHERE department = 'technology' AND work_jurisdiction = 'EU-DE'`,
+    );
     const decrypted = await decryptResult(keyDir, answer.result);
     expect(decrypted).toMatchObject({ value: BigInt(expected.total!), count: expected.n });
     expect(decrypted.mean).toBeCloseTo(Number(expected.total) / Number(expected.n), 6);
@@ -97,7 +107,14 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
   });
 
   it('computes a WEIGHTED_SUM with public per-department weights', async () => {
-    const weights = { by: 'department', weights: [{ value: 'risk', weight: 3 }, { value: 'technology', weight: -2 }], otherwise: 1 };
+    const weights = {
+      by: 'department',
+      weights: [
+        { value: 'risk', weight: 3 },
+        { value: 'technology', weight: -2 },
+      ],
+      otherwise: 1,
+    };
     const reply = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights }, where: cell('technology', 'EU-FR') });
     expect(reply.body.errors).toBeUndefined();
     const expected = await plain(`SELECT (-2 * sum(salary))::text AS total FROM employees WHERE department = 'technology' AND work_jurisdiction = 'EU-FR'`);
@@ -128,14 +145,20 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
     await registerKeyDirectory(t.db, keyDir, 'spare');
     const spare = await ask({ key: 'spare', aggregate: { op: 'SUM', column: 'salary' }, where: RISK_SG });
     expect(spare.body.errors![0]!.extensions?.code).toBe('HE_NOT_ENCRYPTED');
-    const fractional = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights: { by: 'department', weights: [{ value: 'risk', weight: 0.5 }] } }, where: RISK_SG });
+    const fractional = await ask({
+      aggregate: { op: 'WEIGHTED_SUM', column: 'salary', weights: { by: 'department', weights: [{ value: 'risk', weight: 0.5 }] } },
+      where: RISK_SG,
+    });
     expect(fractional.body.errors![0]!.extensions?.code).toBe('INVALID_ARGUMENT');
     const missing = await ask({ aggregate: { op: 'WEIGHTED_SUM', column: 'salary' }, where: RISK_SG });
     expect(missing.body.errors![0]!.extensions?.code).toBe('INVALID_ARGUMENT');
   });
 
   it('never filters by the encrypted column itself', async () => {
-    const reply = await kh.graphql(fraud, `{ employees_encrypted(key: "${KEY}", aggregate: { op: SUM, column: salary }, where: { salary: { gt: 100000 } }) { rowCount } }`);
+    const reply = await kh.graphql(
+      fraud,
+      `{ employees_encrypted(key: "${KEY}", aggregate: { op: SUM, column: salary }, where: { salary: { gt: 100000 } }) { rowCount } }`,
+    );
     expect(reply.body.errors![0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(reply.body.data ?? null).toBeNull();
   });
@@ -165,7 +188,14 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
     const expected = await plain(`SELECT count(salary)::int AS n FROM employees WHERE ${IN_RISK_SG}`);
     expect(first).toMatchObject({ decision: 'allowed', code: null, row_count: expected.n, tables: ['employees'] });
     expect(first.fields).toEqual([{ table: 'employees', field: 'salary', mask: 'encrypted:bfv' }]);
-    expect(first.details.encryptedAggregate).toMatchObject({ key: KEY, operation: 'SUM', column: 'salary', filter: RISK_SG, rowCount: expected.n, scheme: 'bfv' });
+    expect(first.details.encryptedAggregate).toMatchObject({
+      key: KEY,
+      operation: 'SUM',
+      column: 'salary',
+      filter: RISK_SG,
+      rowCount: expected.n,
+      scheme: 'bfv',
+    });
     const overflow = rows.find((row) => row.code === 'HE_OVERFLOW')!;
     expect(overflow).toMatchObject({ decision: 'denied', row_count: 0 });
     expect(overflow.details.encryptedAggregate).toMatchObject({ key: KEY, operation: 'WEIGHTED_SUM', filter: RISK_SG });
@@ -215,7 +245,10 @@ describe('encrypted aggregates over a CKKS column (reals, approximate within the
     const { rows } = await t.db.query<{ total: string; weighted: string }>(
       `SELECT sum(salary)::text AS total, (0.25 * sum(salary))::text AS weighted FROM employees WHERE ${IN_RISK_SG}`,
     );
-    for (const [reply, expected] of [[sum, rows[0]!.total], [weighted, rows[0]!.weighted]] as const) {
+    for (const [reply, expected] of [
+      [sum, rows[0]!.total],
+      [weighted, rows[0]!.weighted],
+    ] as const) {
       expect(reply.body.errors).toBeUndefined();
       const answer = reply.body.data!.employees_encrypted;
       expect(answer.scheme).toBe('ckks');

@@ -35,7 +35,9 @@ describe.each(ENGINES)('DP noise under encryption on $engine', ({ create }) => {
   });
 
   it('adds encrypted Laplace noise to the total and the count, charging ε to the budgets with the record', async () => {
-    const exact = (await world.t.db.query<{ total: string; n: number }>("SELECT sum(salary)::text AS total, count(*)::int AS n FROM employees WHERE department = 'risk'")).rows[0]!;
+    const exact = (
+      await world.t.db.query<{ total: string; n: number }>("SELECT sum(salary)::text AS total, count(*)::int AS n FROM employees WHERE department = 'risk'")
+    ).rows[0]!;
     const reply = await world.kh.graphql(fraud, QUERY, { aggregate: { op: 'SUM', column: 'salary' }, noise: { epsilon: 1 } });
     expect(reply.status).toBe(200);
     const answer = reply.body.data!.employees_encrypted;
@@ -49,7 +51,9 @@ describe.each(ENGINES)('DP noise under encryption on $engine', ({ create }) => {
     expect(Math.abs(answer.rowCount - exact.n)).toBeLessThan(80);
     const spent = await world.t.db.query<{ pure_epsilon: number }>("SELECT pure_epsilon FROM dp_budget WHERE scope = 'agent:fraud-bot'");
     expect(Number(spent.rows[0]!.pure_epsilon)).toBe(1);
-    const { rows } = await world.t.db.query<{ operation_kind: string; privacy_cost: Record<string, unknown> }>('SELECT operation_kind, privacy_cost FROM audit_log ORDER BY seq DESC LIMIT 1');
+    const { rows } = await world.t.db.query<{ operation_kind: string; privacy_cost: Record<string, unknown> }>(
+      'SELECT operation_kind, privacy_cost FROM audit_log ORDER BY seq DESC LIMIT 1',
+    );
     expect(rows[0]).toMatchObject({ operation_kind: 'encrypted_aggregate', privacy_cost: { epsilon: 1, mechanism: 'laplace-under-encryption' } });
   });
 
@@ -57,7 +61,8 @@ describe.each(ENGINES)('DP noise under encryption on $engine', ({ create }) => {
     const mean = await world.kh.graphql(fraud, QUERY, { aggregate: { op: 'MEAN', column: 'salary' }, noise: { epsilon: 0.5 } });
     expect(mean.body.errors![0]!.extensions?.code).toBe('INVALID_ARGUMENT');
     // fraud-bot's budget is ε 5 a month: 1 was spent above; four more fit, the fifth does not.
-    for (let i = 0; i < 4; i++) expect((await world.kh.graphql(fraud, QUERY, { aggregate: { op: 'SUM', column: 'salary' }, noise: { epsilon: 1 } })).status).toBe(200);
+    for (let i = 0; i < 4; i++)
+      expect((await world.kh.graphql(fraud, QUERY, { aggregate: { op: 'SUM', column: 'salary' }, noise: { epsilon: 1 } })).status).toBe(200);
     const refused = await world.kh.graphql(fraud, QUERY, { aggregate: { op: 'SUM', column: 'salary' }, noise: { epsilon: 1 } });
     expect(refused.body.errors![0]!.extensions?.code).toBe('BUDGET_EXHAUSTED');
     expect(refused.body.data ?? null).toBeNull();

@@ -60,9 +60,7 @@ describe.each(ENGINES)('encrypted column store on $engine', ({ create }) => {
   it('encrypts a column, survives an interruption, resumes, and sums exactly under a mask', async () => {
     const options = { db: t.db, table: 'employees', column: 'salary', idColumn: 'id', keyName: 'analyst', bounds: [-50_000, 150_000] as const };
     const controller = new AbortController();
-    await expect(
-      encryptColumn({ ...options, signal: controller.signal, onProgress: ({ batches }) => batches === 1 && controller.abort() }),
-    ).rejects.toThrow();
+    await expect(encryptColumn({ ...options, signal: controller.signal, onProgress: ({ batches }) => batches === 1 && controller.abort() })).rejects.toThrow();
     expect(await readBatches(t.db, 'employees', 'salary', 'analyst')).toHaveLength(1);
 
     const seen: number[] = [];
@@ -89,7 +87,9 @@ describe.each(ENGINES)('encrypted column store on $engine', ({ create }) => {
       material,
       batches.map((batch) => ({ ciphertext: batch.ciphertext, rowCount: batch.rowIds.length, mask: batch.rowIds.map((id) => (selected.has(id) ? 1 : 0)) })),
     );
-    const sql = await t.db.query<{ total: string; n: number }>('SELECT sum(salary)::text AS total, count(salary)::int AS n FROM employees WHERE dept IN (2, 5)');
+    const sql = await t.db.query<{ total: string; n: number }>(
+      'SELECT sum(salary)::text AS total, count(salary)::int AS n FROM employees WHERE dept IN (2, 5)',
+    );
     const decrypted = await decryptWithKey(keys, result);
     expect(decrypted.value).toBe(BigInt(sql.rows[0]!.total));
     expect(decrypted.count).toBe(sql.rows[0]!.n);
@@ -99,8 +99,12 @@ describe.each(ENGINES)('encrypted column store on $engine', ({ create }) => {
     expect(quoteIdentifier('salary')).toBe('"salary"');
     for (const bad of ['Salary', 'salary; drop table x', 'a"b', '1abc', '']) expect(() => quoteIdentifier(bad)).toThrow(HeInputError);
     await t.db.exec(`CREATE TABLE prices (id int PRIMARY KEY, price numeric); INSERT INTO prices VALUES (1, 2.5)`);
-    await expect(encryptColumn({ db: t.db, table: 'prices', column: 'price', idColumn: 'id', keyName: 'analyst', bounds: [0, 10] })).rejects.toThrow(/integers only/);
-    await expect(encryptColumn({ db: t.db, table: 'prices"--', column: 'price', idColumn: 'id', keyName: 'analyst', bounds: [0, 10] })).rejects.toThrow(HeInputError);
+    await expect(encryptColumn({ db: t.db, table: 'prices', column: 'price', idColumn: 'id', keyName: 'analyst', bounds: [0, 10] })).rejects.toThrow(
+      /integers only/,
+    );
+    await expect(encryptColumn({ db: t.db, table: 'prices"--', column: 'price', idColumn: 'id', keyName: 'analyst', bounds: [0, 10] })).rejects.toThrow(
+      HeInputError,
+    );
   });
 
   it('refuses batches of the store summed with another key', async () => {

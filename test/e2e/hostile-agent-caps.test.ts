@@ -17,7 +17,8 @@ describe.each(ENGINES)('caps across a whole request on $engine', ({ create }) =>
   let support: string;
   const auditRows = async () => Number((await world.t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')).rows[0]!.n);
   const lastRecord = async () =>
-    (await world.t.db.query<{ decision: string; code: string; row_count: number }>('SELECT decision, code, row_count FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0]!;
+    (await world.t.db.query<{ decision: string; code: string; row_count: number }>('SELECT decision, code, row_count FROM audit_log ORDER BY seq DESC LIMIT 1'))
+      .rows[0]!;
 
   beforeAll(async () => {
     support = await world.kh.token('support-bot');
@@ -27,7 +28,9 @@ describe.each(ENGINES)('caps across a whole request on $engine', ({ create }) =>
     const reply = await world.kh.graphql(support, aliases(15, 'customers(limit: 50) { id }'));
     expect(reply.status).toBe(400);
     expect(reply.body.data ?? null).toBeNull();
-    expect(reply.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'LIMIT_EXCEEDED', requested: 750, maxRowsPerRequest: 200 }) })]);
+    expect(reply.body.errors).toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'LIMIT_EXCEEDED', requested: 750, maxRowsPerRequest: 200 }) }),
+    ]);
     expect(reply.body.errors![0]!.message).toMatch(/750 rows.*200 per request/);
     expect(await lastRecord()).toMatchObject({ decision: 'denied', code: 'LIMIT_EXCEEDED', row_count: 0 });
   });
@@ -35,7 +38,10 @@ describe.each(ENGINES)('caps across a whole request on $engine', ({ create }) =>
   it('adds up default pages, nested lists, fragments and variables alike', async () => {
     // 10 default pages of 20 = 200: at the cap; one more nested list goes over it.
     expect((await world.kh.graphql(support, aliases(10, 'customers { id }'))).status).toBe(200);
-    const nested = await world.kh.graphql(support, `{ ${Array.from({ length: 9 }, (_, i) => `a${i}: customers { id }`).join(' ')} b: customers { id accounts(limit: 21) { id } } }`);
+    const nested = await world.kh.graphql(
+      support,
+      `{ ${Array.from({ length: 9 }, (_, i) => `a${i}: customers { id }`).join(' ')} b: customers { id accounts(limit: 21) { id } } }`,
+    );
     expect(nested.body.errors?.[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', requested: 221 });
     const viaFragment = await world.kh.graphql(
       support,
@@ -43,7 +49,10 @@ describe.each(ENGINES)('caps across a whole request on $engine', ({ create }) =>
       { n: 50 },
     );
     expect(viaFragment.body.errors?.[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', requested: 201 });
-    const skipped = await world.kh.graphql(support, `{ a: customers(limit: 50) { id } b: customers(limit: 50) @skip(if: true) { id } c: accounts(limit: 50) { id } d: accounts(limit: 50) { id } }`);
+    const skipped = await world.kh.graphql(
+      support,
+      `{ a: customers(limit: 50) { id } b: customers(limit: 50) @skip(if: true) { id } c: accounts(limit: 50) { id } d: accounts(limit: 50) { id } }`,
+    );
     expect(skipped.status).toBe(200);
   });
 
@@ -76,9 +85,17 @@ describe.each(ENGINES)('caps across a whole request on $engine', ({ create }) =>
     expect(typenames.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_LIMIT_EXCEEDED' }) })]);
     const unknown = await world.kh.graphql(support, `{ viewer ${Array.from({ length: 200 }, (_, i) => `@d${i}`).join(' ')} { agent } }`);
     expect(unknown.status).toBe(400);
-    expect(unknown.body.errors).toEqual([expect.objectContaining({ message: 'Directives limit of 10 exceeded, found 200.', extensions: expect.objectContaining({ code: 'QUERY_LIMIT_EXCEEDED' }) })]);
+    expect(unknown.body.errors).toEqual([
+      expect.objectContaining({
+        message: 'Directives limit of 10 exceeded, found 200.',
+        extensions: expect.objectContaining({ code: 'QUERY_LIMIT_EXCEEDED' }),
+      }),
+    ]);
     // Known directives count too, and a fragment's count again at every spread.
-    const spread = await world.kh.graphql(support, `{ ...F ...F ...F } fragment F on Query { viewer @include(if: true) @skip(if: false) { agent } a: viewer @include(if: true) @skip(if: false) { agent } }`);
+    const spread = await world.kh.graphql(
+      support,
+      `{ ...F ...F ...F } fragment F on Query { viewer @include(if: true) @skip(if: false) { agent } a: viewer @include(if: true) @skip(if: false) { agent } }`,
+    );
     expect(spread.body.errors).toEqual([expect.objectContaining({ message: 'Directives limit of 10 exceeded, found 12.' })]);
     expect(await auditRows()).toBe(before + 3);
   });

@@ -74,11 +74,14 @@ const hostileStrings = fc.oneof(
   fc.constantFrom('a\u0000b', '\ud800', 'x\udc00y', "'; DROP TABLE customers; --", '%_\\', 'Sun Jianguo', 'CN', 'cus_aaaaaaaaaaaaaaaa', ''),
   fc.constant('x'.repeat(INPUT_LIMITS.stringLength + 1)),
   fc.constantFrom('2025-06-01', '2025-02-30', '0000-01-01', '99999-01-01', '2025-06-01T10:00:00Z', '2025-06-01T25:00:00Z', '1', 'NaN', 'Infinity'),
-  fc.constantFrom('9223372036854775807', '9223372036854775808', '-9223372036854775809', '1e99999', '123.45', '0.' + '1'.repeat(60)),
+  fc.constantFrom('9223372036854775807', '9223372036854775808', '-9223372036854775809', '1e99999', '123.45', `0.${'1'.repeat(60)}`),
 );
 const hostileNumbers = fc.oneof(
   fc.integer().map(String),
-  fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => (Number.isInteger(d) ? `${d}.5` : String(d))).filter((t) => !t.includes('e') || /e[+-]?\d+$/.test(t)),
+  fc
+    .double({ noNaN: true, noDefaultInfinity: true })
+    .map((d) => (Number.isInteger(d) ? `${d}.5` : String(d)))
+    .filter((t) => !t.includes('e') || /e[+-]?\d+$/.test(t)),
   fc.constantFrom('2147483648', '-2147483649', '9007199254740993', '99999999999999999999999', '1e400', '-1e400', '0', '-1', '100001', '1e-400'),
 );
 
@@ -87,7 +90,8 @@ function valueFor(type: TypeRef, types: Map<string, FullType>, depth: number, re
   const inner = ((): fc.Arbitrary<Value> => {
     if (type.kind === 'LIST') return fc.array(valueFor(type.ofType!, types, depth + 1), { maxLength: 3 }).map((items) => ({ kind: 'list', items }));
     const full = types.get(type.name!)!;
-    if (full.kind === 'ENUM') return fc.oneof(fc.constantFrom(...full.enumValues!.map((e) => e.name)), fc.constant('NOT_A_VALUE')).map((name) => ({ kind: 'enum', name }));
+    if (full.kind === 'ENUM')
+      return fc.oneof(fc.constantFrom(...full.enumValues!.map((e) => e.name)), fc.constant('NOT_A_VALUE')).map((name) => ({ kind: 'enum', name }));
     if (full.kind === 'INPUT_OBJECT') {
       const fields = full.inputFields!.filter((f) => depth < 3 || f.type.kind === 'NON_NULL');
       if (fields.length === 0) return fc.constant({ kind: 'object', fields: [] });
@@ -98,7 +102,11 @@ function valueFor(type: TypeRef, types: Map<string, FullType>, depth: number, re
     }
     const strings = hostileStrings.map((value): Value => ({ kind: 'string', value }));
     const numbers = hostileNumbers.map((text): Value => ({ kind: 'number', text }));
-    if (full.name === 'Boolean') return fc.oneof(fc.boolean().map((value): Value => ({ kind: 'boolean', value })), strings);
+    if (full.name === 'Boolean')
+      return fc.oneof(
+        fc.boolean().map((value): Value => ({ kind: 'boolean', value })),
+        strings,
+      );
     if (full.name === 'Int' || full.name === 'Float') return fc.oneof({ weight: 4, arbitrary: numbers }, { weight: 1, arbitrary: strings });
     return fc.oneof({ weight: 4, arbitrary: strings }, { weight: 1, arbitrary: numbers });
   })();
@@ -138,7 +146,11 @@ function requestsFor(schema: { queryType: { name: string }; types: FullType[] })
   return fc.constantFrom(...roots).chain((field) =>
     fc
       .tuple(
-        fc.tuple(...field.args.map((arg) => fc.option(valueFor(arg.type, types, 0, arg.type.kind === 'NON_NULL'), { nil: undefined, freq: arg.type.kind === 'NON_NULL' ? 1000 : 3 }))),
+        fc.tuple(
+          ...field.args.map((arg) =>
+            fc.option(valueFor(arg.type, types, 0, arg.type.kind === 'NON_NULL'), { nil: undefined, freq: arg.type.kind === 'NON_NULL' ? 1000 : 3 }),
+          ),
+        ),
         fc.boolean(),
       )
       .map(([values, inline]) => {
@@ -190,7 +202,11 @@ describe.each(ENGINES)('hostile arguments on $engine', ({ create }) => {
     ['an offset too large', '{ customers(offset: 100001) { id } }', undefined],
     ['a malformed DateTime', '{ customers(where: { created_at: { gt: "1" } }) { id } }', undefined],
     ['an impossible DateTime', 'query($t: DateTime) { customers(where: { created_at: { gt: $t } }) { id } }', { t: '2025-02-30T00:00:00Z' }],
-    ['a nesting too deep', 'query($w: CustomerWhere) { customers(where: $w) { id } }', { w: Array.from({ length: 40 }).reduce<object>((w) => ({ and: [w] }), {}) }],
+    [
+      'a nesting too deep',
+      'query($w: CustomerWhere) { customers(where: $w) { id } }',
+      { w: Array.from({ length: 40 }).reduce<object>((w) => ({ and: [w] }), {}) },
+    ],
   ])('refuses %s with 400 INVALID_ARGUMENT', async (_, query, variables) => {
     const reply = await world.kh.graphql(tokens.get('support-bot')!, query, variables);
     expect(reply.status, JSON.stringify(reply.body)).toBe(400);
@@ -198,7 +214,10 @@ describe.each(ENGINES)('hostile arguments on $engine', ({ create }) => {
   });
 
   it('refuses a non-finite Float (1e400 in JSON) and a malformed Date to other stages too', async () => {
-    const epsilon = await post('analytics-bot', '{"query":"query($e: Float!) { customers_aggregate(epsilon: $e) { groups { count { value } } } }","variables":{"e":1e400}}');
+    const epsilon = await post(
+      'analytics-bot',
+      '{"query":"query($e: Float!) { customers_aggregate(epsilon: $e) { groups { count { value } } } }","variables":{"e":1e400}}',
+    );
     expect(epsilon).toMatchObject({ status: 400, body: { errors: [{ extensions: { code: 'INVALID_ARGUMENT' } }] } });
     const inline = await post('analytics-bot', JSON.stringify({ query: '{ customers_aggregate(epsilon: 1e400) { groups { count { value } } } }' }));
     expect(inline).toMatchObject({ status: 400, body: { errors: [{ extensions: { code: 'INVALID_ARGUMENT' } }] } });

@@ -18,7 +18,9 @@ describe.each(ENGINES)('an agent cannot probe withheld people on $engine', ({ cr
        (7, 'Sun Jianguo', 'sun.jg@example.cn', '+86 139 1111 2222', '310101198001011234', '1980-01-01', 'M', '200001', 'Shanghai', 'CN', 'retail', '2024-02-02T08:00:00Z'),
        (8, 'Zhao Min', 'zhao.min@example.cn', '+86 137 3333 4444', '440101199202022345', '1992-02-02', 'F', '510000', 'Guangzhou', 'CN', 'premier', '2024-03-03T09:30:00Z')`,
     );
-    await world.t.db.query(`INSERT INTO accounts (id, customer_id, kind, currency, balance, opened_on) VALUES (70, 7, 'savings', 'CNY', '10.00', '2021-01-01')`);
+    await world.t.db.query(
+      `INSERT INTO accounts (id, customer_id, kind, currency, balance, opened_on) VALUES (70, 7, 'savings', 'CNY', '10.00', '2021-01-01')`,
+    );
     token = await world.kh.token('support-bot');
     const viewer = await world.kh.graphql(token, '{ viewer { tables { name fields } } }');
     fields = (viewer.body.data!.viewer.tables as Array<{ name: string; fields: string[] }>).find((t) => t.name === 'customers')!.fields;
@@ -30,7 +32,8 @@ describe.each(ENGINES)('an agent cannot probe withheld people on $engine', ({ cr
 
   const hidden = async (where: string) => (await world.t.db.query<Record<string, unknown>>(`SELECT * FROM customers WHERE ${where} ORDER BY id`)).rows;
   const withheldRowsRecorded = async () =>
-    (await world.t.db.query<{ details: { withheld?: Array<{ rows: number }> } }>('SELECT details FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0]!.details.withheld?.[0]?.rows ?? 0;
+    (await world.t.db.query<{ details: { withheld?: Array<{ rows: number }> } }>('SELECT details FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0]!.details
+      .withheld?.[0]?.rows ?? 0;
 
   /**
    * One probe: `field op <the person's value>` against `field op <nobody's value>`, both narrowed to the person's id
@@ -39,12 +42,16 @@ describe.each(ENGINES)('an agent cannot probe withheld people on $engine', ({ cr
   async function expectSameAnswer(person: Record<string, unknown>, field: string, operator: 'eq' | 'in' | 'gte', alone = false) {
     const value = person[field];
     const operand = (v: unknown) => (operator === 'in' ? `[${literal(v)}]` : literal(v));
-    const where = (v: unknown) => (alone ? `{ ${field}: { ${operator}: ${operand(v)} } }` : `{ and: [{ ${field}: { ${operator}: ${operand(v)} } }, { id: { eq: ${person.id} } }] }`);
+    const where = (v: unknown) =>
+      alone ? `{ ${field}: { ${operator}: ${operand(v)} } }` : `{ and: [{ ${field}: { ${operator}: ${operand(v)} } }, { id: { eq: ${person.id} } }] }`;
     const ask = (v: unknown) => world.kh.graphql(token, `{ customers(where: ${where(v)}, limit: 50) { id full_name accounts { id } } }`);
     const matching = await ask(value);
     const recordedMatching = await withheldRowsRecorded();
     const unmatched = await ask(nobody(value));
-    expect({ status: matching.status, body: matching.body }, `${field} ${operator} ${literal(value)}`).toEqual({ status: unmatched.status, body: unmatched.body });
+    expect({ status: matching.status, body: matching.body }, `${field} ${operator} ${literal(value)}`).toEqual({
+      status: unmatched.status,
+      body: unmatched.body,
+    });
     return recordedMatching;
   }
 
@@ -69,7 +76,12 @@ describe.each(ENGINES)('an agent cannot probe withheld people on $engine', ({ cr
     const answer = await world.kh.graphql(token, '{ customers(where: { residency: { eq: "SG" } }) { id } }');
     expect(answer.body.extensions).toEqual({ withheld: [{ table: 'customers', jurisdictions: ['CN'] }] });
     const nested = await world.kh.graphql(token, '{ customers(where: { id: { eq: 1 } }) { id accounts { id } } }');
-    expect(nested.body.extensions).toEqual({ withheld: [{ table: 'customers', jurisdictions: ['CN'] }, { table: 'accounts', jurisdictions: ['CN'] }] });
+    expect(nested.body.extensions).toEqual({
+      withheld: [
+        { table: 'customers', jurisdictions: ['CN'] },
+        { table: 'accounts', jurisdictions: ['CN'] },
+      ],
+    });
   });
 
   it('answers a predicate matching someone outside the row filter exactly as one matching nobody', async () => {

@@ -3,7 +3,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { importJWK, SignJWT, type CryptoKey } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/index.ts';
 import { corsOriginsFrom } from '../../src/graphql/plugins/use-cors.ts';
 import { revokeAgent } from '../../src/identity/index.ts';
@@ -107,7 +107,10 @@ describe.each(ENGINES)('one GraphQL-over-HTTP contract on both endpoints, on $en
   });
 
   it('answers a JSON POST on the exact paths, the query string ignored', async () => {
-    for (const [path, token] of [['/graphql?x=1', support], ['/officer/graphql?x=1', dpo]] as const) {
+    for (const [path, token] of [
+      ['/graphql?x=1', support],
+      ['/officer/graphql?x=1', dpo],
+    ] as const) {
       const response = await post(path, token, QUERY);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
@@ -155,13 +158,63 @@ describe.each(ENGINES)('one GraphQL-over-HTTP contract on both endpoints, on $en
     ];
     const refusals: Array<[string, number, string, () => Promise<RequestInit & { path: string }>]> = [
       ['no token', 401, 'UNAUTHENTICATED', async () => ({ path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: QUERY })],
-      ['an expired token', 401, 'TOKEN_EXPIRED', async () => ({ path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await expiredToken(world.kh)}` }, body: QUERY })],
-      ['an agent on the officer API', 403, 'NOT_AN_OFFICER', async () => ({ path: '/officer/graphql', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${support}` }, body: QUERY })],
-      ['no officer token', 401, 'UNAUTHENTICATED', async () => ({ path: '/officer/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: QUERY })],
-      ['a GET', 405, 'METHOD_NOT_ALLOWED', async () => ({ path: '/graphql?query={__typename}', method: 'GET', headers: { authorization: `Bearer ${support}` } })],
-      ['a form post', 415, 'UNSUPPORTED_MEDIA_TYPE', async () => ({ path: '/graphql', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${support}` }, body: 'query={__typename}' })],
-      ['an officer GET', 405, 'METHOD_NOT_ALLOWED', async () => ({ path: '/officer/graphql?query={__typename}', method: 'GET', headers: { authorization: `Bearer ${dpo}` } })],
-      ['another path', 404, 'NOT_FOUND', async () => ({ path: '/graphql/', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${support}` }, body: QUERY })],
+      [
+        'an expired token',
+        401,
+        'TOKEN_EXPIRED',
+        async () => ({
+          path: '/graphql',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${await expiredToken(world.kh)}` },
+          body: QUERY,
+        }),
+      ],
+      [
+        'an agent on the officer API',
+        403,
+        'NOT_AN_OFFICER',
+        async () => ({
+          path: '/officer/graphql',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${support}` },
+          body: QUERY,
+        }),
+      ],
+      [
+        'no officer token',
+        401,
+        'UNAUTHENTICATED',
+        async () => ({ path: '/officer/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: QUERY }),
+      ],
+      [
+        'a GET',
+        405,
+        'METHOD_NOT_ALLOWED',
+        async () => ({ path: '/graphql?query={__typename}', method: 'GET', headers: { authorization: `Bearer ${support}` } }),
+      ],
+      [
+        'a form post',
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        async () => ({
+          path: '/graphql',
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${support}` },
+          body: 'query={__typename}',
+        }),
+      ],
+      [
+        'an officer GET',
+        405,
+        'METHOD_NOT_ALLOWED',
+        async () => ({ path: '/officer/graphql?query={__typename}', method: 'GET', headers: { authorization: `Bearer ${dpo}` } }),
+      ],
+      [
+        'another path',
+        404,
+        'NOT_FOUND',
+        async () => ({ path: '/graphql/', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${support}` }, body: QUERY }),
+      ],
     ];
     it.each(refusals)('%s: %i %s', async (_, status, code, make) => {
       for (const [accept, mediaType] of ACCEPTS) {
@@ -181,7 +234,9 @@ describe.each(ENGINES)('one GraphQL-over-HTTP contract on both endpoints, on $en
       for (const accept of [APOLLO_ACCEPT, APOLLO_ACCEPT, 'application/json']) {
         const response = await post('/graphql', kyc, QUERY, { accept });
         expect(response.status).toBe(403);
-        expect(response.headers.get('content-type')).toBe(`${accept === APOLLO_ACCEPT ? 'application/graphql-response+json' : 'application/json'}; charset=utf-8`);
+        expect(response.headers.get('content-type')).toBe(
+          `${accept === APOLLO_ACCEPT ? 'application/graphql-response+json' : 'application/json'}; charset=utf-8`,
+        );
         expect(await response.json()).toMatchObject(errorBody('AGENT_REVOKED'));
       }
     });
@@ -216,10 +271,16 @@ describe.each(ENGINES)('one GraphQL-over-HTTP contract on both endpoints, on $en
   describe('CORS', () => {
     const EVIL = 'https://evil.example';
     const preflight = (path: string, origin: string) =>
-      send(path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+      send(path, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      });
 
     it('by default sends no CORS header on either endpoint, preflight included', async () => {
-      for (const [path, token] of [['/graphql', support], ['/officer/graphql', dpo]] as const) {
+      for (const [path, token] of [
+        ['/graphql', support],
+        ['/officer/graphql', dpo],
+      ] as const) {
         const answer = await post(path, token, QUERY, { origin: EVIL });
         expect(answer.status).toBe(200);
         expect(corsHeaders(answer), path).toEqual([]);
@@ -228,7 +289,7 @@ describe.each(ENGINES)('one GraphQL-over-HTTP contract on both endpoints, on $en
       expect(corsHeaders(await send('/officer', { headers: { origin: EVIL } }))).toEqual([]);
     });
 
-    it('with KEYHOLE_CORS_ORIGINS: the listed origins on the agents\' endpoint only, never with credentials', async () => {
+    it("with KEYHOLE_CORS_ORIGINS: the listed origins on the agents' endpoint only, never with credentials", async () => {
       const app = 'https://app.example';
       const configured = await startTestBroker(world.t.db, { dataDir: world.kh.dataDir, env: { KEYHOLE_CORS_ORIGINS: `${app}, https://other.example:8443` } });
       try {
@@ -260,8 +321,11 @@ describe.each(ENGINES)('one GraphQL-over-HTTP contract on both endpoints, on $en
       expect(corsOriginsFrom(undefined)).toEqual([]);
       expect(corsOriginsFrom(' https://a.example ,http://localhost:3000,')).toEqual(['https://a.example', 'http://localhost:3000']);
       expect(corsOriginsFrom('*')).toEqual(['*']);
-      for (const bad of ['https://a.example/', 'https://a.example/app', 'a.example', 'null']) expect(() => corsOriginsFrom(bad), bad).toThrow(/KEYHOLE_CORS_ORIGINS/);
-      await expect(startTestBroker(world.t.db, { dataDir: world.kh.dataDir, env: { KEYHOLE_CORS_ORIGINS: 'https://a.example/' } })).rejects.toThrow(/KEYHOLE_CORS_ORIGINS/);
+      for (const bad of ['https://a.example/', 'https://a.example/app', 'a.example', 'null'])
+        expect(() => corsOriginsFrom(bad), bad).toThrow(/KEYHOLE_CORS_ORIGINS/);
+      await expect(startTestBroker(world.t.db, { dataDir: world.kh.dataDir, env: { KEYHOLE_CORS_ORIGINS: 'https://a.example/' } })).rejects.toThrow(
+        /KEYHOLE_CORS_ORIGINS/,
+      );
     });
   });
 

@@ -37,7 +37,13 @@ describe('the real server process over HTTP', () => {
     server.stdout!.on('data', (chunk) => (output += chunk));
     server.stderr!.on('data', (chunk) => (output += chunk));
     for (let i = 0; i < 100; i++) {
-      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) return;
+      if (
+        await fetch(`${base}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`server did not start:\n${output}`);
@@ -61,13 +67,19 @@ describe('the real server process over HTTP', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
-      data: { viewer: { agent: 'support-bot', purpose: 'customer_service' }, customers: [{ id: 1, residency: 'SG' }, { id: 2, residency: 'EU-DE' }] },
+      data: {
+        viewer: { agent: 'support-bot', purpose: 'customer_service' },
+        customers: [
+          { id: 1, residency: 'SG' },
+          { id: 2, residency: 'EU-DE' },
+        ],
+      },
       // support-bot has no PIPL basis: CN customers are withheld, and the answer says so (never how many).
       extensions: { withheld: [{ table: 'customers', jurisdictions: ['CN'] }] },
     });
   });
 
-  it("logs one JSON line per request and never a returned value", () => {
+  it('logs one JSON line per request and never a returned value', () => {
     expect(output).toContain('"msg":"request"');
     const lines = output.trim().split('\n').filter(Boolean);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();

@@ -23,7 +23,17 @@ const DAY = 24 * 3600;
 /** Valid claims of support-bot, issued now for an hour, with `changes` applied (`undefined` leaves a claim out). */
 function supportBotClaims(changes: Record<string, unknown> = {}) {
   const iat = Math.floor(Date.now() / 1000);
-  return { sub: 'support-bot', kh_kind: 'agent', purpose: 'customer_service', iss: 'keyhole', aud: 'keyhole-broker', jti: 't-2', iat, exp: iat + 3600, ...changes };
+  return {
+    sub: 'support-bot',
+    kh_kind: 'agent',
+    purpose: 'customer_service',
+    iss: 'keyhole',
+    aud: 'keyhole-broker',
+    jti: 't-2',
+    iat,
+    exp: iat + 3600,
+    ...changes,
+  };
 }
 
 /** A token the broker's own key signs: only its claims can make it fail. */
@@ -52,7 +62,16 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
   const refusals: Array<[string, (broker: TestBroker) => Promise<string | null>, string]> = [
     ['a missing token', async () => null, 'UNAUTHENTICATED'],
     ['garbage', async () => 'not-a-jwt', 'TOKEN_INVALID'],
-    ['an expired token', async (broker) => claims('support-bot', 'customer_service').setProtectedHeader({ alg: 'EdDSA' }).setIssuedAt(1_600_000_000).setExpirationTime(1_600_000_600).sign(await brokerSigningKey(broker)), 'TOKEN_EXPIRED'],
+    [
+      'an expired token',
+      async (broker) =>
+        claims('support-bot', 'customer_service')
+          .setProtectedHeader({ alg: 'EdDSA' })
+          .setIssuedAt(1_600_000_000)
+          .setExpirationTime(1_600_000_600)
+          .sign(await brokerSigningKey(broker)),
+      'TOKEN_EXPIRED',
+    ],
     [
       'a token signed by another key',
       async () => {
@@ -79,9 +98,29 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
       },
       'TOKEN_INVALID',
     ],
-    ['an unknown agent', async (broker) => claims('shadow-bot', 'customer_service').setProtectedHeader({ alg: 'EdDSA' }).setExpirationTime('1h').sign(await brokerSigningKey(broker)), 'UNKNOWN_AGENT'],
-    ['an unregistered purpose', async (broker) => claims('support-bot', 'marketing').setProtectedHeader({ alg: 'EdDSA' }).setExpirationTime('1h').sign(await brokerSigningKey(broker)), 'PURPOSE_NOT_ALLOWED'],
-    ...(['exp', 'iat', 'sub', 'jti'] as const).map((claim): (typeof refusals)[number] => [`a signed token without ${claim}`, (broker) => signedByBroker(broker, { [claim]: undefined }), 'TOKEN_INVALID']),
+    [
+      'an unknown agent',
+      async (broker) =>
+        claims('shadow-bot', 'customer_service')
+          .setProtectedHeader({ alg: 'EdDSA' })
+          .setExpirationTime('1h')
+          .sign(await brokerSigningKey(broker)),
+      'UNKNOWN_AGENT',
+    ],
+    [
+      'an unregistered purpose',
+      async (broker) =>
+        claims('support-bot', 'marketing')
+          .setProtectedHeader({ alg: 'EdDSA' })
+          .setExpirationTime('1h')
+          .sign(await brokerSigningKey(broker)),
+      'PURPOSE_NOT_ALLOWED',
+    ],
+    ...(['exp', 'iat', 'sub', 'jti'] as const).map((claim): (typeof refusals)[number] => [
+      `a signed token without ${claim}`,
+      (broker) => signedByBroker(broker, { [claim]: undefined }),
+      'TOKEN_INVALID',
+    ]),
     ['a signed token of another issuer', (broker) => signedByBroker(broker, { iss: 'someone-else' }), 'TOKEN_INVALID'],
     ['a signed token for another audience', (broker) => signedByBroker(broker, { aud: 'another-service' }), 'TOKEN_INVALID'],
     ['a signed token valid for 100 years', (broker) => signedByBroker(broker, { exp: now() + 100 * 365 * DAY }), 'TOKEN_LIFETIME_EXCEEDED'],
@@ -133,7 +172,11 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
     expect(refused.body.data ?? null).toBeNull();
     expect(refused.body.errors![0]!.extensions?.code).toBe('AGENT_REVOKED');
     expect(await lastAudit()).toMatchObject({ decision: 'denied', code: 'AGENT_REVOKED', actor_id: 'fraud-bot' });
-    const denial = (await world.t.db.query<{ row_count: number; subject_count: number; fields: unknown[] }>('SELECT row_count, subject_count, fields FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0]!;
+    const denial = (
+      await world.t.db.query<{ row_count: number; subject_count: number; fields: unknown[] }>(
+        'SELECT row_count, subject_count, fields FROM audit_log ORDER BY seq DESC LIMIT 1',
+      )
+    ).rows[0]!;
     expect(denial).toEqual({ row_count: 0, subject_count: 0, fields: [] });
     // Now known to be revoked, it is refused before its request runs: not even its query is looked at.
     const upFront = await world.kh.graphql(token, '{ no_such_table { id } }');
@@ -149,7 +192,9 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
     await revokeAgent(world.t.db, 'fraud-bot', 'test', 'batch neighbour');
     try {
       const replies = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? world.kh.graphql(revoked, '{ transactions(limit: 2) { id } }') : world.kh.graphql(other, '{ customers(limit: 2) { id } }'))),
+        Array.from({ length: 12 }, (_, i) =>
+          i % 2 === 0 ? world.kh.graphql(revoked, '{ transactions(limit: 2) { id } }') : world.kh.graphql(other, '{ customers(limit: 2) { id } }'),
+        ),
       );
       expect(replies.map((reply) => reply.status)).toEqual(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? 403 : 200)));
       expect(replies.filter((_, i) => i % 2 === 0).every((reply) => reply.body.data == null)).toBe(true);
@@ -161,9 +206,12 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
 
   it('refuses a DP aggregate of an agent revoked meanwhile and spends nothing', async () => {
     const spent = async () =>
-      Number((await world.t.db.query<{ e: number | null }>("SELECT sum(pure_epsilon) AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'")).rows[0]?.e ?? 0);
+      Number(
+        (await world.t.db.query<{ e: number | null }>("SELECT sum(pure_epsilon) AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'")).rows[0]?.e ?? 0,
+      );
     const token = await world.kh.token('analytics-bot');
-    const aggregate = (i: number) => world.kh.graphql(token, `{ customers_aggregate(epsilon: 0.5, where: { segment: { ne: "r${i}" } }) { groups { count { value } } } }`);
+    const aggregate = (i: number) =>
+      world.kh.graphql(token, `{ customers_aggregate(epsilon: 0.5, where: { segment: { ne: "r${i}" } }) { groups { count { value } } } }`);
     expect((await aggregate(1)).status).toBe(200);
     const before = await spent();
     expect(before).toBeGreaterThan(0);
@@ -187,7 +235,10 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
 
   it('keeps a forged token with a public JWK of the attacker out (no embedded jwk trust)', async () => {
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-    const token = await claims('support-bot', 'customer_service').setProtectedHeader({ alg: 'EdDSA', jwk: await exportJWK(publicKey) }).setExpirationTime('1h').sign(privateKey);
+    const token = await claims('support-bot', 'customer_service')
+      .setProtectedHeader({ alg: 'EdDSA', jwk: await exportJWK(publicKey) })
+      .setExpirationTime('1h')
+      .sign(privateKey);
     expect((await world.kh.graphql(token, QUERY)).body.errors![0]!.extensions?.code).toBe('TOKEN_INVALID');
   });
 });

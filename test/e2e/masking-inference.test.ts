@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { loadProjectConfig, YamlSource } from '../../src/config/index.ts';
 import { buildMaskingRules, createExposureDecider, createMaskingKeys, maskedEqualityCondition } from '../../src/masking/index.ts';
 import { compileCondition, Params } from '../../src/sql/index.ts';
-import { ENGINES, type TestDatabase } from '../support/databases.ts';
+import { ENGINES } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
-import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
+import { PROJECT_ROOT } from '../support/broker.ts';
 
 describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
   const world = useWorld(create);
@@ -15,7 +15,7 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
     return new Map((reply.body.data!.accounts as Array<{ id: number; customer_id: string }>).map((a) => [a.id, a.customer_id]));
   };
 
-  it('finds exactly one customer\'s rows by the pseudonym the agent was shown, computed in SQL', async () => {
+  it("finds exactly one customer's rows by the pseudonym the agent was shown, computed in SQL", async () => {
     const fraud = await world.kh.token('fraud-bot');
     const tokens = await tokensByAccount(fraud);
     const eq = await world.kh.graphql(fraud, 'query($c: String) { accounts(where: { customer_id: { eq: $c } }) { id customer_id } }', { c: tokens.get(10) });
@@ -24,7 +24,9 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
       { id: 10, customer_id: tokens.get(10) },
       { id: 11, customer_id: tokens.get(10) },
     ]);
-    const inList = await world.kh.graphql(fraud, 'query($c: [String!]) { accounts(where: { customer_id: { in: $c } }) { id } }', { c: [tokens.get(20), tokens.get(60), 'cus_not-a-token'] });
+    const inList = await world.kh.graphql(fraud, 'query($c: [String!]) { accounts(where: { customer_id: { in: $c } }) { id } }', {
+      c: [tokens.get(20), tokens.get(60), 'cus_not-a-token'],
+    });
     expect(inList.body.data!.accounts).toEqual([{ id: 20 }, { id: 60 }]);
     // A token of another scope, a raw id, a re-spelt token: nothing matches.
     for (const c of ['1', tokens.get(10)!.toUpperCase(), tokens.get(10)!.replace('cus_', 'psn_')]) {
@@ -35,7 +37,12 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
 
   it('refuses ranges, negations and sorting on a masked field', async () => {
     const fraud = await world.kh.token('fraud-bot');
-    for (const where of ['{ customer_id: { gt: "cus_m" } }', '{ customer_id: { ne: "x" } }', '{ customer_id: { isNull: false } }', '{ not: { customer_id: { lt: "cus_m" } } }']) {
+    for (const where of [
+      '{ customer_id: { gt: "cus_m" } }',
+      '{ customer_id: { ne: "x" } }',
+      '{ customer_id: { isNull: false } }',
+      '{ not: { customer_id: { lt: "cus_m" } } }',
+    ]) {
       const reply = await world.kh.graphql(fraud, `{ accounts(where: ${where}) { id } }`);
       expect(reply.body.errors?.[0]?.extensions?.code, where).toBe('MASKED_FIELD_FILTER');
       expect(reply.body.data ?? null).toBeNull();
@@ -109,7 +116,9 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
       const { rows } = await world.t.db.query<{ id: number }>(`SELECT t0.id FROM customers t0 WHERE ${where} ORDER BY t0.id`, params.values);
       return rows.map((r) => Number(r.id));
     };
-    const { rows } = await world.t.db.query<{ id: number; full_name: string; email: string; residency: string }>('SELECT id, full_name, email, residency FROM customers ORDER BY id');
+    const { rows } = await world.t.db.query<{ id: number; full_name: string; email: string; residency: string }>(
+      'SELECT id, full_name, email, residency FROM customers ORDER BY id',
+    );
     for (const row of rows) {
       const name = fieldOf('full_name').exposure;
       const id = fieldOf('id').exposure;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENGINES, type TestDatabase } from '../support/databases.ts';
+import { ENGINES } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
 
 interface AuditedField {
@@ -46,7 +46,10 @@ describe.each(ENGINES)('masked views through the broker on $engine', ({ create }
 
   it("pseudonymises fraud-bot's customer ids: one stable token per customer, audited with its rule", async () => {
     const fraud = await world.kh.token('fraud-bot');
-    const reply = await world.kh.graphql(fraud, '{ accounts(limit: 10) { id customer_id } transactions(where: { id: { eq: 101 } }) { note account { customer_id } } }');
+    const reply = await world.kh.graphql(
+      fraud,
+      '{ accounts(limit: 10) { id customer_id } transactions(where: { id: { eq: 101 } }) { note account { customer_id } } }',
+    );
     expect(reply.status).toBe(200);
     const accounts = reply.body.data!.accounts as Array<{ id: number; customer_id: string }>;
     const token = new Map(accounts.map((a) => [a.id, a.customer_id]));
@@ -59,6 +62,11 @@ describe.each(ENGINES)('masked views through the broker on $engine', ({ create }
     const again = await world.kh.graphql(fraud, '{ accounts(limit: 1) { customer_id } }');
     expect((again.body.data!.accounts as Array<{ customer_id: string }>)[0]!.customer_id).toBe(token.get(10));
     const fields = await lastAuditFields();
-    expect(fields.find((f) => f.field === 'customer_id')).toEqual({ table: 'accounts', field: 'customer_id', mask: 'pseudonymize', rule: 'masking-rules/accounts.yaml:3' });
+    expect(fields.find((f) => f.field === 'customer_id')).toEqual({
+      table: 'accounts',
+      field: 'customer_id',
+      mask: 'pseudonymize',
+      rule: 'masking-rules/accounts.yaml:3',
+    });
   });
 });

@@ -21,8 +21,7 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect(reply.status).toBe(200);
     return reply.body.data!;
   };
-  const lastRecord = async () =>
-    (await t.db.query<Record<string, any>>('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0]!;
+  const lastRecord = async () => (await t.db.query<Record<string, any>>('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0]!;
 
   beforeAll(async () => {
     t = await create();
@@ -40,18 +39,40 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
 
   it('lists the access log newest first, filtered by agent, decision, table, field and jurisdiction', async () => {
     const fields = 'seq actorKind actorId decision code rowCount subjectCount tables jurisdictions fields { table field mask rule special }';
-    const all = await data(`{ accessLog(limit: 100, filter: { actorKinds: [agent, anonymous] }) { ${fields} } accessCount(filter: { actorKinds: [agent, anonymous] }) }`);
+    const all = await data(
+      `{ accessLog(limit: 100, filter: { actorKinds: [agent, anonymous] }) { ${fields} } accessCount(filter: { actorKinds: [agent, anonymous] }) }`,
+    );
     expect(all.accessLog.map((r: any) => r.actorId)).toEqual([
-      'kyc-bot', 'support-bot', null, 'analytics-bot', 'analytics-bot', 'analytics-bot', 'analytics-bot', 'analytics-bot', 'fraud-bot', 'support-bot', 'support-bot',
+      'kyc-bot',
+      'support-bot',
+      null,
+      'analytics-bot',
+      'analytics-bot',
+      'analytics-bot',
+      'analytics-bot',
+      'analytics-bot',
+      'fraud-bot',
+      'support-bot',
+      'support-bot',
     ]);
     expect(all.accessCount).toBe(11);
 
     const support = (await data(`{ accessLog(filter: { agent: "support-bot" }) { ${fields} } }`)).accessLog;
-    expect(support.map((r: any) => [r.decision, r.code, r.tables])).toEqual([['denied', 'TRANSFER_DENIED', []], ['allowed', null, ['accounts']], ['allowed', null, ['customers']]]);
+    expect(support.map((r: any) => [r.decision, r.code, r.tables])).toEqual([
+      ['denied', 'TRANSFER_DENIED', []],
+      ['allowed', null, ['accounts']],
+      ['allowed', null, ['customers']],
+    ]);
     // Customer 4 (CN) was withheld, customer 3 (US-CA) is outside the desk: 4 customers, none of them CN.
     expect(support[2]).toMatchObject({ rowCount: 4, subjectCount: 4, jurisdictions: ['EU-DE', 'EU-FR', 'IN', 'SG'] });
     expect(support[2].fields).toContainEqual({ table: 'customers', field: 'residency', mask: 'clear', rule: null, special: false });
-    expect(support[2].fields).toContainEqual({ table: 'customers', field: 'email', mask: 'email', rule: expect.stringMatching(/^masking-rules\/customers\.yaml:\d+$/), special: false });
+    expect(support[2].fields).toContainEqual({
+      table: 'customers',
+      field: 'email',
+      mask: 'email',
+      rule: expect.stringMatching(/^masking-rules\/customers\.yaml:\d+$/),
+      special: false,
+    });
     expect(support[1]).toMatchObject({ rowCount: 5, subjectCount: 4 });
 
     const denied = (await data(`{ accessLog(filter: { decision: denied, actorKinds: [agent, anonymous] }) { ${fields} } }`)).accessLog;
@@ -63,7 +84,13 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
 
     const byField = (await data(`{ accessLog(filter: { table: "health_claims", field: "diagnosis_code" }) { ${fields} } }`)).accessLog;
     expect(byField.map((r: any) => r.actorId)).toEqual(['kyc-bot']);
-    expect(byField[0].fields[0]).toEqual({ table: 'health_claims', field: 'diagnosis_code', mask: 'partial', rule: 'masking-rules/health-claims.yaml:6', special: true });
+    expect(byField[0].fields[0]).toEqual({
+      table: 'health_claims',
+      field: 'diagnosis_code',
+      mask: 'partial',
+      rule: 'masking-rules/health-claims.yaml:6',
+      special: true,
+    });
 
     expect((await data(`{ accessLog(filter: { jurisdiction: "US-CA" }) { ${fields} } }`)).accessLog.map((r: any) => r.actorId)).toEqual(['fraud-bot']);
     // support-bot never received a CN customer: only fraud-bot, under its CAC standard contract, did.
@@ -76,11 +103,16 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     const old = (await data('query($f: AuditFilter) { accessLog(filter: $f) { actorId } }', { f: range })).accessLog;
     expect(old.map((r: any) => r.actorId)).toEqual(['kyc-bot']);
     const page = (await data('{ accessLog(limit: 2, offset: 1, filter: { actorKinds: [agent] }) { actorId code } }')).accessLog;
-    expect(page).toEqual([{ actorId: 'support-bot', code: 'TRANSFER_DENIED' }, { actorId: 'analytics-bot', code: 'PRIVACY_LIMIT_EXCEEDED' }]);
+    expect(page).toEqual([
+      { actorId: 'support-bot', code: 'TRANSFER_DENIED' },
+      { actorId: 'analytics-bot', code: 'PRIVACY_LIMIT_EXCEEDED' },
+    ]);
   });
 
   it('treats filter values as data, never as SQL', async () => {
-    const reply = await data(`{ accessLog(filter: { agent: "x' OR '1'='1" }) { seq } accessCount(filter: { table: "customers') OR TRUE --" }) findings(check: "x' OR TRUE --") { seq } }`);
+    const reply = await data(
+      `{ accessLog(filter: { agent: "x' OR '1'='1" }) { seq } accessCount(filter: { table: "customers') OR TRUE --" }) findings(check: "x' OR TRUE --") { seq } }`,
+    );
     expect(reply.accessLog).toEqual([]);
     expect(reply.accessCount).toBe(0);
     expect(reply.findings).toEqual([]);
@@ -92,7 +124,17 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     );
     const by = new Map(agentSummaries.map((s: any) => [s.agent ?? s.actorKind, s]));
     expect(by.get('support-bot')).toEqual({
-      actorKind: 'agent', agent: 'support-bot', location: 'SG', requests: 3, allowed: 2, denied: 1, errors: 0, rows: 9, distinctSubjects: 4, withheldRows: 2, epsilonSpent: 0,
+      actorKind: 'agent',
+      agent: 'support-bot',
+      location: 'SG',
+      requests: 3,
+      allowed: 2,
+      denied: 1,
+      errors: 0,
+      rows: 9,
+      distinctSubjects: 4,
+      withheldRows: 2,
+      epsilonSpent: 0,
     });
     expect(by.get('fraud-bot')).toMatchObject({ location: 'EU-DE', requests: 1, rows: 5, distinctSubjects: 4, withheldRows: 0 });
     // 10 category groups twice (the replay), no city group, one ungrouped answer; ε 0.5 + 0 (replayed) + 1 + 1.
@@ -100,12 +142,18 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect(by.get('kyc-bot')).toMatchObject({ requests: 1, rows: 1, distinctSubjects: 1 });
     expect(by.get('anonymous')).toMatchObject({ agent: null, requests: 1, allowed: 0, denied: 1 });
 
-    const recent = (await data('query($from: DateTime) { agentSummaries(from: $from, filter: { actorKinds: [agent] }) { agent } }', { from: new Date(Date.now() - DAY).toISOString() })).agentSummaries;
+    const recent = (
+      await data('query($from: DateTime) { agentSummaries(from: $from, filter: { actorKinds: [agent] }) { agent } }', {
+        from: new Date(Date.now() - DAY).toISOString(),
+      })
+    ).agentSummaries;
     expect(recent.map((s: any) => s.agent).sort()).toEqual(['analytics-bot', 'fraud-bot', 'support-bot']);
   });
 
   it('counts accesses per day and decisions with their codes, compliance and DP refusals included', async () => {
-    const reply = await data('{ accessesByDay(filter: { actorKinds: [agent] }) { day actorId requests } decisionBreakdown(filter: { actorKinds: [agent, anonymous] }) { decision code count } }');
+    const reply = await data(
+      '{ accessesByDay(filter: { actorKinds: [agent] }) { day actorId requests } decisionBreakdown(filter: { actorKinds: [agent, anonymous] }) { decision code count } }',
+    );
     const days = new Set(reply.accessesByDay.map((d: any) => d.day));
     expect(days.size).toBe(2);
     expect(reply.accessesByDay.reduce((n: number, d: any) => n + d.requests, 0)).toBe(10);
@@ -117,7 +165,7 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     ]);
   });
 
-  it('reads privacy budgets from the DP ledger: ε spent composed at each budget\'s own δ, δ spent and queries', async () => {
+  it("reads privacy budgets from the DP ledger: ε spent composed at each budget's own δ, δ spent and queries", async () => {
     const budget = 'scope kind name agent period epsilonLimit epsilonSpent epsilonRemaining deltaLimit deltaSpent rhoSpent queries';
     const { privacyBudgets } = await data(`{ privacyBudgets { source note agents { ${budget} } datasets { ${budget} } } }`);
     expect(privacyBudgets.source).toBe('dp_budget');
@@ -125,12 +173,34 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     const [dataset, ...otherDatasets] = privacyBudgets.datasets;
     expect([otherAgents, otherDatasets]).toEqual([[], []]);
     // Four answers were charged once each: the replay cost nothing, the refused one was never charged.
-    expect(agent).toMatchObject({ scope: 'agent:analytics-bot', kind: 'agent', name: 'analytics-bot', agent: 'analytics-bot', period, epsilonLimit: 20, deltaLimit: 1e-6, deltaSpent: 1e-8, queries: 3 });
-    expect(dataset).toMatchObject({ scope: 'dataset:demo-bank', kind: 'dataset', name: 'demo-bank', agent: null, period, epsilonLimit: 50, deltaLimit: 1e-5, deltaSpent: 1e-8, queries: 3 });
+    expect(agent).toMatchObject({
+      scope: 'agent:analytics-bot',
+      kind: 'agent',
+      name: 'analytics-bot',
+      agent: 'analytics-bot',
+      period,
+      epsilonLimit: 20,
+      deltaLimit: 1e-6,
+      deltaSpent: 1e-8,
+      queries: 3,
+    });
+    expect(dataset).toMatchObject({
+      scope: 'dataset:demo-bank',
+      kind: 'dataset',
+      name: 'demo-bank',
+      agent: null,
+      period,
+      epsilonLimit: 50,
+      deltaLimit: 1e-5,
+      deltaSpent: 1e-8,
+      queries: 3,
+    });
 
     // The same spends, recomposed from the audit records' own privacy_cost: LAPLACE charges (ε, δ), GAUSSIAN ρ.
     const dp = (await data('{ accessLog(filter: { agent: "analytics-bot", decision: allowed }) { privacyCost } }')).accessLog.map((r: any) => r.privacyCost);
-    const charged = dp.filter((c: any) => !c.replayed).map((c: any): PrivacyCost => (c.mechanism === 'GAUSSIAN' ? { rho: c.rho } : { epsilon: c.epsilon, delta: c.delta }));
+    const charged = dp
+      .filter((c: any) => !c.replayed)
+      .map((c: any): PrivacyCost => (c.mechanism === 'GAUSSIAN' ? { rho: c.rho } : { epsilon: c.epsilon, delta: c.delta }));
     expect(charged).toHaveLength(3);
     const composed = composeCosts(charged);
     expect(agent.rhoSpent).toBeCloseTo(composed.rho, 15);
@@ -147,7 +217,8 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect(narrowed).toEqual({ agents: [], datasets: [{ name: 'demo-bank' }] });
     const byPeriod = (await data('query($p: String) { privacyBudgets(period: $p) { agents { name } } }', { p: period })).privacyBudgets;
     expect(byPeriod.agents).toEqual([{ name: 'analytics-bot' }]);
-    const longAgo = (await data('{ privacyBudgets(from: "2020-01-01T00:00:00Z", to: "2020-02-01T00:00:00Z") { note agents { name } datasets { name } } }')).privacyBudgets;
+    const longAgo = (await data('{ privacyBudgets(from: "2020-01-01T00:00:00Z", to: "2020-02-01T00:00:00Z") { note agents { name } datasets { name } } }'))
+      .privacyBudgets;
     expect(longAgo).toEqual({ note: expect.stringMatching(/^No differentially private answer/), agents: [], datasets: [] });
   });
 
@@ -159,8 +230,15 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect(all).toHaveLength(17);
     expect(all.map((f: any) => f.outcome)).toEqual([...Array(1).fill('deny'), ...Array(8).fill('flag'), ...Array(8).fill('allow')]);
     expect(all[0]).toMatchObject({
-      seq: 10, agent: 'support-bot', purpose: 'customer_service', decision: 'denied', code: 'TRANSFER_DENIED',
-      check: 'cross_border_transfer', outcome: 'deny', jurisdiction: 'EU-FR', rule: 'GDPR Art. 44',
+      seq: 10,
+      agent: 'support-bot',
+      purpose: 'customer_service',
+      decision: 'denied',
+      code: 'TRANSFER_DENIED',
+      check: 'cross_border_transfer',
+      outcome: 'deny',
+      jurisdiction: 'EU-FR',
+      rule: 'GDPR Art. 44',
     });
     expect(all[0].message).toMatch(/EU-FR subjects goes to SG \(agent support-bot\); without a transfer basis/);
     expect(all[0].finding).toEqual({ check: all[0].check, outcome: 'deny', jurisdiction: 'EU-FR', rule: all[0].rule, message: all[0].message });
@@ -182,7 +260,11 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
 
     // The jurisdiction is the finding's own: seq 3 also returned EU-DE subjects, but found nothing about them.
     const de = (await data(q, { j: 'EU-DE' })).findings;
-    expect(de.map((f: any) => [f.seq, f.outcome])).toEqual([[10, 'flag'], [2, 'flag'], [1, 'flag']]);
+    expect(de.map((f: any) => [f.seq, f.outcome])).toEqual([
+      [10, 'flag'],
+      [2, 'flag'],
+      [1, 'flag'],
+    ]);
     expect((await data(q, { f: { jurisdiction: 'EU-DE' } })).findings).toEqual(de);
     expect((await data(q, { j: 'JP' })).findings).toEqual([]);
 
@@ -202,7 +284,11 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect(findingCounts[0]).toEqual({ check: 'cross_border_transfer', outcome: 'deny', jurisdiction: 'EU-FR', findings: 1, records: 1 });
     expect(findingCounts).toContainEqual({ check: 'cross_border_transfer', outcome: 'flag', jurisdiction: 'EU-DE', findings: 3, records: 3 });
     expect(findingCounts).toContainEqual({ check: 'special_category', outcome: 'flag', jurisdiction: 'SG', findings: 1, records: 1 });
-    const recent = (await data('query($from: DateTime) { findingCounts(from: $from, outcomes: [flag]) { check jurisdiction findings } }', { from: new Date(Date.now() - DAY).toISOString() })).findingCounts;
+    const recent = (
+      await data('query($from: DateTime) { findingCounts(from: $from, outcomes: [flag]) { check jurisdiction findings } }', {
+        from: new Date(Date.now() - DAY).toISOString(),
+      })
+    ).findingCounts;
     expect(recent).toEqual([
       { check: 'cross_border_transfer', jurisdiction: 'CN', findings: 1 },
       { check: 'cross_border_transfer', jurisdiction: 'EU-DE', findings: 3 },
@@ -242,7 +328,9 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
 
   it('shows special-category fields returned to each agent', async () => {
     const { specialCategoryAccess } = await data('{ specialCategoryAccess { agent table field mask tags records rows } }');
-    expect(specialCategoryAccess).toEqual([{ agent: 'kyc-bot', table: 'health_claims', field: 'diagnosis_code', mask: 'partial', tags: ['special.health'], records: 1, rows: 1 }]);
+    expect(specialCategoryAccess).toEqual([
+      { agent: 'kyc-bot', table: 'health_claims', field: 'diagnosis_code', mask: 'partial', tags: ['special.health'], records: 1, rows: 1 },
+    ]);
   });
 
   it('answers who has seen a customer, from pseudonyms alone, and audits the lookup without the id', async () => {
@@ -250,7 +338,11 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     const seenTwo = (await data(q, { id: '2' })).whoHasSeen;
     expect(seenTwo.subject).toBe(subjectPseudonym(kh.broker.secrets.subjectKey, 'customer', 2));
     expect(seenTwo.agents).toEqual(['fraud-bot', 'support-bot']);
-    expect(seenTwo.accesses.map((a: any) => [a.seq, a.agent])).toEqual([[1, 'support-bot'], [2, 'support-bot'], [3, 'fraud-bot']]);
+    expect(seenTwo.accesses.map((a: any) => [a.seq, a.agent])).toEqual([
+      [1, 'support-bot'],
+      [2, 'support-bot'],
+      [3, 'fraud-bot'],
+    ]);
     expect(seenTwo.accesses[0]).toMatchObject({ agent: 'support-bot', purpose: 'customer_service', subjectJurisdiction: 'EU-DE' });
     expect(seenTwo.accesses[0].fields).toContainEqual({ field: 'email', mask: 'email' });
     expect((await data(q, { id: '1' })).whoHasSeen.agents).toEqual(['fraud-bot', 'kyc-bot', 'support-bot']);
@@ -262,7 +354,9 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect((await data(q, { id: '987654321' })).whoHasSeen).toMatchObject({ agents: [], accesses: [] });
 
     const record = await lastRecord();
-    expect(record.details.officerQueries).toEqual([{ field: 'whoHasSeen', args: { subject: subjectPseudonym(kh.broker.secrets.subjectKey, 'customer', 987654321) } }]);
+    expect(record.details.officerQueries).toEqual([
+      { field: 'whoHasSeen', args: { subject: subjectPseudonym(kh.broker.secrets.subjectKey, 'customer', 987654321) } },
+    ]);
     expect(JSON.stringify(record)).not.toMatch(/987654321/);
   });
 
@@ -332,8 +426,14 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     const asked = await kh.graphql(kyc, '{ customers { id national_id } }');
     expect(asked.body.errors![0]!.extensions?.code).toBe('APPROVAL_REQUIRED');
     const pending = (await data('{ approvals(status: "pending") { id agent purpose table field status } }')).approvals;
-    expect(pending).toEqual([{ id: expect.any(String), agent: 'kyc-bot', purpose: 'kyc_verification', table: 'customers', field: 'national_id', status: 'pending' }]);
-    const decided = (await data('mutation ($id: ID!) { decideApproval(id: $id, approve: true, reason: "onboarding", validForHours: 2) { status decidedBy expiresAt } }', { id: pending[0].id })).decideApproval;
+    expect(pending).toEqual([
+      { id: expect.any(String), agent: 'kyc-bot', purpose: 'kyc_verification', table: 'customers', field: 'national_id', status: 'pending' },
+    ]);
+    const decided = (
+      await data('mutation ($id: ID!) { decideApproval(id: $id, approve: true, reason: "onboarding", validForHours: 2) { status decidedBy expiresAt } }', {
+        id: pending[0].id,
+      })
+    ).decideApproval;
     expect(decided).toMatchObject({ status: 'approved', decidedBy: 'dpo' });
     expect((await lastRecord()).details.officerQueries).toEqual([expect.objectContaining({ field: 'decideApproval' })]);
     expect((await kh.graphql(kyc, '{ customers { id national_id } }')).status).toBe(200);

@@ -35,7 +35,16 @@ async function chartData(page: Page): Promise<Record<string, ChartShape | null>>
     return Object.fromEntries(
       ids.map((id) => {
         const chart = Chart.getChart(document.getElementById(id) as HTMLCanvasElement);
-        return [id, chart ? { type: chart.config.type, labels: [...chart.data.labels], datasets: chart.data.datasets.map((d: any) => ({ label: d.label, data: [...d.data] })) } : null];
+        return [
+          id,
+          chart
+            ? {
+                type: chart.config.type,
+                labels: [...chart.data.labels],
+                datasets: chart.data.datasets.map((d: any) => ({ label: d.label, data: [...d.data] })),
+              }
+            : null,
+        ];
       }),
     );
   }, CHART_IDS);
@@ -48,7 +57,13 @@ async function ledger(t: TestDatabase): Promise<Map<string, { period: string; sp
   const { rows } = await t.db.query<Record<string, number> & { scope: string; period: string }>('SELECT * FROM dp_budget ORDER BY scope');
   return new Map(
     rows.map((r) => {
-      const composed: ComposedCost = { pureEpsilon: Number(r.pure_epsilon), pureRho: Number(r.pure_rho), approxEpsilon: Number(r.approx_epsilon), approxDelta: Number(r.approx_delta), rho: Number(r.rho) };
+      const composed: ComposedCost = {
+        pureEpsilon: Number(r.pure_epsilon),
+        pureRho: Number(r.pure_rho),
+        approxEpsilon: Number(r.approx_epsilon),
+        approxDelta: Number(r.approx_delta),
+        rho: Number(r.rho),
+      };
       return [r.scope, { period: r.period, spent: epsilonAt(composed, r.delta_limit!), limit: r.epsilon_limit! }];
     }),
   );
@@ -93,7 +108,16 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     page.on('console', (message) => {
@@ -101,7 +125,11 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     // Nothing but our own server: an external fetch (a CDN, fonts) is a failure, not a slow test.
-    await page.route('**/*', (route) => (route.request().url().startsWith(base) ? route.continue() : (problems.push(`external request: ${route.request().url()}`), route.abort())));
+    await page.route('**/*', (route) => {
+      if (route.request().url().startsWith(base)) return route.continue();
+      problems.push(`external request: ${route.request().url()}`);
+      return route.abort();
+    });
   });
 
   afterAll(async () => {
@@ -134,7 +162,10 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
     expect(accesses.datasets.find((d) => d.label === 'analytics-bot')!.data).toEqual([0, 0, 5]);
     expect(sum(accesses)).toBe(11);
     expect(charts['decisions-chart']).toMatchObject({ type: 'doughnut', labels: ['allowed', 'denied'], datasets: [{ data: [8, 3] }] });
-    expect(charts['denials-chart']).toMatchObject({ labels: ['PRIVACY_LIMIT_EXCEEDED', 'TRANSFER_DENIED', 'UNAUTHENTICATED'], datasets: [{ data: [1, 1, 1] }] });
+    expect(charts['denials-chart']).toMatchObject({
+      labels: ['PRIVACY_LIMIT_EXCEEDED', 'TRANSFER_DENIED', 'UNAUTHENTICATED'],
+      datasets: [{ data: [1, 1, 1] }],
+    });
 
     // ε spent against the limit, per agent and for the dataset, exactly as the ledger composes it.
     const budgets = await ledger(t);
@@ -150,9 +181,15 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
     });
     expect(agentBudget.spent).toBeGreaterThan(1.5);
     expect(await texts(page, '#budget-table tbody th')).toEqual(['analytics-bot', 'dataset demo-bank']);
-    const shown = (value: number, options: Intl.NumberFormatOptions = {}) => new Intl.NumberFormat('en', { maximumFractionDigits: 3, ...options }).format(value);
+    const shown = (value: number, options: Intl.NumberFormatOptions = {}) =>
+      new Intl.NumberFormat('en', { maximumFractionDigits: 3, ...options }).format(value);
     expect(await texts(page, '#budget-table tbody tr:first-child td')).toEqual([
-      agentBudget.period, shown(agentBudget.spent), '20', shown(agentBudget.spent / 20, { style: 'percent', maximumFractionDigits: 1 }), '1.0e-8 / 1.0e-6', '3',
+      agentBudget.period,
+      shown(agentBudget.spent),
+      '20',
+      shown(agentBudget.spent / 20, { style: 'percent', maximumFractionDigits: 1 }),
+      '1.0e-8 / 1.0e-6',
+      '3',
     ]);
 
     expect(charts['special-chart']).toMatchObject({ labels: ['kyc-bot · health_claims.diagnosis_code (partial)'], datasets: [{ data: [1] }] });
@@ -188,7 +225,13 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
     const findingRows = page.locator('#findings-table tbody tr');
     expect(await findingRows.count()).toBe(9);
     expect(await findingRows.first().getAttribute('class')).toBe('finding-deny');
-    expect((await findingRows.first().locator('td').allTextContents()).slice(2, 7)).toEqual(['support-bot', 'cross_border_transfer', 'deny', 'EU-FR', 'GDPR Art. 44']);
+    expect((await findingRows.first().locator('td').allTextContents()).slice(2, 7)).toEqual([
+      'support-bot',
+      'cross_border_transfer',
+      'deny',
+      'EU-FR',
+      'GDPR Art. 44',
+    ]);
     expect(await texts(page, '#findings-table tbody td:nth-child(5)')).toEqual(['deny', ...Array(8).fill('flag')]);
 
     await mkdir(join(PROJECT_ROOT, 'test-artifacts'), { recursive: true });

@@ -56,7 +56,8 @@ function sharedSecrets(kh: TestBroker): NodeJS.ProcessEnv {
  */
 async function transferDenial(kh: TestBroker): Promise<void> {
   const root = await projectWith({
-    'schema/agents.yaml': (text) => text.replace('      EU-FR: [standard_contractual_clauses]\n      AU: [contractual_safeguards]', '      AU: [contractual_safeguards]'),
+    'schema/agents.yaml': (text) =>
+      text.replace('      EU-FR: [standard_contractual_clauses]\n      AU: [contractual_safeguards]', '      AU: [contractual_safeguards]'),
   });
   const strict = await startTestBroker(kh.broker.db, { root, env: sharedSecrets(kh) });
   try {
@@ -122,7 +123,11 @@ export async function seedAuditTrail(kh: TestBroker): Promise<void> {
   const support = await kh.token('support-bot');
   expectStatus(await kh.graphql(support, '{ customers(limit: 10) { id full_name email phone residency segment } }'), 200, 'support-bot customers');
   expectStatus(await kh.graphql(support, '{ accounts(limit: 10) { id customer_id kind } }'), 200, 'support-bot accounts');
-  expectStatus(await kh.graphql(await kh.token('fraud-bot'), '{ transactions(limit: 10) { id amount merchant_category note } }'), 200, 'fraud-bot transactions');
+  expectStatus(
+    await kh.graphql(await kh.token('fraud-bot'), '{ transactions(limit: 10) { id amount merchant_category note } }'),
+    200,
+    'fraud-bot transactions',
+  );
 
   const analytics = await kh.token('analytics-bot');
   expectStatus(await kh.graphql(analytics, DP_QUERIES.byCategory), 200, 'analytics-bot byCategory');

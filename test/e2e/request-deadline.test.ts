@@ -54,7 +54,10 @@ describe('the heaviest accepted request on PostgreSQL', () => {
     const [analytics, support] = await Promise.all([kh.token('analytics-bot'), kh.token('support-bot')]);
     // As many aliases as the limits allow, each a grouped DP aggregate with quantiles over every transaction, at
     // the smallest ε the policy accepts (the largest noise scale the samplers must handle).
-    const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: transactions_aggregate(epsilon: 0.001, groupBy: [merchant_category], where: { amount: { gt: ${i} } }) ${HEAVY_FIELDS}`);
+    const aliases = Array.from(
+      { length: 15 },
+      (_, i) => `a${i}: transactions_aggregate(epsilon: 0.001, groupBy: [merchant_category], where: { amount: { gt: ${i} } }) ${HEAVY_FIELDS}`,
+    );
     const started = performance.now();
     let heavyDone = 0;
     const heavy = kh.graphql(analytics, `{ ${aliases.join(' ')} }`).then((reply) => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, type TestDatabase } from '../support/databases.ts';
+import { ENGINES } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
 
 const INTROSPECT_ALL = `{ __schema { types { name fields { name args { name } } inputFields { name } enumValues { name } } } }`;
@@ -15,14 +15,30 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
     const reply = await world.kh.graphql(support, INTROSPECT_ALL);
     expect(reply.status).toBe(200);
     const text = JSON.stringify(reply.body.data);
-    for (const hidden of ['national_id', 'birth_date', 'balance', 'diagnosis_code', 'salary', 'HealthClaim', 'Transaction', 'Employee', 'health_claims', 'note']) {
+    for (const hidden of [
+      'national_id',
+      'birth_date',
+      'balance',
+      'diagnosis_code',
+      'salary',
+      'HealthClaim',
+      'Transaction',
+      'Employee',
+      'health_claims',
+      'note',
+    ]) {
       expect(text, `"${hidden}" must not appear in support-bot's schema`).not.toContain(hidden);
     }
     expect(text).toContain('Customer');
   });
 
   it('refuses a hidden field with a validation error that suggests nothing', async () => {
-    for (const query of ['{ customers { id national_id } }', '{ customers { id nationalid } }', '{ customers { accounts { balance } } }', '{ health_claims { id } }']) {
+    for (const query of [
+      '{ customers { id national_id } }',
+      '{ customers { id nationalid } }',
+      '{ customers { accounts { balance } } }',
+      '{ health_claims { id } }',
+    ]) {
       const reply = await world.kh.graphql(support, query);
       expect(reply.status).toBe(400);
       const error = reply.body.errors![0]!;
@@ -60,7 +76,13 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
   it('follows relations only where both ends are in the view', async () => {
     const reply = await world.kh.graphql(support, '{ customers(limit: 2) { id accounts { id kind } } }');
     expect(reply.body.data!.customers).toEqual([
-      { id: 1, accounts: [{ id: 10, kind: 'current' }, { id: 11, kind: 'savings' }] },
+      {
+        id: 1,
+        accounts: [
+          { id: 10, kind: 'current' },
+          { id: 11, kind: 'savings' },
+        ],
+      },
       { id: 2, accounts: [{ id: 20, kind: 'current' }] },
     ]);
     const hidden = await world.kh.graphql(support, '{ accounts { transactions { id } } }');
@@ -96,10 +118,16 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
   });
 
   it('refuses GET and form posts (CSRF) before any GraphQL work', async () => {
-    const get = await world.kh.broker.fetch(new Request('http://keyhole.test/graphql?query={viewer{agent}}', { headers: { authorization: `Bearer ${support}` } }));
+    const get = await world.kh.broker.fetch(
+      new Request('http://keyhole.test/graphql?query={viewer{agent}}', { headers: { authorization: `Bearer ${support}` } }),
+    );
     expect(get.status).toBe(405);
     const form = await world.kh.broker.fetch(
-      new Request('http://keyhole.test/graphql', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${support}` }, body: 'query={viewer{agent}}' }),
+      new Request('http://keyhole.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${support}` },
+        body: 'query={viewer{agent}}',
+      }),
     );
     expect(form.status).toBe(415);
   });

@@ -22,7 +22,10 @@ export async function projectWith(edits: Record<string, (text: string) => string
 }
 
 /** policies.yaml with analytics-bot's (and the dataset's) budget replaced. */
-export function withBudget(agent: { epsilon: number; delta?: number; maxEpsilonPerQuery?: number; maxDeltaPerQuery?: number }, dataset = { epsilon: 1e6, delta: 1e-3 }) {
+export function withBudget(
+  agent: { epsilon: number; delta?: number; maxEpsilonPerQuery?: number; maxDeltaPerQuery?: number },
+  dataset = { epsilon: 1e6, delta: 1e-3 },
+) {
   return {
     'schema/policies.yaml': (text: string) =>
       text

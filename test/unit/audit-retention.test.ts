@@ -1,10 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type AuditCheckpoint, checkpointSignature, recordedPseudonym, retentionFor, retentionPolicy, RetentionPolicyError, subjectPseudonym } from '../../src/audit/index.ts';
+import { type AuditCheckpoint, checkpointSignature, retentionFor, retentionPolicy, RetentionPolicyError } from '../../src/audit/index.ts';
 import { invalidCheckpoints } from '../../src/audit/checkpoint.ts';
-import { hmacSha256 } from '../../src/audit/subject-keys.ts';
 import { loadJurisdictionRules } from '../../src/compliance/index.ts';
 
 const RULES_DIR = join(fileURLToPath(new URL('../../', import.meta.url)), 'schema', 'jurisdictions');

@@ -50,7 +50,12 @@ describe('cross-border transfer', () => {
     );
     expect(result.outcome).toBe('flag');
     expect(result.findings).toEqual([
-      expect.objectContaining({ check: 'cross_border_transfer', jurisdiction: 'EU-DE', outcome: 'flag', rule: expect.stringMatching(/^GDPR Art\. 46\(2\)\(c\)/) }),
+      expect.objectContaining({
+        check: 'cross_border_transfer',
+        jurisdiction: 'EU-DE',
+        outcome: 'flag',
+        rule: expect.stringMatching(/^GDPR Art\. 46\(2\)\(c\)/),
+      }),
     ]);
     expect(result.findings[0]?.message).toMatch(/standard_contractual_clauses.*transfer impact assessment/);
   });
@@ -64,7 +69,10 @@ describe('cross-border transfer', () => {
   });
 
   it('treats EU-DE → EU-FR as intra-EU, not a transfer', () => {
-    expect(checkCrossBorderTransfer(request({ agent: agent('EU-DE'), subjectJurisdictions: ['EU-FR', 'EU-DE'] }), rules)).toEqual({ outcome: 'allow', findings: [] });
+    expect(checkCrossBorderTransfer(request({ agent: agent('EU-DE'), subjectJurisdictions: ['EU-FR', 'EU-DE'] }), rules)).toEqual({
+      outcome: 'allow',
+      findings: [],
+    });
   });
 
   it('lets a free-flow area span more than the rule set governs', () => {
@@ -80,10 +88,16 @@ describe('cross-border transfer', () => {
     expect(toJapan.findings).toEqual([expect.objectContaining({ outcome: 'allow', rule: expect.stringContaining('GDPR Art. 45') })]);
     const toCalifornia = checkCrossBorderTransfer(request({ agent: agent('US-CA'), subjectJurisdictions: ['EU-FR'] }), rules);
     expect(toCalifornia.outcome).toBe('deny');
-    const withDpf = checkCrossBorderTransfer(request({ agent: agent('US-CA', { 'EU-FR': ['data_privacy_framework'] }), subjectJurisdictions: ['EU-FR'] }), rules);
+    const withDpf = checkCrossBorderTransfer(
+      request({ agent: agent('US-CA', { 'EU-FR': ['data_privacy_framework'] }), subjectJurisdictions: ['EU-FR'] }),
+      rules,
+    );
     expect(withDpf.outcome).toBe('allow');
     // The DPF is a US instrument: listing it for an agent in Singapore does not make the transfer lawful.
-    const dpfInSingapore = checkCrossBorderTransfer(request({ agent: agent('SG', { 'EU-FR': ['data_privacy_framework'] }), subjectJurisdictions: ['EU-FR'] }), rules);
+    const dpfInSingapore = checkCrossBorderTransfer(
+      request({ agent: agent('SG', { 'EU-FR': ['data_privacy_framework'] }), subjectJurisdictions: ['EU-FR'] }),
+      rules,
+    );
     expect(dpfInSingapore.outcome).toBe('deny');
   });
 
@@ -102,7 +116,9 @@ describe('cross-border transfer', () => {
 
   it('ignores requests that return no personal data, and DP aggregates treated as anonymous', () => {
     expect(checkCrossBorderTransfer(request({ agent: agent('US-CA'), fields: [SEGMENT], subjectJurisdictions: ['EU-DE'] }), rules).findings).toEqual([]);
-    expect(checkCrossBorderTransfer(request({ agent: agent('US-CA'), access: 'aggregate', subjectJurisdictions: ['EU-DE', 'CN'] }), rules).findings).toEqual([]);
+    expect(checkCrossBorderTransfer(request({ agent: agent('US-CA'), access: 'aggregate', subjectJurisdictions: ['EU-DE', 'CN'] }), rules).findings).toEqual(
+      [],
+    );
   });
 });
 
@@ -119,17 +135,25 @@ describe('withheldJurisdictions', () => {
 
   it('turns into a denial when withheld rows were returned anyway', () => {
     const result = checkCrossBorderTransfer(request({ agent: agent('US-CA'), subjectJurisdictions: ['CN'] }), rules);
-    expect(result.findings).toEqual([expect.objectContaining({ jurisdiction: 'CN', outcome: 'deny', rule: 'PIPL Art. 38', message: expect.stringContaining('withheld') })]);
+    expect(result.findings).toEqual([
+      expect.objectContaining({ jurisdiction: 'CN', outcome: 'deny', rule: 'PIPL Art. 38', message: expect.stringContaining('withheld') }),
+    ]);
   });
 });
 
 describe('special categories', () => {
   it('denies EU health data for analytics rows and allows it for claims, citing the Art. 9(2) condition', () => {
-    const analytics = checkSpecialCategories(request({ agent: agent('EU-DE'), purpose: 'analytics', fields: [DIAGNOSIS], subjectJurisdictions: ['EU-DE'] }), rules);
+    const analytics = checkSpecialCategories(
+      request({ agent: agent('EU-DE'), purpose: 'analytics', fields: [DIAGNOSIS], subjectJurisdictions: ['EU-DE'] }),
+      rules,
+    );
     expect(analytics).toEqual({ outcome: 'deny', findings: [expect.objectContaining({ check: 'special_category', rule: 'GDPR Art. 9(1)' })] });
     expect(analytics.findings[0]?.message).toContain('requires explicit consent');
     const claims = checkSpecialCategories(request({ agent: agent('EU-DE'), purpose: 'claims', fields: [DIAGNOSIS], subjectJurisdictions: ['EU-DE'] }), rules);
-    expect(claims).toEqual({ outcome: 'allow', findings: [expect.objectContaining({ outcome: 'allow', rule: expect.stringMatching(/^GDPR Art\. 9\(2\)\(a\)/) })] });
+    expect(claims).toEqual({
+      outcome: 'allow',
+      findings: [expect.objectContaining({ outcome: 'allow', rule: expect.stringMatching(/^GDPR Art\. 9\(2\)\(a\)/) })],
+    });
   });
 
   it('follows each law: PDPA and CPRA flag, PIPL and the APPs deny', () => {
@@ -143,16 +167,24 @@ describe('special categories', () => {
     expect(fraud.outcome).toBe('allow');
     const analytics = checkSpecialCategories(request({ agent: agent('CN'), purpose: 'analytics', fields: [AMOUNT], subjectJurisdictions: ['CN'] }), rules);
     expect(analytics.outcome).toBe('deny');
-    expect(checkSpecialCategories(request({ agent: agent('EU-DE'), purpose: 'analytics', fields: [AMOUNT], subjectJurisdictions: ['EU-DE'] }), rules).findings).toEqual([]);
+    expect(
+      checkSpecialCategories(request({ agent: agent('EU-DE'), purpose: 'analytics', fields: [AMOUNT], subjectJurisdictions: ['EU-DE'] }), rules).findings,
+    ).toEqual([]);
   });
 });
 
 describe('government identifiers', () => {
   it('denies a Singapore NRIC requested unmasked outside KYC and allows it for KYC', () => {
     const service = checkGovernmentIdentifiers(request({ agent: agent('SG'), fields: [NATIONAL_ID], subjectJurisdictions: ['SG'] }), rules);
-    expect(service).toEqual({ outcome: 'deny', findings: [expect.objectContaining({ check: 'government_identifier', rule: expect.stringContaining('NRIC') })] });
+    expect(service).toEqual({
+      outcome: 'deny',
+      findings: [expect.objectContaining({ check: 'government_identifier', rule: expect.stringContaining('NRIC') })],
+    });
     expect(service.findings[0]?.message).toContain('returned unmasked');
-    const kyc = checkGovernmentIdentifiers(request({ agent: agent('SG'), purpose: 'kyc_verification', fields: [NATIONAL_ID], subjectJurisdictions: ['SG'] }), rules);
+    const kyc = checkGovernmentIdentifiers(
+      request({ agent: agent('SG'), purpose: 'kyc_verification', fields: [NATIONAL_ID], subjectJurisdictions: ['SG'] }),
+      rules,
+    );
     expect(kyc.outcome).toBe('allow');
     expect(kyc.findings[0]?.rule).toContain('MAS Notice 626');
   });
@@ -171,7 +203,10 @@ describe('government identifiers', () => {
       rules,
     );
     expect(lookup.findings).toEqual([expect.objectContaining({ outcome: 'deny', rule: 'APP 9.1', message: expect.stringContaining('adopted') })]);
-    const clear = checkGovernmentIdentifiers(request({ agent: agent('AU'), purpose: 'kyc_verification', fields: [NATIONAL_ID], subjectJurisdictions: ['AU'] }), rules);
+    const clear = checkGovernmentIdentifiers(
+      request({ agent: agent('AU'), purpose: 'kyc_verification', fields: [NATIONAL_ID], subjectJurisdictions: ['AU'] }),
+      rules,
+    );
     expect(clear.findings).toEqual([expect.objectContaining({ outcome: 'deny', rule: expect.stringContaining('APP 9.2') })]);
     expect(checkGovernmentIdentifiers(request({ agent: agent('AU'), fields: [masked], subjectJurisdictions: ['AU'] }), rules).findings).toEqual([]);
   });
@@ -185,7 +220,10 @@ describe('purpose limitation', () => {
 
   it('flags fields beyond the data notified for the purpose (minimisation)', () => {
     const result = checkPurposeLimitation(request({ agent: agent('EU-DE'), fields: [EMAIL, NOTE, SEGMENT], subjectJurisdictions: ['EU-FR'] }), rules);
-    expect(result).toEqual({ outcome: 'flag', findings: [expect.objectContaining({ rule: 'GDPR Art. 5(1)(c)', message: expect.stringContaining('transactions.note') })] });
+    expect(result).toEqual({
+      outcome: 'flag',
+      findings: [expect.objectContaining({ rule: 'GDPR Art. 5(1)(c)', message: expect.stringContaining('transactions.note') })],
+    });
     expect(result.findings[0]?.message).not.toContain('customers.email');
     expect(checkPurposeLimitation(request({ agent: agent('EU-DE'), fields: [EMAIL, SEGMENT], subjectJurisdictions: ['EU-FR'] }), rules).findings).toEqual([]);
   });
@@ -194,7 +232,13 @@ describe('purpose limitation', () => {
 describe('PIPL transfer volumes (2024 Provisions)', () => {
   const volumeCheck = (bases: string[], personal: number, sensitive: number, fields = [EMAIL]) =>
     checkTransferVolumes(
-      request({ agent: agent('US-CA', { CN: bases }), purpose: 'claims', fields, subjectJurisdictions: ['CN'], transferVolumes: { CN: { personal, sensitive } } }),
+      request({
+        agent: agent('US-CA', { CN: bases }),
+        purpose: 'claims',
+        fields,
+        subjectJurisdictions: ['CN'],
+        transferVolumes: { CN: { personal, sensitive } },
+      }),
       rules,
     );
 
@@ -217,7 +261,10 @@ describe('PIPL transfer volumes (2024 Provisions)', () => {
   it('requires a mechanism for any sensitive PI and a security assessment from 10,000 subjects', () => {
     expect(volumeCheck([], 0, 1, [DIAGNOSIS]).findings[0]).toMatchObject({ outcome: 'deny', rule: 'PIPL Art. 38(1); 2024 Provisions Art. 8(2)' });
     expect(volumeCheck(['cac_standard_contract'], 0, 9_999, [DIAGNOSIS]).outcome).toBe('allow');
-    expect(volumeCheck(['cac_standard_contract'], 0, 10_000, [DIAGNOSIS]).findings[0]).toMatchObject({ outcome: 'deny', rule: 'PIPL Art. 40; 2024 Provisions Art. 7(2)' });
+    expect(volumeCheck(['cac_standard_contract'], 0, 10_000, [DIAGNOSIS]).findings[0]).toMatchObject({
+      outcome: 'deny',
+      rule: 'PIPL Art. 40; 2024 Provisions Art. 7(2)',
+    });
     expect(volumeCheck(['cac_security_assessment'], 0, 10_000, [DIAGNOSIS]).outcome).toBe('allow');
   });
 
@@ -263,7 +310,13 @@ describe('describeFields', () => {
       { table: 'health_claims', field: 'claim_amount', mask: 'clear' },
       { table: 'nowhere', field: 'x', mask: 'clear' },
     ]);
-    expect(fields[0]).toEqual({ table: 'health_claims', field: 'claim_amount', mask: 'clear', tags: ['financial', 'special.health'], classes: ['financial', 'special'] });
+    expect(fields[0]).toEqual({
+      table: 'health_claims',
+      field: 'claim_amount',
+      mask: 'clear',
+      tags: ['financial', 'special.health'],
+      classes: ['financial', 'special'],
+    });
     expect(fields[1]).toMatchObject({ tags: [], classes: [] });
   });
 });

@@ -122,7 +122,8 @@ describe('loadJurisdictionRules on broken files', () => {
   });
 
   it('rejects an identifier restricted to a jurisdiction the rule set does not govern', async () => {
-    const extra = 'governmentIdentifiers:\n  - name: NRIC\n    tags: [pii.national_id]\n    jurisdictions: [JP]\n    lookup: { rule: TL s.8, otherwise: deny }\n';
+    const extra =
+      'governmentIdentifiers:\n  - name: NRIC\n    tags: [pii.national_id]\n    jurisdictions: [JP]\n    lookup: { rule: TL s.8, otherwise: deny }\n';
     await writeFile(join(dir, 'tl.yaml'), ruleSet('tl', 'SG', extra));
     const issues = await issuesOf(dir);
     expect(issues).toEqual([expect.objectContaining({ line: 22, field: 'governmentIdentifiers[0].jurisdictions[0]' })]);

@@ -25,7 +25,9 @@ describe('project config', () => {
   });
 
   it('names file, line and field of an unknown tag (fail closed)', async () => {
-    const root = await projectWith('catalog.yaml', (text) => text.replace('email: { type: text, tags: [pii.email] }', 'email: { type: text, tags: [pii.emial] }'));
+    const root = await projectWith('catalog.yaml', (text) =>
+      text.replace('email: { type: text, tags: [pii.email] }', 'email: { type: text, tags: [pii.emial] }'),
+    );
     const error = await loadError(root);
     const issue = error.issues[0]!;
     expect(issue.file).toMatch(/schema\/catalog\.yaml$/);
@@ -46,7 +48,9 @@ describe('project config', () => {
   });
 
   it('reports every problem at once, not just the first', async () => {
-    const root = await projectWith('agents.yaml', (text) => text.replace('role: support', 'role: helpdesk').replace('purposes: [analytics]\n    location', 'purposes: [marketing]\n    location'));
+    const root = await projectWith('agents.yaml', (text) =>
+      text.replace('role: support', 'role: helpdesk').replace('purposes: [analytics]\n    location', 'purposes: [marketing]\n    location'),
+    );
     const error = await loadError(root);
     expect(error.issues.map((i) => i.message)).toEqual(expect.arrayContaining(['unknown role "helpdesk"', 'unknown purpose "marketing"']));
   });
@@ -59,7 +63,9 @@ describe('project config', () => {
   });
 
   it('refuses a policy field that does not exist in the catalog', async () => {
-    const root = await projectWith('policies.yaml', (text) => text.replace('fields: [id, customer_id, kind, currency, opened_on]', 'fields: [id, customer_id, kind, currency, opened_on, pin]'));
+    const root = await projectWith('policies.yaml', (text) =>
+      text.replace('fields: [id, customer_id, kind, currency, opened_on]', 'fields: [id, customer_id, kind, currency, opened_on, pin]'),
+    );
     const error = await loadError(root);
     expect(error.issues[0]!.message).toBe('unknown column "accounts.pin"');
   });

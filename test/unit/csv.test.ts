@@ -17,10 +17,15 @@ describe('csvRecords, the one CSV writer', () => {
   });
 
   it('ends every record with CRLF and writes empty cells for null and undefined', () => {
-    expect(csvRecords([['a', null, undefined, ''], ['b', 1, 2, 3]])).toBe('a,,,\r\nb,1,2,3\r\n');
+    expect(
+      csvRecords([
+        ['a', null, undefined, ''],
+        ['b', 1, 2, 3],
+      ]),
+    ).toBe('a,,,\r\nb,1,2,3\r\n');
   });
 
   it('leaves numbers, negative ones included, and ordinary text alone', () => {
-    expect(csvRecords([[-5, 0.25, 'ok', 'a-b', 'mail@example.com']])).toBe("-5,0.25,ok,a-b,mail@example.com\r\n");
+    expect(csvRecords([[-5, 0.25, 'ok', 'a-b', 'mail@example.com']])).toBe('-5,0.25,ok,a-b,mail@example.com\r\n');
   });
 });

@@ -18,17 +18,11 @@ const CKS_RHO_05_DELTA_1E6 = 5.221534444530169;
 const CKS_RHO_001_DELTA_1E6 = 0.6216926545596025;
 const CKS_RHO_001_DELTA_5E7 = 0.6429382710202017;
 const CKS_RHO_051_DELTA_1E6 = 5.280369681442358;
-const CKS_RHO_2_DELTA_1E5 = 10.724824112939172;
+const CKS_RHO_2_DELTA_1E5 = 10.72482411293917;
 
 describe('composition', () => {
   it('adds pure, approximate and zCDP costs separately', () => {
-    const total = composeCosts([
-      { epsilon: 0.5, delta: 0 },
-      { epsilon: 0.25, delta: 0 },
-      { epsilon: 1, delta: 1e-6 },
-      { rho: 0.1 },
-      { rho: 0.4 },
-    ]);
+    const total = composeCosts([{ epsilon: 0.5, delta: 0 }, { epsilon: 0.25, delta: 0 }, { epsilon: 1, delta: 1e-6 }, { rho: 0.1 }, { rho: 0.4 }]);
     expect(total.pureEpsilon).toBeCloseTo(0.75, 15);
     expect(total.pureRho).toBeCloseTo(0.125 + 0.03125, 15);
     expect(total.approxEpsilon).toBe(1);
@@ -98,7 +92,10 @@ describe('epsilonAt and budgets', () => {
   });
 
   it('checks a total against a budget', () => {
-    const spent = composeCosts([{ epsilon: 0.1, delta: 0 }, { epsilon: 0.2, delta: 0 }]);
+    const spent = composeCosts([
+      { epsilon: 0.1, delta: 0 },
+      { epsilon: 0.2, delta: 0 },
+    ]);
     expect(checkBudget(spent, { epsilon: 0.3, delta: 0 })).toEqual({ withinBudget: true, epsilon: 0.1 + 0.2, delta: 0 });
     expect(checkBudget(addCost(spent, { epsilon: 1e-3, delta: 0 }), { epsilon: 0.3, delta: 0 }).withinBudget).toBe(false);
     expect(checkBudget(composeCosts([{ rho: 0.01 }]), { epsilon: 1, delta: 0 }).withinBudget).toBe(false);

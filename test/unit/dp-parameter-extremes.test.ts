@@ -69,7 +69,11 @@ describe.concurrent('mechanisms at extreme parameters', () => {
     ['Gaussian sampler, σ² = 10^600', 'const s = m.makeDiscreteGaussianSampler(m.rational(10n ** 600n)); for (let i = 0; i < 200; i++) s()', 'ok'],
     ['Laplace sampler, scale 10^-400', 'const s = m.makeDiscreteLaplaceSampler(m.rational(1n, 10n ** 400n)); for (let i = 0; i < 200; i++) s()', 'ok'],
     ['Bernoulli(exp(-10^300))', 'for (let i = 0; i < 200; i++) m.sampleBernoulliExp(m.rational(10n ** 300n))', 'ok'],
-  ])('%s', async (_, body, outcome) => {
-    expect(await runBounded(body)).toBe(outcome);
-  }, BUDGET_MS + 5_000);
+  ])(
+    '%s',
+    async (_, body, outcome) => {
+      expect(await runBounded(body)).toBe(outcome);
+    },
+    BUDGET_MS + 5_000,
+  );
 });

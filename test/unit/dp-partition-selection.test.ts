@@ -4,7 +4,7 @@ import { PrivacyParameterError, rational } from '../../src/dp/rational.ts';
 import { withinBinomial } from './dp-statistics.ts';
 
 /** P[Z ≥ m] for the discrete Laplace with scale b, m ≥ 0, summed term by term. */
-function tailAtLeast(b: number, m: number): number {
+function _tailAtLeast(b: number, m: number): number {
   const a = Math.exp(-1 / b);
   let tail = 0;
   for (let z = m; z < m + 200 * b + 200; z++) tail += ((1 - a) / (1 + a)) * a ** z;

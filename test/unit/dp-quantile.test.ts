@@ -57,7 +57,7 @@ describe('makeQuantile (exponential mechanism)', () => {
     const epsilon = 0.3;
     const median = makeQuantile({ lower: 0, upper: 100, bins: 10, quantile: 0.5, epsilon });
     const expected = exponentialMechanism(COUNTS, 0.5, epsilon / 3);
-    median.probabilities(COUNTS).forEach((p, i) => expect(p).toBeCloseTo(expected[i]!, 12));
+    for (const [i, p] of median.probabilities(COUNTS).entries()) expect(p).toBeCloseTo(expected[i]!, 12);
     const bins = chosenBins(median, COUNTS, 50_000);
     expect(goodnessOfFit(bins, (y) => expected[y] ?? 0, { minExpected: 5 }).pValue).toBeGreaterThan(REJECT_BELOW);
     // The same test rejects the distribution without the factor 1/2 in the exponent.
@@ -68,7 +68,7 @@ describe('makeQuantile (exponential mechanism)', () => {
   it('divides ε by the contribution bound', () => {
     const bounded = makeQuantile({ lower: 0, upper: 100, bins: 10, quantile: 0.5, epsilon: 0.9, maxContributionsPerSubject: 3 });
     const expected = exponentialMechanism(COUNTS, 0.5, 0.1);
-    bounded.probabilities(COUNTS).forEach((p, i) => expect(p).toBeCloseTo(expected[i]!, 12));
+    for (const [i, p] of bounded.probabilities(COUNTS).entries()) expect(p).toBeCloseTo(expected[i]!, 12);
   });
 
   it('brackets the quantile with bounds that stay in order and hold the estimate', () => {

@@ -1,13 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { rational } from '../../src/dp/rational.ts';
-import {
-  makeDiscreteGaussianSampler,
-  makeDiscreteLaplaceSampler,
-  sampleBernoulli,
-  sampleBernoulliExp,
-  uniformBelow,
-} from '../../src/dp/samplers.ts';
+import { makeDiscreteGaussianSampler, makeDiscreteLaplaceSampler, sampleBernoulli, sampleBernoulliExp, uniformBelow } from '../../src/dp/samplers.ts';
 import { REJECT_BELOW, draw, gaussianPmf, goodnessOfFit, laplacePmf } from './dp-statistics.ts';
 
 const DRAWS = 200_000;
@@ -43,7 +37,10 @@ describe('uniformBelow', () => {
 
 describe('Bernoulli samplers', () => {
   it('Bernoulli(p) matches p = 3/7 and is exact at 0 and 1', () => {
-    const fit = goodnessOfFit(draw(() => (sampleBernoulli(rational(3n, 7n)) ? 1n : 0n), DRAWS), bernoulliPmf(3 / 7));
+    const fit = goodnessOfFit(
+      draw(() => (sampleBernoulli(rational(3n, 7n)) ? 1n : 0n), DRAWS),
+      bernoulliPmf(3 / 7),
+    );
     expect(fit.pValue).toBeGreaterThan(REJECT_BELOW);
     expect(draw(() => (sampleBernoulli(rational(0n)) ? 1n : 0n), 1000).every((x) => x === 0n)).toBe(true);
     expect(draw(() => (sampleBernoulli(rational(1n)) ? 1n : 0n), 1000).every((x) => x === 1n)).toBe(true);
@@ -58,7 +55,10 @@ describe('Bernoulli samplers', () => {
     [100, 37],
   ])('Bernoulli(exp(-%i/%i)) matches exp(-γ)', (num, den) => {
     const gamma = rational(BigInt(num), BigInt(den));
-    const fit = goodnessOfFit(draw(() => (sampleBernoulliExp(gamma) ? 1n : 0n), DRAWS), bernoulliPmf(Math.exp(-num / den)));
+    const fit = goodnessOfFit(
+      draw(() => (sampleBernoulliExp(gamma) ? 1n : 0n), DRAWS),
+      bernoulliPmf(Math.exp(-num / den)),
+    );
     expect(fit.pValue).toBeGreaterThan(REJECT_BELOW);
   });
 
@@ -126,8 +126,7 @@ describe('the goodness-of-fit test has power', () => {
 
   it('rejects a rounded continuous Gaussian (Box–Muller)', () => {
     const sigma = Math.sqrt(0.5);
-    const roundedGaussian = () =>
-      BigInt(Math.round(sigma * Math.sqrt(-2 * Math.log(uniformUnit())) * Math.cos(2 * Math.PI * uniformUnit())));
+    const roundedGaussian = () => BigInt(Math.round(sigma * Math.sqrt(-2 * Math.log(uniformUnit())) * Math.cos(2 * Math.PI * uniformUnit())));
     expect(goodnessOfFit(draw(roundedGaussian, DRAWS), gaussianPmf(0.5)).pValue).toBeLessThan(REJECT_BELOW);
   });
 

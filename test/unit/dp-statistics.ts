@@ -61,11 +61,7 @@ export interface FitResult {
  * (singletons where the pmf is large, merged runs in the tails, the outermost bins open-ended),
  * then computes Pearson's statistic.
  */
-export function goodnessOfFit(
-  samples: readonly bigint[],
-  pmf: (y: number) => number,
-  options: { center?: number; minExpected?: number } = {},
-): FitResult {
+export function goodnessOfFit(samples: readonly bigint[], pmf: (y: number) => number, options: { center?: number; minExpected?: number } = {}): FitResult {
   const center = options.center ?? 0;
   const minExpected = options.minExpected ?? 20;
   const n = samples.length;

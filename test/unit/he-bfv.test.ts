@@ -58,31 +58,48 @@ afterAll(() => {
 });
 
 function batchesWith(extra: (index: number, rows: number) => Omit<BatchInput, 'ciphertext'>): BatchInput[] {
-  return stored.map((ciphertext, b) => ({ ciphertext, rowCount: Math.min(SLOTS, values.length - b * SLOTS), ...extra(b * SLOTS, Math.min(SLOTS, values.length - b * SLOTS)) }));
+  return stored.map((ciphertext, b) => ({
+    ciphertext,
+    rowCount: Math.min(SLOTS, values.length - b * SLOTS),
+    ...extra(b * SLOTS, Math.min(SLOTS, values.length - b * SLOTS)),
+  }));
 }
 
 describe('BFV encrypted aggregates decrypt to the exact plaintext answer', () => {
   it('SUM without a filter', async () => {
-    const result = await encryptedSum(material, batchesWith(() => ({})));
+    const result = await encryptedSum(
+      material,
+      batchesWith(() => ({})),
+    );
     expect((await decryptWithKey(keys, result)).value).toBe(values.reduce((a, b) => a + b, 0n));
   });
 
   it('filtered SUM (0/1 mask), skipping an all-zero batch and taking an all-ones one as is', async () => {
-    const maskFor = (start: number, rows: number) => (start === 0 ? new Array(rows).fill(0) : start === SLOTS ? new Array(rows).fill(1) : mask.slice(start, start + rows));
-    const result = await encryptedSum(material, batchesWith((start, rows) => ({ mask: maskFor(start, rows) })));
+    const maskFor = (start: number, rows: number) =>
+      start === 0 ? new Array(rows).fill(0) : start === SLOTS ? new Array(rows).fill(1) : mask.slice(start, start + rows);
+    const result = await encryptedSum(
+      material,
+      batchesWith((start, rows) => ({ mask: maskFor(start, rows) })),
+    );
     const expected = values.reduce((sum, v, i) => sum + (maskFor(Math.floor(i / SLOTS) * SLOTS, SLOTS)[i % SLOTS] ? v : 0n), 0n);
     expect(expected).not.toBe(0n);
     expect((await decryptWithKey(keys, result)).value).toBe(expected);
   });
 
   it('weighted, filtered SUM', async () => {
-    const result = await encryptedSum(material, batchesWith((start, rows) => ({ mask: mask.slice(start, start + rows), weights: weights.slice(start, start + rows) })));
+    const result = await encryptedSum(
+      material,
+      batchesWith((start, rows) => ({ mask: mask.slice(start, start + rows), weights: weights.slice(start, start + rows) })),
+    );
     const expected = values.reduce((sum, v, i) => sum + (mask[i] ? v * weights[i]! : 0n), 0n);
     expect((await decryptWithKey(keys, result)).value).toBe(expected);
   });
 
   it('COUNT and MEAN: the public count travels with the encrypted sum', async () => {
-    const result = await encryptedMean(material, batchesWith((start, rows) => ({ mask: mask.slice(start, start + rows) })));
+    const result = await encryptedMean(
+      material,
+      batchesWith((start, rows) => ({ mask: mask.slice(start, start + rows) })),
+    );
     const selected = values.filter((_, i) => mask[i] === 1);
     const sum = selected.reduce((a, b) => a + b, 0n);
     const decrypted = await decryptWithKey(keys, encodeResultEnvelope(result));
@@ -90,14 +107,27 @@ describe('BFV encrypted aggregates decrypt to the exact plaintext answer', () =>
   });
 
   it('an empty selection is an encryption of 0, and noise is added to the total', async () => {
-    const empty = await encryptedSum(material, batchesWith((_, rows) => ({ mask: new Array(rows).fill(0) })));
+    const empty = await encryptedSum(
+      material,
+      batchesWith((_, rows) => ({ mask: new Array(rows).fill(0) })),
+    );
     expect((await decryptWithKey(keys, empty)).value).toBe(0n);
-    const noisy = addEncryptedNoise(material, await encryptedSum(material, batchesWith(() => ({}))), -1234n);
+    const noisy = addEncryptedNoise(
+      material,
+      await encryptedSum(
+        material,
+        batchesWith(() => ({})),
+      ),
+      -1234n,
+    );
     expect((await decryptWithKey(keys, noisy)).value).toBe(values.reduce((a, b) => a + b, 0n) - 1234n);
   });
 
   it('the result is switched down to 2 primes: half the size of a stored batch', async () => {
-    const result = await encryptedSum(material, batchesWith(() => ({})));
+    const result = await encryptedSum(
+      material,
+      batchesWith(() => ({})),
+    );
     expect(result.ciphertext.length).toBeLessThan(decodeEnvelope(stored[0]!).ciphertext.length * 0.51);
   });
 
@@ -221,9 +251,15 @@ describe('key directory', () => {
     for (const field of ['publicKey', 'relinKeys', 'galoisKeys'] as const) expect(Buffer.compare(bundle[field], expected[field])).toBe(0);
     expect([bundle.scheme, bundle.paramsId, bundle.fingerprint]).toEqual([expected.scheme, expected.paramsId, expected.fingerprint]);
     expect('secretKey' in bundle).toBe(false);
-    await expect(readPublicKeyDirectory(dir, { publicKey: 'secret.key', relinKeys: 'relin.key', galoisKeys: 'galois.key' })).rejects.toThrow(HeSecretKeyRefusedError);
-    await expect(readPublicKeyDirectory(dir, { publicKey: 'public.key', relinKeys: 'SECRET.key', galoisKeys: 'galois.key' })).rejects.toThrow(HeSecretKeyRefusedError);
-    await expect(readPublicKeyDirectory(dir, { publicKey: '../keys/secret.key', relinKeys: 'relin.key', galoisKeys: 'galois.key' })).rejects.toThrow(HeInputError);
+    await expect(readPublicKeyDirectory(dir, { publicKey: 'secret.key', relinKeys: 'relin.key', galoisKeys: 'galois.key' })).rejects.toThrow(
+      HeSecretKeyRefusedError,
+    );
+    await expect(readPublicKeyDirectory(dir, { publicKey: 'public.key', relinKeys: 'SECRET.key', galoisKeys: 'galois.key' })).rejects.toThrow(
+      HeSecretKeyRefusedError,
+    );
+    await expect(readPublicKeyDirectory(dir, { publicKey: '../keys/secret.key', relinKeys: 'relin.key', galoisKeys: 'galois.key' })).rejects.toThrow(
+      HeInputError,
+    );
   });
 
   it('decrypts a base64 result from the directory, and refuses a world-readable secret key', async () => {

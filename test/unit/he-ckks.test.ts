@@ -42,12 +42,22 @@ describe('CKKS encrypted aggregates', () => {
   });
 
   it('SUM is within the documented error', async () => {
-    const decrypted = await decryptWithKey(keys, await encryptedSum(material, stored.map((ciphertext) => ({ ciphertext }))));
+    const decrypted = await decryptWithKey(
+      keys,
+      await encryptedSum(
+        material,
+        stored.map((ciphertext) => ({ ciphertext })),
+      ),
+    );
     expect(Math.abs((decrypted.value as number) - values.reduce((a, b) => a + b, 0))).toBeLessThanOrEqual(bound);
   });
 
   it('filtered MEAN is within the documented error, with the exact count', async () => {
-    const batches = stored.map((ciphertext, b) => ({ ciphertext, rowCount: Math.min(SLOTS, values.length - b * SLOTS), mask: mask.slice(b * SLOTS, (b + 1) * SLOTS) }));
+    const batches = stored.map((ciphertext, b) => ({
+      ciphertext,
+      rowCount: Math.min(SLOTS, values.length - b * SLOTS),
+      mask: mask.slice(b * SLOTS, (b + 1) * SLOTS),
+    }));
     const decrypted = await decryptWithKey(keys, addEncryptedNoise(material, await encryptedMean(material, batches), 0.5));
     const selected = values.filter((_, i) => mask[i] === 1);
     const sum = selected.reduce((a, b) => a + b, 0) + 0.5;

@@ -94,7 +94,10 @@ describe('the broker never holds a secret key', () => {
       for (const { names, specifier } of importsOf(await readFile(file, 'utf8'))) {
         expect(specifier.endsWith('keyholder.ts'), `${path} imports ${specifier}`).toBe(false);
         const imported = names.split(/[\s,{}]+/).filter(Boolean);
-        expect(imported.filter((name) => keyHolderNames.includes(name)), `${path} imports key-holder functions`).toEqual([]);
+        expect(
+          imported.filter((name) => keyHolderNames.includes(name)),
+          `${path} imports key-holder functions`,
+        ).toEqual([]);
       }
     }
   });

@@ -28,7 +28,10 @@ function withRules(rules: Partial<TokenRules['maxLifetime']> & { clockSkew?: num
 }
 
 async function refusalCode(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(IdentityError);
   return (error as IdentityError).code;
 }
@@ -51,7 +54,11 @@ describe('token lifetime rules the broker enforces', () => {
   });
 
   it('accepts exactly the maximum lifetime for each holder and refuses one second more', async () => {
-    const cases: Array<[string, number]> = [['support-bot', 24 * HOUR], ['kyc-bot', 8 * HOUR], ['dpo', 8 * HOUR]];
+    const cases: Array<[string, number]> = [
+      ['support-bot', 24 * HOUR],
+      ['kyc-bot', 8 * HOUR],
+      ['dpo', 8 * HOUR],
+    ];
     for (const [subject, max] of cases) {
       expect(await accepts(signed(subject, max))).toBe(subject);
       expect(await refuses(signed(subject, max + 1))).toBe('TOKEN_LIFETIME_EXCEEDED');
@@ -59,7 +66,15 @@ describe('token lifetime rules the broker enforces', () => {
   });
 
   it('refuses a token without iat as malformed: its lifetime cannot be measured', async () => {
-    const token = new SignJWT({ kh_kind: 'agent', purpose: 'customer_service', sub: 'support-bot', iss: 'keyhole', aud: 'keyhole-broker', jti: 'j-1', exp: NOW + HOUR })
+    const token = new SignJWT({
+      kh_kind: 'agent',
+      purpose: 'customer_service',
+      sub: 'support-bot',
+      iss: 'keyhole',
+      aud: 'keyhole-broker',
+      jti: 'j-1',
+      exp: NOW + HOUR,
+    })
       .setProtectedHeader({ alg: 'EdDSA' })
       .sign(keys.signing!.key);
     await expect(verifyToken(await token, keys, registry)).rejects.toMatchObject({ code: 'TOKEN_INVALID', message: 'the token is not a valid Keyhole token' });

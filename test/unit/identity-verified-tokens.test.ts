@@ -7,7 +7,10 @@ import { IdentityError, issueToken, loadTokenKeys, type TokenKeys, VerifiedToken
 import { PROJECT_ROOT } from '../support/broker.ts';
 
 async function refusalCode(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(IdentityError);
   return (error as IdentityError).code;
 }

@@ -44,8 +44,21 @@ describe('the catalogue', () => {
   it('holds the documented functions', () => {
     expect([...maskFunctions.keys()].sort()).toEqual(
       [
-        'age_from_birth_date', 'clear', 'email', 'generalize_date', 'generalize_number', 'hash', 'noise_number', 'nullify',
-        'partial', 'phone', 'pseudonymize', 'redact', 'substitute', 'tokenize_preserving_format', 'truncate_postal_code',
+        'age_from_birth_date',
+        'clear',
+        'email',
+        'generalize_date',
+        'generalize_number',
+        'hash',
+        'noise_number',
+        'nullify',
+        'partial',
+        'phone',
+        'pseudonymize',
+        'redact',
+        'substitute',
+        'tokenize_preserving_format',
+        'truncate_postal_code',
         'truncate_text',
       ].sort(),
     );
@@ -66,7 +79,10 @@ describe('the catalogue', () => {
 
   it('marks exactly the keyed and the equality-preserving functions', () => {
     const names = (pick: (s: { keyed: boolean; equalityPreserving: boolean }) => boolean) =>
-      [...maskFunctions.values()].filter(pick).map((s) => s.name).sort();
+      [...maskFunctions.values()]
+        .filter(pick)
+        .map((s) => s.name)
+        .sort();
     expect(names((s) => s.keyed)).toEqual(['noise_number', 'pseudonymize', 'substitute', 'tokenize_preserving_format']);
     expect(names((s) => s.equalityPreserving)).toEqual(['clear', 'pseudonymize', 'tokenize_preserving_format']);
   });
@@ -81,8 +97,7 @@ describe('the catalogue', () => {
   });
 
   it('types the masked value for the schema builder', () => {
-    const resultType = (name: string, params: object, input: ColumnType) =>
-      getMaskFunction(name).resultType(parseMaskParams(name, params), input);
+    const resultType = (name: string, params: object, input: ColumnType) => getMaskFunction(name).resultType(parseMaskParams(name, params), input);
     expect(resultType('clear', {}, 'int')).toBe('int');
     expect(resultType('partial', {}, 'int')).toBe('text');
     expect(resultType('generalize_number', { width: 10 }, 'numeric')).toBe('text');
@@ -122,7 +137,17 @@ describe('parameter validation', () => {
       ['generalize_number', { width: 2.5 }, 'width', /int/],
       ['generalize_number', { width: 10, bands: [{ max: 1, label: 'a' }] }, 'bands', /not both/],
       ['generalize_number', { bands: [{ label: 'all' }, { max: 5, label: 'x' }] }, 'bands.0.max', /only the last/],
-      ['generalize_number', { bands: [{ max: 5, label: 'a' }, { max: 5, label: 'b' }] }, 'bands.1.max', /increase/],
+      [
+        'generalize_number',
+        {
+          bands: [
+            { max: 5, label: 'a' },
+            { max: 5, label: 'b' },
+          ],
+        },
+        'bands.1.max',
+        /increase/,
+      ],
       ['generalize_number', { bands: [{ max: 5, label: 'a', colour: 1 }] }, 'bands.0.colour', /no such parameter/],
       ['generalize_number', { bands: [{ max: 5, label: 'a' }], output: 'lower' }, 'output', /needs width/],
       ['generalize_date', { to: 'week' }, 'to', /year.*quarter.*month/],

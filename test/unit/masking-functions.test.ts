@@ -6,7 +6,13 @@ import { base32 } from '../../src/masking/functions/pseudonymize.ts';
 
 const SECRET = new Uint8Array(32).map((_, i) => 255 - i);
 const ctx: MaskContext = { keys: createMaskingKeys(SECRET, 'mk-test'), scope: 'customers.national_id' };
-const otherKeyCtx: MaskContext = { keys: createMaskingKeys(SECRET.map((b) => b ^ 0x5a), 'mk-other'), scope: ctx.scope };
+const otherKeyCtx: MaskContext = {
+  keys: createMaskingKeys(
+    SECRET.map((b) => b ^ 0x5a),
+    'mk-other',
+  ),
+  scope: ctx.scope,
+};
 
 function mask(name: string, params: unknown = {}, context: MaskContext = ctx): (value: unknown) => unknown {
   return compileMask(name, params, context);
@@ -141,7 +147,7 @@ describe('phone', () => {
 
 describe('pseudonymize', () => {
   it('is psn_ + base32 of the first 16 bytes of HMAC-SHA-256 under the (function, scope) subkey', () => {
-    const expected = 'psn_' + referenceBase32(referenceHmac('pseudonymize', 'customers.national_id', 'S1234567D').subarray(0, 16));
+    const expected = `psn_${referenceBase32(referenceHmac('pseudonymize', 'customers.national_id', 'S1234567D').subarray(0, 16))}`;
     expect(mask('pseudonymize')('S1234567D')).toBe(expected);
     expect(expected).toHaveLength(4 + 26);
   });
@@ -268,7 +274,10 @@ describe('generalize_number', () => {
   });
 
   it('uses the first band whose max is at least the value, then the open band or >max', () => {
-    const bands = [{ max: 1000, label: 'small' }, { max: 10000, label: 'medium' }];
+    const bands = [
+      { max: 1000, label: 'small' },
+      { max: 10000, label: 'medium' },
+    ];
     expect(mask('generalize_number', { bands })(1000)).toBe('small');
     expect(mask('generalize_number', { bands })('1000.01')).toBe('medium');
     expect(mask('generalize_number', { bands })(10001)).toBe('>10000');
@@ -466,11 +475,22 @@ describe('hash', () => {
 
 describe('every function', () => {
   const compiled = [
-    mask('clear'), mask('redact'), mask('nullify'), mask('partial'), mask('email'), mask('phone'),
-    mask('pseudonymize'), mask('tokenize_preserving_format'), mask('generalize_number', { width: 10 }),
-    mask('generalize_date'), mask('age_from_birth_date'), mask('truncate_postal_code'),
-    mask('truncate_text', { maxLength: 5 }), mask('noise_number', { relative: 0.1 }),
-    mask('substitute', { dictionary: 'city' }), mask('hash'),
+    mask('clear'),
+    mask('redact'),
+    mask('nullify'),
+    mask('partial'),
+    mask('email'),
+    mask('phone'),
+    mask('pseudonymize'),
+    mask('tokenize_preserving_format'),
+    mask('generalize_number', { width: 10 }),
+    mask('generalize_date'),
+    mask('age_from_birth_date'),
+    mask('truncate_postal_code'),
+    mask('truncate_text', { maxLength: 5 }),
+    mask('noise_number', { relative: 0.1 }),
+    mask('substitute', { dictionary: 'city' }),
+    mask('hash'),
   ];
 
   it('maps null and undefined to null', () => {

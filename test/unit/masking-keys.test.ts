@@ -18,7 +18,10 @@ describe('createMaskingKeys', () => {
 
   it('gives different keys to different scopes, functions and secrets', () => {
     const keys = createMaskingKeys(SECRET, 'mk-1');
-    const other = createMaskingKeys(SECRET.map((b) => b ^ 1), 'mk-2');
+    const other = createMaskingKeys(
+      SECRET.map((b) => b ^ 1),
+      'mk-2',
+    );
     const macs = new Set([
       macHex(keys.subkey('pseudonymize', 'customers.id'), 'x'),
       macHex(keys.subkey('pseudonymize', 'customers.email'), 'x'),

@@ -59,11 +59,17 @@ describe('loading masking rules', () => {
     expect(at(2)).toMatchObject({ field: 'rules[0].columns[0]', message: expect.stringMatching(/unknown table "customer" \(expected one of: .*customers/) });
     expect(at(4)).toMatchObject({ field: 'rules[1].columns[0]', message: expect.stringMatching(/unknown column "customers.mail"/) });
     expect(at(6)).toMatchObject({ field: 'rules[2].tags[0]', message: expect.stringMatching(/unknown tag "pii.emial"/) });
-    expect(at(9)).toMatchObject({ field: 'rules[3].mask', message: expect.stringMatching(/unknown masking function "blur" \(expected one of: .*pseudonymize/) });
+    expect(at(9)).toMatchObject({
+      field: 'rules[3].mask',
+      message: expect.stringMatching(/unknown masking function "blur" \(expected one of: .*pseudonymize/),
+    });
     expect(at(12)).toMatchObject({ field: 'rules[4].params.keepLast', message: expect.stringMatching(/keepLast/) });
     expect(at(14)).toMatchObject({ field: 'rules[5].mask', message: expect.stringMatching(/phone does not apply to customers.birth_date \(a date column\)/) });
     expect(at(16)).toMatchObject({ field: 'rules[6].roles[0]', message: expect.stringMatching(/unknown role "suport"/) });
-    expect(issues.find((i) => i.file === 'masking-rules/b.yaml')).toMatchObject({ line: 2, message: expect.stringMatching(/exactly one of columns: or tags:/) });
+    expect(issues.find((i) => i.file === 'masking-rules/b.yaml')).toMatchObject({
+      line: 2,
+      message: expect.stringMatching(/exactly one of columns: or tags:/),
+    });
     expect(issues).toHaveLength(8);
   });
 
@@ -98,11 +104,19 @@ describe('specificity', () => {
   });
 
   it('lets a tag rule decide the columns no more specific rule covers', () => {
-    const set = load({ 'p.yaml': 'rules:\n  - tags: [pii.email]\n    mask: email\n    params: { domain: hide }\n  - columns: [customers.email]\n    mask: email\n' });
+    const set = load({
+      'p.yaml': 'rules:\n  - tags: [pii.email]\n    mask: email\n    params: { domain: hide }\n  - columns: [customers.email]\n    mask: email\n',
+    });
     const employees = exposure(set, 'employees', 'email');
     const customers = exposure(set, 'customers', 'email');
-    expect(employees.kind === 'masked' && [employees.otherwise?.rule, employees.otherwise?.apply('ann@bank.example')]).toEqual(['masking-rules/p.yaml:2', 'a***@***']);
-    expect(customers.kind === 'masked' && [customers.otherwise?.rule, customers.otherwise?.apply('ann@bank.example')]).toEqual(['masking-rules/p.yaml:5', 'a***@bank.example']);
+    expect(employees.kind === 'masked' && [employees.otherwise?.rule, employees.otherwise?.apply('ann@bank.example')]).toEqual([
+      'masking-rules/p.yaml:2',
+      'a***@***',
+    ]);
+    expect(customers.kind === 'masked' && [customers.otherwise?.rule, customers.otherwise?.apply('ann@bank.example')]).toEqual([
+      'masking-rules/p.yaml:5',
+      'a***@bank.example',
+    ]);
   });
 
   it('reports two equally specific rules that disagree, naming both', () => {
@@ -120,7 +134,8 @@ describe('specificity', () => {
   it('accepts equally specific rules that agree, and a tie that a more specific rule always settles', () => {
     expect(() =>
       load({
-        'a.yaml': 'rules:\n  - columns: [customers.phone]\n    roles: [support]\n    mask: phone\n  - columns: [customers.phone]\n    purposes: [customer_service]\n    mask: phone\n',
+        'a.yaml':
+          'rules:\n  - columns: [customers.phone]\n    roles: [support]\n    mask: phone\n  - columns: [customers.phone]\n    purposes: [customer_service]\n    mask: phone\n',
       }),
     ).not.toThrow();
     const settled = load({

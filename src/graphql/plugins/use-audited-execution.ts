@@ -54,7 +54,7 @@ class RevokedWhileRunning extends Error {
 function asRefusalIfRequestError(error: GraphQLError): GraphQLError {
   if (isRefusal(error) || error.path !== undefined) return error;
   if (error.originalError !== undefined && !(error.originalError instanceof GraphQLError)) return error;
-  return refusal('INVALID_ARGUMENT', error.message.replace(/\s*Did you mean[^]*$/, ''));
+  return refusal('INVALID_ARGUMENT', error.message.replace(/\s*Did you mean[\s\S]*$/, ''));
 }
 
 function firstCause(errors: readonly GraphQLError[]): unknown {
@@ -103,7 +103,7 @@ export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
   const draftFor = (state: RequestState, errors: GraphQLError[]): AuditDraft => {
     const refused = errors[0];
     const decision = !refused ? 'allowed' : errorCodeOf(refused) === 'APPROVAL_REQUIRED' ? 'pending_approval' : 'denied';
-    return auditDraft(state, decision, refused ? errorCodeOf(refused) ?? null : null, refused?.message ?? null);
+    return auditDraft(state, decision, refused ? (errorCodeOf(refused) ?? null) : null, refused?.message ?? null);
   };
 
   const revokedRefusal = (settled: Pick<AuditDraft, 'reason'>): ExecutionResult => ({ errors: [refusal('AGENT_REVOKED', settled.reason ?? undefined)] });
@@ -182,7 +182,13 @@ export function useAuditedExecution(options: AuditedExecutionOptions): Plugin {
           const cause = error instanceof ExecutionFailed ? firstCause(error.errors) : error;
           const timedOut = cause instanceof DatabaseError && cause.timedOut;
           const databaseDown = cause instanceof DatabaseError && cause.unavailable;
-          const code = timedOut ? 'DEADLINE_EXCEEDED' : databaseDown ? 'DATABASE_UNAVAILABLE' : error instanceof ExecutionFailed ? 'INTERNAL' : 'AUDIT_UNAVAILABLE';
+          const code = timedOut
+            ? 'DEADLINE_EXCEEDED'
+            : databaseDown
+              ? 'DATABASE_UNAVAILABLE'
+              : error instanceof ExecutionFailed
+                ? 'INTERNAL'
+                : 'AUDIT_UNAVAILABLE';
           options.log({ level: 'error', msg: 'request abandoned', requestId: state.requestId, code, error: String(cause) });
           await recordOnItsOwn(auditDraft(state, 'error', code, String((cause as Error)?.message ?? cause).slice(0, 500)), state);
           return { errors: [refusal(code)] };

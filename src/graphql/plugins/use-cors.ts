@@ -6,7 +6,10 @@ import { isEndpoint } from '../endpoint.ts';
  * of exact origins (`https://app.example.com`), or `*`. Unset means none: agents are programs, not pages.
  */
 export function corsOriginsFrom(value: string | undefined): readonly string[] {
-  const origins = (value ?? '').split(',').map((origin) => origin.trim()).filter(Boolean);
+  const origins = (value ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     if (origin !== '*' && URL.parse(origin)?.origin !== origin) {
       throw new Error(`KEYHOLE_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path or trailing slash) or *`);

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
-const SUGGESTION = /\s*Did you mean[^]*$/;
+const SUGGESTION = /\s*Did you mean[\s\S]*$/;
 
 interface HttpExtension {
   status?: number;
@@ -17,7 +17,14 @@ function clean(error: GraphQLError, code: string): GraphQLError {
   const message = error.message.replace(SUGGESTION, '');
   const http = { status: (error.extensions.http as HttpExtension | undefined)?.status ?? 400, spec: false };
   const extensions = { ...error.extensions, code: error.extensions.code ?? code, http };
-  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
+  return new GraphQLError(message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions,
+  });
 }
 
 /** Whether yoga would answer this error with 200 under application/json. */

@@ -23,7 +23,10 @@ export const redact = defineMaskFunction({
   keyed: false,
   equalityPreserving: false,
   warnsLowEntropy: false,
-  compile: ({ marker }) => (value) => (value == null ? null : marker),
+  compile:
+    ({ marker }) =>
+    (value) =>
+      value == null ? null : marker,
 });
 
 export const nullify = defineMaskFunction({

@@ -9,13 +9,41 @@ import { textOf } from './values.ts';
  * last label, which is coarser (never finer) than the registrable suffix.
  */
 const TWO_LABEL_SUFFIXES = new Set([
-  'co.uk', 'org.uk', 'ac.uk', 'gov.uk',
-  'com.sg', 'edu.sg', 'gov.sg', 'org.sg', 'net.sg',
-  'com.au', 'net.au', 'org.au', 'edu.au', 'gov.au',
-  'co.jp', 'ne.jp', 'or.jp', 'ac.jp', 'go.jp',
-  'co.in', 'net.in', 'org.in', 'gov.in', 'ac.in',
-  'com.cn', 'net.cn', 'org.cn', 'gov.cn', 'edu.cn',
-  'com.hk', 'co.nz', 'com.my', 'co.kr', 'com.br', 'co.za',
+  'co.uk',
+  'org.uk',
+  'ac.uk',
+  'gov.uk',
+  'com.sg',
+  'edu.sg',
+  'gov.sg',
+  'org.sg',
+  'net.sg',
+  'com.au',
+  'net.au',
+  'org.au',
+  'edu.au',
+  'gov.au',
+  'co.jp',
+  'ne.jp',
+  'or.jp',
+  'ac.jp',
+  'go.jp',
+  'co.in',
+  'net.in',
+  'org.in',
+  'gov.in',
+  'ac.in',
+  'com.cn',
+  'net.cn',
+  'org.cn',
+  'gov.cn',
+  'edu.cn',
+  'com.hk',
+  'co.nz',
+  'com.my',
+  'co.kr',
+  'com.br',
+  'co.za',
 ]);
 
 /** A masked local part (or hidden domain) is always this many mask characters, so its length is not revealed. */
@@ -52,9 +80,7 @@ export const email = defineMaskFunction({
   compile({ keepFirst, domain: domainMode, maskChar }) {
     const hidden = maskChar.repeat(MASK_LENGTH);
     const maskDomain =
-      domainMode === 'keep' ? (domain: string) => domain
-      : domainMode === 'suffix' ? (domain: string) => `*.${publicSuffixOf(domain)}`
-      : () => hidden;
+      domainMode === 'keep' ? (domain: string) => domain : domainMode === 'suffix' ? (domain: string) => `*.${publicSuffixOf(domain)}` : () => hidden;
     return (value) => {
       if (value == null) return null;
       const text = textOf('email', value);

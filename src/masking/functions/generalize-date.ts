@@ -10,8 +10,7 @@ const FORMATS: Record<'year' | 'quarter' | 'month', (d: CalendarDate) => string>
 
 export const generalizeDate = defineMaskFunction({
   name: 'generalize_date',
-  summary:
-    "Keeps only the `to` part of a date (default year): '1987', '1987-Q3' (quarter) or '1987-07' (month); timestamptz values use their UTC date.",
+  summary: "Keeps only the `to` part of a date (default year): '1987', '1987-Q3' (quarter) or '1987-07' (month); timestamptz values use their UTC date.",
   params: z.strictObject({ to: z.enum(['year', 'quarter', 'month']).default('year') }),
   appliesTo: ['date', 'timestamp'],
   resultType: alwaysText,

@@ -34,7 +34,10 @@ export const pseudonymize = defineMaskFunction({
   summary:
     "Replaces the value with a stable keyed token, `prefix` (default 'psn_') + base32 of 128 bits of HMAC-SHA-256; same value, key and `scope` give the same token, another scope or key an unrelated one.",
   params: z.strictObject({
-    prefix: z.string().regex(/^[A-Za-z0-9_:-]{0,16}$/, 'at most 16 of A-Z a-z 0-9 _ : -').default('psn_'),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_:-]{0,16}$/, 'at most 16 of A-Z a-z 0-9 _ : -')
+      .default('psn_'),
     scope: scopeParam,
   }),
   appliesTo: ['text', 'int', 'numeric'],

@@ -35,7 +35,12 @@ function randomStream(key: KeyObject, value: string, length: number): Uint8Array
   if (length <= seed.length) return seed;
   const blocks = [seed];
   for (let block = 1; block * seed.length < length; block++) {
-    blocks.push(createHmac('sha256', key).update(seed).update(Uint8Array.of(block >>> 8, block & 0xff)).digest());
+    blocks.push(
+      createHmac('sha256', key)
+        .update(seed)
+        .update(Uint8Array.of(block >>> 8, block & 0xff))
+        .digest(),
+    );
   }
   return Buffer.concat(blocks);
 }

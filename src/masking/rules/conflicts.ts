@@ -25,7 +25,10 @@ export function findConflicts(rules: readonly MaskingRule[], config: ProjectConf
       for (const role of roles) {
         for (const purpose of purposes) {
           for (const location of locations) {
-            const inScope = all.filter(({ rule }) => inDimension(rule.scope.roles, role) && inDimension(rule.scope.purposes, purpose) && inDimension(rule.scope.agentLocations, location));
+            const inScope = all.filter(
+              ({ rule }) =>
+                inDimension(rule.scope.roles, role) && inDimension(rule.scope.purposes, purpose) && inDimension(rule.scope.agentLocations, location),
+            );
             if (inScope.length < 2) continue;
             for (const subject of subjects) {
               const { best } = rank(inScope, subject);
@@ -49,7 +52,12 @@ function inDimension(values: ReadonlySet<string> | undefined, value: string | un
   return values === undefined || (value !== undefined && values.has(value));
 }
 
-function conflictIssue(a: Candidate, b: Candidate, key: string, at: { role: string; purpose: string; location: string | undefined; subject: string | undefined }): ConfigIssue {
+function conflictIssue(
+  a: Candidate,
+  b: Candidate,
+  key: string,
+  at: { role: string; purpose: string; location: string | undefined; subject: string | undefined },
+): ConfigIssue {
   const [file = '', line = '1'] = splitRef(a.rule.ref);
   const where = `role ${at.role}, purpose ${at.purpose}, agent location ${at.location ?? 'any'}, subject jurisdiction ${at.subject ?? 'any'}`;
   return {

@@ -46,7 +46,10 @@ export function createExposureDecider(set: MaskingRuleSet, keys: MaskingKeys): E
       const hiders = [...new Set(outcomes.flatMap((o) => (o.rule ? [o.rule.ref] : [])))];
       return {
         kind: 'hidden',
-        reason: hiders.length > 0 ? `hidden by ${hiders.join(', ')}` : `no masking rule covers ${column.tags.join(', ')} for ${scope.role}/${scope.purpose} (fail closed)`,
+        reason:
+          hiders.length > 0
+            ? `hidden by ${hiders.join(', ')}`
+            : `no masking rule covers ${column.tags.join(', ')} for ${scope.role}/${scope.purpose} (fail closed)`,
       };
     }
     const variantFor = (o: Outcome): MaskVariant | null => (o.rule ? variantOf(o.rule, key) : shows(o) === 'clear' ? defaultClear() : null);

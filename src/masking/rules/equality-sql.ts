@@ -113,10 +113,12 @@ export function maskedEqualityCondition(field: ViewField, operator: string, oper
   return {
     kind: 'or',
     children: [
-      ...[...groups].map(([target, jurisdictions]): Condition => ({
-        kind: 'and',
-        children: [{ kind: 'subject-jurisdiction', operator: 'in', value: jurisdictions }, on(target)],
-      })),
+      ...[...groups].map(
+        ([target, jurisdictions]): Condition => ({
+          kind: 'and',
+          children: [{ kind: 'subject-jurisdiction', operator: 'in', value: jurisdictions }, on(target)],
+        }),
+      ),
       { kind: 'and', children: [{ kind: 'not', child: { kind: 'subject-jurisdiction', operator: 'in', value: named } }, on(otherwise)] },
     ],
   };

@@ -76,10 +76,7 @@ export function explainView(config: ProjectConfig, set: MaskingRuleSet, agent: A
         if (ref === (otherwise.rule ?? '')) continue;
         byRule.set(ref, [...(byRule.get(ref) ?? []), j]);
       }
-      const decisions = [
-        ...[...byRule.values()].map((js) => decide(resolution.byJurisdiction.get(js[0]!)!, sensitive, column.tags, js)),
-        otherwise,
-      ];
+      const decisions = [...[...byRule.values()].map((js) => decide(resolution.byJurisdiction.get(js[0]!)!, sensitive, column.tags, js)), otherwise];
       const kinds = new Set(decisions.map((d) => d.shows));
       const status = kinds.size === 1 ? decisions[0]!.shows : 'masked';
       fields.push({ field: column.name, status, decisions });
@@ -106,7 +103,8 @@ export function formatExplanation(e: ViewExplanation): string {
       else if (f.decisions.length === 1) lines.push(`${head}${decisionText(f.decisions[0]!)}`);
       else {
         lines.push(`${head}per subject jurisdiction:`);
-        for (const d of f.decisions) lines.push(`      ${d.jurisdictions ? d.jurisdictions.join(', ') : 'all others'}: ${d.shows === 'masked' ? '' : `${d.shows} `}${decisionText(d)}`);
+        for (const d of f.decisions)
+          lines.push(`      ${d.jurisdictions ? d.jurisdictions.join(', ') : 'all others'}: ${d.shows === 'masked' ? '' : `${d.shows} `}${decisionText(d)}`);
       }
     }
   }

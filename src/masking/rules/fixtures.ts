@@ -89,16 +89,28 @@ export function runFixtures(sources: readonly YamlSource[], config: ProjectConfi
       issues.push(...error.issues);
       continue;
     }
-    file.tests.forEach((test, i) => {
+    for (const [i, test] of file.tests.entries()) {
       const at = ['tests', i];
       const agent = config.registry.agents.get(test.request.agent);
       const table = config.catalog.tables.get(test.request.table);
-      if (!agent) return issues.push(source.issue([...at, 'request', 'agent'], `unknown agent "${test.request.agent}"`));
-      if (!table) return issues.push(source.issue([...at, 'request', 'table'], `unknown table "${test.request.table}"`));
+      if (!agent) {
+        issues.push(source.issue([...at, 'request', 'agent'], `unknown agent "${test.request.agent}"`));
+        continue;
+      }
+      if (!table) {
+        issues.push(source.issue([...at, 'request', 'table'], `unknown table "${test.request.table}"`));
+        continue;
+      }
       const purpose = test.request.purpose ?? agent.purposes[0]!;
-      if (!agent.purposes.includes(purpose)) return issues.push(source.issue([...at, 'request', 'purpose'], `${agent.id} may not act for "${purpose}"`));
+      if (!agent.purposes.includes(purpose)) {
+        issues.push(source.issue([...at, 'request', 'purpose'], `${agent.id} may not act for "${purpose}"`));
+        continue;
+      }
       const unknown = [...Object.keys(test.row), ...Object.keys(test.result.row), ...test.result.hidden].filter((f) => !table.columns.has(f));
-      if (unknown.length > 0) return issues.push(source.issue(at, `unknown column(s) of ${table.name}: ${unknown.join(', ')}`));
+      if (unknown.length > 0) {
+        issues.push(source.issue(at, `unknown column(s) of ${table.name}: ${unknown.join(', ')}`));
+        continue;
+      }
       const viewTable = buildView(config, agent, purpose, decide, version).tables.get(table.name);
       const jurisdictionColumn = table.jurisdiction?.table === table.name ? table.jurisdiction.column : undefined;
       const subject = test.request.subjectJurisdiction ?? (jurisdictionColumn ? test.row[jurisdictionColumn] : undefined);
@@ -117,7 +129,7 @@ export function runFixtures(sources: readonly YamlSource[], config: ProjectConfi
         }
       }
       cases.push({ file: source.file, line: source.lineOf(at), name: test.name, failures });
-    });
+    }
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return cases;
@@ -131,5 +143,5 @@ function matches(actual: unknown, expected: unknown): boolean {
 }
 
 function show(value: unknown): string {
-  return typeof value === 'bigint' ? value.toString() : JSON.stringify(value) ?? 'undefined';
+  return typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? 'undefined');
 }

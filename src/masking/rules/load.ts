@@ -13,7 +13,17 @@ import {
   type ProjectConfig,
   YamlSource,
 } from '../../config/index.ts';
-import { type ColumnType, compileMask, getMaskFunction, MaskingError, type MaskFn, type MaskingKeys, MaskParamsError, maskFunctions, parseMaskParams } from '../catalogue.ts';
+import {
+  type ColumnType,
+  compileMask,
+  getMaskFunction,
+  MaskingError,
+  type MaskFn,
+  type MaskingKeys,
+  MaskParamsError,
+  maskFunctions,
+  parseMaskParams,
+} from '../catalogue.ts';
 import { findConflicts } from './conflicts.ts';
 import type { MaskingRule, SelectorKind } from './model.ts';
 import { columnKey } from './resolve.ts';
@@ -46,7 +56,10 @@ export async function readRuleSources(root: string): Promise<{ sources: YamlSour
   const dir = join(root, RULES_DIR);
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && /\.ya?ml$/.test(e.name)).map((e) => e.name).sort();
+    names = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+      .map((e) => e.name)
+      .sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sources: [], issues: [] };
     throw error;
@@ -71,7 +84,12 @@ export async function loadMaskingRules(root: string, config: ProjectConfig, keys
   return buildMaskingRules(sources, config, keys, issues);
 }
 
-export function buildMaskingRules(sources: readonly YamlSource[], config: ProjectConfig, keys: MaskingKeys, earlier: readonly ConfigIssue[] = []): MaskingRuleSet {
+export function buildMaskingRules(
+  sources: readonly YamlSource[],
+  config: ProjectConfig,
+  keys: MaskingKeys,
+  earlier: readonly ConfigIssue[] = [],
+): MaskingRuleSet {
   const issues = [...earlier];
   const warnings: ConfigIssue[] = [];
   const rules: MaskingRule[] = [];
@@ -101,9 +119,9 @@ export function buildMaskingRules(sources: readonly YamlSource[], config: Projec
 function knownJurisdictions(catalog: Catalog, registry: AgentRegistry): Set<string> {
   const codes = new Set<string>();
   for (const table of catalog.tables.values()) {
-    for (const column of table.columns.values()) if (column.tags.includes('jurisdiction')) column.domain?.forEach((code) => codes.add(code));
+    for (const column of table.columns.values()) if (column.tags.includes('jurisdiction')) for (const code of column.domain ?? []) codes.add(code);
   }
-  for (const agent of registry.agents.values()) [agent.location, ...agent.serves].forEach((code) => codes.add(code));
+  for (const agent of registry.agents.values()) for (const code of [agent.location, ...agent.serves]) codes.add(code);
   return codes;
 }
 
@@ -130,7 +148,8 @@ function checkRule(
     const values = entry[dimension];
     if (!values) continue;
     values.forEach((value, i) => {
-      if (!known[dimension].has(value)) issues.push(source.issue([...at, dimension, i], `unknown ${singular(dimension)} "${value}" (expected one of: ${known[dimension].list()})`));
+      if (!known[dimension].has(value))
+        issues.push(source.issue([...at, dimension, i], `unknown ${singular(dimension)} "${value}" (expected one of: ${known[dimension].list()})`));
     });
     scope[dimension] = new Set(values);
   }
@@ -148,7 +167,10 @@ function checkRule(
       }
       if (getMaskFunction(entry.mask).warnsLowEntropy && isGuessable(column)) {
         warnings.push(
-          source.issue([...at, 'mask'], `${entry.mask} on ${key} is reversible: anyone can hash a dictionary of likely ${column.name} values and compare; use pseudonymize (keyed) instead`),
+          source.issue(
+            [...at, 'mask'],
+            `${entry.mask} on ${key} is reversible: anyone can hash a dictionary of likely ${column.name} values and compare; use pseudonymize (keyed) instead`,
+          ),
         );
       }
     }
@@ -200,7 +222,8 @@ function selectedColumns(
     }
     const column = table.columns.get(columnName);
     if (!column) issues.push(source.issue([...at, 'columns', i], `unknown column "${ref}" (columns of ${tableName}: ${[...table.columns.keys()].join(', ')})`));
-    else if (column.encrypted) issues.push(source.issue([...at, 'columns', i], `"${ref}" is encrypted-only and never shown in plaintext: no masking rule applies`));
+    else if (column.encrypted)
+      issues.push(source.issue([...at, 'columns', i], `"${ref}" is encrypted-only and never shown in plaintext: no masking rule applies`));
     else add(tableName, column, 'column');
   });
   entry.tags?.forEach((tag, i) => {
@@ -243,7 +266,9 @@ function checkMask(
   for (const [key, { column }] of columns) {
     const type = MASK_TYPE_OF[column.type];
     if (!spec.appliesTo.includes(type)) {
-      issues.push(source.issue([...at, 'mask'], `${entry.mask} does not apply to ${key} (a ${column.type} column); it masks ${spec.appliesTo.join(', ')} values`));
+      issues.push(
+        source.issue([...at, 'mask'], `${entry.mask} does not apply to ${key} (a ${column.type} column); it masks ${spec.appliesTo.join(', ')} values`),
+      );
       return undefined;
     }
   }

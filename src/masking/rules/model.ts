@@ -42,7 +42,10 @@ export function compareSpecificity(a: Specificity, b: Specificity): number {
 
 export function describeSpecificity(s: Specificity): string {
   const selector = s.selector === 'column' ? 'names the column' : s.selector === 'tag' ? 'selects by tag' : 'selects table.*';
-  const dims = s.dimensions.length === 0 ? 'no scope dimension' : `${s.dimensions.length} scope dimension${s.dimensions.length > 1 ? 's' : ''} (${s.dimensions.join(', ')})`;
+  const dims =
+    s.dimensions.length === 0
+      ? 'no scope dimension'
+      : `${s.dimensions.length} scope dimension${s.dimensions.length > 1 ? 's' : ''} (${s.dimensions.join(', ')})`;
   return `${selector}, ${dims}`;
 }
 
@@ -59,7 +62,9 @@ export function describeMask(rule: Pick<MaskingRule, 'mask' | 'written'>): strin
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
     return `{${entries.map(([k, v]) => `${k}:${stableJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'undefined';

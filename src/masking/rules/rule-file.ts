@@ -2,9 +2,7 @@
 import { z } from 'zod';
 
 const jurisdiction = z.string().regex(/^[A-Z]{2}(-[A-Z]{2})?$/, 'expected a jurisdiction code such as SG or EU-DE');
-const columnRef = z
-  .string()
-  .regex(/^[a-z_][a-z0-9_]*\.(?:\*|[a-z_][a-z0-9_]*)$/, 'expected "table.column" or "table.*"');
+const columnRef = z.string().regex(/^[a-z_][a-z0-9_]*\.(?:\*|[a-z_][a-z0-9_]*)$/, 'expected "table.column" or "table.*"');
 const nonEmpty = <T extends z.ZodType>(item: T) => z.array(item).min(1, 'expected at least one entry; leave the key out to mean "any"');
 
 /** The pseudo-function that withholds a field in the rule's scope (hidden from the schema when it applies to every row). */

@@ -204,7 +204,10 @@ function drawDecisions(breakdown) {
     'denials-chart',
     {
       type: 'bar',
-      data: { labels: codes, datasets: [{ label: 'requests', data: refusals.map((r) => r.count), backgroundColor: refusals.map((r) => DECISION_COLOURS[r.decision] ?? '#868e96') }] },
+      data: {
+        labels: codes,
+        datasets: [{ label: 'requests', data: refusals.map((r) => r.count), backgroundColor: refusals.map((r) => DECISION_COLOURS[r.decision] ?? '#868e96') }],
+      },
       options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
     },
     `Refusal reasons: ${refusals.map((r) => `${r.code ?? r.decision} ${r.count}`).join(', ') || 'none'}.`,
@@ -234,10 +237,17 @@ function drawBudgets(report) {
   fillBody(
     'budget-table',
     rows.map((r) =>
-      el('tr', {}, el('th', { scope: 'row' }, budgetLabel(r)), el('td', {}, r.period),
-        el('td', { className: 'num' }, r.epsilonSpent === null ? 'δ exceeded' : fmt.format(r.epsilonSpent)), numCell(r.epsilonLimit),
+      el(
+        'tr',
+        {},
+        el('th', { scope: 'row' }, budgetLabel(r)),
+        el('td', {}, r.period),
+        el('td', { className: 'num' }, r.epsilonSpent === null ? 'δ exceeded' : fmt.format(r.epsilonSpent)),
+        numCell(r.epsilonLimit),
         el('td', { className: 'num' }, r.epsilonSpent === null ? '—' : percent.format(r.epsilonSpent / r.epsilonLimit)),
-        el('td', { className: 'num' }, `${small(r.deltaSpent)} / ${small(r.deltaLimit)}`), numCell(r.queries)),
+        el('td', { className: 'num' }, `${small(r.deltaSpent)} / ${small(r.deltaLimit)}`),
+        numCell(r.queries),
+      ),
     ),
   );
   $('budget-note').textContent = report.note;
@@ -247,7 +257,11 @@ function drawFindingCounts(counts) {
   // The API lists the most severe first, so checks that denied something come first.
   const checks = [...new Set(counts.map((c) => c.check ?? 'unknown'))];
   const count = (check, outcome) => counts.filter((c) => (c.check ?? 'unknown') === check && c.outcome === outcome).reduce((n, c) => n + c.findings, 0);
-  const datasets = OUTCOMES.map((outcome) => ({ label: outcome, backgroundColor: OUTCOME_COLOURS[outcome], data: checks.map((check) => count(check, outcome)) }));
+  const datasets = OUTCOMES.map((outcome) => ({
+    label: outcome,
+    backgroundColor: OUTCOME_COLOURS[outcome],
+    data: checks.map((check) => count(check, outcome)),
+  }));
   drawChart(
     'findings-chart',
     {
@@ -299,7 +313,11 @@ function drawFlows(cells) {
   const locations = [...new Set(cells.map((c) => c.agentLocation ?? '—'))].sort();
   const jurisdictions = [...new Set(cells.map((c) => c.subjectJurisdiction ?? '—'))].sort();
   const max = Math.max(1, ...cells.map((c) => c.records));
-  const head = el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Agent location ↓ / subject →'), ...jurisdictions.map((j) => el('th', { scope: 'col' }, j))));
+  const head = el(
+    'thead',
+    {},
+    el('tr', {}, el('th', { scope: 'col' }, 'Agent location ↓ / subject →'), ...jurisdictions.map((j) => el('th', { scope: 'col' }, j))),
+  );
   const body = el('tbody');
   for (const location of locations) {
     const row = el('tr', {}, el('th', { scope: 'row' }, location));
@@ -310,7 +328,11 @@ function drawFlows(cells) {
         continue;
       }
       const strength = 0.15 + 0.85 * (cell.records / max);
-      const td = el('td', { className: cell.crossBorder ? 'cross' : '', title: `${cell.records} records, ${cell.subjects} subjects${cell.crossBorder ? ', cross-border' : ''}` }, `${cell.records} (${cell.subjects})`);
+      const td = el(
+        'td',
+        { className: cell.crossBorder ? 'cross' : '', title: `${cell.records} records, ${cell.subjects} subjects${cell.crossBorder ? ', cross-border' : ''}` },
+        `${cell.records} (${cell.subjects})`,
+      );
       td.style.backgroundColor = `rgba(31, 95, 191, ${strength.toFixed(2)})`;
       td.style.color = strength > 0.55 ? '#fff' : '#1d2430';
       row.append(td);
@@ -333,8 +355,20 @@ function drawAgents(summaries) {
   fillBody(
     'agents-table',
     summaries.map((s) =>
-      el('tr', {}, el('th', { scope: 'row' }, actorLabel(s.actorKind, s.agent)), el('td', {}, s.location ?? '—'), numCell(s.requests), numCell(s.allowed),
-        numCell(s.denied), numCell(s.errors), numCell(s.rows), numCell(s.distinctSubjects), numCell(s.withheldRows), numCell(s.epsilonSpent)),
+      el(
+        'tr',
+        {},
+        el('th', { scope: 'row' }, actorLabel(s.actorKind, s.agent)),
+        el('td', {}, s.location ?? '—'),
+        numCell(s.requests),
+        numCell(s.allowed),
+        numCell(s.denied),
+        numCell(s.errors),
+        numCell(s.rows),
+        numCell(s.distinctSubjects),
+        numCell(s.withheldRows),
+        numCell(s.epsilonSpent),
+      ),
     ),
   );
 }
@@ -343,10 +377,18 @@ function drawFindings(findings) {
   fillBody(
     'findings-table',
     findings.map((f) =>
-      el('tr', { className: f.outcome ? `finding-${f.outcome}` : '' }, el('td', {}, String(f.seq)), el('td', {}, time(f.recordedAt)),
-        el('td', {}, actorLabel(f.actorKind, f.agent)), el('td', {}, f.check ?? '—'),
-        el('td', {}, el('span', { className: `outcome outcome-${f.outcome ?? 'unknown'}` }, f.outcome ?? '—')), el('td', {}, f.jurisdiction ?? '—'),
-        el('td', { className: 'wrap' }, f.rule ?? '—'), el('td', { className: 'wrap' }, f.message ?? '—')),
+      el(
+        'tr',
+        { className: f.outcome ? `finding-${f.outcome}` : '' },
+        el('td', {}, String(f.seq)),
+        el('td', {}, time(f.recordedAt)),
+        el('td', {}, actorLabel(f.actorKind, f.agent)),
+        el('td', {}, f.check ?? '—'),
+        el('td', {}, el('span', { className: `outcome outcome-${f.outcome ?? 'unknown'}` }, f.outcome ?? '—')),
+        el('td', {}, f.jurisdiction ?? '—'),
+        el('td', { className: 'wrap' }, f.rule ?? '—'),
+        el('td', { className: 'wrap' }, f.message ?? '—'),
+      ),
     ),
   );
 }
@@ -361,10 +403,19 @@ function drawLog(records, total, offset) {
   fillBody(
     'log-table',
     records.map((r) => {
-      const row = el('tr', { tabindex: '0', 'data-seq': String(r.seq), 'aria-label': `Record ${r.seq}, ${r.decision}; open details` },
-        el('td', {}, String(r.seq)), el('td', {}, time(r.recordedAt)), el('td', {}, actorLabel(r.actorKind, r.actorId)), el('td', {}, r.purpose ?? '—'),
-        el('td', { className: `decision-${r.decision}` }, r.decision), el('td', {}, r.code ?? ''), el('td', {}, r.tables.join(', ')),
-        numCell(r.rowCount), numCell(r.subjectCount));
+      const row = el(
+        'tr',
+        { tabindex: '0', 'data-seq': String(r.seq), 'aria-label': `Record ${r.seq}, ${r.decision}; open details` },
+        el('td', {}, String(r.seq)),
+        el('td', {}, time(r.recordedAt)),
+        el('td', {}, actorLabel(r.actorKind, r.actorId)),
+        el('td', {}, r.purpose ?? '—'),
+        el('td', { className: `decision-${r.decision}` }, r.decision),
+        el('td', {}, r.code ?? ''),
+        el('td', {}, r.tables.join(', ')),
+        numCell(r.rowCount),
+        numCell(r.subjectCount),
+      );
       row.addEventListener('click', () => openRecord(r));
       row.addEventListener('keydown', (event) => {
         if (event.key === 'Enter' || event.key === ' ') {
@@ -464,13 +515,31 @@ async function lookUpSubject(customerId) {
   try {
     const { whoHasSeen: seen } = await officerGraphql(SEEN_QUERY, { id: customerId });
     clearError();
-    const summary = el('p', {}, seen.agents.length === 0
-      ? `No request has returned data about customer ${customerId}.`
-      : `Customer ${customerId} (pseudonym ${seen.subject}) was seen by ${seen.agents.join(', ')} in ${seen.accesses.length} requests.`);
+    const summary = el(
+      'p',
+      {},
+      seen.agents.length === 0
+        ? `No request has returned data about customer ${customerId}.`
+        : `Customer ${customerId} (pseudonym ${seen.subject}) was seen by ${seen.agents.join(', ')} in ${seen.accesses.length} requests.`,
+    );
     const rows = seen.accesses.map((a) =>
-      el('tr', {}, el('td', {}, String(a.seq)), el('td', {}, time(a.recordedAt)), el('td', {}, a.agent ?? '—'), el('td', {}, a.purpose ?? '—'),
-        el('td', {}, `${a.actorLocation ?? '—'} ← ${a.subjectJurisdiction ?? '—'}`), el('td', {}, a.fields.map((f) => `${f.table}.${f.field} (${f.mask})`).join(', '))));
-    const table = el('table', {}, el('thead', {}, el('tr', {}, ...['#', 'Time (UTC)', 'Agent', 'Purpose', 'Flow', 'Fields (mask)'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows));
+      el(
+        'tr',
+        {},
+        el('td', {}, String(a.seq)),
+        el('td', {}, time(a.recordedAt)),
+        el('td', {}, a.agent ?? '—'),
+        el('td', {}, a.purpose ?? '—'),
+        el('td', {}, `${a.actorLocation ?? '—'} ← ${a.subjectJurisdiction ?? '—'}`),
+        el('td', {}, a.fields.map((f) => `${f.table}.${f.field} (${f.mask})`).join(', ')),
+      ),
+    );
+    const table = el(
+      'table',
+      {},
+      el('thead', {}, el('tr', {}, ...['#', 'Time (UTC)', 'Agent', 'Purpose', 'Flow', 'Fields (mask)'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, ...rows),
+    );
     out.replaceChildren(summary, ...(rows.length > 0 ? [el('div', { className: 'scroll' }, table)] : []));
   } catch (error) {
     handleFailure(error);
@@ -505,7 +574,11 @@ async function startSession() {
     $('sign-out').hidden = false;
     $('sign-in').hidden = true;
     $('dashboard').hidden = false;
-    fillSelect($('filter-agent'), agents.map((a) => a.id), (id) => `${id} (${agents.find((a) => a.id === id).location})`);
+    fillSelect(
+      $('filter-agent'),
+      agents.map((a) => a.id),
+      (id) => `${id} (${agents.find((a) => a.id === id).location})`,
+    );
     fillSelect($('filter-jurisdiction'), [...me.jurisdictions].sort());
     // One after the other: the chain check must not race the dashboard's own audit record being appended.
     await refresh();
