@@ -1,10 +1,11 @@
 import { currentRecordedPseudonyms } from '../audit/index.ts';
 import type { Catalog } from '../config/index.ts';
+import { possibleSubjectJurisdictions, type View } from '../policy/index.ts';
 import { refusal } from '../graphql/errors.ts';
 import type { RequestState } from '../graphql/request-state.ts';
 import type { Queryable } from '../sql/index.ts';
 import { runComplianceChecks } from './evaluate.ts';
-import { describeFields, type RequestField, type TransferVolume } from './request.ts';
+import { type ComplianceRequest, describeFields, type Finding, type RequestField, type TransferVolume } from './request.ts';
 import type { RuleSet } from './rule-schema.ts';
 import type { JurisdictionRules } from './rules.ts';
 import { sensitiveFields } from './special-categories.ts';
@@ -56,6 +57,15 @@ async function yearlyVolume(
  */
 export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGate {
   const { rules, catalog } = options;
+  const known = [...rules.byJurisdiction.keys()];
+  const viewJurisdictions = (view: View, tables: Iterable<string>): string[] => [
+    ...new Set(
+      [...tables].flatMap((name) => {
+        const viewTable = view.tables.get(name);
+        return viewTable ? possibleSubjectJurisdictions(view, viewTable, known) : [];
+      }),
+    ),
+  ];
   // The catalog columns each rule set counts as sensitive, worked out once rather than on every request.
   const sensitiveColumns = new Map<RuleSet, string[]>();
   const sensitiveColumnsOf = (set: RuleSet): string[] => {
@@ -96,21 +106,28 @@ export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGa
         sensitiveNames,
       );
     }
-    const result = runComplianceChecks(
-      {
-        agent: principal.agent,
-        purpose: principal.purpose,
-        access,
-        fields,
-        lookupFields: describeFields(catalog, state.access.lookups.values()),
-        subjectJurisdictions: [...subjectsByJurisdiction.keys()],
-        transferVolumes,
-      },
-      rules,
+    const request: ComplianceRequest = {
+      agent: principal.agent,
+      purpose: principal.purpose,
+      access,
+      fields,
+      lookupFields: describeFields(catalog, state.access.lookups.values()),
+      subjectJurisdictions: [...subjectsByJurisdiction.keys()],
+      transferVolumes,
+    };
+    const result = runComplianceChecks(request, rules);
+    // A denial must not depend on whether someone the agent's filter matched is of a denied jurisdiction, or the
+    // agent could test people one predicate at a time: it is decided on every jurisdiction the view can return.
+    // Yearly volumes are counts of people actually read, and stay with the answer's own subjects.
+    const possible = access === 'rows' && state.view ? viewJurisdictions(state.view, state.access.tables) : [];
+    const viewDenials = runComplianceChecks({ ...request, subjectJurisdictions: possible }, rules).findings.filter(
+      (finding) => finding.outcome === 'deny' && finding.check !== 'transfer_volume',
     );
-    state.access.findings.push(...result.findings.map((finding) => ({ ...finding })));
-    if (result.outcome === 'deny') {
-      const denials = result.findings.filter((finding) => finding.outcome === 'deny');
+    const sameFinding = (a: Finding, b: Finding) => a.check === b.check && a.jurisdiction === b.jurisdiction && a.rule === b.rule;
+    const findings = [...result.findings, ...viewDenials.filter((denial) => !result.findings.some((finding) => sameFinding(finding, denial)))];
+    state.access.findings.push(...findings.map((finding) => ({ ...finding })));
+    const denials = findings.filter((finding) => finding.outcome === 'deny');
+    if (denials.length > 0) {
       throw refusal('TRANSFER_DENIED', `Compliance rules deny this answer: ${denials.map((d) => `${d.message} (${d.rule})`).join('; ')}`, {
         findings: denials.map(({ check, jurisdiction, rule }) => ({ check, jurisdiction, rule })),
       });

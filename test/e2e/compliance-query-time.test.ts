@@ -85,7 +85,7 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
     expect(transfer!.rule).toMatch(/GDPR Art\. 46/);
   });
 
-  it('denies the whole answer when an EU subject would go abroad with no basis, and audits the denial', async () => {
+  it('denies every answer of a view that can return EU subjects with no transfer basis, whoever the filter matches', async () => {
     const root = await projectWith({
       'schema/agents.yaml': (text) =>
         text.replace('      EU-FR: [standard_contractual_clauses]\n      AU: [contractual_safeguards]', '      AU: [contractual_safeguards]'),
@@ -101,12 +101,27 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
       const record = await lastRecord();
       expect(record).toMatchObject({ decision: 'denied', code: 'TRANSFER_DENIED' });
       expect(record.findings.some((f) => f.outcome === 'deny' && f.jurisdiction === 'EU-FR')).toBe(true);
-      const allowed = await strict.graphql(token, '{ customers(where: { residency: { eq: "SG" } }) { id } }');
-      expect(allowed.body.data!.customers).toEqual([{ id: 1 }]);
+      // Decided on the jurisdictions the view can return, not on the people the filter matched: otherwise a
+      // predicate matching an EU-FR customer (denied) and one matching nobody (answered) would tell them apart.
+      const probes = ['{ customers(where: { residency: { eq: "SG" } }) { id } }', ...(await probesOfEuFrCustomer())];
+      for (const probe of probes) {
+        const reply = await strict.graphql(token, probe);
+        expect([reply.status, reply.body.errors?.[0]?.extensions?.code]).toEqual([403, 'TRANSFER_DENIED']);
+        expect({ ...reply.body, errors: reply.body.errors!.map(({ message, extensions }) => ({ message, code: extensions!.code })) }).toEqual({
+          ...denied.body,
+          errors: denied.body.errors!.map(({ message, extensions }) => ({ message, code: extensions!.code })),
+        });
+      }
     } finally {
       await strict.close();
     }
   });
+
+  async function probesOfEuFrCustomer(): Promise<string[]> {
+    const { rows } = await world.t.db.query<{ full_name: string }>("SELECT full_name FROM customers WHERE residency = 'EU-FR' LIMIT 1");
+    const name = JSON.stringify(rows[0]!.full_name);
+    return [`{ customers(where: { full_name: { eq: ${name} } }) { id } }`, '{ customers(where: { full_name: { eq: "Nobody At All" } }) { id } }'];
+  }
 
   it('counts each subject once per year against PIPL volume thresholds, however often they are read', async () => {
     // Sensitive PI (amounts are financial data under PIPL) of 2 people needs a CAC security assessment here:
