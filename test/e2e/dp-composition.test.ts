@@ -4,12 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerKeyDirectory } from '../../src/cli/he-command.ts';
 import { clearPublicMaterialCache, encryptColumn, generateKeys, writeKeyDirectory } from '../../src/he/index.ts';
-import { createPgDb } from '../../src/sql/index.ts';
-import { startTestBroker, type TestBroker } from '../support/broker.ts';
-import { createPostgresTestDatabase, ENGINES, type TestDatabase } from '../support/databases.ts';
-import { loadWorld } from '../support/fixtures.ts';
+import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { projectWith, withBudget } from '../support/project.ts';
-import { useWorld } from '../support/world.ts';
+import { useTwoBrokers, useWorld } from '../support/world.ts';
 
 // Sequential composition within one request (issue 21): every release a request makes is charged, the request is
 // admitted only when their sum fits, and its one audit record lists each release and the total. Before the fix,
@@ -166,28 +163,16 @@ describe('encrypted-noise and DP releases composed in one request', () => {
 });
 
 describe('several brokers, many multi-release requests: the ledger equals the sum of the audit records', () => {
-  let t: TestDatabase;
-  let brokers: TestBroker[];
-  beforeAll(async () => {
-    t = await createPostgresTestDatabase();
-    await loadWorld(t.db);
-    const root = await projectWith(withBudget({ epsilon: 10, maxEpsilonPerQuery: 2 }));
-    brokers = [await startTestBroker(t.db, { root }), await startTestBroker(createPgDb({ connectionString: t.url!, max: 8 }), { root })];
-  });
-  afterAll(async () => {
-    await brokers[1]!.broker.db.close();
-    for (const kh of brokers) await kh.close();
-    await t.drop();
-  });
+  const world = useTwoBrokers(() => projectWith(withBudget({ epsilon: 10, maxEpsilonPerQuery: 2 })));
 
   it('never spends more than the budget, and charges exactly what the allowed records list', async () => {
-    const tokens = await Promise.all(brokers.map((kh) => kh.token('analytics-bot')));
+    const tokens = await Promise.all(world.brokers.map((kh) => kh.token('analytics-bot')));
     const requests = Array.from({ length: 30 }, (_, i) => {
       const fields = Array.from(
         { length: 1 + (i % 3) },
         (_, j) => `f${j}: customers_aggregate(epsilon: ${j === 0 ? 0.5 : 1}, where: { segment: { ne: "r${i}-${j}" } }) ${COUNT}`,
       );
-      return brokers[i % 2]!.graphql(tokens[i % 2]!, `{ ${fields.join(' ')} }`);
+      return world.brokers[i % 2]!.graphql(tokens[i % 2]!, `{ ${fields.join(' ')} }`);
     });
     const replies = await Promise.all(requests);
     const answered = replies.filter((r) => r.status === 200);
@@ -195,8 +180,8 @@ describe('several brokers, many multi-release requests: the ledger equals the su
     expect(answered.length).toBeGreaterThan(0);
     const released = answered.flatMap((r) => Object.values(r.body.data!)).reduce((sum: number, field: any) => sum + field.cost.epsilon, 0);
 
-    const ledger = await spent(t, 'agent:analytics-bot');
-    const { rows } = await t.db.query<{ decision: string; epsilon: string | null; n: number }>(
+    const ledger = await spent(world.t, 'agent:analytics-bot');
+    const { rows } = await world.t.db.query<{ decision: string; epsilon: string | null; n: number }>(
       "SELECT decision, sum((privacy_cost->>'epsilon')::numeric)::text AS epsilon, count(*)::int AS n FROM audit_log WHERE operation_kind = 'dp_aggregate' GROUP BY decision ORDER BY decision",
     );
     const allowed = rows.find((r) => r.decision === 'allowed')!;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { startTestBroker, type TestBroker } from './broker.ts';
-import type { TestDatabase } from './databases.ts';
+import { createPgDb } from '../../src/sql/index.ts';
+import { createPostgresTestDatabase, type TestDatabase } from './databases.ts';
 import { loadWorld } from './fixtures.ts';
 
 export interface World {
@@ -21,6 +22,34 @@ export function useWorld(create: () => Promise<TestDatabase>, root?: () => Promi
   });
   afterAll(async () => {
     await world.kh?.close();
+    await world.t?.drop();
+  });
+  return world;
+}
+
+export interface TwoBrokers {
+  readonly t: TestDatabase;
+  readonly brokers: readonly [TestBroker, TestBroker];
+}
+
+/**
+ * For one suite: a PostgreSQL database with the test world and two brokers over it, each with its own connection
+ * pool and the same keys (data dir), as two replicas behind a load balancer.
+ */
+export function useTwoBrokers(root?: () => Promise<string>): TwoBrokers {
+  const world = {} as { t: TestDatabase; brokers: [TestBroker, TestBroker] };
+  beforeAll(async () => {
+    world.t = await createPostgresTestDatabase();
+    await loadWorld(world.t.db);
+    const options = root ? { root: await root() } : {};
+    const first = await startTestBroker(world.t.db, options);
+    const second = await startTestBroker(createPgDb({ connectionString: world.t.url!, max: 8 }), { ...options, dataDir: first.dataDir });
+    world.brokers = [first, second];
+  });
+  afterAll(async () => {
+    await world.brokers?.[1].broker.db.close();
+    await world.brokers?.[1].close();
+    await world.brokers?.[0].close();
     await world.t?.drop();
   });
   return world;
