@@ -6,14 +6,43 @@ import { loadTokenKeys, type TokenKeys } from './identity/index.ts';
 import { createAgentYoga, requestDeadlineFrom } from './graphql/yoga.ts';
 import { corsOriginsFrom } from './graphql/plugins/use-cors.ts';
 import { ViewSchemaCache } from './graphql/view-schemas.ts';
-import { loadJurisdictionRules, makeComplianceGate, withheldJurisdictions } from './compliance/index.ts';
+import { type JurisdictionRules, loadJurisdictionRules, makeComplianceGate, withheldJurisdictions } from './compliance/index.ts';
 import { dpAggregateExtension } from './dp/graphql.ts';
 import { BudgetLedger } from './dp/ledger.ts';
 import { heAggregateExtension } from './he/graphql.ts';
 import { type Log, silentLog } from './log.ts';
 import { useOfficerRoutes } from './officer/index.ts';
-import { loadMaskingStage, watchMaskingRules } from './masking/index.ts';
+import { loadMaskingStage, type MaskingStage, watchMaskingRules } from './masking/index.ts';
 import { type Db, migrate } from './sql/index.ts';
+import { Drain } from './http/drain.ts';
+import { useHealthRoutes } from './http/health.ts';
+
+/**
+ * Everything a broker reads before it touches the database: the project's files, keys and secrets, and its
+ * environment settings. Loaded first, so a mistake in any of them stops a start before a database is opened,
+ * created or migrated.
+ */
+export interface BrokerSetup {
+  config: ProjectConfig;
+  tokenKeys: TokenKeys;
+  secrets: BrokerSecrets;
+  masking: MaskingStage;
+  jurisdictions: JurisdictionRules;
+  requestDeadlineMs: number;
+  corsOrigins: readonly string[];
+}
+
+export async function loadBrokerSetup(root: string, dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<BrokerSetup> {
+  const config = await loadProjectConfig(root);
+  // In production without a configured token key the broker refuses to start.
+  const tokenKeys = await loadTokenKeys(dataDir, env);
+  const requestDeadlineMs = requestDeadlineFrom(env.KEYHOLE_REQUEST_DEADLINE_MS);
+  const corsOrigins = corsOriginsFrom(env.KEYHOLE_CORS_ORIGINS);
+  const secrets = await loadBrokerSecrets(dataDir, env);
+  const masking = await loadMaskingStage(root, config, secrets);
+  const jurisdictions = await loadJurisdictionRules(join(root, 'schema', 'jurisdictions'));
+  return { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs, corsOrigins };
+}
 
 export interface BrokerOptions {
   /** The project directory holding schema/ and masking-rules/. */
@@ -22,6 +51,8 @@ export interface BrokerOptions {
   dataDir: string;
   env?: NodeJS.ProcessEnv;
   log?: Log;
+  /** What loadBrokerSetup read, when the caller loaded it before opening the database; else loaded here. */
+  setup?: BrokerSetup;
   /** More HTTP routes served before GraphQL (e.g. the CLI hand-over of the server process). */
   routes?: Plugin[];
 }
@@ -32,43 +63,26 @@ export interface Broker {
   secrets: BrokerSecrets;
   tokenKeys: TokenKeys;
   views: ViewSchemaCache;
-  /** Serves one HTTP request: `/graphql`, `/healthz`. */
+  /** The shutdown state: readiness and the GraphQL endpoint refuse while it drains. */
+  drain: Drain;
+  /** Serves one HTTP request: `/graphql`, `/livez`, `/readyz`, `/healthz`, the officer routes. */
   fetch: (request: Request) => Promise<Response>;
   /** A Node `http` request listener for the same routes. */
   listener: RequestListener;
-  /** Stops background work (the rules watcher) and leaves the database open, for a caller that owns it. */
+  /** Stops background work (the rules watcher, late audit records) and leaves the database open, for a caller that owns it. */
   stop: () => void;
   /** `stop`, then closes the database. */
   close: () => Promise<void>;
-}
-
-function useHealthRoute(db: Db): Plugin {
-  return {
-    async onRequest({ url, endResponse }) {
-      if (url.pathname !== '/healthz') return;
-      const started = performance.now();
-      try {
-        await db.query('SELECT 1');
-        endResponse(Response.json({ status: 'ok', database: db.kind, latencyMs: Math.round(performance.now() - started) }));
-      } catch {
-        endResponse(Response.json({ status: 'unavailable', database: db.kind }, { status: 503 }));
-      }
-    },
-  };
 }
 
 /** Wires the pipeline stages together over one database. */
 export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const env = options.env ?? process.env;
   const log = options.log ?? silentLog;
-  const config = await loadProjectConfig(options.root);
-  // First of the keys: in production without a configured token key the broker refuses to start, before it migrates anything.
-  const tokenKeys = await loadTokenKeys(options.dataDir, env);
-  const requestDeadlineMs = requestDeadlineFrom(env.KEYHOLE_REQUEST_DEADLINE_MS);
+  const setup = options.setup ?? (await loadBrokerSetup(options.root, options.dataDir, env));
+  const { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs } = setup;
   await migrate(options.db);
-  const secrets = await loadBrokerSecrets(options.dataDir, env);
-  const masking = await loadMaskingStage(options.root, config, secrets);
-  const jurisdictions = await loadJurisdictionRules(join(options.root, 'schema', 'jurisdictions'));
+  const drain = new Drain();
   const ledger = config.policies.privacy ? new BudgetLedger(config.policies.privacy, config.catalog.dataset) : null;
   const views = new ViewSchemaCache({
     config,
@@ -98,10 +112,15 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     auditKey: secrets.auditKey,
     views,
     log,
-    routes: [useHealthRoute(options.db), useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log, requestDeadlineMs }), ...(options.routes ?? [])],
+    routes: [
+      useHealthRoutes(options.db, drain),
+      useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log, requestDeadlineMs }),
+      ...(options.routes ?? []),
+    ],
     beforeRecord: makeComplianceGate({ rules: jurisdictions, catalog: config.catalog }),
-    corsOrigins: corsOriginsFrom(env.KEYHOLE_CORS_ORIGINS),
+    corsOrigins: setup.corsOrigins,
     requestDeadlineMs,
+    drain,
   });
   return {
     config,
@@ -109,11 +128,16 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     secrets,
     tokenKeys,
     views,
+    drain,
     fetch: async (request) => yoga.fetch(request),
     listener: yoga as unknown as RequestListener,
-    stop: () => rulesWatcher.close(),
+    stop: () => {
+      rulesWatcher.close();
+      drain.stop();
+    },
     close: async () => {
       rulesWatcher.close();
+      drain.stop();
       await options.db.close();
     },
   };

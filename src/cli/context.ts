@@ -51,11 +51,12 @@ export async function withContext<T>(command: string, fn: (ctx: CliContext) => P
   if (inBroker) return fn(inBroker);
   const root = projectRoot();
   const dataDir = resolveDataDir();
+  // The files first: a configuration error stops the command before a database is opened, locked or created.
   const config = await loadProjectConfig(root);
+  const secrets = await loadBrokerSecrets(dataDir);
   const { db, where } = await openDatabase({ name: `keyhole ${command}` });
   try {
     await migrate(db);
-    const secrets = await loadBrokerSecrets(dataDir);
     return await fn({ root, dataDir, config, secrets, db, where });
   } finally {
     await db.close();

@@ -1,17 +1,27 @@
 import { Command } from 'commander';
-import { registerAgentCommands } from './agents-command.ts';
-import { registerApprovalCommands } from './approvals-command.ts';
-import { registerAuditCommands } from './audit-command.ts';
-import { registerDbCommands } from './db-command.ts';
-import { registerDemoCommand } from './demo-command.ts';
-import { registerRulesCommands } from './rules-command.ts';
-import { registerHeCommands } from './he-command.ts';
-import { registerMcpCommand } from './mcp-command.ts';
-import { registerReportCommand } from './report-command.ts';
-import { registerTokenCommand } from './token-command.ts';
 import { runProgram } from './run.ts';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, loaded only when needed: a command line naming one command loads that one alone, so
+ * `agents revoke` does not pay for the broker, the compliance engine or homomorphic encryption at start.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  token: async () => (await import('./token-command.ts')).registerTokenCommand,
+  db: async () => (await import('./db-command.ts')).registerDbCommands,
+  demo: async () => (await import('./demo-command.ts')).registerDemoCommand,
+  audit: async () => (await import('./audit-command.ts')).registerAuditCommands,
+  agents: async () => (await import('./agents-command.ts')).registerAgentCommands,
+  approvals: async () => (await import('./approvals-command.ts')).registerApprovalCommands,
+  rules: async () => (await import('./rules-command.ts')).registerRulesCommands,
+  he: async () => (await import('./he-command.ts')).registerHeCommands,
+  report: async () => (await import('./report-command.ts')).registerReportCommand,
+  mcp: async () => (await import('./mcp-command.ts')).registerMcpCommand,
+};
+
+/** The program for `argv`: the command it names, or every command (for help and unknown commands). */
+async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('keyhole')
     .description('Keyhole: the privacy-preserving data access broker for AI agents')
     .version('0.1.0')
@@ -20,20 +30,13 @@ export function buildProgram(): Command {
       'after',
       '\nEnvironment:\n  DATABASE_URL        PostgreSQL to use (default: embedded PGlite under KEYHOLE_DATA_DIR)\n  KEYHOLE_DATA_DIR    embedded database, dev keys and secrets (default ./.keyhole)\n  KEYHOLE_ROOT        project directory with schema/ and masking-rules/ (default: this package)',
     );
-  registerTokenCommand(program);
-  registerDbCommands(program);
-  registerDemoCommand(program);
-  registerAuditCommands(program);
-  registerAgentCommands(program);
-  registerApprovalCommands(program);
-  registerRulesCommands(program);
-  registerHeCommands(program);
-  registerReportCommand(program);
-  registerMcpCommand(program);
+  const named = argv[2];
+  const needed = named !== undefined && Object.hasOwn(COMMANDS, named) ? [COMMANDS[named]!] : Object.values(COMMANDS);
+  for (const register of await Promise.all(needed.map((load) => load()))) register(program);
   return program;
 }
 
 /** Runs the CLI and returns its exit code. */
-export function runCli(argv: string[]): Promise<number> {
-  return runProgram(buildProgram(), argv);
+export async function runCli(argv: string[]): Promise<number> {
+  return runProgram(await buildProgram(argv), argv);
 }

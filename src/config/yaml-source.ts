@@ -43,7 +43,8 @@ export class YamlSource {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
     const syntax = this.doc.errors.map((error) => ({
       file,
-      line: error.linePos?.[0]?.line ?? 1,
+      // `linePos` is only filled in with prettyErrors; the offset is always there.
+      line: this.lines.linePos(error.pos[0]).line,
       field: '',
       message: error.message.split('\n')[0] ?? error.message,
     }));

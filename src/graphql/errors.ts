@@ -1,5 +1,6 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { answerMediaType } from './media-type.ts';
+import { requestState } from './request-state.ts';
 
 /**
  * Every refusal an agent can see, with one stable `extensions.code` each (listed in the README).
@@ -22,6 +23,8 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: { status: 503, message: 'The data store is unavailable; nothing was returned or recorded as returned.' },
   DEADLINE_EXCEEDED: { status: 504, message: 'The request did not finish within its deadline; nothing was returned.' },
   AUDIT_UNAVAILABLE: { status: 503, message: 'The access could not be recorded, so no data was returned.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body exceeds the size this broker accepts.' },
+  SHUTTING_DOWN: { status: 503, message: 'This broker is shutting down; retry on another one.' },
   NOT_FOUND: { status: 404, message: 'No such endpoint: GraphQL is served at exactly one path.' },
   INTERNAL: { status: 500, message: 'Internal error; nothing was returned.' },
 } as const;
@@ -51,5 +54,6 @@ export function refusalResponse(request: Request, status: number, code: string, 
   const headers: Record<string, string> = { 'content-type': `${answerMediaType(request.headers.get('accept'))}; charset=utf-8` };
   if (status === 401) headers['www-authenticate'] = `Bearer realm="${realm}"`;
   if (status === 405) headers.allow = 'POST';
-  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), { status, headers });
+  const body = { errors: [{ message, extensions: { code } }], extensions: { requestId: requestState(request).requestId } };
+  return new Response(JSON.stringify(body), { status, headers });
 }

@@ -8,19 +8,24 @@ import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'gra
 import type { AgentRegistry } from '../config/index.ts';
 import { AuditBatcher } from '../audit/index.ts';
 import { RevocationGate, type TokenKeys } from '../identity/index.ts';
+import type { Drain } from '../http/drain.ts';
 import type { Log } from '../log.ts';
 import type { Db } from '../sql/index.ts';
 import { auditDraft, refuseRevokedAgents } from './audit-draft.ts';
 import { type AuditedExecutionOptions, useAuditedExecution } from './plugins/use-audited-execution.ts';
 import { useEndpointOnly } from './endpoint.ts';
+import { useBodyLimit } from './plugins/use-body-limit.ts';
 import { useCors } from './plugins/use-cors.ts';
+import { useDrainGate } from './plugins/use-drain-gate.ts';
 import { useArgumentHygiene } from './plugins/use-argument-hygiene.ts';
 import { useErrorHygiene } from './plugins/use-error-hygiene.ts';
 import { useIdentity } from './plugins/use-identity.ts';
 import { useMaxDirectives } from './plugins/use-max-directives.ts';
+import { useNoParserEcho } from './plugins/use-no-parser-echo.ts';
 import { useRecordEveryResult } from './plugins/use-record-every-result.ts';
 import { usePrivacySpend } from './plugins/use-privacy-spend.ts';
 import { useRequestGate } from './plugins/use-request-gate.ts';
+import { useRequestId } from './plugins/use-request-id.ts';
 import { useRequestLog } from './plugins/use-request-log.ts';
 import { captureParams } from './request-params.ts';
 import { requestState, type KeyholeContext } from './request-state.ts';
@@ -43,6 +48,8 @@ export interface AgentYogaOptions {
   requestDeadlineMs?: number;
   /** Checks on each successful read before its audit record (compliance). */
   beforeRecord?: AuditedExecutionOptions['beforeRecord'];
+  /** The broker's shutdown: requests arriving while it drains are refused, and its flush waits for pending records. */
+  drain?: Drain;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -79,7 +86,9 @@ const reportLimit = {
 export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<Record<string, unknown>, KeyholeContext> {
   const revocations = new RevocationGate();
   const settle = refuseRevokedAgents(revocations);
-  const batcher = new AuditBatcher(options.db, options.auditKey, { settle });
+  const batcher = new AuditBatcher(options.db, options.auditKey, { settle, log: options.log });
+  options.drain?.onFlush(() => batcher.flush());
+  options.drain?.onStop(() => batcher.stop());
   const recordRefusal = async (state: ReturnType<typeof requestState>, code: string, reason: string) => {
     try {
       await batcher.append(auditDraft(state, 'denied', code, reason));
@@ -116,12 +125,16 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       return compiled.schema;
     },
     plugins: [
+      useRequestId(),
+      useNoParserEcho(),
+      useBodyLimit(GRAPHQL_PATH, recordRefusal),
       ...(options.routes ?? []),
       useEndpointOnly(GRAPHQL_PATH),
       useCors(GRAPHQL_PATH, options.corsOrigins ?? []),
       useRequestLog(GRAPHQL_PATH, options.log),
       useRequestGate({ recordRefusal }),
       useIdentity({ keys: options.tokenKeys, registry: options.registry, db: options.db, revocations, recordRefusal }),
+      useDrainGate(() => options.drain?.draining ?? false, recordRefusal),
       useRecordEveryResult(recordRefusal),
       {
         onParams: ({ params, request }) => captureParams(requestState(request), params, recordRefusal),

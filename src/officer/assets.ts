@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ERROR_CODES, refusalResponse } from '../graphql/errors.ts';
 
 const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
@@ -46,7 +47,8 @@ export function isOfficerPath(pathname: string): boolean {
 /** The dashboard page or one of its assets; 404 for any other path under /officer/. */
 export async function serveAsset(request: Request, pathname: string): Promise<Response> {
   const asset = FILES.get(pathname);
-  if (!asset) return new Response('Not found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS } });
+  // The same JSON 404 as every other unknown path (`/officer/graphql/` included), so a client reads one shape.
+  if (!asset) return refusalResponse(request, 404, 'NOT_FOUND', ERROR_CODES.NOT_FOUND.message);
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return new Response('Method not allowed', { status: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' } });
   }

@@ -9,6 +9,8 @@ import { DEFAULT_REQUEST_DEADLINE_MS } from '../graphql/yoga.ts';
 import { useErrorHygiene } from '../graphql/plugins/use-error-hygiene.ts';
 import { useRecordEveryResult } from '../graphql/plugins/use-record-every-result.ts';
 import { useRequestGate } from '../graphql/plugins/use-request-gate.ts';
+import { useNoParserEcho } from '../graphql/plugins/use-no-parser-echo.ts';
+import { useRequestId } from '../graphql/plugins/use-request-id.ts';
 import { captureParams, type RecordRefusal } from '../graphql/request-params.ts';
 import { newAccessTally, requestState, type KeyholeContext, type RequestState } from '../graphql/request-state.ts';
 import type { TokenKeys } from '../identity/index.ts';
@@ -74,6 +76,8 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
     // server that routes here sends no CORS headers outside its own endpoint either: see useCors.)
     cors: false,
     plugins: [
+      useRequestId(),
+      useNoParserEcho(),
       useEndpointOnly(OFFICER_GRAPHQL_PATH),
       useReviewTally(),
       useRequestGate({ recordRefusal }),

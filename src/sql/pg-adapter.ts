@@ -23,6 +23,8 @@ export interface PgDbOptions {
   max?: number;
   /** The server cancels any statement running longer (a request's deadline); none when absent. */
   statementTimeoutMs?: number;
+  /** How long to wait for a connection (the server down, or every client busy); 5 s when absent. */
+  connectTimeoutMs?: number;
 }
 
 /** `Db` over a `pg` Pool: each transaction holds one pooled client from BEGIN to COMMIT/ROLLBACK. */
@@ -31,6 +33,10 @@ export function createPgDb(options: PgDbOptions): Db {
     connectionString: options.connectionString,
     max: options.max ?? 10,
     types: typeOverrides,
+    // A request waits for a connection no longer than this during an outage, instead of piling up behind it.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    // A server that vanished without closing its sockets (a failover, a network cut) is noticed, not waited on.
+    keepAlive: true,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
   });
   // An idle client losing its server must not crash the process; the next query reports it.
@@ -48,6 +54,12 @@ export function createPgDb(options: PgDbOptions): Db {
       }
       const tx = queryable(client);
       let broken = false;
+      // The pool listens only while a client is idle: a checked-out client losing its server would otherwise raise
+      // an unhandled 'error' and end the process. The failing statement reports it; the client is then discarded.
+      const lost = () => {
+        broken = true;
+      };
+      client.on('error', lost);
       try {
         await tx.query('BEGIN');
         const result = await fn(tx);
@@ -61,6 +73,7 @@ export function createPgDb(options: PgDbOptions): Db {
         }
         throw error;
       } finally {
+        client.off('error', lost);
         client.release(broken);
       }
     },

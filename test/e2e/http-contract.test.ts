@@ -44,7 +44,7 @@ function isGraphQLPath(path: string): boolean {
 }
 
 function errorBody(code: string) {
-  return { errors: [{ message: expect.any(String), extensions: { code } }] };
+  return { errors: [{ message: expect.any(String), extensions: { code } }], extensions: { requestId: expect.any(String) } };
 }
 
 function corsHeaders(response: Response): string[] {
@@ -101,8 +101,8 @@ describe.each(ENGINES)('one GraphQL-over-HTTP contract on both endpoints, on $en
       expect(await records(), `${what}: audit records`).toBe(before + (graphql && !preflight ? 1 : 0));
       if (graphql) continue;
       expect(response.status, what).toBe(404);
-      // Under /officer/ the dashboard's file server answers its own (text) 404; elsewhere the agents' server does.
-      if (!path.startsWith('/officer/')) expect(await response.json(), what).toEqual(errorBody('NOT_FOUND'));
+      // The same JSON 404 everywhere, from the dashboard's file server under /officer/ and the agents' server elsewhere.
+      expect(await response.json(), what).toEqual(errorBody('NOT_FOUND'));
     }
   });
 
@@ -113,7 +113,7 @@ describe.each(ENGINES)('one GraphQL-over-HTTP contract on both endpoints, on $en
     ] as const) {
       const response = await post(path, token, QUERY);
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
+      expect(await response.json()).toEqual({ data: { __typename: 'Query' }, extensions: { requestId: response.headers.get('x-request-id') } });
     }
   });
 

@@ -75,7 +75,7 @@ describe('the real server process over HTTP', () => {
         ],
       },
       // support-bot has no PIPL basis: CN customers are withheld, and the answer says so (never how many).
-      extensions: { withheld: [{ table: 'customers', jurisdictions: ['CN'] }] },
+      extensions: { withheld: [{ table: 'customers', jurisdictions: ['CN'] }], requestId: response.headers.get('x-request-id') },
     });
   });
 

@@ -10,6 +10,8 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface GraphQLReply {
   status: number;
+  /** The answer's request id (its audit record's), from x-request-id; the body's `extensions.requestId` is checked equal and left out. */
+  requestId?: string;
   body: { data?: Record<string, any> | null; errors?: Array<{ message: string; extensions?: Record<string, any> }>; extensions?: Record<string, any> };
 }
 
@@ -39,7 +41,14 @@ export async function startTestBroker(db: Db, options: { root?: string; env?: No
           body: JSON.stringify({ query, variables }),
         }),
       );
-      return { status: response.status, body: (await response.json()) as GraphQLReply['body'] };
+      const body = (await response.json()) as GraphQLReply['body'];
+      const requestId = response.headers.get('x-request-id') ?? '';
+      const { requestId: inBody, ...extensions } = body.extensions ?? {};
+      if (inBody !== requestId) throw new Error(`extensions.requestId ${inBody} differs from x-request-id ${requestId}`);
+      // Left out so that tests can compare two answers: the id differs from one request to the next by design.
+      if (Object.keys(extensions).length > 0) body.extensions = extensions;
+      else delete body.extensions;
+      return { status: response.status, requestId, body };
     },
     async close() {
       broker.stop();

@@ -1,0 +1,21 @@
+import type { Plugin } from 'graphql-yoga';
+import type { BodyLimitContext } from '../../http/server.ts';
+import { isEndpoint } from '../endpoint.ts';
+import { ERROR_CODES, refusalResponse } from '../errors.ts';
+import type { RecordRefusal } from '../request-params.ts';
+import { requestState } from '../request-state.ts';
+
+/**
+ * A body the HTTP server stopped reading at its size limit is refused 413 on every route, before any route
+ * could read it; on the GraphQL endpoint the refusal is recorded like any other.
+ */
+export function useBodyLimit(graphqlPath: string, recordRefusal: RecordRefusal): Plugin {
+  return {
+    async onRequest({ request, url, serverContext, endResponse }) {
+      if (!(serverContext as BodyLimitContext).bodyTooLarge) return;
+      const { status, message } = ERROR_CODES.PAYLOAD_TOO_LARGE;
+      if (isEndpoint(url, graphqlPath)) await recordRefusal(requestState(request), 'PAYLOAD_TOO_LARGE', message);
+      endResponse(refusalResponse(request, status, 'PAYLOAD_TOO_LARGE', message));
+    },
+  };
+}

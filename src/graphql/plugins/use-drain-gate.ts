@@ -1,0 +1,20 @@
+import type { Plugin } from 'graphql-yoga';
+import { ERROR_CODES, refusalResponse } from '../errors.ts';
+import type { RecordRefusal } from '../request-params.ts';
+import { requestState } from '../request-state.ts';
+
+/**
+ * While the broker drains for shutdown, a request that still arrives (on a kept-alive connection) is refused
+ * with SHUTTING_DOWN and recorded, so a client retries elsewhere and the log misses nothing. After identity, so
+ * the record names the agent.
+ */
+export function useDrainGate(draining: () => boolean, recordRefusal: RecordRefusal): Plugin {
+  return {
+    async onRequest({ request, endResponse }) {
+      if (!draining()) return;
+      const { status, message } = ERROR_CODES.SHUTTING_DOWN;
+      await recordRefusal(requestState(request), 'SHUTTING_DOWN', message);
+      endResponse(refusalResponse(request, status, 'SHUTTING_DOWN', message));
+    },
+  };
+}
