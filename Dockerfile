@@ -9,5 +9,5 @@ COPY schema ./schema
 COPY masking-rules ./masking-rules
 ENV NODE_ENV=production PORT=4000 KEYHOLE_DATA_DIR=/var/lib/keyhole
 EXPOSE 4000
-HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:4000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:4000/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["npm", "start"]
