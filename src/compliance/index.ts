@@ -32,4 +32,4 @@ export {
   UnknownJurisdictionError,
 } from './report.ts';
 export { REPORT_FORMATS, type ReportFormat, renderCsv, renderHtml, renderJson, renderMarkdown, renderReport } from './render.ts';
-export { makeComplianceGate, type ComplianceGate } from './query-time.ts';
+export { denialCode, makeComplianceGate, type ComplianceGate } from './query-time.ts';

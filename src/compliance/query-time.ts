@@ -11,6 +11,13 @@ import type { JurisdictionRules } from './rules.ts';
 import { sensitiveFields } from './special-categories.ts';
 import { isTransfer } from './transfer.ts';
 
+const TRANSFER_CHECKS = new Set(['cross_border_transfer', 'transfer_volume']);
+
+/** TRANSFER_DENIED when only transfer rules deny, COMPLIANCE_DENIED when any other rule does (special categories, …). */
+export function denialCode(denials: readonly Finding[]): 'TRANSFER_DENIED' | 'COMPLIANCE_DENIED' {
+  return denials.every((denial) => TRANSFER_CHECKS.has(denial.check)) ? 'TRANSFER_DENIED' : 'COMPLIANCE_DENIED';
+}
+
 export interface ComplianceGateOptions {
   rules: JurisdictionRules;
   catalog: Catalog;
@@ -128,7 +135,7 @@ export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGa
     state.access.findings.push(...findings.map((finding) => ({ ...finding })));
     const denials = findings.filter((finding) => finding.outcome === 'deny');
     if (denials.length > 0) {
-      throw refusal('TRANSFER_DENIED', `Compliance rules deny this answer: ${denials.map((d) => `${d.message} (${d.rule})`).join('; ')}`, {
+      throw refusal(denialCode(denials), `Compliance rules deny this answer: ${denials.map((d) => `${d.message} (${d.rule})`).join('; ')}`, {
         findings: denials.map(({ check, jurisdiction, rule }) => ({ check, jurisdiction, rule })),
       });
     }

@@ -7,13 +7,13 @@ import { type Release, type RequestPrivacySpend, requestPrivacySpend } from './r
 
 /**
  * Admits one release that will spend privacy budget, or refuses it: no budget declared for the agent
- * (BUDGET_EXHAUSTED), or ε or δ outside what one query may spend (PRIVACY_LIMIT_EXCEEDED): ε within
+ * (BUDGET_NOT_DECLARED: a steward's to fix, not a spent budget), or ε or δ outside what one query may spend (PRIVACY_LIMIT_EXCEEDED): ε within
  * [minEpsilonPerQuery, maxEpsilonPerQuery], δ either 0 or within [minDeltaPerQuery, maxDeltaPerQuery].
  * Returns the request's spend, which composes every release of the request.
  */
 export function admitPrivacySpend(ledger: BudgetLedger | null, request: object, agentId: string, epsilon: number, delta: number): RequestPrivacySpend {
   const budget = ledger?.agentBudget(agentId);
-  if (!ledger || !budget) throw refusal('BUDGET_EXHAUSTED', 'No privacy budget is declared for this agent.');
+  if (!ledger || !budget) throw refusal('BUDGET_NOT_DECLARED');
   const epsilonOk = epsilon >= budget.minEpsilonPerQuery && epsilon <= budget.maxEpsilonPerQuery;
   const deltaOk = delta === 0 || (delta >= budget.minDeltaPerQuery && delta <= budget.maxDeltaPerQuery);
   if (!epsilonOk || !deltaOk) {

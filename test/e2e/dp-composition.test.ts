@@ -110,6 +110,16 @@ describe.each(ENGINES)('privacy releases composed within one request on $engine'
   });
 });
 
+describe('an agent with aggregate views but no declared budget', () => {
+  const world = useWorld(ENGINES[0].create, () => projectWith({ 'schema/policies.yaml': (text) => text.replace(/\n\s+analytics-bot: \{[^}]+\}/, '') }));
+
+  it('is refused with BUDGET_NOT_DECLARED (a steward has to declare one), not told its budget is spent', async () => {
+    const reply = await world.kh.graphql(await world.kh.token('analytics-bot'), `{ customers_aggregate(epsilon: 1) ${COUNT} }`);
+    expect([reply.status, reply.body.errors![0]!.extensions!.code]).toEqual([403, 'BUDGET_NOT_DECLARED']);
+    expect(await spent(world.t, 'agent:analytics-bot')).toEqual({ epsilon: 0, queries: 0 });
+  });
+});
+
 describe('encrypted-noise and DP releases composed in one request', () => {
   let keyDir: string;
   const fraudScope = 'agent:fraud-bot';

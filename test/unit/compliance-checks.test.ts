@@ -8,6 +8,7 @@ import {
   checkSpecialCategories,
   checkTransferVolumes,
   type ComplianceAgent,
+  denialCode,
   type ComplianceRequest,
   describeFields,
   isClearFor,
@@ -154,6 +155,18 @@ describe('special categories', () => {
       outcome: 'allow',
       findings: [expect.objectContaining({ outcome: 'allow', rule: expect.stringMatching(/^GDPR Art\. 9\(2\)\(a\)/) })],
     });
+  });
+
+  it('refuses with COMPLIANCE_DENIED, not TRANSFER_DENIED, when a special-category rule denies', () => {
+    const health = checkSpecialCategories(
+      request({ agent: agent('EU-DE'), purpose: 'analytics', fields: [DIAGNOSIS], subjectJurisdictions: ['EU-DE'] }),
+      rules,
+    );
+    const transfer = checkCrossBorderTransfer(request({ agent: agent('SG'), subjectJurisdictions: ['EU-DE'] }), rules);
+    expect(transfer.outcome).toBe('deny');
+    expect(denialCode(transfer.findings)).toBe('TRANSFER_DENIED');
+    expect(denialCode(health.findings)).toBe('COMPLIANCE_DENIED');
+    expect(denialCode([...transfer.findings, ...health.findings])).toBe('COMPLIANCE_DENIED');
   });
 
   it('follows each law: PDPA and CPRA flag, PIPL and the APPs deny', () => {
