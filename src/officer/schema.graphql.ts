@@ -128,7 +128,7 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     actorKind: ActorKind!
     agent: String
     purpose: String
-    "The decision on the whole request: a deny finding makes it 'denied' with code TRANSFER_DENIED."
+    "The decision on the whole request: a deny finding makes it 'denied' with code TRANSFER_DENIED (COMPLIANCE_DENIED when a rule other than a transfer denies)."
     decision: Decision!
     code: String
     "cross_border_transfer, special_category, purpose_limitation, government_identifier, transfer_volume or rule_coverage."
