@@ -1,8 +1,8 @@
 import { currentRecordedPseudonyms } from '../audit/index.ts';
 import type { Catalog } from '../config/index.ts';
 import { possibleSubjectJurisdictions, type View } from '../policy/index.ts';
-import { refusal } from '../graphql/errors.ts';
-import type { RequestState } from '../graphql/request-state.ts';
+import { refusal } from '../request/refusals.ts';
+import type { RequestState } from '../request/state.ts';
 import type { Queryable } from '../sql/index.ts';
 import { runComplianceChecks } from './evaluate.ts';
 import { type ComplianceRequest, describeFields, type Finding, type RequestField, type TransferVolume } from './request.ts';

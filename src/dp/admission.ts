@@ -1,4 +1,4 @@
-import { refusal } from '../graphql/errors.ts';
+import { refusal } from '../request/refusals.ts';
 import type { Queryable } from '../sql/index.ts';
 import { AggregateRequestError } from './aggregate-plan.ts';
 import { BudgetExhaustedError, type BudgetLedger, type BudgetState } from './ledger.ts';

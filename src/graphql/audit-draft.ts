@@ -1,6 +1,6 @@
 import { type AuditDraft, type Decision, operationHash, type SettleDrafts } from '../audit/index.ts';
 import type { RevocationGate } from '../identity/index.ts';
-import type { RequestState } from './request-state.ts';
+import type { RequestState } from '../request/state.ts';
 
 /** The audit record of a request, from what its state accumulated. */
 export function auditDraft(state: RequestState, decision: Decision, code: string | null, reason: string | null): AuditDraft {

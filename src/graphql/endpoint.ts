@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { ERROR_CODES, refusalResponse } from './errors.ts';
+import { ERROR_CODES, refusalResponse } from '../request/refusals.ts';
 
 /**
  * Whether a URL names the GraphQL endpoint at `path`: that exact path, with any query string. The one test

@@ -15,8 +15,8 @@ import type { CatalogRelation, ColumnCondition, Operand } from '../config/index.
 import type { View, ViewField, ViewTable } from '../policy/index.ts';
 import type { Comparison, ComparisonOperator, Condition, OrderTerm, SelectRequest } from '../sql/index.ts';
 import { JURISDICTION_KEY, SUBJECT_KEY } from '../sql/index.ts';
-import { refusal } from './errors.ts';
-import type { AccessTally } from './request-state.ts';
+import { refusal } from '../request/refusals.ts';
+import type { AccessTally } from '../request/state.ts';
 
 export interface ReadArgs {
   where?: Record<string, unknown> | null;

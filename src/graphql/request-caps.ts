@@ -1,8 +1,8 @@
 import { type FieldNode, getArgumentValues, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import type { View, ViewTable } from '../policy/index.ts';
-import { refusal } from './errors.ts';
+import { refusal } from '../request/refusals.ts';
 import { collectFields, DEFAULT_PAGE, type ReadArgs } from './read.ts';
-import type { AccessTally, RequestState } from './request-state.ts';
+import type { AccessTally, RequestState } from '../request/state.ts';
 
 /** The rows one list field asks for: its limit, or the default page it gets without one. */
 function pageAskedFor(viewTable: ViewTable, field: GraphQLField<unknown, unknown>, node: FieldNode, info: GraphQLResolveInfo): number {

@@ -1,5 +1,5 @@
-import { refusal } from './errors.ts';
-import type { RequestState } from './request-state.ts';
+import { refusal } from '../request/refusals.ts';
+import type { RequestState } from '../request/state.ts';
 
 const PARAMETERS = new Set(['query', 'variables', 'operationName', 'extensions']);
 

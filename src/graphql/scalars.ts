@@ -1,5 +1,5 @@
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
-import { refusal } from './errors.ts';
+import { refusal } from '../request/refusals.ts';
 
 /**
  * Scalars accept only what their PostgreSQL type accepts, so a bad value is an INVALID_ARGUMENT here rather

@@ -3,10 +3,10 @@ import type { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graph
 import type { View, ViewTable } from '../policy/index.ts';
 import { compileSelect, compileWithheldCount, type Queryable, type SelectRequest, type TableLookup, WITHHELD_KEY } from '../sql/index.ts';
 import { type ApprovalField, missingApprovals } from '../approvals/index.ts';
-import { refusal } from './errors.ts';
+import { refusal } from '../request/refusals.ts';
 import { DEFAULT_PAGE, planRead, type ReadArgs, type RowShape, shapeRows, withholdingOf } from './read.ts';
 import { checkReturned, checkRowsAskedFor } from './request-caps.ts';
-import { requestState, type KeyholeContext, type RequestState } from './request-state.ts';
+import { requestState, type KeyholeContext, type RequestState } from '../request/state.ts';
 import { SCALARS } from './scalars.ts';
 import { describe, fieldTypeName } from './type-names.ts';
 

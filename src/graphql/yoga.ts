@@ -28,7 +28,7 @@ import { useRequestGate } from './plugins/use-request-gate.ts';
 import { useRequestId } from './plugins/use-request-id.ts';
 import { useRequestLog } from './plugins/use-request-log.ts';
 import { captureParams } from './request-params.ts';
-import { requestState, type KeyholeContext } from './request-state.ts';
+import { requestState, type KeyholeContext } from '../request/state.ts';
 import type { ViewSchemaCache } from './view-schemas.ts';
 
 export interface AgentYogaOptions {

@@ -1,5 +1,5 @@
 import type { ExactAnswers } from '../config/index.ts';
-import { refusal } from '../graphql/errors.ts';
+import { refusal } from '../request/refusals.ts';
 
 /*
  * Exact (noise-free) encrypted answers. The key holder is a person too: an exact total over one data subject is

@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { refusal } from '../graphql/errors.ts';
+import { refusal } from '../request/refusals.ts';
 import { rowFilterConditions, whereCondition } from '../graphql/read.ts';
-import { requestState, type KeyholeContext } from '../graphql/request-state.ts';
+import { requestState, type KeyholeContext } from '../request/state.ts';
 import type { ViewSchemaExtension } from '../graphql/schema.ts';
 import { describe, fieldTypeName } from '../graphql/type-names.ts';
 import { sessionValues, type View, type ViewTable } from '../policy/index.ts';

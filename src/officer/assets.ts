@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ERROR_CODES, refusalResponse } from '../graphql/errors.ts';
+import { ERROR_CODES, refusalResponse } from '../request/refusals.ts';
 
 const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');

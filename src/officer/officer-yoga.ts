@@ -12,7 +12,7 @@ import { useRequestGate } from '../graphql/plugins/use-request-gate.ts';
 import { useNoParserEcho } from '../graphql/plugins/use-no-parser-echo.ts';
 import { useRequestId } from '../graphql/plugins/use-request-id.ts';
 import { captureParams, type RecordRefusal } from '../graphql/request-params.ts';
-import { newAccessTally, requestState, type KeyholeContext, type RequestState } from '../graphql/request-state.ts';
+import { newAccessTally, requestState, type KeyholeContext, type RequestState } from '../request/state.ts';
 import type { TokenKeys } from '../identity/index.ts';
 import type { Log } from '../log.ts';
 import type { Db } from '../sql/index.ts';

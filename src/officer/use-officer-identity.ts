@@ -1,7 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../config/index.ts';
-import { refusalResponse } from '../graphql/errors.ts';
-import { requestState, type RequestState } from '../graphql/request-state.ts';
+import { refusalResponse } from '../request/refusals.ts';
+import { requestState, type RequestState } from '../request/state.ts';
 import { bearerToken, IdentityError, type TokenKeys, verifyToken } from '../identity/index.ts';
 
 export interface OfficerIdentityOptions {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditBatcher, appendAuditRecords, type AuditRow, type Decision, recordFromRow, verifyAuditChain } from '../../src/audit/index.ts';
 import { auditDraft } from '../../src/graphql/audit-draft.ts';
-import { requestState } from '../../src/graphql/request-state.ts';
+import { requestState } from '../../src/request/state.ts';
 import { migrate } from '../../src/sql/index.ts';
 import { auditDraft as emptyDraft } from '../support/audit.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';

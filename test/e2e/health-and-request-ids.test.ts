@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../src/graphql/errors.ts';
+import { ERROR_CODES } from '../../src/request/refusals.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../src/graphql/errors.ts';
+import { ERROR_CODES } from '../../src/request/refusals.ts';
 import { IDENTITY_CODES, IdentityError } from '../../src/identity/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { refusal } from '../errors.ts';
+import { refusal } from '../../request/refusals.ts';
 import { literalsProblem, variablesProblem } from '../input-hygiene.ts';
 
 /**

@@ -1,9 +1,9 @@
 import type { Plugin } from 'graphql-yoga';
 import type { BodyLimitContext } from '../../http/server.ts';
 import { isEndpoint } from '../endpoint.ts';
-import { ERROR_CODES, refusalResponse } from '../errors.ts';
+import { ERROR_CODES, refusalResponse } from '../../request/refusals.ts';
 import type { RecordRefusal } from '../request-params.ts';
-import { requestState } from '../request-state.ts';
+import { requestState } from '../../request/state.ts';
 
 /**
  * A body the HTTP server stopped reading at its size limit is refused 413 on every route, before any route

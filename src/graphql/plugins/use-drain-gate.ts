@@ -1,7 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
-import { ERROR_CODES, refusalResponse } from '../errors.ts';
+import { ERROR_CODES, refusalResponse } from '../../request/refusals.ts';
 import type { RecordRefusal } from '../request-params.ts';
-import { requestState } from '../request-state.ts';
+import { requestState } from '../../request/state.ts';
 
 /**
  * While the broker drains for shutdown, a request that still arrives (on a kept-alive connection) is refused

@@ -3,8 +3,8 @@ import type { AgentRegistry } from '../../config/index.ts';
 import { bearerToken, IdentityError, type RevocationGate, type TokenKeys, VerifiedTokens, verifyToken } from '../../identity/index.ts';
 import { revokedMessage } from '../audit-draft.ts';
 import type { Db } from '../../sql/index.ts';
-import { refusalResponse } from '../errors.ts';
-import { requestState, type RequestState } from '../request-state.ts';
+import { refusalResponse } from '../../request/refusals.ts';
+import { requestState, type RequestState } from '../../request/state.ts';
 
 export interface IdentityOptions {
   keys: TokenKeys;

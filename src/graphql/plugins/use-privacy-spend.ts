@@ -1,8 +1,8 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { existingPrivacySpend } from '../../dp/request-spend.ts';
-import { refusal } from '../errors.ts';
-import { requestState, type KeyholeContext } from '../request-state.ts';
+import { refusal } from '../../request/refusals.ts';
+import { requestState, type KeyholeContext } from '../../request/state.ts';
 
 /**
  * Charges what a request released, once, after all its fields resolved and inside its transaction (it runs

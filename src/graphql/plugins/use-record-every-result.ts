@@ -1,8 +1,8 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { errorCodeOf } from '../errors.ts';
+import { errorCodeOf } from '../../request/refusals.ts';
 import type { RecordRefusal } from '../request-params.ts';
-import { requestState } from '../request-state.ts';
+import { requestState } from '../../request/state.ts';
 
 /**
  * No GraphQL answer leaves without a record. A body that yoga cannot turn into GraphQL parameters (not JSON,

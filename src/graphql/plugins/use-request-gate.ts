@@ -1,7 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
-import { refusalResponse } from '../errors.ts';
+import { refusalResponse } from '../../request/refusals.ts';
 import type { RecordRefusal } from '../request-params.ts';
-import { requestState } from '../request-state.ts';
+import { requestState } from '../../request/state.ts';
 
 /** The content types yoga parses as a JSON body (its own test: exact, case-sensitive, parameters allowed). */
 function isJsonBody(contentType: string | null): boolean {

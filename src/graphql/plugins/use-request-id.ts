@@ -1,6 +1,6 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { requestState } from '../request-state.ts';
+import { requestState } from '../../request/state.ts';
 
 /**
  * Every answer names its request id — the one its audit record carries — in an `x-request-id` header, and a

@@ -1,7 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Log } from '../../log.ts';
 import { isEndpoint } from '../endpoint.ts';
-import { requestState } from '../request-state.ts';
+import { requestState } from '../../request/state.ts';
 
 /** One structured line per request: who, what, outcome, size and time — never a returned value. */
 export function useRequestLog(graphqlPath: string, log: Log): Plugin {

@@ -1,6 +1,6 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { answerMediaType } from './media-type.ts';
-import { requestState } from './request-state.ts';
+import { requestState } from './state.ts';
 
 /**
  * Every refusal an agent can see, with one stable `extensions.code` each (listed in the README).
