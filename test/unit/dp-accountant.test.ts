@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   NO_COST,
+  addComposed,
   addCost,
   checkBudget,
   composeCosts,
@@ -29,6 +30,23 @@ describe('composition', () => {
     expect(total.approxDelta).toBe(1e-6);
     expect(total.rho).toBeCloseTo(0.5, 15);
     expect(addCost(NO_COST, { rho: 0.2 })).toEqual({ ...NO_COST, rho: 0.2 });
+  });
+
+  it('adds two composed totals component by component', () => {
+    const a = composeCosts([{ epsilon: 0.5, delta: 0 }, { epsilon: 1, delta: 1e-6 }, { rho: 0.1 }]);
+    const b = composeCosts([{ epsilon: 0.25, delta: 0 }, { epsilon: 2, delta: 3e-6 }, { rho: 0.3 }]);
+    expect(addComposed(a, b)).toEqual({ pureEpsilon: 0.75, pureRho: 0.125 + 0.03125, approxEpsilon: 3, approxDelta: 4e-6, rho: 0.1 + 0.3 });
+  });
+
+  it('names the parameter a refused cost or budget got wrong', () => {
+    expect(() => addCost(NO_COST, { rho: -1 })).toThrow(new PrivacyParameterError('rho must be a finite number ≥ 0, got -1'));
+    expect(() => addCost(NO_COST, { epsilon: -1, delta: 0 })).toThrow('epsilon must be a finite number ≥ 0, got -1');
+    expect(() => addCost(NO_COST, { epsilon: 1, delta: Number.POSITIVE_INFINITY })).toThrow('delta must be a finite number ≥ 0, got Infinity');
+    expect(() => pureToZcdp(Number.NaN)).toThrow('epsilon must be a finite number ≥ 0, got NaN');
+    expect(() => checkBudget(NO_COST, { epsilon: -1, delta: 0 })).toThrow('budget epsilon must be a finite number ≥ 0, got -1');
+    expect(() => checkBudget(NO_COST, { epsilon: 1, delta: -1 })).toThrow('budget delta must be a finite number ≥ 0, got -1');
+    expect(() => zcdpToEpsilonBunSteinke(-1, 1e-6)).toThrow('rho must be a finite number ≥ 0, got -1');
+    for (const delta of [0, 1, -1e-9]) expect(() => rhoForEpsilon(1, delta), String(delta)).toThrow(`delta must be in (0, 1), got ${delta}`);
   });
 
   it('refuses negative or non-finite costs', () => {
@@ -89,6 +107,29 @@ describe('epsilonAt and budgets', () => {
     const total = composeCosts([{ epsilon: 1, delta: 5e-7 }, { rho: 0.01 }]);
     expect(epsilonAt(total, 1e-6)).toBeCloseTo(1 + CKS_RHO_001_DELTA_5E7, 9);
     expect(epsilonAt(total, 4e-7)).toBe(Infinity);
+  });
+
+  it('refuses a δ-only total whose δ exceeds the budget’s, from just past its exact boundary', () => {
+    // No zCDP part: nothing else turns the overspent δ into an infinite ε.
+    const total = composeCosts([{ epsilon: 1, delta: 5e-7 }]);
+    expect(epsilonAt(total, 5e-7)).toBe(1);
+    expect(epsilonAt(total, 5e-7 / (1 + 1e-10))).toBe(1);
+    expect(epsilonAt(total, 5e-7 / (1 + 1e-8))).toBe(Infinity);
+    expect(epsilonAt(total, 4e-7)).toBe(Infinity);
+    expect(checkBudget(total, { epsilon: 10, delta: 4e-7 })).toEqual({ withinBudget: false, epsilon: Infinity, delta: 4e-7 });
+    expect(checkBudget(total, { epsilon: 1, delta: 5e-7 }).withinBudget).toBe(true);
+  });
+
+  it('certifies ε = 0 for no zCDP cost even at δ = 0', () => {
+    expect(zcdpToEpsilon(0, 0)).toBe(0);
+    expect(zcdpToEpsilonCks(0, 1e-6)).toBe(0);
+    expect(zcdpToEpsilon(1e-9, 0)).toBe(Infinity);
+  });
+
+  it('fits a total exactly at the budget’s tolerance, and nothing above it', () => {
+    const atTolerance = 0.3 * (1 + 1e-9);
+    expect(checkBudget(composeCosts([{ epsilon: atTolerance, delta: 0 }]), { epsilon: 0.3, delta: 0 }).withinBudget).toBe(true);
+    expect(checkBudget(composeCosts([{ epsilon: atTolerance * (1 + 1e-12), delta: 0 }]), { epsilon: 0.3, delta: 0 }).withinBudget).toBe(false);
   });
 
   it('checks a total against a budget', () => {

@@ -3,8 +3,9 @@ import { makePartitionSelection, selectPartition } from '../../src/dp/partition-
 import { PrivacyParameterError, rational } from '../../src/dp/rational.ts';
 import { withinBinomial } from './dp-statistics.ts';
 
-/** P[Z ≥ m] for the discrete Laplace with scale b, m ≥ 0, summed term by term. */
-function _tailAtLeast(b: number, m: number): number {
+/** P[Z ≥ m] for the discrete Laplace with scale b, summed term by term (for m < 0, by symmetry: 1 - P[Z ≥ 1 - m]). */
+function tailAtLeast(b: number, m: number): number {
+  if (m < 0) return 1 - tailAtLeast(b, 1 - m);
   const a = Math.exp(-1 / b);
   let tail = 0;
   for (let z = m; z < m + 200 * b + 200; z++) tail += ((1 - a) / (1 + a)) * a ** z;
@@ -35,6 +36,21 @@ describe('partition selection', () => {
     expect(selection.scale).toEqual(rational(1n));
     expect(selection.cost).toEqual({ epsilon: 1, delta: 0.01 });
     expect(selection.releaseProbability(1)).toBeCloseTo(Math.exp(-5) / (1 + Math.exp(-1)), 15);
+  });
+
+  it('gives the exact release probability at scales other than 1, below, at and above the threshold', () => {
+    for (const [k, epsilon] of [
+      [2, 1],
+      [1, 2],
+      [3, 0.3],
+    ] as const) {
+      const b = k / epsilon;
+      const selection = makePartitionSelection({ maxRowsPerSubject: k, epsilon, delta: 1e-3 });
+      const tau = Number(selection.threshold);
+      for (const count of [1, k, tau - 1, tau, tau + 1, tau + 7]) {
+        expect(selection.releaseProbability(count), `b ${b}, count ${count}`).toBeCloseTo(tailAtLeast(b, tau - count), 12);
+      }
+    }
   });
 
   it('refuses the 1.32×δ case of issue 21: one subject putting both its rows in one group', () => {
@@ -92,8 +108,10 @@ describe('partition selection', () => {
   });
 
   it('refuses parameters without a meaning', () => {
-    expect(() => makePartitionSelection({ maxRowsPerSubject: 0, epsilon: 1, delta: 0.01 })).toThrow(PrivacyParameterError);
-    expect(() => makePartitionSelection({ maxRowsPerSubject: 1, epsilon: 1, delta: 0 })).toThrow(PrivacyParameterError);
+    expect(() => makePartitionSelection({ maxRowsPerSubject: 0, epsilon: 1, delta: 0.01 })).toThrow(
+      new PrivacyParameterError('maxRowsPerSubject must be > 0, got 0'),
+    );
+    expect(() => makePartitionSelection({ maxRowsPerSubject: 1, epsilon: 1, delta: 0 })).toThrow('partition selection needs delta in (0, 0.5), got 0');
     expect(() => makePartitionSelection({ maxRowsPerSubject: 1, epsilon: 1, delta: 0.5 })).toThrow(PrivacyParameterError);
     expect(() => makePartitionSelection({ maxRowsPerSubject: 1, epsilon: 0, delta: 0.01 })).toThrow(PrivacyParameterError);
   });

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeJwt, SignJWT } from 'jose';
+import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AgentRegistry, ConfigError, loadProjectConfig, type TokenRules } from '../../src/config/index.ts';
-import { IdentityError, issueToken, loadTokenKeys, parseTtl, type TokenKeys, verifyToken } from '../../src/identity/index.ts';
+import { bearerToken, IdentityError, issueToken, loadTokenKeys, parseTtl, type TokenKeys, verifyToken } from '../../src/identity/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { projectWith } from '../support/project.ts';
 
@@ -41,7 +41,7 @@ describe('token lifetime rules the broker enforces', () => {
   afterEach(() => vi.useRealTimers());
 
   /** A token signed with the broker's key, issued now for `lifetime` seconds unless `changes` say otherwise. */
-  function signed(subject: string, lifetime: number, changes: Record<string, number> = {}) {
+  function signed(subject: string, lifetime: number, changes: Record<string, unknown> = {}) {
     const kind = registry.officers.has(subject) ? { kh_kind: 'officer' } : { kh_kind: 'agent', purpose: registry.agents.get(subject)!.purposes[0] };
     const claims = { ...kind, sub: subject, iss: 'keyhole', aud: 'keyhole-broker', jti: 'j-1', iat: NOW, exp: NOW + lifetime, ...changes };
     return new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA' }).sign(keys.signing!.key);
@@ -78,6 +78,80 @@ describe('token lifetime rules the broker enforces', () => {
       .setProtectedHeader({ alg: 'EdDSA' })
       .sign(keys.signing!.key);
     await expect(verifyToken(await token, keys, registry)).rejects.toMatchObject({ code: 'TOKEN_INVALID', message: 'the token is not a valid Keyhole token' });
+  });
+
+  it('resolves a verified token to the registered agent or officer it names, with its purpose, id and expiry', async () => {
+    const agent = await verifyToken(await signed('support-bot', HOUR), keys, registry);
+    expect(agent).toEqual({
+      kind: 'agent',
+      id: 'support-bot',
+      agent: registry.agents.get('support-bot'),
+      purpose: registry.agents.get('support-bot')!.purposes[0],
+      tokenId: 'j-1',
+      expiresAt: new Date((NOW + HOUR) * 1000),
+    });
+    expect(await verifyToken(await signed('dpo', HOUR), keys, registry)).toEqual({
+      kind: 'officer',
+      id: 'dpo',
+      officer: registry.officers.get('dpo'),
+      tokenId: 'j-1',
+      expiresAt: new Date((NOW + HOUR) * 1000),
+    });
+  });
+
+  it('refuses an officer token naming an agent, an agent token naming an officer, and a purpose the agent lacks', async () => {
+    expect(await refuses(signed('support-bot', HOUR, { kh_kind: 'officer' }))).toBe('UNKNOWN_AGENT');
+    expect(await refuses(signed('dpo', HOUR, { kh_kind: 'agent', purpose: 'customer_service' }))).toBe('UNKNOWN_AGENT');
+    expect(await refuses(signed('support-bot', HOUR, { purpose: 'marketing' }))).toBe('PURPOSE_NOT_ALLOWED');
+    expect(await refuses(signed('support-bot', HOUR, { purpose: ['customer_service'] }))).toBe('PURPOSE_NOT_ALLOWED');
+    expect(await refuses(signed('support-bot', HOUR, { purpose: undefined }))).toBe('PURPOSE_NOT_ALLOWED');
+  });
+
+  it.each(['exp', 'iat', 'sub', 'jti'])('refuses a token signed with the right key but without %s as invalid', async (claim) => {
+    expect(await refuses(signed('support-bot', HOUR, { [claim]: undefined }))).toBe('TOKEN_INVALID');
+  });
+
+  it('refuses a token signed with the right key for another issuer or another audience', async () => {
+    expect(await refuses(signed('support-bot', HOUR, { iss: 'someone-else' }))).toBe('TOKEN_INVALID');
+    expect(await refuses(signed('support-bot', HOUR, { aud: 'another-service' }))).toBe('TOKEN_INVALID');
+    expect(await refuses(signed('support-bot', HOUR, { iss: undefined }))).toBe('TOKEN_INVALID');
+    expect(await refuses(signed('support-bot', HOUR, { aud: undefined }))).toBe('TOKEN_INVALID');
+  });
+
+  it('names who a refused token claimed to be, cut to 64 characters, for the audit record of the refusal', async () => {
+    const claimedBy = async (token: string) => ((await verifyToken(token, keys, registry).catch((e: unknown) => e)) as IdentityError).claimedId;
+    const unsigned = (await signed('support-bot', HOUR, { iss: 'someone-else' })).replace(/\.[^.]+$/, '.AAAA');
+    expect(await claimedBy(unsigned)).toBe('support-bot');
+    const long = 'x'.repeat(70);
+    const forged = await new SignJWT({ sub: long }).setProtectedHeader({ alg: 'EdDSA' }).sign(keys.signing!.key);
+    expect(await claimedBy(forged)).toBe('x'.repeat(64));
+    const numeric = await new SignJWT({ sub: 7 } as unknown as Record<string, string>).setProtectedHeader({ alg: 'EdDSA' }).sign(keys.signing!.key);
+    expect(await claimedBy(numeric)).toBeNull();
+    expect(await claimedBy('not.a.token')).toBeNull();
+    vi.setSystemTime((NOW + 2 * HOUR) * 1000);
+    expect((await verifyToken(await signed('support-bot', HOUR), keys, registry).catch((e: unknown) => e)) as IdentityError).toMatchObject({
+      code: 'TOKEN_EXPIRED',
+      message: 'the token has expired; request a new one',
+      claimedId: 'support-bot',
+    });
+  });
+
+  it('tells the holder which time rule refused the token and what to do', async () => {
+    const refusal = async (token: Promise<string>) => (await verifyToken(await token, keys, registry).catch((e: unknown) => e)) as IdentityError;
+    expect((await refusal(signed('support-bot', 24 * HOUR + 1))).message).toBe(
+      'the token lives longer than the 1d allowed for agents of role "support"; request a shorter one',
+    );
+    expect((await refusal(signed('dpo', 8 * HOUR + 1))).message).toBe('the token lives longer than the 8h allowed for officers; request a shorter one');
+    expect(await refusal(signed('support-bot', HOUR, { iat: NOW + 3600 }))).toMatchObject({
+      code: 'TOKEN_INVALID',
+      message: 'the token is not a valid Keyhole token: it was issued in the future',
+    });
+    // Expired by the broker's own rule (no skew) while jose, allowing the skew, still accepts it.
+    expect(await refusal(signed('support-bot', 0, { iat: NOW - 10, exp: NOW - 1 }))).toMatchObject({
+      code: 'TOKEN_EXPIRED',
+      message: 'the token has expired; request a new one',
+      claimedId: 'support-bot',
+    });
   });
 
   it('refuses a 100-year token signed with the right key', async () => {
@@ -132,10 +206,31 @@ describe('issuing tokens', () => {
     await expect(issueToken({ keys, registry, subject: 'dpo', ttlSeconds: 0 })).rejects.toThrow(/would be refused/);
   });
 
+  it('mints a token only for a registered subject and one of its purposes, signed for the broker', async () => {
+    const claims = decodeJwt(await issueToken({ keys, registry, subject: 'support-bot' }));
+    expect(claims).toMatchObject({
+      sub: 'support-bot',
+      kh_kind: 'agent',
+      purpose: registry.agents.get('support-bot')!.purposes[0],
+      iss: 'keyhole',
+      aud: 'keyhole-broker',
+    });
+    expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
+    expect(decodeProtectedHeader(await issueToken({ keys, registry, subject: 'support-bot' }))).toEqual({ alg: 'EdDSA', kid: keys.signing!.kid, typ: 'JWT' });
+    expect(decodeJwt(await issueToken({ keys, registry, subject: 'dpo', purpose: 'ignored' }))).toMatchObject({ sub: 'dpo', kh_kind: 'officer' });
+    expect(decodeJwt(await issueToken({ keys, registry, subject: 'dpo' })).purpose).toBeUndefined();
+    await expect(issueToken({ keys, registry, subject: 'nobody' })).rejects.toThrow(/unknown agent or officer "nobody" \(known: .*support-bot.*dpo/);
+    await expect(issueToken({ keys, registry, subject: 'support-bot', purpose: 'marketing' })).rejects.toThrow(
+      /"support-bot" is not registered for purpose "marketing" \(registered: customer_service/,
+    );
+    await expect(issueToken({ keys: { ...keys, signing: undefined }, registry, subject: 'support-bot' })).rejects.toThrow(/no signing key/);
+  });
+
   it('parses --ttl from 1s to 30d and refuses anything else', () => {
     expect(parseTtl('1')).toBe(1);
     expect(parseTtl('30d')).toBe(30 * 24 * HOUR);
-    for (const ttl of ['0', '0h', '31d', '3650d', '720h1', '-5m', '1y', '']) expect(() => parseTtl(ttl), ttl).toThrow(/--ttl/);
+    for (const ttl of ['0', '0h', '31d', '3650d']) expect(() => parseTtl(ttl), ttl).toThrow('--ttl must be between 1s and 30d');
+    for (const ttl of ['720h1', '-5m', '1y', '']) expect(() => parseTtl(ttl), ttl).toThrow(`invalid --ttl "${ttl}": expected e.g. 900, 30m, 1h, 7d`);
   });
 });
 
@@ -189,5 +284,23 @@ describe('token rules in schema/agents.yaml', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('bearer tokens', () => {
+  it('reads exactly one token after the Bearer scheme, in any case, and nothing else', () => {
+    const cases: Array<[string | null, string | null]> = [
+      ['Bearer abc.def.ghi', 'abc.def.ghi'],
+      ['bearer abc', 'abc'],
+      ['  BEARER \t abc  ', 'abc'],
+      ['Bearer a b', null],
+      ['Bearer ', null],
+      ['Bearerabc', null],
+      ['Basic abc', null],
+      ['x Bearer abc', null],
+      ['', null],
+      [null, null],
+    ];
+    for (const [header, token] of cases) expect(bearerToken(header), String(header)).toBe(token);
   });
 });

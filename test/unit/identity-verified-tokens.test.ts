@@ -81,6 +81,14 @@ describe('verifyToken with remembered signatures', () => {
     expect(refused.size).toBe(0);
   });
 
+  it('forgets a remembered token from the millisecond it expires', () => {
+    const verified = new VerifiedTokens();
+    verified.remember('t', { exp: 100 });
+    expect(verified.get('t', 99_999)).toEqual({ exp: 100 });
+    expect(verified.get('t', 100_000)).toBeUndefined();
+    expect(verified.size).toBe(0);
+  });
+
   it('holds at most its capacity, dropping the least recently used token first', async () => {
     const verified = new VerifiedTokens(2);
     const [a, b, c] = await Promise.all([token(), token(), token()]);

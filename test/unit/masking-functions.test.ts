@@ -387,6 +387,16 @@ describe('noise_number', () => {
     }
   });
 
+  it('relative mode perturbs every value by up to relative×|value|, never returning the exact value', () => {
+    const noisy = mask('noise_number', { relative: 0.1, decimals: 6 });
+    const shares = values.map((v) => ((noisy(v) as number) - v) / (0.1 * v));
+    // Uniform on [-1, 1) in units of the bound: the same tail argument as for absolute noise below.
+    expect(Math.min(...shares)).toBeLessThan(-0.9);
+    expect(Math.max(...shares)).toBeGreaterThan(0.9);
+    expect(shares.every((share) => share >= -1 && share <= 1)).toBe(true);
+    expect(shares.filter((share) => share === 0)).toEqual([]);
+  });
+
   it('spreads the noise over the whole bound, centred on zero', () => {
     const noisy = mask('noise_number', { absolute: 100, decimals: 4 });
     const offsets = values.map((v) => (noisy(v) as number) - v);

@@ -1,0 +1,136 @@
+import { createHash, createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { invalidCheckpoints } from '../../src/audit/checkpoint.ts';
+import { canonicalJson, checkpointSignature, operationHash, recordFromRow, subjectPseudonym, subjectsDigest } from '../../src/audit/index.ts';
+import { recordFieldsFromRow, storableText, storedRow } from '../../src/audit/row.ts';
+
+const key = new Uint8Array(32).fill(9);
+
+describe('what an audit record hashes', () => {
+  it('serialises JSON with keys sorted at every depth, undefined dropped and dates as ISO text', () => {
+    const value = { b: 1, a: [{ d: 'x', c: undefined, B: true }, null], e: new Date(0), f: null, '': 0 };
+    expect(canonicalJson(value)).toBe('{"":0,"a":[{"B":true,"d":"x"},null],"b":1,"e":"1970-01-01T00:00:00.000Z","f":null}');
+    expect(canonicalJson(undefined)).toBe('null');
+    expect(canonicalJson('a"b')).toBe('"a\\"b"');
+    expect(canonicalJson([undefined])).toBe('[null]');
+  });
+
+  it('digests a record’s subjects whatever their order, a missing jurisdiction as empty', () => {
+    const expected = createHash('sha256').update('customer:a\tDE\ncustomer:b\t').digest('hex');
+    expect(
+      subjectsDigest([
+        ['customer:b', null],
+        ['customer:a', 'DE'],
+      ]),
+    ).toBe(expected);
+    expect(subjectsDigest([])).toBe(createHash('sha256').update('').digest('hex'));
+  });
+
+  it('names a subject by a keyed pseudonym of kind and id, 22 base64url characters', () => {
+    const reference = `customer:${createHmac('sha256', key).update('customer:42').digest('base64url').slice(0, 22)}`;
+    expect(subjectPseudonym(key, 'customer', 42)).toBe(reference);
+    expect(subjectPseudonym(key, 'customer', '42')).toBe(reference);
+    expect(subjectPseudonym(new Uint8Array(32).fill(8), 'customer', 42)).not.toBe(reference);
+    expect(operationHash('{ a }')).toBe(createHash('sha256').update('{ a }').digest('hex'));
+  });
+});
+
+describe('the row an audit record is stored as', () => {
+  const record = {
+    seq: 4,
+    recordedAt: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)),
+    requestId: 'r\u0000',
+    actorKind: 'agent' as const,
+    actorId: 7 as unknown as string,
+    purpose: undefined as unknown as null,
+    actorLocation: null,
+    operationKind: 'query',
+    operationName: { name: 'Q' } as unknown as string,
+    operationHash: null,
+    decision: 'allowed' as const,
+    code: null,
+    reason: 'x\uD800y',
+    tables: ['customers', null as unknown as string, 5 as unknown as string],
+    fields: [{ table: 't', field: 'f', mask: 'm', rule: undefined }],
+    rowCount: -0,
+    subjectCount: 0,
+    subjectsDigest: 'd',
+    jurisdictions: [],
+    privacyCost: { 'k\u0000': ['v\u0000', -0, undefined] } as Record<string, unknown>,
+    findings: [],
+    details: { at: new Date(0) },
+    prevHash: 'p',
+  };
+
+  it('holds every value as PostgreSQL keeps it: text as text, through JSON, nothing jsonb would refuse', () => {
+    const row = storedRow(record);
+    expect(row).toEqual({
+      seq: 4,
+      recorded_at: '2026-01-02T03:04:05.006Z',
+      request_id: 'r\uFFFD',
+      actor_kind: 'agent',
+      actor_id: '7',
+      purpose: null,
+      actor_location: null,
+      operation_kind: 'query',
+      operation_name: '{"name":"Q"}',
+      operation_hash: null,
+      decision: 'allowed',
+      code: null,
+      reason: 'x\uFFFDy',
+      tables: ['customers', '', '5'],
+      fields: [{ table: 't', field: 'f', mask: 'm' }],
+      row_count: 0,
+      subject_count: 0,
+      subjects_digest: 'd',
+      jurisdictions: [],
+      privacy_cost: { 'k\uFFFD': ['v\uFFFD', 0, null] },
+      findings: [],
+      details: { at: '1970-01-01T00:00:00.000Z' },
+      prev_hash: 'p',
+    });
+    expect(Object.is(row.row_count, 0)).toBe(true);
+  });
+
+  it('reads back the record the writer hashes, and a stored row with its hash', () => {
+    const row = storedRow(record);
+    const back = recordFieldsFromRow({ ...row, seq: '4' as unknown as number });
+    expect(back).toMatchObject({ seq: 4, recordedAt: record.recordedAt, requestId: 'r\uFFFD', actorId: '7', tables: ['customers', '', '5'], prevHash: 'p' });
+    expect(recordFromRow({ ...row, hash: 'h' })).toEqual({ ...recordFieldsFromRow(row), hash: 'h' });
+  });
+
+  it('replaces NUL and unpaired surrogates, and keeps paired ones', () => {
+    expect(storableText('a\u0000b\u0000')).toBe('a\uFFFDb\uFFFD');
+    expect(storableText('\uDFFF\uD83D\uDE00\uD800')).toBe('\uFFFD😀\uFFFD');
+  });
+});
+
+describe('checkpoints of pruned records', () => {
+  const checkpoint = (seq: number, prunedCount: number) => {
+    const signed = { seq, hash: `h${seq}`, prunedCount, prunedBefore: new Date(Date.UTC(2026, 0, seq)), createdAt: new Date(Date.UTC(2026, 1, seq)) };
+    return { ...signed, signature: checkpointSignature(key, signed) };
+  };
+
+  it('accepts a chain of checkpoints from 0 by their pruned counts', () => {
+    expect(invalidCheckpoints(key, [checkpoint(5, 5), checkpoint(8, 3)])).toEqual([]);
+  });
+
+  it('finds a removed checkpoint and any signed field changed', () => {
+    expect(invalidCheckpoints(key, [checkpoint(8, 3)])).toEqual([
+      { seq: 8, detail: 'the checkpoint at 8 does not follow the one at 0: a checkpoint was removed' },
+    ]);
+    expect(invalidCheckpoints(key, [checkpoint(5, 5), checkpoint(9, 3)]).map((c) => c.seq)).toEqual([9]);
+    const edits = [{ seq: 6 }, { hash: 'other' }, { prunedCount: 4 }, { prunedBefore: new Date(0) }, { createdAt: new Date(0) }];
+    for (const edit of edits) {
+      expect(invalidCheckpoints(key, [{ ...checkpoint(5, 5), ...edit }]), JSON.stringify(edit)).toEqual([
+        { seq: edit.seq ?? 5, detail: `the checkpoint of pruned records up to ${edit.seq ?? 5} is forged or was modified` },
+      ]);
+    }
+  });
+
+  it('signs under a label, so a checkpoint signature never passes as a record hash', () => {
+    const signed = { seq: 1, hash: 'h', prunedCount: 1, prunedBefore: new Date(0), createdAt: new Date(0) };
+    const body = canonicalJson({ seq: 1, hash: 'h', prunedCount: 1, prunedBefore: new Date(0).toISOString(), createdAt: new Date(0).toISOString() });
+    expect(checkpointSignature(key, signed)).toBe(createHmac('sha256', key).update('audit-checkpoint\n').update(body).digest('hex'));
+  });
+});
