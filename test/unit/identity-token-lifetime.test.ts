@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AgentRegistry, ConfigError, loadProjectConfig, type TokenRules } from '../../src/config/index.ts';
-import { bearerToken, IdentityError, issueToken, loadTokenKeys, parseTtl, type TokenKeys, verifyToken } from '../../src/identity/index.ts';
+import { bearerToken, type IdentityError, issueToken, loadTokenKeys, parseTtl, type TokenKeys, verifyToken } from '../../src/identity/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
+import { refusalCode } from '../support/identity.ts';
 import { projectWith } from '../support/project.ts';
 
 const HOUR = 3600;
@@ -25,15 +26,6 @@ afterAll(() => rm(dataDir, { recursive: true, force: true }));
 function withRules(rules: Partial<TokenRules['maxLifetime']> & { clockSkew?: number }): AgentRegistry {
   const { clockSkew = registry.tokens.clockSkew, ...maxLifetime } = rules;
   return { ...registry, tokens: { clockSkew, maxLifetime: { ...registry.tokens.maxLifetime, ...maxLifetime } } };
-}
-
-async function refusalCode(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(IdentityError);
-  return (error as IdentityError).code;
 }
 
 describe('token lifetime rules the broker enforces', () => {

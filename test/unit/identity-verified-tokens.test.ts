@@ -3,17 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AgentRegistry, loadProjectConfig } from '../../src/config/index.ts';
-import { IdentityError, issueToken, loadTokenKeys, type TokenKeys, VerifiedTokens, verifyToken } from '../../src/identity/index.ts';
+import { issueToken, loadTokenKeys, type TokenKeys, VerifiedTokens, verifyToken } from '../../src/identity/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
-
-async function refusalCode(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(IdentityError);
-  return (error as IdentityError).code;
-}
+import { refusalCode } from '../support/identity.ts';
 
 describe('verifyToken with remembered signatures', () => {
   let dataDir: string;

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { rebuildError } from '../rebuild-error.ts';
 
 const SUGGESTION = /\s*Did you mean[\s\S]*$/;
 
@@ -17,14 +18,7 @@ function clean(error: GraphQLError, code: string): GraphQLError {
   const message = error.message.replace(SUGGESTION, '');
   const http = { status: (error.extensions.http as HttpExtension | undefined)?.status ?? 400, spec: false };
   const extensions = { ...error.extensions, code: error.extensions.code ?? code, http };
-  return new GraphQLError(message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    originalError: error.originalError,
-    extensions,
-  });
+  return rebuildError(error, extensions, message);
 }
 
 /** Whether yoga would answer this error with 200 under application/json. */

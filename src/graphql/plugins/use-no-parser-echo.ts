@@ -1,17 +1,11 @@
-import { type ExecutionResult, GraphQLError } from 'graphql';
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import { rebuildError } from '../rebuild-error.ts';
 import type { Plugin } from 'graphql-yoga';
 
 function withoutEcho(error: GraphQLError): GraphQLError {
   if (!('originalError' in error.extensions)) return error;
   const { originalError: _echo, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    originalError: error.originalError,
-    extensions,
-  });
+  return rebuildError(error, extensions);
 }
 
 /**
