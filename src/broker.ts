@@ -114,7 +114,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     log,
     routes: [
       useHealthRoutes(options.db, drain),
-      useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log, requestDeadlineMs }),
+      useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log, requestDeadlineMs, drain }),
       ...(options.routes ?? []),
     ],
     beforeRecord: makeComplianceGate({ rules: jurisdictions, catalog: config.catalog }),

@@ -10,6 +10,13 @@ import type { CliContext } from './context.ts';
 import { type CliEnvironment, stderr, stdout, withCliEnvironment } from './output.ts';
 
 export const ADMIN_PATH = '/admin/cli';
+
+/**
+ * The commands a broker runs for a CLI on the database it holds: operators' commands on shared state. Named
+ * here, not next to the program that registers them (broker-commands.ts), so a CLI deciding whether to hand
+ * over does not load every one of those commands first.
+ */
+export const BROKER_COMMANDS: readonly string[] = ['agents', 'approvals', 'audit', 'db', 'report'];
 const TOKEN_FILE = 'admin-token';
 
 /**

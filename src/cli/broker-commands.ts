@@ -5,9 +5,6 @@ import { registerAuditCommands } from './audit-command.ts';
 import { registerDbCommands } from './db-command.ts';
 import { registerReportCommand } from './report-command.ts';
 
-/** The commands a broker runs for a CLI on the database it holds: operators' commands on shared state. */
-export const BROKER_COMMANDS: readonly string[] = ['agents', 'approvals', 'audit', 'db', 'report'];
-
 /**
  * The program a broker runs handed-over commands with. It deliberately lacks the key holder's commands
  * (`he keygen`, `he decrypt`): the broker process never loads code that reads a secret key.

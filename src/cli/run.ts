@@ -1,8 +1,7 @@
 import { type Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { DataDirLockedError } from '../sql/embedded.ts';
-import { forwardToBroker } from './admin.ts';
-import { BROKER_COMMANDS } from './broker-commands.ts';
+import { BROKER_COMMANDS, forwardToBroker } from './admin.ts';
 import { CliError } from './context.ts';
 import { brokerContext, stderr, stdout } from './output.ts';
 

@@ -5,6 +5,7 @@ import type { BrokerSecrets, ProjectConfig } from '../config/index.ts';
 import { auditDraft } from '../graphql/audit-draft.ts';
 import { useEndpointOnly } from '../graphql/endpoint.ts';
 import { useAuditedExecution } from '../graphql/plugins/use-audited-execution.ts';
+import { useDrainGate } from '../graphql/plugins/use-drain-gate.ts';
 import { DEFAULT_REQUEST_DEADLINE_MS } from '../graphql/yoga.ts';
 import { useErrorHygiene } from '../graphql/plugins/use-error-hygiene.ts';
 import { useRecordEveryResult } from '../graphql/plugins/use-record-every-result.ts';
@@ -13,6 +14,7 @@ import { useNoParserEcho } from '../graphql/plugins/use-no-parser-echo.ts';
 import { useRequestId } from '../graphql/plugins/use-request-id.ts';
 import { captureParams, type RecordRefusal } from '../graphql/request-params.ts';
 import { newAccessTally, requestState, type KeyholeContext, type RequestState } from '../request/state.ts';
+import type { Drain } from '../http/drain.ts';
 import type { TokenKeys } from '../identity/index.ts';
 import type { Log } from '../log.ts';
 import type { Db } from '../sql/index.ts';
@@ -49,6 +51,8 @@ export interface OfficerYogaOptions {
   log: Log;
   /** The same deadline as agents' requests (KEYHOLE_REQUEST_DEADLINE_MS): the database enforces one per statement. */
   requestDeadlineMs?: number;
+  /** The broker's shutdown: a review that arrives while it drains is refused and recorded, like an agent's request. */
+  drain?: Drain;
 }
 
 /**
@@ -64,6 +68,9 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
       options.log({ level: 'error', msg: 'audit record of an officer refusal could not be written', requestId: state.requestId, error: String(error) });
     }
   };
+  const batcher = new AuditBatcher(options.db, options.secrets.auditKey);
+  options.drain?.onFlush(() => batcher.flush());
+  options.drain?.onStop(() => batcher.stop());
   return createYoga({
     graphqlEndpoint: OFFICER_GRAPHQL_PATH,
     schema: createOfficerSchema({ config: options.config, secrets: options.secrets }),
@@ -82,13 +89,14 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
       useReviewTally(),
       useRequestGate({ recordRefusal }),
       useOfficerIdentity({ keys: options.tokenKeys, registry: options.config.registry, recordRefusal }),
+      useDrainGate(() => options.drain?.draining ?? false, recordRefusal),
       useRecordEveryResult(recordRefusal),
       useOperationCapture(recordRefusal),
       useErrorHygiene(),
       useAuditedExecution({
         db: options.db,
         auditKey: options.secrets.auditKey,
-        batcher: new AuditBatcher(options.db, options.secrets.auditKey),
+        batcher,
         log: options.log,
         // An officer's decision commits with its audit record, or not at all.
         writesState: (field) => field === 'decideApproval',

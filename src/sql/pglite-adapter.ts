@@ -22,13 +22,19 @@ function queryable(target: PGlite | Transaction): Queryable {
 export interface PgliteDbOptions {
   /** A directory to persist to; in memory when absent. */
   dataDir?: string | undefined;
+  /** An initialised data directory (PGlite's `dumpDataDir`) to start from, instead of running initdb (~2.5 s). */
+  template?: Blob | undefined;
 }
 
 /** `Db` over embedded PGlite. PGlite serialises all statements, so a transaction excludes every other query. */
 export async function createPgliteDb(options: PgliteDbOptions = {}): Promise<Db> {
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(options.dataDir ? { dataDir: options.dataDir, parsers } : { parsers });
+    pglite = await PGlite.create({
+      parsers,
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(options.template ? { loadDataDir: options.template } : {}),
+    });
   } catch (error) {
     throw toDatabaseError(error);
   }

@@ -77,6 +77,16 @@ describe.each(ENGINES)('health, drain and request ids on $engine', ({ create }) 
     expect(await recordOf(reply.requestId!)).toEqual([{ decision: 'denied', code: 'SHUTTING_DOWN' }]);
   });
 
+  it("while draining: an officer's review that arrives is refused SHUTTING_DOWN and recorded too", async () => {
+    kh.broker.drain.start();
+    const response = await post('/officer/graphql', { authorization: `Bearer ${await kh.token('dpo')}` }, JSON.stringify({ query: '{ accessCount }' }));
+    const body = (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> };
+    expect(response.status).toBe(503);
+    expect(body.data ?? null).toBeNull();
+    expect(body.errors?.[0]?.extensions?.code).toBe('SHUTTING_DOWN');
+    expect(await recordOf(response.headers.get('x-request-id')!)).toEqual([{ decision: 'denied', code: 'SHUTTING_DOWN' }]);
+  });
+
   it('names every answer with the request id of its audit record, in the header and in extensions', async () => {
     const cases: Array<[string, () => Promise<Response>, string | null]> = [
       ['answered', () => post('/graphql', { authorization: `Bearer ${token}` }), null],

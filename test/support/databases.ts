@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { createPgDb, createPgliteDb, type Db } from '../../src/sql/index.ts';
 
 /** The real PostgreSQL server the suites run against (DESIGN.md: never a mock). */
@@ -36,9 +38,12 @@ export async function createPostgresTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** An in-memory PGlite database for one suite. */
+let template: Promise<Blob> | undefined;
+
+/** An in-memory PGlite database for one suite, started from the run's initialised template (pglite-template.ts). */
 export async function createPgliteTestDatabase(): Promise<TestDatabase> {
-  const db = await createPgliteDb();
+  template ??= readFile(inject('pgliteTemplate')).then((bytes) => new Blob([bytes]));
+  const db = await createPgliteDb({ template: await template });
   return { name: 'pglite', db, drop: () => db.close() };
 }
 

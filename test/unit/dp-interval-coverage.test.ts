@@ -1,7 +1,8 @@
 /**
  * Every interval an answer gives holds the true value with its stated confidence (95%), checked by
  * drawing many releases of the same data through releaseAggregate. The check rejects a coverage rate more
- * than 3 standard errors below 95% (a correct interval fails it with probability ≈ 0.1%), and each test
+ * than 4 standard errors below 95% (a correct interval fails it with probability ≈ 3·10⁻⁵; at 3 standard
+ * errors, the file's nine such checks failed a correct implementation about one run in eighty), and each test
  * also shows that the check rejects a too-narrow interval on the same draws, so it can fail.
  */
 import { describe, expect, it } from 'vitest';
@@ -18,7 +19,7 @@ const K = 5;
 const [LOWER, UPPER] = [0, 100];
 
 function coverageHolds(hits: number, trials: number): boolean {
-  return hits / trials >= CONFIDENCE - 3 * Math.sqrt((CONFIDENCE * (1 - CONFIDENCE)) / trials);
+  return hits / trials >= CONFIDENCE - 4 * Math.sqrt((CONFIDENCE * (1 - CONFIDENCE)) / trials);
 }
 
 const viewTable = {
