@@ -3,19 +3,16 @@ import { join } from 'node:path';
 import type { Plugin } from 'graphql-yoga';
 import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectConfig } from './config/index.ts';
 import { loadTokenKeys, type TokenKeys } from './identity/index.ts';
-import { createAgentYoga, requestDeadlineFrom } from './graphql/yoga.ts';
-import { corsOriginsFrom } from './graphql/plugins/use-cors.ts';
-import { ViewSchemaCache } from './graphql/view-schemas.ts';
+import { corsOriginsFrom, createAgentYoga, dpAggregateExtension, heAggregateExtension, ViewSchemaCache } from './graphql/index.ts';
 import { type JurisdictionRules, loadJurisdictionRules, makeComplianceGate, withheldJurisdictions } from './compliance/index.ts';
-import { dpAggregateExtension } from './dp/graphql.ts';
 import { BudgetLedger } from './dp/ledger.ts';
-import { heAggregateExtension } from './he/graphql.ts';
 import { type Log, silentLog } from './log.ts';
 import { useOfficerRoutes } from './officer/index.ts';
 import { loadMaskingStage, type MaskingStage, watchMaskingRules } from './masking/index.ts';
 import { type Db, migrate } from './sql/index.ts';
 import { Drain } from './http/drain.ts';
 import { useHealthRoutes } from './http/health.ts';
+import { requestDeadlineFrom } from './http/request-deadline.ts';
 
 /**
  * Everything a broker reads before it touches the database: the project's files, keys and secrets, and its

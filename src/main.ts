@@ -1,17 +1,12 @@
-import { resolveDataDir } from './config/index.ts';
+import type { Plugin } from 'graphql-yoga';
 import { type Broker, createBroker, loadBrokerSetup } from './broker.ts';
-import { useCliAdminRoute, writeAdminToken } from './cli/admin.ts';
-import { buildBrokerProgram } from './cli/broker-commands.ts';
-import { runProgram } from './cli/run.ts';
-import { openDatabase, projectRoot } from './cli/context.ts';
-import { ConfigError } from './config/index.ts';
+import { projectRoot, resolveDataDir } from './config/index.ts';
 import { hasDemoData, seedDemo } from './demo/index.ts';
-import { createBrokerServer } from './http/server.ts';
-import { httpLimitsFrom } from './http/limits.ts';
-import { createLog } from './log.ts';
+import { type HttpLimits, httpLimitsFrom } from './http/limits.ts';
+import { type BrokerServer, createBrokerServer } from './http/server.ts';
+import type { Log } from './log.ts';
 import { type Db, migrate } from './sql/index.ts';
-
-const log = createLog();
+import { openDatabase } from './sql/open-database.ts';
 
 /** PORT: a TCP port; absent means 4000. */
 function portFrom(value: string | undefined): number {
@@ -25,7 +20,7 @@ function portFrom(value: string | undefined): number {
  * The embedded database is seeded on first start, and again if a first start was stopped before its seed
  * committed (the seed is one transaction: the tables are then empty, never half full).
  */
-async function seedEmbeddedIfEmpty(db: Db, created: boolean, where: string): Promise<void> {
+async function seedEmbeddedIfEmpty(db: Db, created: boolean, where: string, log: Log): Promise<void> {
   if (db.kind !== 'pglite' || !(created || !(await hasDemoData(db)))) return;
   const started = performance.now();
   await migrate(db);
@@ -35,15 +30,32 @@ async function seedEmbeddedIfEmpty(db: Db, created: boolean, where: string): Pro
   });
 }
 
-/** A start that fails says why in one line (a config error: every issue, each with file, line and field), no stack. */
-function startFailed(error: unknown): never {
-  const message = error instanceof ConfigError ? `configuration error:\n${error.message}` : error instanceof Error ? error.message : String(error);
-  process.stderr.write(`keyhole: cannot start: ${message}\n`);
-  process.exit(1);
+/** What a serving process has opened, for routes that run next to the broker (the CLI's hand-over). */
+export interface OpenedBroker {
+  root: string;
+  dataDir: string;
+  db: Db;
+  /** Where the database is, for messages. */
+  where: string;
+  /** The broker, once created: only call it while serving a request. */
+  broker: () => Broker;
 }
 
-async function start() {
-  const env = process.env;
+export interface ServeOptions {
+  env: NodeJS.ProcessEnv;
+  log: Log;
+  /** Routes served beside the broker's own, given what was opened (the CLI passes its hand-over route). */
+  routes?: (opened: OpenedBroker) => Promise<Plugin[]>;
+}
+
+interface Started {
+  broker: Broker;
+  where: string;
+  port: number;
+  limits: HttpLimits;
+}
+
+async function startBroker({ env, log, routes }: ServeOptions): Promise<Started> {
   // Everything read from files and the environment is checked before the database is opened, created or seeded.
   const port = portFrom(env.PORT);
   const limits = httpLimitsFrom(env);
@@ -53,42 +65,53 @@ async function start() {
   // No statement outlives a request's deadline, so a request answered DEADLINE_EXCEEDED holds no connection after.
   const { db, where, created } = await openDatabase({ name: `keyhole broker (port ${port})`, port }, env, { statementTimeoutMs: setup.requestDeadlineMs });
   try {
-    await seedEmbeddedIfEmpty(db, created, where);
-    // CLI commands run while this process holds the embedded database are handed to it (src/cli/admin.ts).
-    const adminToken = await writeAdminToken(dataDir);
-    const runCli = (argv: string[]) => runProgram(buildBrokerProgram(), argv);
-    const cliRoute = useCliAdminRoute({
-      token: adminToken,
-      runCli,
-      context: () => ({ root, dataDir, config: broker.config, secrets: broker.secrets, db, where }),
-    });
-    const broker: Broker = await createBroker({ root, db, dataDir, env, log, setup, routes: [cliRoute] });
-    return { broker, where, port, limits };
+    await seedEmbeddedIfEmpty(db, created, where, log);
+    let serving: Broker | undefined;
+    const broker = () => {
+      if (!serving) throw new Error('the broker is not serving yet');
+      return serving;
+    };
+    const extra = (await routes?.({ root, dataDir, db, where, broker })) ?? [];
+    serving = await createBroker({ root, db, dataDir, env, log, setup, routes: extra });
+    return { broker: serving, where, port, limits };
   } catch (error) {
     await db.close().catch(() => undefined);
     throw error;
   }
 }
 
-const { broker, where, port, limits } = await start().catch(startFailed);
-const http = createBrokerServer(broker.listener, limits, broker.drain);
-http.server.listen(port, () => {
-  log({ msg: `keyhole listening on http://localhost:${port}/graphql (database: ${where})`, port });
-});
-
-let closing = false;
-/** Drains (see createBrokerServer), then closes the database: exit 0 only when every request in flight finished. */
-async function shutdown(signal: string): Promise<void> {
-  if (closing) return;
-  closing = true;
-  log({ msg: `${signal}: draining (at most ${limits.shutdownDeadlineMs} ms)` });
-  const clean = await http.shutdown();
-  const closed = await broker.close().then(
-    () => true,
-    () => false,
-  );
-  log({ level: clean && closed ? 'info' : 'error', msg: clean && closed ? 'stopped' : 'stopped with requests unfinished or the database not closed cleanly' });
-  process.exit(clean && closed ? 0 : 1);
+/** On SIGINT or SIGTERM: drains (see createBrokerServer), then closes the database; exit 0 only when every request in flight finished. */
+function stopOnSignals(http: BrokerServer, broker: Broker, limits: HttpLimits, log: Log): void {
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log({ msg: `${signal}: draining (at most ${limits.shutdownDeadlineMs} ms)` });
+    const clean = await http.shutdown();
+    const closed = await broker.close().then(
+      () => true,
+      () => false,
+    );
+    log({
+      level: clean && closed ? 'info' : 'error',
+      msg: clean && closed ? 'stopped' : 'stopped with requests unfinished or the database not closed cleanly',
+    });
+    process.exit(clean && closed ? 0 : 1);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+/**
+ * Runs the broker process: configuration checked first, the database opened (the embedded one created and
+ * seeded on first start), the broker listening on PORT until SIGINT or SIGTERM drains it. A start that cannot
+ * happen throws before anything listens.
+ */
+export async function serveBroker(options: ServeOptions): Promise<void> {
+  const { broker, where, port, limits } = await startBroker(options);
+  const http = createBrokerServer(broker.listener, limits, broker.drain);
+  http.server.listen(port, () => {
+    options.log({ msg: `keyhole listening on http://localhost:${port}/graphql (database: ${where})`, port });
+  });
+  stopOnSignals(http, broker, limits, options.log);
+}

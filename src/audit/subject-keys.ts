@@ -80,12 +80,6 @@ export async function recordedPseudonymsFor(tx: Queryable, refs: readonly string
   );
 }
 
-/** A record's subjects (reference → jurisdiction) as audit_subjects keeps them (recorded pseudonym → jurisdiction). */
-export async function recordedSubjects(tx: Queryable, subjects: ReadonlyMap<string, string | null>): Promise<Map<string, string | null>> {
-  const pseudonyms = await recordedPseudonymsFor(tx, [...subjects.keys()]);
-  return new Map([...subjects].map(([ref, jurisdiction]) => [pseudonyms.get(ref)!, jurisdiction]));
-}
-
 /** The current keys of these subjects; a subject without one (never seen, or erased) is absent. Read only. */
 export async function currentSubjectKeys(db: Queryable, refs: readonly string[]): Promise<Map<string, Uint8Array>> {
   const { rows } = await db.query<{ subject_ref: string; key: Uint8Array | null }>(

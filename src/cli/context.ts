@@ -1,13 +1,7 @@
-import { fileURLToPath } from 'node:url';
-import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectConfig, resolveDataDir } from '../config/index.ts';
-import { createPgDb, type Db, migrate } from '../sql/index.ts';
-import { type LockHolder, openEmbeddedDb } from '../sql/embedded.ts';
+import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectConfig, projectRoot, resolveDataDir } from '../config/index.ts';
+import { type Db, migrate } from '../sql/index.ts';
+import { openDatabase } from '../sql/open-database.ts';
 import { brokerContext } from './output.ts';
-
-/** The project directory (schema/, masking-rules/): KEYHOLE_ROOT, else the package this CLI belongs to. */
-export function projectRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.KEYHOLE_ROOT || fileURLToPath(new URL('../../', import.meta.url));
-}
 
 export interface CliContext {
   root: string;
@@ -17,29 +11,6 @@ export interface CliContext {
   db: Db;
   /** Where the database is, for messages. */
   where: string;
-}
-
-/** Opens the configured database: DATABASE_URL, else the embedded one (taking its lock). */
-export async function openDatabase(
-  holder: LockHolder,
-  env: NodeJS.ProcessEnv = process.env,
-  options: { statementTimeoutMs?: number } = {},
-): Promise<{ db: Db; where: string; created: boolean }> {
-  if (env.DATABASE_URL) {
-    return { db: createPgDb({ connectionString: env.DATABASE_URL, ...options }), where: redactUrl(env.DATABASE_URL), created: false };
-  }
-  const embedded = await openEmbeddedDb(resolveDataDir(env), holder);
-  return { db: embedded.db, where: `embedded PGlite at ${embedded.dir}`, created: embedded.created };
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'DATABASE_URL';
-  }
 }
 
 /**

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { createBroker } from '../broker.ts';
 import { hasDemoData } from '../demo/index.ts';
 import { DEMO_SESSION } from '../demo/session.ts';
-import { loadProjectConfig, resolveDataDir } from '../config/index.ts';
+import { loadProjectConfig, projectRoot, resolveDataDir } from '../config/index.ts';
 import { issueToken, loadTokenKeys } from '../identity/index.ts';
-import { CliError, projectRoot, withContext } from './context.ts';
+import { CliError, withContext } from './context.ts';
 import { stdout } from './output.ts';
 
 interface Reply {

@@ -8,6 +8,7 @@ type Register = (program: Command) => void;
  * `agents revoke` does not pay for the broker, the compliance engine or homomorphic encryption at start.
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import('./serve-command.ts')).registerServeCommand,
   token: async () => (await import('./token-command.ts')).registerTokenCommand,
   db: async () => (await import('./db-command.ts')).registerDbCommands,
   demo: async () => (await import('./demo-command.ts')).registerDemoCommand,

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { type AgentDefinition, ConfigError, formatIssue, loadProjectConfig, type ProjectConfig } from '../config/index.ts';
+import { type AgentDefinition, ConfigError, formatIssue, loadProjectConfig, type ProjectConfig, projectRoot } from '../config/index.ts';
 import { createMaskingKeys, deciderFor, loadMaskingRules, type MaskingKeys } from '../masking/index.ts';
 import { explainView, formatExplanation } from '../masking/rules/explain.ts';
 import { fixtureKeys, FIXTURES_DIR, readFixtureSources, runFixtures } from '../masking/rules/fixtures.ts';
 import { DEFAULT_K_THRESHOLD, measureKAnonymity } from '../masking/rules/k-anonymity.ts';
 import { buildView } from '../policy/index.ts';
-import { CliError, projectRoot, withContext } from './context.ts';
+import { CliError, withContext } from './context.ts';
 import { stderr, stdout } from './output.ts';
 
 /** Checking and explaining never shows a masked value, so a throwaway key will do. */

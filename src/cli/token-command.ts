@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { loadProjectConfig, resolveDataDir } from '../config/index.ts';
+import { loadProjectConfig, projectRoot, resolveDataDir } from '../config/index.ts';
 import { issueToken, loadTokenKeys, parseTtl } from '../identity/index.ts';
-import { projectRoot } from './context.ts';
 import { stdout } from './output.ts';
 
 export function registerTokenCommand(program: Command): void {

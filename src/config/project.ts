@@ -1,8 +1,14 @@
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildAgentRegistry, type AgentRegistry } from './agents.ts';
 import { buildCatalog, type Catalog } from './catalog.ts';
 import { buildPolicySet, type PolicySet } from './policies.ts';
 import { ConfigError, YamlSource } from './yaml-source.ts';
+
+/** The project directory (schema/, masking-rules/): KEYHOLE_ROOT, else the package this code belongs to. */
+export function projectRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KEYHOLE_ROOT || fileURLToPath(new URL('../../', import.meta.url));
+}
 
 /** Everything a steward writes under `schema/`, loaded and cross-checked. */
 export interface ProjectConfig {

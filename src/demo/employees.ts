@@ -18,7 +18,6 @@ export interface EmployeeRow {
   salary: number;
 }
 
-export const SALARY_BOUNDS = [0, 1_000_000] as const;
 export const EMPLOYEE_EMAIL_DOMAIN = 'demo-bank.example';
 
 const pickDepartment = weightedPicker<Department>({

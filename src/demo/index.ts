@@ -1,7 +1,7 @@
 export { type AccountKind, type AccountRow, BALANCE_BOUNDS, generateAccounts } from './accounts.ts';
 export { DEMO_TIME } from './calendar.ts';
 export { type CustomerChunk, customerChunk, employeeChunk, transactionChunk } from './dataset.ts';
-export { DEPARTMENTS, type EmployeeRow, generateEmployee, SALARY_BOUNDS } from './employees.ts';
+export { DEPARTMENTS, type EmployeeRow, generateEmployee } from './employees.ts';
 export { CLAIM_AMOUNT_BOUNDS, DIAGNOSES, generateHealthClaims, type HealthClaimRow } from './health-claims.ts';
 export { type City, JURISDICTIONS, type Jurisdiction, LOCALES, type Locale } from './jurisdictions.ts';
 export {

@@ -11,9 +11,9 @@ import {
 } from 'graphql';
 import { subjectPseudonym } from '../audit/index.ts';
 import { applyExposure, maskedEqualityCondition } from '../masking/index.ts';
-import type { CatalogRelation, ColumnCondition, Operand } from '../config/index.ts';
-import type { View, ViewField, ViewTable } from '../policy/index.ts';
-import type { Comparison, ComparisonOperator, Condition, OrderTerm, SelectRequest } from '../sql/index.ts';
+import type { CatalogRelation } from '../config/index.ts';
+import { rowSelection, type View, type ViewField, type ViewTable } from '../policy/index.ts';
+import type { OrderTerm, SelectRequest } from '../sql/index.ts';
 import { JURISDICTION_KEY, SUBJECT_KEY } from '../sql/index.ts';
 import { refusal } from '../request/refusals.ts';
 import type { AccessTally } from '../request/state.ts';
@@ -33,67 +33,6 @@ export interface RowShape {
   viewTable: ViewTable;
   columns: ReadonlyArray<{ name: string; field: ViewField }>;
   nested: ReadonlyArray<{ key: string; kind: CatalogRelation['kind']; shape: RowShape }>;
-}
-
-export interface Session {
-  view: View;
-  values: Record<string, unknown>;
-}
-
-function resolveOperand(operand: Operand, session: Session): unknown {
-  if (typeof operand === 'object' && operand !== null && !Array.isArray(operand)) return session.values[operand.session];
-  return operand;
-}
-
-/** The policy's row filter as conditions, with session values bound for the calling agent. */
-export function rowFilterConditions(viewTable: ViewTable, session: Session): Condition[] {
-  const conditions: Condition[] = [];
-  for (const [columnName, condition] of Object.entries(viewTable.rowFilter) as Array<[string, ColumnCondition]>) {
-    const column = viewTable.table.columns.get(columnName)!;
-    for (const [operator, operand] of Object.entries(condition) as Array<[ComparisonOperator, Operand]>) {
-      conditions.push({ kind: 'comparison', comparison: { column, operator, value: resolveOperand(operand, session) } });
-    }
-  }
-  const subjectFilter = viewTable.policy.subjectJurisdiction;
-  for (const operator of ['in', 'notIn'] as const) {
-    const operand = subjectFilter?.[operator];
-    if (operand === undefined) continue;
-    const value = resolveOperand(operand, session);
-    conditions.push({ kind: 'subject-jurisdiction', operator, value: (Array.isArray(value) ? value : [value]).map(String) });
-  }
-  return conditions;
-}
-
-const OPERATORS = new Set<ComparisonOperator>(['eq', 'ne', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte', 'isNull']);
-
-/** An agent's `where` input as a condition tree; filtering by a masked field is refused (inference safety). */
-export function whereCondition(viewTable: ViewTable, where: Record<string, unknown>): Condition {
-  const children: Condition[] = [];
-  for (const [key, value] of Object.entries(where)) {
-    if (value === undefined || value === null) continue;
-    if (key === 'and' || key === 'or') {
-      const list = (value as Array<Record<string, unknown>>).map((item) => whereCondition(viewTable, item));
-      children.push({ kind: key, children: list });
-    } else if (key === 'not') {
-      children.push({ kind: 'not', child: whereCondition(viewTable, value as Record<string, unknown>) });
-    } else {
-      const field = viewTable.fields.get(key)!;
-      for (const [operator, operand] of Object.entries(value as Record<string, unknown>)) {
-        if (operand === undefined || !OPERATORS.has(operator as ComparisonOperator)) continue;
-        if (field.exposure.kind === 'masked') {
-          // Only equality with a token the agent was shown: ranges, null tests and negations would leak the value.
-          const condition = maskedEqualityCondition(field, operator, operand);
-          if (!condition)
-            throw refusal('MASKED_FIELD_FILTER', `Field "${key}" is masked in this view; only eq/in on a pseudonym token can filter it.`, { field: key });
-          children.push(condition);
-          continue;
-        }
-        const comparison: Comparison = { column: field.column, operator: operator as ComparisonOperator, value: operand };
-        children.push({ kind: 'comparison', comparison });
-      }
-    }
-  }
-  return { kind: 'and', children };
 }
 
 function orderTerms(viewTable: ViewTable, orderBy: ReadArgs['orderBy']): OrderTerm[] {
@@ -134,17 +73,17 @@ export function collectFields(selectionSet: SelectionSetNode, info: GraphQLResol
 }
 
 /**
- * Turns one root list field of the GraphQL request into a `SelectRequest` tree (for SQL) and a matching
- * `RowShape` tree (for masking the rows that come back).
+ * Turns one root list field of the GraphQL request into a `SelectRequest` tree (for SQL), a matching
+ * `RowShape` tree (for masking the rows that come back) and the fields its `where` looks people up by.
  */
 export function planRead(
+  view: View,
   viewTable: ViewTable,
   args: ReadArgs,
   fieldNodes: readonly FieldNode[],
   objectType: GraphQLObjectType,
   info: GraphQLResolveInfo,
-  session: Session,
-): { request: SelectRequest; shape: RowShape } {
+): { request: SelectRequest; shape: RowShape; lookups: string[] } {
   const columns = new Map<string, ViewField>();
   const nested: Array<{ key: string; relation: CatalogRelation; request: SelectRequest }> = [];
   const nestedShapes: Array<{ key: string; kind: CatalogRelation['kind']; shape: RowShape }> = [];
@@ -161,16 +100,15 @@ export function planRead(
     const key = node.alias?.value ?? name;
     if (!relation || seenKeys.has(key)) continue;
     seenKeys.add(key);
-    const target = session.view.tables.get(relation.target)!;
+    const target = view.tables.get(relation.target)!;
     const fieldDef = objectType.getFields()[name]!;
     const nestedArgs = getArgumentValues(fieldDef, node, info.variableValues) as ReadArgs;
     const targetType = info.schema.getType(target.table.graphqlType) as GraphQLObjectType;
-    const plan = planRead(target, nestedArgs, [node], targetType, info, session);
+    const plan = planRead(view, target, nestedArgs, [node], targetType, info);
     nested.push({ key, relation, request: plan.request });
     nestedShapes.push({ key, kind: relation.kind, shape: plan.shape });
   }
-  const conditions = rowFilterConditions(viewTable, session);
-  if (args.where) conditions.push(whereCondition(viewTable, args.where));
+  const { conditions, lookups } = rowSelection(view, viewTable, args.where, { maskedEquality: maskedEqualityCondition });
   const page = pageOf(viewTable, args);
   return {
     request: {
@@ -184,6 +122,7 @@ export function planRead(
       withheld: viewTable.withheld,
     },
     shape: { viewTable, columns: [...columns].map(([name, field]) => ({ name, field })), nested: nestedShapes },
+    lookups,
   };
 }
 

@@ -7,7 +7,7 @@ import { refusal } from '../request/refusals.ts';
 import { DEFAULT_PAGE, planRead, type ReadArgs, type RowShape, shapeRows, withholdingOf } from './read.ts';
 import { checkReturned, checkRowsAskedFor } from './request-caps.ts';
 import { requestState, type KeyholeContext, type RequestState } from '../request/state.ts';
-import { SCALARS } from './scalars.ts';
+import { SCALARS } from '../http/scalars.ts';
 import { describe, fieldTypeName } from './type-names.ts';
 
 /**
@@ -16,7 +16,6 @@ import { describe, fieldTypeName } from './type-names.ts';
  * transaction and access tally through `requestState(context.request)`.
  */
 export interface ViewSchemaExtension {
-  name: string;
   typeDefs(view: View): string;
   resolvers(view: View): Record<string, unknown>;
 }
@@ -24,7 +23,6 @@ export interface ViewSchemaExtension {
 export interface SchemaDeps {
   lookup: TableLookup;
   subjectKey: Uint8Array;
-  sessionValues: Record<string, unknown>;
   extensions: readonly ViewSchemaExtension[];
 }
 
@@ -43,17 +41,6 @@ async function requireApprovals(tx: Queryable, state: RequestState, shape: RowSh
   const names = missing.map((a) => `${a.table}.${a.field} (approval #${a.id})`).join(', ');
   throw refusal('APPROVAL_REQUIRED', `A human must approve access to ${names} first; ask again once it is approved.`, {
     approvals: missing.map((a) => ({ id: a.id, table: a.table, field: a.field, status: a.status })),
-  });
-}
-
-/** The columns an agent's `where` names, at any depth of and/or/not. */
-function whereFields(where: Record<string, unknown> | null | undefined): string[] {
-  if (!where) return [];
-  return Object.entries(where).flatMap(([key, value]) => {
-    if (value === null || value === undefined) return [];
-    if (key === 'and' || key === 'or') return (value as Array<Record<string, unknown>>).flatMap(whereFields);
-    if (key === 'not') return whereFields(value as Record<string, unknown>);
-    return [key];
   });
 }
 
@@ -132,7 +119,6 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
     ...deps.extensions.map((extension) => extension.typeDefs(view)).filter(Boolean),
   ].join('\n\n');
 
-  const session = { view, values: deps.sessionValues };
   const queryResolvers: Record<string, unknown> = {
     viewer: () => ({
       agent: view.agent.id,
@@ -151,13 +137,13 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
       const state = requestState(context.request);
       checkRowsAskedFor(state, view, info);
       const objectType = info.schema.getType(viewTable.table.graphqlType) as GraphQLObjectType;
-      const { request, shape } = planRead(viewTable, args, info.fieldNodes, objectType, info, session);
+      const { request, shape, lookups } = planRead(view, viewTable, args, info.fieldNodes, objectType, info);
       for (const [table, jurisdictions] of withholdingOf(shape)) state.withholding.set(table, jurisdictions);
       const { text, params } = compileSelect(request, deps.lookup, { countWithheld: true });
       const tx: Queryable = state.tx!;
       await requireApprovals(tx, state, shape);
       const { rows } = await tx.query<Record<string, unknown>>(text, params);
-      for (const field of whereFields(args.where)) {
+      for (const field of lookups) {
         state.access.lookups.set(`${viewTable.table.name}.${field}`, { table: viewTable.table.name, field, mask: 'lookup' });
       }
       // For the officers' record only: a count after the agent's filter would let the agent probe withheld people.

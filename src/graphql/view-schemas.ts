@@ -1,7 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import type { ProjectConfig } from '../config/index.ts';
 import type { AgentPrincipal } from '../identity/index.ts';
-import { buildView, type ExposureDecider, sessionValues, type View, type WithholdDecider } from '../policy/index.ts';
+import { buildView, type ExposureDecider, type View, type WithholdDecider } from '../policy/index.ts';
 import { buildViewSchema, type ViewSchemaExtension } from './schema.ts';
 
 export interface CompiledView {
@@ -49,7 +49,6 @@ export class ViewSchemaCache {
       const schema = buildViewSchema(view, {
         lookup: (name) => this.config.catalog.tables.get(name)!,
         subjectKey: this.subjectKey,
-        sessionValues: sessionValues(principal.agent, principal.purpose),
         extensions: this.extensions,
       });
       compiled = { view, schema };

@@ -7,28 +7,29 @@ import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AgentRegistry } from '../config/index.ts';
 import { AuditBatcher } from '../audit/index.ts';
-import { RevocationGate, type TokenKeys } from '../identity/index.ts';
+import { RevocationGate, refuseRevokedAgents, type TokenKeys } from '../identity/index.ts';
 import type { Drain } from '../http/drain.ts';
+import { useEndpointOnly } from '../http/endpoint.ts';
+import { type AuditedExecutionOptions, useAuditedExecution } from '../http/plugins/use-audited-execution.ts';
+import { useDrainGate } from '../http/plugins/use-drain-gate.ts';
+import { useErrorHygiene } from '../http/plugins/use-error-hygiene.ts';
+import { useNoParserEcho } from '../http/plugins/use-no-parser-echo.ts';
+import { useOperationCapture } from '../http/plugins/use-operation-capture.ts';
+import { useRecordEveryResult } from '../http/plugins/use-record-every-result.ts';
+import { useRequestGate } from '../http/plugins/use-request-gate.ts';
+import { useRequestId } from '../http/plugins/use-request-id.ts';
+import { DEFAULT_REQUEST_DEADLINE_MS } from '../http/request-deadline.ts';
 import type { Log } from '../log.ts';
+import { auditDraft, type RecordRefusal } from '../request/audit-draft.ts';
+import { requestState, type KeyholeContext } from '../request/state.ts';
 import type { Db } from '../sql/index.ts';
-import { auditDraft, refuseRevokedAgents } from './audit-draft.ts';
-import { type AuditedExecutionOptions, useAuditedExecution } from './plugins/use-audited-execution.ts';
-import { useEndpointOnly } from './endpoint.ts';
+import { useArgumentHygiene } from './plugins/use-argument-hygiene.ts';
 import { useBodyLimit } from './plugins/use-body-limit.ts';
 import { useCors } from './plugins/use-cors.ts';
-import { useDrainGate } from './plugins/use-drain-gate.ts';
-import { useArgumentHygiene } from './plugins/use-argument-hygiene.ts';
-import { useErrorHygiene } from './plugins/use-error-hygiene.ts';
 import { useIdentity } from './plugins/use-identity.ts';
 import { useMaxDirectives } from './plugins/use-max-directives.ts';
-import { useNoParserEcho } from './plugins/use-no-parser-echo.ts';
-import { useRecordEveryResult } from './plugins/use-record-every-result.ts';
 import { usePrivacySpend } from './plugins/use-privacy-spend.ts';
-import { useRequestGate } from './plugins/use-request-gate.ts';
-import { useRequestId } from './plugins/use-request-id.ts';
 import { useRequestLog } from './plugins/use-request-log.ts';
-import { captureParams } from './request-params.ts';
-import { requestState, type KeyholeContext } from '../request/state.ts';
 import type { ViewSchemaCache } from './view-schemas.ts';
 
 export interface AgentYogaOptions {
@@ -54,18 +55,6 @@ export interface AgentYogaOptions {
 
 export const GRAPHQL_PATH = '/graphql';
 
-/** Long enough for the heaviest request the demo views accept (an encrypted sum over every stored batch). */
-export const DEFAULT_REQUEST_DEADLINE_MS = 10_000;
-
-/** KEYHOLE_REQUEST_DEADLINE_MS: milliseconds, 1 ms to 10 minutes; absent or empty means the default. */
-export function requestDeadlineFrom(value: string | undefined): number {
-  if (value === undefined || value.trim() === '') return DEFAULT_REQUEST_DEADLINE_MS;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 1 || ms > 600_000)
-    throw new Error(`KEYHOLE_REQUEST_DEADLINE_MS: expected whole milliseconds from 1 to 600000, got "${value}"`);
-  return ms;
-}
-
 /** Limits an agent query must stay within (graphql-armor); generous for real use, tight for abuse. */
 export const QUERY_LIMITS = { depth: 6, aliases: 15, directives: 10, cost: 5000, tokens: 2000 } as const;
 
@@ -89,7 +78,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
   const batcher = new AuditBatcher(options.db, options.auditKey, { settle, log: options.log });
   options.drain?.onFlush(() => batcher.flush());
   options.drain?.onStop(() => batcher.stop());
-  const recordRefusal = async (state: ReturnType<typeof requestState>, code: string, reason: string) => {
+  const recordRefusal: RecordRefusal = async (state, code, reason) => {
     try {
       await batcher.append(auditDraft(state, 'denied', code, reason));
       state.audited = true;
@@ -136,9 +125,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       useIdentity({ keys: options.tokenKeys, registry: options.registry, db: options.db, revocations, recordRefusal }),
       useDrainGate(() => options.drain?.draining ?? false, recordRefusal),
       useRecordEveryResult(recordRefusal),
-      {
-        onParams: ({ params, request }) => captureParams(requestState(request), params, recordRefusal),
-      },
+      useOperationCapture(recordRefusal),
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),
       maxDepthPlugin({ n: QUERY_LIMITS.depth, flattenFragments: true, ...reportLimit }),
       // `__typename` counts too (graphql-armor exempts it by default): 100 of them are 100 fields resolved.

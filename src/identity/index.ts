@@ -2,4 +2,5 @@ export * from './errors.ts';
 export * from './signing-keys.ts';
 export * from './tokens.ts';
 export * from './revocation.ts';
+export * from './revoked-drafts.ts';
 export * from './verified-tokens.ts';

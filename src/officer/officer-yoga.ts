@@ -1,38 +1,26 @@
-import { getOperationAST } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { AuditBatcher, appendAuditRecord } from '../audit/index.ts';
 import type { BrokerSecrets, ProjectConfig } from '../config/index.ts';
-import { auditDraft } from '../graphql/audit-draft.ts';
-import { useEndpointOnly } from '../graphql/endpoint.ts';
-import { useAuditedExecution } from '../graphql/plugins/use-audited-execution.ts';
-import { useDrainGate } from '../graphql/plugins/use-drain-gate.ts';
-import { DEFAULT_REQUEST_DEADLINE_MS } from '../graphql/yoga.ts';
-import { useErrorHygiene } from '../graphql/plugins/use-error-hygiene.ts';
-import { useRecordEveryResult } from '../graphql/plugins/use-record-every-result.ts';
-import { useRequestGate } from '../graphql/plugins/use-request-gate.ts';
-import { useNoParserEcho } from '../graphql/plugins/use-no-parser-echo.ts';
-import { useRequestId } from '../graphql/plugins/use-request-id.ts';
-import { captureParams, type RecordRefusal } from '../graphql/request-params.ts';
-import { newAccessTally, requestState, type KeyholeContext, type RequestState } from '../request/state.ts';
 import type { Drain } from '../http/drain.ts';
+import { useEndpointOnly } from '../http/endpoint.ts';
+import { useAuditedExecution } from '../http/plugins/use-audited-execution.ts';
+import { useDrainGate } from '../http/plugins/use-drain-gate.ts';
+import { useErrorHygiene } from '../http/plugins/use-error-hygiene.ts';
+import { useNoParserEcho } from '../http/plugins/use-no-parser-echo.ts';
+import { useOperationCapture } from '../http/plugins/use-operation-capture.ts';
+import { useRecordEveryResult } from '../http/plugins/use-record-every-result.ts';
+import { useRequestGate } from '../http/plugins/use-request-gate.ts';
+import { useRequestId } from '../http/plugins/use-request-id.ts';
+import { DEFAULT_REQUEST_DEADLINE_MS } from '../http/request-deadline.ts';
 import type { TokenKeys } from '../identity/index.ts';
 import type { Log } from '../log.ts';
+import { auditDraft, type RecordRefusal } from '../request/audit-draft.ts';
+import { newAccessTally, requestState } from '../request/state.ts';
 import type { Db } from '../sql/index.ts';
 import { createOfficerSchema } from './schema.ts';
 import { useOfficerIdentity } from './use-officer-identity.ts';
 
 export const OFFICER_GRAPHQL_PATH = '/officer/graphql';
-
-/** The query text and operation name for the review's audit record; the name also when only the document carries it. */
-function useOperationCapture(recordRefusal: RecordRefusal): Plugin {
-  return {
-    onParams: ({ params, request }) => captureParams(requestState(request), params, recordRefusal),
-    onExecute({ args }) {
-      const state = requestState((args.contextValue as KeyholeContext).request);
-      state.operationName ??= getOperationAST(args.document, args.operationName)?.name?.value ?? null;
-    },
-  };
-}
 
 /** Every request here is an officer's review, or an attempt at one: so its record says, refused or not. */
 function useReviewTally(): Plugin {
@@ -60,7 +48,7 @@ export interface OfficerYogaOptions {
  * requests — each review is a record in the chain it reviews, committed before its answer leaves.
  */
 export function createOfficerYoga(options: OfficerYogaOptions) {
-  const recordRefusal = async (state: RequestState, code: string, reason: string) => {
+  const recordRefusal: RecordRefusal = async (state, code, reason) => {
     try {
       await options.db.transaction((tx) => appendAuditRecord(tx, options.secrets.auditKey, auditDraft(state, 'denied', code, reason)));
       state.audited = true;

@@ -5,7 +5,7 @@ import { type FieldAccess, subjectPseudonym, verifyAuditChain } from '../audit/i
 import type { BrokerSecrets, Catalog, ProjectConfig } from '../config/index.ts';
 import { refusal } from '../request/refusals.ts';
 import { requestState, type RequestState } from '../request/state.ts';
-import { BigIntScalar, DateTimeScalar } from '../graphql/scalars.ts';
+import { BigIntScalar, DateTimeScalar } from '../http/scalars.ts';
 import { type Outcome, OUTCOMES } from '../compliance/index.ts';
 import type { OfficerPrincipal } from '../identity/index.ts';
 import type { Queryable } from '../sql/index.ts';

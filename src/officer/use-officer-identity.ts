@@ -1,14 +1,15 @@
 import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../config/index.ts';
 import { refusalResponse } from '../request/refusals.ts';
-import { requestState, type RequestState } from '../request/state.ts';
+import type { RecordRefusal } from '../request/audit-draft.ts';
+import { requestState } from '../request/state.ts';
 import { bearerToken, IdentityError, type TokenKeys, verifyToken } from '../identity/index.ts';
 
 export interface OfficerIdentityOptions {
   keys: TokenKeys;
   registry: AgentRegistry;
   /** Records a refusal (no token, a bad one, an agent's) before GraphQL runs. */
-  recordRefusal: (state: RequestState, code: string, reason: string) => Promise<void>;
+  recordRefusal: RecordRefusal;
 }
 
 /**

@@ -2,3 +2,4 @@ export * from './exposure.ts';
 export * from './view.ts';
 export * from './fail-closed.ts';
 export * from './subject-jurisdictions.ts';
+export * from './where.ts';

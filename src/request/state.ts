@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FieldAccess } from '../audit/index.ts';
 import type { Principal } from '../identity/index.ts';
-import type { View } from '../policy/index.ts';
+import type { View } from '../policy/view.ts';
 import type { Queryable } from '../sql/index.ts';
 
 /** What one request touched, accumulated by resolvers and written into its audit record. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditBatcher, appendAuditRecords, type AuditRow, type Decision, recordFromRow, verifyAuditChain } from '../../src/audit/index.ts';
-import { auditDraft } from '../../src/graphql/audit-draft.ts';
+import { auditDraft } from '../../src/request/audit-draft.ts';
 import { requestState } from '../../src/request/state.ts';
 import { migrate } from '../../src/sql/index.ts';
 import { auditDraft as emptyDraft } from '../support/audit.ts';
@@ -73,6 +73,18 @@ describe.each(ENGINES)('what is hashed is what is stored, on $engine', ({ create
       expect(await recordCount(t)).toBe(before + 1);
       expect(await lastRecord(t)).toMatchObject({ decision: 'denied', code: 'BAD_REQUEST', operation_name: null, operation_hash: null });
       expect(await verify()).toMatchObject({ ok: true, bad: [] });
+    });
+  }
+
+  for (const [path, token] of [
+    ['/graphql', () => agent],
+    ['/officer/graphql', () => officer],
+  ] as const) {
+    it(`records ${path}'s operation under the name its document gives, when the request sends no operationName`, async () => {
+      const query = path === '/graphql' ? 'query SupportLookup { viewer { agent } }' : 'query SupportLookup { me { id } }';
+      const reply = await post(path, token(), JSON.stringify({ query }));
+      expect(reply.status).toBe(200);
+      expect(await lastRecord(t)).toMatchObject({ decision: 'allowed', operation_name: 'SupportLookup' });
     });
   }
 

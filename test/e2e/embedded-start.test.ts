@@ -9,12 +9,12 @@ import { keyholeCli } from '../support/cli.ts';
 
 const PORT_BASE = 47_000 + (process.pid % 1000);
 
-/** Starts `src/main.ts` without DATABASE_URL (the embedded database) and waits for /healthz. */
+/** Starts `keyhole serve` without DATABASE_URL (the embedded database) and waits for /healthz. */
 async function startEmbedded(dataDir: string, port: number): Promise<{ process: ChildProcess; output: () => string }> {
   let output = '';
   const env: NodeJS.ProcessEnv = { ...process.env, KEYHOLE_DATA_DIR: dataDir, PORT: String(port), KEYHOLE_ROOT: PROJECT_ROOT };
   delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'src/main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   for (let i = 0; i < 600; i++) {

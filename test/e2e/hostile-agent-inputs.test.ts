@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { INPUT_LIMITS } from '../../src/graphql/input-hygiene.ts';
+import { INPUT_LIMITS } from '../../src/graphql/index.ts';
 import { ENGINES } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { importJWK, SignJWT, type CryptoKey } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/index.ts';
-import { corsOriginsFrom } from '../../src/graphql/plugins/use-cors.ts';
+import { corsOriginsFrom } from '../../src/graphql/index.ts';
 import { revokeAgent } from '../../src/identity/index.ts';
 import { ENGINES } from '../support/databases.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';

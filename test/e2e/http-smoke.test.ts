@@ -33,7 +33,10 @@ describe('the real server process over HTTP', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'keyhole-http-'));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [join(PROJECT_ROOT, 'src/main.ts')], { env: { ...env(), PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), 'serve'], {
+      env: { ...env(), PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     server.stdout!.on('data', (chunk) => (output += chunk));
     server.stderr!.on('data', (chunk) => (output += chunk));
     for (let i = 0; i < 100; i++) {

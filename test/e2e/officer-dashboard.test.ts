@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ComposedCost, epsilonAt } from '../../src/dp/index.ts';
-import { createAgentYoga } from '../../src/graphql/yoga.ts';
+import { createAgentYoga } from '../../src/graphql/index.ts';
 import { silentLog } from '../../src/log.ts';
 import { useOfficerRoutes } from '../../src/officer/index.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';

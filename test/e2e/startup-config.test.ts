@@ -19,10 +19,10 @@ const brokenLine20 = {
       .join('\n'),
 };
 
-/** Runs `src/main.ts` to its exit; a start refused for its configuration exits at once. */
+/** Runs `keyhole serve` to its exit; a start refused for its configuration exits at once. */
 async function startBroker(env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string; ms: number }> {
   const started = performance.now();
-  const child = promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'src/main.ts')], { env, timeout: 30_000 });
+  const child = promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), 'serve'], { env, timeout: 30_000 });
   try {
     await child;
     return { code: 0, stderr: '', ms: performance.now() - started };

@@ -13,7 +13,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** `src/main.ts` as an operator runs it, in a process of its own that a test may signal or kill. */
+/** `keyhole serve` as an operator runs it, in a process of its own that a test may signal or kill. */
 export interface BrokerProcess {
   base: string;
   child: ChildProcess;
@@ -39,7 +39,7 @@ export const ready = (base: string) => async () => (await fetch(`${base}/readyz`
 export async function startBrokerProcess(env: NodeJS.ProcessEnv, dataDir: string): Promise<BrokerProcess> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'src/main.ts')], {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), 'serve'], {
     env: { ...process.env, KEYHOLE_ROOT: PROJECT_ROOT, KEYHOLE_DATA_DIR: dataDir, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

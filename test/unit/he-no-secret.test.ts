@@ -32,20 +32,26 @@ async function sourceFiles(dir = SRC): Promise<string[]> {
 
 const IMPORT = /(?:import|export)\s+(?:type\s+)?(?:([\w*\s{},]+?)\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
-function importsOf(source: string): Array<{ names: string; specifier: string }> {
-  return [...source.matchAll(IMPORT)].map((m) => ({ names: m[1] ?? '', specifier: m[2] ?? m[3]! }));
+function importsOf(source: string): Array<{ names: string; specifier: string; dynamic: boolean }> {
+  return [...source.matchAll(IMPORT)].map((m) => ({ names: m[1] ?? '', specifier: m[2] ?? m[3]!, dynamic: m[3] !== undefined }));
 }
 
-/** Every source file the broker process loads, following relative imports from its entry points. */
+const CLI_ENTRY = join(SRC, 'cli/main.ts');
+
+/**
+ * Every source file the broker process (`keyhole serve`) loads, following relative imports from the CLI's entry
+ * and the serve command. The entry loads only the command its command line names, so the other commands it could
+ * load are not followed.
+ */
 async function brokerModuleGraph(): Promise<Set<string>> {
   const seen = new Set<string>();
-  const queue = [join(SRC, 'main.ts'), join(SRC, 'broker.ts')];
+  const queue = [CLI_ENTRY, join(SRC, 'cli/serve-command.ts')];
   while (queue.length > 0) {
     const file = queue.pop()!;
     if (seen.has(file)) continue;
     seen.add(file);
-    for (const { specifier } of importsOf(await readFile(file, 'utf8'))) {
-      if (specifier.startsWith('.')) queue.push(resolve(dirname(file), specifier));
+    for (const { specifier, dynamic } of importsOf(await readFile(file, 'utf8'))) {
+      if (specifier.startsWith('.') && !(dynamic && file === CLI_ENTRY)) queue.push(resolve(dirname(file), specifier));
     }
   }
   return new Set([...seen].map((file) => relative(SRC, file)));
@@ -80,7 +86,7 @@ describe('the broker never holds a secret key', () => {
 
   it('no broker module imports the key holder (statically: the module graph from its entry points)', async () => {
     const graph = await brokerModuleGraph();
-    expect(graph.has('he/graphql.ts'), 'the encrypted aggregates are part of the broker').toBe(true);
+    expect(graph.has('he/encrypted-query.ts'), 'the encrypted aggregates are part of the broker').toBe(true);
     expect(graph.has('he/public-material.ts')).toBe(true);
     expect(graph.has(KEY_HOLDER_MODULE)).toBe(false);
     expect(graph.has('he/index.ts'), 'the he barrel re-exports the key holder: broker code imports the modules it needs').toBe(false);

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { isEndpoint } from '../endpoint.ts';
+import { isEndpoint } from '../../http/endpoint.ts';
 
 /**
  * The origins whose scripts may read the endpoint's answers, from KEYHOLE_CORS_ORIGINS: a comma-separated list

@@ -1,10 +1,10 @@
 import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../../config/index.ts';
-import { bearerToken, IdentityError, type RevocationGate, type TokenKeys, VerifiedTokens, verifyToken } from '../../identity/index.ts';
-import { revokedMessage } from '../audit-draft.ts';
+import { bearerToken, IdentityError, type RevocationGate, revokedMessage, type TokenKeys, VerifiedTokens, verifyToken } from '../../identity/index.ts';
 import type { Db } from '../../sql/index.ts';
 import { refusalResponse } from '../../request/refusals.ts';
-import { requestState, type RequestState } from '../../request/state.ts';
+import type { RecordRefusal } from '../../request/audit-draft.ts';
+import { requestState } from '../../request/state.ts';
 
 export interface IdentityOptions {
   keys: TokenKeys;
@@ -13,7 +13,7 @@ export interface IdentityOptions {
   /** Refuses agents seen revoked before their requests run; the binding check is at the record's commit. */
   revocations: RevocationGate;
   /** Records a refusal that happens before GraphQL runs. */
-  recordRefusal: (state: RequestState, code: string, reason: string) => Promise<void>;
+  recordRefusal: RecordRefusal;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Log } from '../../log.ts';
-import { isEndpoint } from '../endpoint.ts';
+import { isEndpoint } from '../../http/endpoint.ts';
 import { requestState } from '../../request/state.ts';
 
 /** One structured line per request: who, what, outcome, size and time — never a returned value. */

@@ -5,8 +5,7 @@
  * PostgreSQL; any other mask is applied in TypeScript over the projection, read in key-ordered batches.
  */
 import type { ProjectConfig } from '../../config/index.ts';
-import { rowFilterConditions } from '../../graphql/read.ts';
-import { type MaskVariant, sessionValues, type View, type ViewField, type ViewTable } from '../../policy/index.ts';
+import { type MaskVariant, rowFilterConditions, type View, type ViewField, type ViewTable } from '../../policy/index.ts';
 import { compileSelect, type Condition, ident, JURISDICTION_KEY, Params, type Queryable, type SelectRequest } from '../../sql/index.ts';
 
 type BaseSelect = Omit<SelectRequest, 'conditions' | 'limit'> & { columns: string[] };
@@ -78,14 +77,13 @@ function sqlExpression(name: string, field: ViewField, params: Params): string |
 }
 
 export async function measureKAnonymity(db: Queryable, config: ProjectConfig, view: View): Promise<KAnonymityResult[]> {
-  const session = { view, values: sessionValues(view.agent, view.purpose) };
   const lookup = (name: string) => config.catalog.tables.get(name)!;
   const results: KAnonymityResult[] = [];
   for (const viewTable of view.tables.values()) {
     if (viewTable.policy.access !== 'rows') continue;
     const qis = [...viewTable.fields].filter(([, f]) => f.column.quasiIdentifier);
     if (qis.length === 0) continue;
-    const conditions = rowFilterConditions(viewTable, session);
+    const conditions = rowFilterConditions(view, viewTable);
     // The rows this agent may see: its row filter, and no row of a jurisdiction compliance withholds from it.
     const base: BaseSelect = { table: viewTable.table, columns: qis.map(([name]) => name), orderBy: [], offset: 0, nested: [], withheld: viewTable.withheld };
     const quasiIdentifiers = qis.map(([field, f]) => ({ field, shows: describeField(f) }));

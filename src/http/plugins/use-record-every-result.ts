@@ -1,7 +1,7 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { errorCodeOf } from '../../request/refusals.ts';
-import type { RecordRefusal } from '../request-params.ts';
+import type { RecordRefusal } from '../../request/audit-draft.ts';
 import { requestState } from '../../request/state.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import { ERROR_CODES, refusalResponse } from '../../request/refusals.ts';
-import type { RecordRefusal } from '../request-params.ts';
+import type { RecordRefusal } from '../../request/audit-draft.ts';
 import { requestState } from '../../request/state.ts';
 
 /**

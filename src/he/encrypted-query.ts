@@ -1,14 +1,10 @@
-import type { GraphQLResolveInfo } from 'graphql';
-import { refusal } from '../request/refusals.ts';
-import { rowFilterConditions, whereCondition } from '../graphql/read.ts';
-import { requestState, type KeyholeContext } from '../request/state.ts';
-import type { ViewSchemaExtension } from '../graphql/schema.ts';
-import { describe, fieldTypeName } from '../graphql/type-names.ts';
-import { sessionValues, type View, type ViewTable } from '../policy/index.ts';
-import { compileSelect, ident, type Queryable, SUBJECT_KEY, type TableLookup } from '../sql/index.ts';
 import { admitPrivacySpend, asPrivacyRefusal, chargeRelease } from '../dp/admission.ts';
 import type { BudgetLedger } from '../dp/ledger.ts';
 import { makeDiscreteLaplace } from '../dp/mechanisms.ts';
+import { type MaskedEquality, rowSelection, type View, type ViewTable } from '../policy/index.ts';
+import { refusal } from '../request/refusals.ts';
+import { requestState } from '../request/state.ts';
+import { compileSelect, ident, type Queryable, SUBJECT_KEY, type TableLookup } from '../sql/index.ts';
 import { addEncryptedNoise, type BatchInput, encryptedMean, encryptedSum } from './aggregate.ts';
 import { encodeResultEnvelope } from './envelope.ts';
 import { HeInputError, HeOverflowError } from './errors.ts';
@@ -16,21 +12,16 @@ import { assertEnoughSubjects, assertExactCell } from './exact-answers.ts';
 import { BFV_MAX_SAFE_TOTAL, CKKS_MAX_ABS_TOTAL, type HeScheme, assertNoOverflow, ckksErrorBound } from './params.ts';
 import { loadPublicMaterial, storedColumn, streamBatches } from './store.ts';
 
-/*
- * The broker's encrypted aggregates: for every view table with `access: encrypted`, one root field
- * `<table>_encrypted(key, aggregate, where)`. The `where` (public columns only) selects row ids with one
- * SQL statement; the stored batches are then multiplied by plaintext 0/1 masks (or public weights) built
- * from those ids and summed under encryption. Only public key material is ever loaded here.
- */
-
 export interface HeAggregateOptions {
   /** Resolves table names to catalog entries (subject paths for jurisdiction filters). */
   lookup: TableLookup;
   /** The privacy budgets, charged when an agent asks for DP noise under encryption. */
   ledger: BudgetLedger | null;
+  /** How an agent's equality filter on a masked field is evaluated (the masking stage's). */
+  maskedEquality: MaskedEquality;
 }
 
-type Operation = 'SUM' | 'COUNT' | 'MEAN' | 'WEIGHTED_SUM';
+export type EncryptedOperation = 'SUM' | 'COUNT' | 'MEAN' | 'WEIGHTED_SUM';
 
 interface WeightsArg {
   by: string;
@@ -38,9 +29,9 @@ interface WeightsArg {
   otherwise?: number | null;
 }
 
-interface AggregateArgs {
+export interface EncryptedAggregateArgs {
   key: string;
-  aggregate: { op: Operation; column: string; weights?: WeightsArg | null };
+  aggregate: { op: EncryptedOperation; column: string; weights?: WeightsArg | null };
   where?: Record<string, unknown> | null;
   noise?: { epsilon: number } | null;
 }
@@ -48,7 +39,7 @@ interface AggregateArgs {
 export interface EncryptedAggregateResult {
   key: string;
   scheme: HeScheme;
-  operation: Operation;
+  operation: EncryptedOperation;
   column: string;
   rowCount: number;
   result: string | null;
@@ -57,84 +48,15 @@ export interface EncryptedAggregateResult {
   epsilonSpent: number | null;
 }
 
-const OPERATION_NOTE = {
-  SUM: 'the encrypted total',
-  MEAN: 'the encrypted total with the row count (the key holder divides)',
-  WEIGHTED_SUM: 'the encrypted sum of weight × value, weights chosen by a public field',
-  COUNT: 'the number of rows, in plain text (the filter is public)',
-} satisfies Record<Operation, string>;
-
-function encryptedTables(view: View): ViewTable[] {
-  return [...view.tables.values()].filter((t) => t.policy.access === 'encrypted' && t.policy.encryptedAggregates.length > 0);
-}
-
-const SHARED_SDL = `
-${describe(
-  `What to compute over an encrypted column: ${Object.entries(OPERATION_NOTE)
-    .map(([op, note]) => `${op}: ${note}`)
-    .join('; ')}.`,
-)}
-enum EncryptedAggregateOp { SUM COUNT MEAN WEIGHTED_SUM }
-
-${describe('A public weight for the rows whose weighting field equals `value` (integers for BFV columns).')}
-input EncryptedWeight { value: String! weight: Float! }
-
-${describe("An encrypted aggregate: `result` opens only with the key holder's secret key (`keyhole he decrypt --keys DIR RESULT`).")}
-type EncryptedAggregate {
-  "The registered key the result is encrypted under."
-  key: String!
-  "bfv (exact integers) or ckks (approximate reals)."
-  scheme: String!
-  operation: EncryptedAggregateOp!
-  column: String!
-  "Rows the filter selected among the encrypted rows (with \`noise\`: a differentially private count)."
-  rowCount: Int!
-  "Base64 ciphertext envelope; null for COUNT, whose answer is rowCount."
-  result: String
-  "Bound on |decrypted total - exact total|: 0 for BFV (exact), the documented CKKS error bound otherwise."
-  precision: Float!
-  "The largest |total| the scheme carries exactly; queries that could exceed it are refused (HE_OVERFLOW)."
-  largestSafeTotal: BigInt!
-  "With \`noise\`: the ε charged to the agent's and the dataset's budgets."
-  epsilonSpent: Float
-}
-
-${describe("Differential privacy under encryption (BFV SUM or WEIGHTED_SUM): the broker draws discrete Laplace noise for the total (ε/2, sensitivity = one subject's largest weighted value), encrypts it with the public key and adds it; the row count gets its own noise (ε/2). The ε is charged to the budgets.")}
-input EncryptedNoise { epsilon: Float! }`;
-
-function exactNote(viewTable: ViewTable): string {
-  const exact = viewTable.policy.exactAnswers;
-  if (!exact) return ' Every answer needs `noise`.';
-  return ` Without \`noise\`, only one cell { ${exact.partitionBy.map((column) => `${column}: { eq }`).join(', ')} } holding at least ${exact.minSubjects} data subjects is answered.`;
-}
-
-function tableSdl(viewTable: ViewTable): string {
-  const type = viewTable.table.graphqlType;
-  const name = viewTable.table.name;
-  const fields = [...viewTable.fields];
-  const whereFields = fields.map(([field, f]) => `  ${field}: ${fieldTypeName(f)}Filter`);
-  // Weights are chosen by a public field, so a view without public fields has no WEIGHTED_SUM argument.
-  const weights =
-    fields.length === 0
-      ? ''
-      : `enum ${type}WeightField { ${fields.map(([field]) => field).join(' ')} }
-${describe('Public weights for WEIGHTED_SUM: each row weighs the weight listed for its `by` value, else `otherwise`.')}
-input ${type}EncryptedWeights { by: ${type}WeightField! weights: [EncryptedWeight!]! otherwise: Float = 0 }`;
-  return `
-enum ${type}EncryptedColumn { ${viewTable.policy.encryptedAggregates.join(' ')} }
-${weights}
-input ${type}EncryptedAggregate { op: EncryptedAggregateOp! column: ${type}EncryptedColumn!${fields.length === 0 ? '' : ` weights: ${type}EncryptedWeights`} }
-${describe(`A filter on the public (non-encrypted) columns; it becomes a plaintext 0/1 mask, never a decryption.${exactNote(viewTable)}`)}
-input ${type}EncryptedWhere {
-${whereFields.join('\n')}
-  and: [${type}EncryptedWhere!]
-  or: [${type}EncryptedWhere!]
-  not: ${type}EncryptedWhere
-}
-extend type Query {
-  ${describe(`An aggregate over ${name}'s encrypted columns (${viewTable.policy.encryptedAggregates.join(', ')}) under the registered key \`key\`.`)}
-  ${name}_encrypted(key: String!, aggregate: ${type}EncryptedAggregate!, where: ${type}EncryptedWhere, noise: EncryptedNoise): EncryptedAggregate!
-}`;
+/** One encrypted aggregate field of a request. */
+export interface EncryptedAggregateQuery {
+  /** The request it belongs to: its transaction, its access tally and its privacy spend. */
+  request: Request;
+  view: View;
+  viewTable: ViewTable;
+  /** The field's response key, naming its release in the request's privacy spend. */
+  field: string;
+  args: EncryptedAggregateArgs;
 }
 
 /**
@@ -226,21 +148,19 @@ async function selectRows(
   tx: Queryable,
   viewTable: ViewTable,
   view: View,
-  lookup: TableLookup,
-  where: AggregateArgs['where'],
+  options: HeAggregateOptions,
+  where: EncryptedAggregateArgs['where'],
   plan: WeightPlan | null,
   withSubjects: boolean,
 ): Promise<Selection> {
-  const session = { view, values: sessionValues(view.agent, view.purpose) };
-  const conditions = rowFilterConditions(viewTable, session);
-  if (where) conditions.push(whereCondition(viewTable, where));
+  const { conditions } = rowSelection(view, viewTable, where, { maskedEquality: options.maskedEquality });
   const primaryKey = viewTable.table.primaryKey;
   const columns = [...new Set([primaryKey, ...(plan ? [plan.by] : [])])];
   const inner = compileSelect(
     // No page: every matching row counts.
     // Rows the view withholds are filtered out here, before anything is counted or summed, and never counted apart.
     { table: viewTable.table, columns, conditions, orderBy: [], limit: Number.MAX_SAFE_INTEGER, offset: 0, nested: [], withheld: viewTable.withheld },
-    lookup,
+    options.lookup,
   );
   const id = `m.${ident(primaryKey)}`;
   const groups = plan
@@ -296,8 +216,14 @@ async function storedRowIds(tx: Queryable, table: string, column: string, keyNam
   return rows.map((row) => (row.row_ids === '' ? [] : row.row_ids.split(',').map(BigInt)));
 }
 
-async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAggregateOptions, args: AggregateArgs, context: KeyholeContext, field: string) {
-  const state = requestState(context.request);
+/**
+ * An aggregate over an encrypted column: the `where` (public columns only) selects row ids with one SQL
+ * statement; the stored batches are then multiplied by plaintext 0/1 masks (or public weights) built from those
+ * ids and summed under encryption. Only public key material is ever loaded here.
+ */
+export async function answerEncryptedAggregate(options: HeAggregateOptions, query: EncryptedAggregateQuery): Promise<EncryptedAggregateResult> {
+  const { request, view, viewTable, field, args } = query;
+  const state = requestState(request);
   const tx = state.tx!;
   const { key, aggregate, where } = args;
   const table = viewTable.table.name;
@@ -325,7 +251,7 @@ async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAgg
 
   const scheme = registered.scheme;
   const plan = aggregate.weights ? weightPlan(aggregate.weights, scheme) : null;
-  const selection = await selectRows(tx, viewTable, view, options.lookup, where, plan, exact !== undefined);
+  const selection = await selectRows(tx, viewTable, view, options, where, plan, exact !== undefined);
   const covered = coverage(await storedRowIds(tx, table, column, key), selection);
   // First of the checks that depend on the data, so a small cell's refusal says nothing more (no overflow bit).
   if (exact) assertEnoughSubjects(exact, covered.subjects);
@@ -358,7 +284,7 @@ async function resolveAggregate(viewTable: ViewTable, view: View, options: HeAgg
     throw error;
   }
   const noise = args.noise
-    ? await chargeNoise(tx, context.request, field, viewTable, view, options, args, scheme, BigInt(maxAbsValue) * BigInt(Math.ceil(Math.max(1, maxAbsWeight))))
+    ? await chargeNoise(tx, request, field, viewTable, view, options, args, scheme, BigInt(maxAbsValue) * BigInt(Math.ceil(Math.max(1, maxAbsWeight))))
     : null;
   if (noise) {
     try {
@@ -389,7 +315,7 @@ async function chargeNoise(
   viewTable: ViewTable,
   view: View,
   options: HeAggregateOptions,
-  args: AggregateArgs,
+  args: EncryptedAggregateArgs,
   scheme: HeScheme,
   sensitivity: bigint,
 ): Promise<{ sum: bigint; count: bigint }> {
@@ -414,24 +340,4 @@ async function chargeNoise(
   }));
   await chargeRelease(spend, tx, release);
   return noise;
-}
-
-/** The encrypted-aggregate stage of a view's schema (see the file comment). */
-export function heAggregateExtension(options: HeAggregateOptions): ViewSchemaExtension {
-  return {
-    name: 'he-aggregates',
-    typeDefs(view) {
-      const tables = encryptedTables(view);
-      if (tables.length === 0) return '';
-      return [SHARED_SDL, ...tables.map(tableSdl)].join('\n');
-    },
-    resolvers(view) {
-      const fields: Record<string, unknown> = {};
-      for (const viewTable of encryptedTables(view)) {
-        fields[`${viewTable.table.name}_encrypted`] = (_: unknown, args: AggregateArgs, context: KeyholeContext, info: GraphQLResolveInfo) =>
-          resolveAggregate(viewTable, view, options, args, context, String(info.path.key));
-      }
-      return Object.keys(fields).length === 0 ? {} : { Query: fields };
-    },
-  };
 }

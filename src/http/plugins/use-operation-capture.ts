@@ -1,5 +1,8 @@
-import { refusal } from '../request/refusals.ts';
-import type { RequestState } from '../request/state.ts';
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { RecordRefusal } from '../../request/audit-draft.ts';
+import { refusal } from '../../request/refusals.ts';
+import { type KeyholeContext, type RequestState, requestState } from '../../request/state.ts';
 
 const PARAMETERS = new Set(['query', 'variables', 'operationName', 'extensions']);
 
@@ -12,7 +15,7 @@ function kindOf(value: unknown): string {
  * check runs after our hooks and would refuse unrecorded) and the operation name, which yoga passes on
  * whatever its type. Messages never echo what was sent: they end up in the audit record.
  */
-export function envelopeProblem(params: unknown): string | null {
+function envelopeProblem(params: unknown): string | null {
   if (kindOf(params) !== 'object') return `Expected the request to be a JSON object, got ${kindOf(params)}.`;
   const envelope = params as Record<string, unknown>;
   if (Object.keys(envelope).some((name) => envelope[name] != null && !PARAMETERS.has(name))) {
@@ -28,14 +31,12 @@ export function envelopeProblem(params: unknown): string | null {
   return null;
 }
 
-export type RecordRefusal = (state: RequestState, code: string, reason: string) => Promise<void>;
-
 /**
  * Takes the query and operation name for the request's audit record, from an envelope checked first: a
  * value of another type would be hashed as itself but stored as text. A bad envelope is refused, and the
  * refusal recorded, before anything runs.
  */
-export async function captureParams(state: RequestState, params: unknown, recordRefusal: RecordRefusal): Promise<void> {
+async function captureParams(state: RequestState, params: unknown, recordRefusal: RecordRefusal): Promise<void> {
   const problem = envelopeProblem(params);
   if (problem) {
     await recordRefusal(state, 'BAD_REQUEST', problem);
@@ -44,4 +45,18 @@ export async function captureParams(state: RequestState, params: unknown, record
   const { query, operationName } = params as { query: string; operationName?: string | null };
   state.query = query;
   state.operationName = operationName ?? null;
+}
+
+/**
+ * The query text and operation name for the request's audit record: the name the request sends, else the one
+ * its document gives the operation that runs (`query SupportLookup { … }` sent without `operationName`).
+ */
+export function useOperationCapture(recordRefusal: RecordRefusal): Plugin {
+  return {
+    onParams: ({ params, request }) => captureParams(requestState(request), params, recordRefusal),
+    onExecute({ args }) {
+      const state = requestState((args.contextValue as KeyholeContext).request);
+      state.operationName ??= getOperationAST(args.document, args.operationName)?.name?.value ?? null;
+    },
+  };
 }

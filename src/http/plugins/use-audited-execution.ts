@@ -2,7 +2,8 @@ import { type DocumentNode, type ExecutionResult, getOperationAST, GraphQLError 
 import type { Plugin } from 'graphql-yoga';
 import { type AuditBatcher, type AuditDraft, appendAuditRecord, keepDrafts, type SettleDrafts } from '../../audit/index.ts';
 import { DatabaseError, type Db, type Queryable } from '../../sql/index.ts';
-import { auditDraft, revokedMeanwhile } from '../audit-draft.ts';
+import { revokedMeanwhile } from '../../identity/index.ts';
+import { auditDraft } from '../../request/audit-draft.ts';
 import { errorCodeOf, isRefusal, refusal } from '../../request/refusals.ts';
 import { requestState, type KeyholeContext, type RequestState } from '../../request/state.ts';
 

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../config/index.ts';
+import { createLog } from '../log.ts';
+import { serveBroker } from '../main.ts';
+import { useCliAdminRoute, writeAdminToken } from './admin.ts';
+import { buildBrokerProgram } from './broker-commands.ts';
+import { CliError } from './context.ts';
+import { runProgram } from './run.ts';
+
+/** A start that fails says why in one line (a config error: every issue, each with file, line and field), no stack. */
+function cannotStart(error: unknown): never {
+  const message = error instanceof ConfigError ? `configuration error:\n${error.message}` : error instanceof Error ? error.message : String(error);
+  throw new CliError(`cannot start: ${message}`);
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description("Run the broker: the agents' GraphQL endpoint, the officer dashboard and health checks, on PORT")
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n' +
+        '  PORT                          the port to listen on (default 4000)\n' +
+        '  DATABASE_URL                  PostgreSQL to serve (default: embedded PGlite under KEYHOLE_DATA_DIR, created and seeded\n' +
+        '                                with the demo world on first start)\n' +
+        '  KEYHOLE_REQUEST_DEADLINE_MS   how long one request may run (default 10000)\n' +
+        '  KEYHOLE_CORS_ORIGINS          origins whose pages may read answers (default none)\n' +
+        '  KEYHOLE_MAX_BODY_BYTES, KEYHOLE_HEADERS_TIMEOUT_MS, KEYHOLE_REQUEST_TIMEOUT_MS, KEYHOLE_KEEP_ALIVE_TIMEOUT_MS,\n' +
+        '  KEYHOLE_MAX_CONNECTIONS, KEYHOLE_SHUTDOWN_DEADLINE_MS   HTTP limits (README, HTTP)\n' +
+        '\nSIGINT or SIGTERM drains: requests in flight finish (up to KEYHOLE_SHUTDOWN_DEADLINE_MS), then it exits.\n' +
+        "While it holds the embedded database, operators' commands (agents, audit, report, …) are handed to it.",
+    )
+    .action(async () => {
+      await serveBroker({
+        env: process.env,
+        log: createLog(),
+        // CLI commands run while this process holds the embedded database are handed to it (admin.ts).
+        routes: async ({ root, dataDir, db, where, broker }) => [
+          useCliAdminRoute({
+            token: await writeAdminToken(dataDir),
+            runCli: (argv) => runProgram(buildBrokerProgram(), argv),
+            context: () => ({ root, dataDir, config: broker().config, secrets: broker().secrets, db, where }),
+          }),
+        ],
+      }).catch(cannotStart);
+    });
+}

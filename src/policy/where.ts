@@ -1,0 +1,118 @@
+import type { ColumnCondition, Operand } from '../config/index.ts';
+import { refusal } from '../request/refusals.ts';
+import type { ComparisonOperator, Condition } from '../sql/index.ts';
+import { sessionValues, type View, type ViewField, type ViewTable } from './view.ts';
+
+/**
+ * The condition for an equality filter on a masked field (a token the agent was shown), or undefined when the
+ * mask allows none. The masking stage answers it: the view names what is masked, not how tokens are computed.
+ */
+export type MaskedEquality = (field: ViewField, operator: string, operand: unknown) => Condition | undefined;
+
+export interface WhereOptions {
+  maskedEquality: MaskedEquality;
+  /** A filter field that stands for the row's data-subject jurisdiction rather than a column (DP aggregates offer it). */
+  subjectJurisdictionField?: string;
+}
+
+/** The rows an agent's request selects from one table of its view. */
+export interface RowSelection {
+  /** The policy's row filter and the agent's `where`, for SQL. */
+  conditions: Condition[];
+  /** The fields the `where` names, at any depth: looking people up by an identifier is regulated too. */
+  lookups: string[];
+}
+
+const sessions = new WeakMap<View, Record<string, unknown>>();
+
+/** The session values a row filter may name, built once per view. */
+function sessionOf(view: View): Record<string, unknown> {
+  let values = sessions.get(view);
+  if (!values) {
+    values = sessionValues(view.agent, view.purpose);
+    sessions.set(view, values);
+  }
+  return values;
+}
+
+function resolveOperand(operand: Operand, session: Record<string, unknown>): unknown {
+  if (typeof operand === 'object' && operand !== null && !Array.isArray(operand)) return session[operand.session];
+  return operand;
+}
+
+/** The policy's row filter as conditions, with session values bound for the calling agent. */
+export function rowFilterConditions(view: View, viewTable: ViewTable): Condition[] {
+  const session = sessionOf(view);
+  const conditions: Condition[] = [];
+  for (const [columnName, condition] of Object.entries(viewTable.rowFilter) as Array<[string, ColumnCondition]>) {
+    const column = viewTable.table.columns.get(columnName)!;
+    for (const [operator, operand] of Object.entries(condition) as Array<[ComparisonOperator, Operand]>) {
+      conditions.push({ kind: 'comparison', comparison: { column, operator, value: resolveOperand(operand, session) } });
+    }
+  }
+  const subjectFilter = viewTable.policy.subjectJurisdiction;
+  for (const operator of ['in', 'notIn'] as const) {
+    const operand = subjectFilter?.[operator];
+    if (operand === undefined) continue;
+    const value = resolveOperand(operand, session);
+    conditions.push({ kind: 'subject-jurisdiction', operator, value: (Array.isArray(value) ? value : [value]).map(String) });
+  }
+  return conditions;
+}
+
+const OPERATORS = new Set<ComparisonOperator>(['eq', 'ne', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte', 'isNull']);
+
+function subjectJurisdictionConditions(name: string, filter: Record<string, unknown>): Condition[] {
+  return Object.entries(filter).flatMap(([operator, operand]): Condition[] => {
+    if (operand === undefined || operand === null) return [];
+    const value = (Array.isArray(operand) ? operand : [operand]).map(String);
+    if (operator === 'eq' || operator === 'in') return [{ kind: 'subject-jurisdiction', operator: 'in', value }];
+    if (operator === 'ne' || operator === 'notIn') return [{ kind: 'subject-jurisdiction', operator: 'notIn', value }];
+    throw refusal('INVALID_ARGUMENT', `${name} supports eq, ne, in and notIn only.`);
+  });
+}
+
+function fieldConditions(viewTable: ViewTable, name: string, filter: Record<string, unknown>, options: WhereOptions): Condition[] {
+  const field = viewTable.fields.get(name)!;
+  return Object.entries(filter).flatMap(([operator, operand]): Condition[] => {
+    if (operand === undefined || !OPERATORS.has(operator as ComparisonOperator)) return [];
+    if (field.exposure.kind !== 'masked') {
+      return [{ kind: 'comparison', comparison: { column: field.column, operator: operator as ComparisonOperator, value: operand } }];
+    }
+    // Only equality with a token the agent was shown: ranges, null tests and negations would leak the value.
+    const condition = options.maskedEquality(field, operator, operand);
+    if (!condition)
+      throw refusal('MASKED_FIELD_FILTER', `Field "${name}" is masked in this view; only eq/in on a pseudonym token can filter it.`, { field: name });
+    return [condition];
+  });
+}
+
+/** An agent's `where` input as a condition tree, noting the fields it names in `lookups`. */
+function whereCondition(viewTable: ViewTable, where: Record<string, unknown>, options: WhereOptions, lookups: Set<string>): Condition {
+  const children: Condition[] = [];
+  for (const [key, value] of Object.entries(where)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'and' || key === 'or') {
+      children.push({ kind: key, children: (value as Array<Record<string, unknown>>).map((item) => whereCondition(viewTable, item, options, lookups)) });
+    } else if (key === 'not') {
+      children.push({ kind: 'not', child: whereCondition(viewTable, value as Record<string, unknown>, options, lookups) });
+    } else if (key === options.subjectJurisdictionField) {
+      children.push(...subjectJurisdictionConditions(key, value as Record<string, unknown>));
+    } else {
+      lookups.add(key);
+      children.push(...fieldConditions(viewTable, key, value as Record<string, unknown>, options));
+    }
+  }
+  return { kind: 'and', children };
+}
+
+/**
+ * What one table of a view yields to a request: the policy's row filter, then the agent's `where` (filtering by
+ * a masked field is refused: inference safety). The one walk of `where` for rows and every aggregate.
+ */
+export function rowSelection(view: View, viewTable: ViewTable, where: Record<string, unknown> | null | undefined, options: WhereOptions): RowSelection {
+  const conditions = rowFilterConditions(view, viewTable);
+  const lookups = new Set<string>();
+  if (where) conditions.push(whereCondition(viewTable, where, options, lookups));
+  return { conditions, lookups: [...lookups] };
+}

@@ -1,0 +1,33 @@
+import { type AuditDraft, type Decision, operationHash } from '../audit/index.ts';
+import type { RequestState } from './state.ts';
+
+/** The audit record of a request, from what its state accumulated. */
+export function auditDraft(state: RequestState, decision: Decision, code: string | null, reason: string | null): AuditDraft {
+  const principal = state.principal;
+  const allowed = decision === 'allowed';
+  return {
+    recordedAt: new Date(),
+    requestId: state.requestId,
+    actorKind: principal?.kind ?? 'anonymous',
+    actorId: principal?.id ?? null,
+    purpose: principal?.kind === 'agent' ? principal.purpose : null,
+    actorLocation: principal?.kind === 'agent' ? principal.agent.location : null,
+    operationKind: state.access.operationKind,
+    operationName: state.operationName,
+    operationHash: state.query ? operationHash(state.query) : null,
+    decision,
+    code,
+    reason,
+    // A refused request returned nothing: record what it asked for in details, not as returned.
+    tables: allowed ? [...state.access.tables].sort() : [],
+    fields: allowed ? [...state.access.fields.values()] : [],
+    rowCount: allowed ? state.access.rowCount : 0,
+    subjects: allowed ? state.access.subjects : new Map(),
+    privacyCost: state.access.privacyCost,
+    findings: state.access.findings,
+    details: state.access.details,
+  };
+}
+
+/** Writes the record of a request refused before or outside execution (the endpoint chooses how it commits). */
+export type RecordRefusal = (state: RequestState, code: string, reason: string) => Promise<void>;
