@@ -4,7 +4,7 @@
  */
 import { createHmac, createSecretKey, hash, randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { compileMask, createMaskingKeys, getMaskFunction, type MaskContext } from '../src/masking/catalogue.ts';
+import { compileMask, createMaskingKeys, getMaskFunction, type MaskContext } from '../src/masking/mask-functions.ts';
 
 const N = 1_000_000;
 const WARMUP = 50_000;

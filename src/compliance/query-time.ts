@@ -23,10 +23,8 @@ export interface ComplianceGateOptions {
   catalog: Catalog;
 }
 
-/** Runs inside the request's transaction, after its reads and before its audit record. */
+/** Runs on the request's statements (its transaction, if it has one), after its reads and before its audit record. */
 export type ComplianceGate = (state: RequestState, tx: Queryable) => Promise<void>;
-
-const AGGREGATE_KINDS = new Set(['dp_aggregate', 'encrypted_aggregate']);
 
 /**
  * Distinct subjects of `jurisdiction` whose data reached agents at `location` this calendar year, this
@@ -88,7 +86,7 @@ export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGa
   return async (state, tx) => {
     const principal = state.principal;
     if (principal?.kind !== 'agent') return;
-    const access = AGGREGATE_KINDS.has(state.access.operationKind) ? 'aggregate' : 'rows';
+    const access = state.access.aggregate ? 'aggregate' : 'rows';
     const fields: RequestField[] = describeFields(catalog, state.access.fields.values());
     const subjectsByJurisdiction = new Map<string, string[]>();
     for (const [subject, jurisdiction] of state.access.subjects) {

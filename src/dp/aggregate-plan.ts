@@ -44,14 +44,14 @@ export class AggregateRequestError extends Error {
   }
 }
 
-/** Columns an agent may sum, average or take quantiles of: numeric, with bounds declared in the catalog. */
+/** Columns an agent may sum, average or take quantiles of: the view's measurable fields. */
 export function measurableColumns(viewTable: ViewTable): CatalogColumn[] {
-  return [...viewTable.fields.values()].map((f) => f.column).filter((c) => c.bounds !== undefined);
+  return [...viewTable.fields.values()].filter((f) => f.measurable).map((f) => f.column);
 }
 
-/** Columns an agent may group by: text columns of the view, plus the data subject's jurisdiction. */
+/** Columns an agent may group by: the view's groupable fields, plus the data subject's jurisdiction. */
 export function groupableColumns(viewTable: ViewTable): string[] {
-  const columns = [...viewTable.fields.values()].filter((f) => f.column.type === 'text').map((f) => f.column.name);
+  const columns = [...viewTable.fields.values()].filter((f) => f.groupable).map((f) => f.column.name);
   return viewTable.table.jurisdiction ? [...columns, SUBJECT_JURISDICTION] : columns;
 }
 

@@ -80,6 +80,7 @@ export async function answerDpAggregate(options: DpAggregateOptions, query: DpAg
   const state = requestState(request);
   const tally = state.access;
   tally.operationKind = 'dp_aggregate';
+  tally.aggregate = true;
   tally.tables.add(viewTable.table.name);
   const spend = admitPrivacySpend(options.ledger, request, view.agent.id, args.epsilon, args.delta);
   const groupBy = [...new Set(args.groupBy ?? [])];

@@ -27,8 +27,10 @@ export interface Release {
  * last writer would win). Instead the request locks the agent's and the dataset's budget rows once, every
  * release adds its cost to the request's running total (checked against the locked rows: JavaScript runs one
  * release's check at a time), and `commit` writes the total in one ledger update, exact in PostgreSQL's numeric
- * arithmetic, in the same transaction as the audit record. When any release does not fit, the request answers
- * nothing and stores nothing: the response is the one refusal `refusalMessage` describes.
+ * arithmetic, in the request's own transaction, which commits its audit record too (a request with a privacy
+ * release has one: see useTransactionScope; reads' records are group-committed instead). When any release does
+ * not fit, the request answers nothing and stores nothing: the response is the one refusal `refusalMessage`
+ * describes.
  */
 export class RequestPrivacySpend {
   readonly ledger: BudgetLedger;

@@ -37,7 +37,7 @@ export interface RowShape {
 
 function orderTerms(viewTable: ViewTable, orderBy: ReadArgs['orderBy']): OrderTerm[] {
   return (orderBy ?? []).map(({ field, direction }) => {
-    if (viewTable.fields.get(field)?.exposure.kind !== 'clear') {
+    if (!viewTable.fields.get(field)?.orderable) {
       throw refusal('MASKED_FIELD_FILTER', `Field "${field}" is masked in this view and cannot be used to sort.`, { field });
     }
     return { column: field, direction: direction ?? 'ASC' };

@@ -8,6 +8,7 @@ import { DEFAULT_PAGE, planRead, type ReadArgs, type RowShape, shapeRows, withho
 import { checkReturned, checkRowsAskedFor } from './request-caps.ts';
 import { requestState, type KeyholeContext, type RequestState } from '../request/state.ts';
 import { SCALARS } from '../http/scalars.ts';
+import { FILTER_INPUTS_SDL, whereInputSdl } from './filter-inputs.ts';
 import { describe, fieldTypeName } from './type-names.ts';
 
 /**
@@ -18,6 +19,17 @@ import { describe, fieldTypeName } from './type-names.ts';
 export interface ViewSchemaExtension {
   typeDefs(view: View): string;
   resolvers(view: View): Record<string, unknown>;
+  /**
+   * Whether its `Query` fields write state, as DP and HE aggregates do (they charge privacy budgets): a request
+   * selecting one runs in one transaction with its audit record.
+   */
+  writesState: boolean;
+}
+
+/** A view's schema, and its root fields that write state (see `ViewSchemaExtension.writesState`). */
+export interface ViewSchema {
+  schema: GraphQLSchema;
+  statefulFields: ReadonlySet<string>;
 }
 
 export interface SchemaDeps {
@@ -44,28 +56,15 @@ async function requireApprovals(tx: Queryable, state: RequestState, shape: RowSh
   });
 }
 
-const FILTER_TYPES = ['String', 'Int', 'BigInt', 'Decimal', 'Date', 'DateTime', 'Boolean'];
-
-function filterInput(scalar: string): string {
-  const list = `[${scalar}!]`;
-  return `input ${scalar}Filter {
-  eq: ${scalar}
-  ne: ${scalar}
-  in: ${list}
-  notIn: ${list}
-  lt: ${scalar}
-  lte: ${scalar}
-  gt: ${scalar}
-  gte: ${scalar}
-  isNull: Boolean
-}`;
-}
+const FILTER_NOTE = {
+  all: '',
+  equality: ' (masked in this view; filter it by eq/in on the token it shows; it cannot sort)',
+  none: ' (masked in this view; cannot be used to filter or sort)',
+} as const;
 
 function fieldDescription(viewTable: ViewTable, name: string): string {
   const field = viewTable.fields.get(name)!;
-  const base = field.column.description ?? `${viewTable.table.name}.${name}`;
-  if (field.exposure.kind === 'clear') return base;
-  return `${base} (masked in this view; cannot be used to filter or sort)`;
+  return `${field.column.description ?? `${viewTable.table.name}.${name}`}${FILTER_NOTE[field.filter]}`;
 }
 
 function rowTypeSdl(view: View, viewTable: ViewTable): string {
@@ -82,11 +81,10 @@ function rowTypeSdl(view: View, viewTable: ViewTable): string {
     );
   }
   const name = viewTable.table.graphqlType;
-  const whereFields = [...viewTable.fields].map(([field, f]) => `  ${field}: ${fieldTypeName(f)}Filter`);
-  const orderable = [...viewTable.fields].filter(([, f]) => f.exposure.kind === 'clear').map(([field]) => field);
+  const orderable = [...viewTable.fields].filter(([, f]) => f.orderable).map(([field]) => field);
   return [
     `${describe(viewTable.table.description)}\ntype ${name} {\n${lines.join('\n')}\n}`,
-    `input ${name}Where {\n${whereFields.join('\n')}\n  and: [${name}Where!]\n  or: [${name}Where!]\n  not: ${name}Where\n}`,
+    whereInputSdl(`${name}Where`, viewTable),
     orderable.length > 0
       ? `enum ${name}OrderField { ${orderable.join(' ')} }\ninput ${name}OrderBy { field: ${name}OrderField!, direction: SortDirection = ASC }`
       : `input ${name}OrderBy { field: String!, direction: SortDirection = ASC }`,
@@ -102,7 +100,7 @@ async function countWithheld(tx: Queryable, request: SelectRequest, lookup: Tabl
  * Builds one view's GraphQL schema from the catalog-derived view (PostGraphile's catalog -> behaviour ->
  * types phases). Anything outside the view never becomes a type, field or enum value.
  */
-export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
+export function buildViewSchema(view: View, deps: SchemaDeps): ViewSchema {
   const rowTables = [...view.tables.values()].filter((t) => t.policy.access === 'rows' && t.fields.size > 0);
   const rootFields = rowTables.map((t) => {
     const type = t.table.graphqlType;
@@ -111,7 +109,7 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
   const sdl = [
     'scalar BigInt\nscalar Decimal\nscalar Date\nscalar DateTime',
     'enum SortDirection { ASC DESC }',
-    ...FILTER_TYPES.map(filterInput),
+    FILTER_INPUTS_SDL,
     `type ViewTable { name: String! access: String! fields: [String!]! maxLimit: Int! }`,
     `${describe('The calling agent and what its view allows.')}\ntype Viewer { agent: String! purpose: String! location: String! tables: [ViewTable!]! }`,
     `type Query {\n  viewer: Viewer!\n${rootFields.join('\n')}\n}`,
@@ -164,9 +162,11 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
     };
   }
   const resolvers: Record<string, Record<string, unknown>> = { Query: queryResolvers };
+  const statefulFields = new Set<string>();
   for (const extension of deps.extensions) {
     for (const [type, fields] of Object.entries(extension.resolvers(view))) {
       resolvers[type] = { ...resolvers[type], ...(fields as Record<string, unknown>) };
+      if (type === 'Query' && extension.writesState) for (const field of Object.keys(fields as object)) statefulFields.add(field);
     }
   }
   for (const viewTable of rowTables) {
@@ -176,5 +176,6 @@ export function buildViewSchema(view: View, deps: SchemaDeps): GraphQLSchema {
     }
     resolvers[viewTable.table.graphqlType] = relationResolvers;
   }
-  return makeExecutableSchema({ typeDefs: sdl, resolvers: [SCALARS, resolvers] as Parameters<typeof makeExecutableSchema>[0]['resolvers'] });
+  const schema = makeExecutableSchema({ typeDefs: sdl, resolvers: [SCALARS, resolvers] as Parameters<typeof makeExecutableSchema>[0]['resolvers'] });
+  return { schema, statefulFields };
 }

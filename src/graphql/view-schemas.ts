@@ -1,12 +1,10 @@
-import type { GraphQLSchema } from 'graphql';
 import type { ProjectConfig } from '../config/index.ts';
 import type { AgentPrincipal } from '../identity/index.ts';
 import { buildView, type ExposureDecider, type View, type WithholdDecider } from '../policy/index.ts';
-import { buildViewSchema, type ViewSchemaExtension } from './schema.ts';
+import { buildViewSchema, type ViewSchema, type ViewSchemaExtension } from './schema.ts';
 
-export interface CompiledView {
+export interface CompiledView extends ViewSchema {
   view: View;
-  schema: GraphQLSchema;
 }
 
 /**
@@ -15,6 +13,8 @@ export interface CompiledView {
  */
 export class ViewSchemaCache {
   private readonly cache = new Map<string, CompiledView>();
+  /** State-writing root fields of every view compiled so far: one named alike in another view only adds a transaction. */
+  private readonly statefulFields = new Set<string>();
   private readonly config: ProjectConfig;
   private readonly subjectKey: Uint8Array;
   private readonly extensions: readonly ViewSchemaExtension[];
@@ -51,9 +51,18 @@ export class ViewSchemaCache {
         subjectKey: this.subjectKey,
         extensions: this.extensions,
       });
-      compiled = { view, schema };
+      compiled = { view, ...schema };
+      for (const field of schema.statefulFields) this.statefulFields.add(field);
       this.cache.set(key, compiled);
     }
     return compiled;
+  }
+
+  /**
+   * Whether a root field writes state, as the schema extension that adds it declares. A request's view is compiled
+   * (its schema chosen) before it executes, so every field it can select is known here by then.
+   */
+  writesState(rootField: string): boolean {
+    return this.statefulFields.has(rootField);
   }
 }

@@ -5,12 +5,13 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { ComplianceGate } from '../compliance/index.ts';
 import type { AgentRegistry } from '../config/index.ts';
 import { AuditBatcher } from '../audit/index.ts';
 import { RevocationGate, refuseRevokedAgents, type TokenKeys } from '../identity/index.ts';
 import type { Drain } from '../http/drain.ts';
 import { useEndpointOnly } from '../http/endpoint.ts';
-import { type AuditedExecutionOptions, useAuditedExecution } from '../http/plugins/use-audited-execution.ts';
+import { useAudit } from '../http/plugins/use-audit.ts';
 import { useDrainGate } from '../http/plugins/use-drain-gate.ts';
 import { useErrorHygiene } from '../http/plugins/use-error-hygiene.ts';
 import { useNoParserEcho } from '../http/plugins/use-no-parser-echo.ts';
@@ -18,18 +19,21 @@ import { useOperationCapture } from '../http/plugins/use-operation-capture.ts';
 import { useRecordEveryResult } from '../http/plugins/use-record-every-result.ts';
 import { useRequestGate } from '../http/plugins/use-request-gate.ts';
 import { useRequestId } from '../http/plugins/use-request-id.ts';
+import { useTransactionScope } from '../http/plugins/use-transaction-scope.ts';
+import { refusalRecorder } from '../http/refusal-recorder.ts';
 import { DEFAULT_REQUEST_DEADLINE_MS } from '../http/request-deadline.ts';
 import type { Log } from '../log.ts';
-import { auditDraft, type RecordRefusal } from '../request/audit-draft.ts';
 import { requestState, type KeyholeContext } from '../request/state.ts';
 import type { Db } from '../sql/index.ts';
 import { useArgumentHygiene } from './plugins/use-argument-hygiene.ts';
 import { useBodyLimit } from './plugins/use-body-limit.ts';
+import { useComplianceGate } from './plugins/use-compliance-gate.ts';
 import { useCors } from './plugins/use-cors.ts';
 import { useIdentity } from './plugins/use-identity.ts';
 import { useMaxDirectives } from './plugins/use-max-directives.ts';
 import { usePrivacySpend } from './plugins/use-privacy-spend.ts';
 import { useRequestLog } from './plugins/use-request-log.ts';
+import { useWithheldNotice } from './plugins/use-withheld-notice.ts';
 import type { ViewSchemaCache } from './view-schemas.ts';
 
 export interface AgentYogaOptions {
@@ -48,7 +52,7 @@ export interface AgentYogaOptions {
   /** How long one request may execute (KEYHOLE_REQUEST_DEADLINE_MS); DEFAULT_REQUEST_DEADLINE_MS when absent. */
   requestDeadlineMs?: number;
   /** Checks on each successful read before its audit record (compliance). */
-  beforeRecord?: AuditedExecutionOptions['beforeRecord'];
+  beforeRecord?: ComplianceGate;
   /** The broker's shutdown: requests arriving while it drains are refused, and its flush waits for pending records. */
   drain?: Drain;
 }
@@ -78,14 +82,8 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
   const batcher = new AuditBatcher(options.db, options.auditKey, { settle, log: options.log });
   options.drain?.onFlush(() => batcher.flush());
   options.drain?.onStop(() => batcher.stop());
-  const recordRefusal: RecordRefusal = async (state, code, reason) => {
-    try {
-      await batcher.append(auditDraft(state, 'denied', code, reason));
-      state.audited = true;
-    } catch (error) {
-      options.log({ level: 'error', msg: 'audit record of a refusal could not be written', requestId: state.requestId, error: String(error) });
-    }
-  };
+  const recordRefusal = refusalRecorder(batcher, options.log);
+  const deadlineMs = options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
   return createYoga<Record<string, unknown>, KeyholeContext>({
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: false,
@@ -136,19 +134,19 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       useErrorHygiene(),
       useArgumentHygiene(),
       ...(options.plugins ?? []),
+      // Execution, innermost first: the spend and the compliance gate run on the request's statements, in the
+      // transaction scope; the audit records what the scope commits and answers; the notice rides what leaves.
       usePrivacySpend(),
-      useAuditedExecution({
+      ...(options.beforeRecord ? [useComplianceGate(options.beforeRecord)] : []),
+      useTransactionScope({
         db: options.db,
-        auditKey: options.auditKey,
-        batcher,
-        settle,
-        log: options.log,
-        beforeRecord: options.beforeRecord,
-        // DP aggregates (and encrypted ones, which may add DP noise) spend privacy budget: they commit in
-        // one transaction with their record.
-        writesState: (field) => field.endsWith('_aggregate') || field.endsWith('_encrypted'),
-        deadlineMs: options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS,
+        // Root fields whose extensions declare they write state (DP and HE aggregates spend privacy budget)
+        // commit in one transaction with their record.
+        writesState: (field) => options.views.writesState(field),
+        deadlineMs,
       }),
+      useAudit({ auditKey: options.auditKey, batcher, settle, recordRefusal, log: options.log, deadlineMs }),
+      useWithheldNotice(),
     ],
   });
 }

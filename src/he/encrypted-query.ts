@@ -231,6 +231,7 @@ export async function answerEncryptedAggregate(options: HeAggregateOptions, quer
   const details: Record<string, unknown> = { table, column, key, operation: aggregate.op, filter: where ?? null };
   if (aggregate.weights) details.weights = aggregate.weights;
   state.access.operationKind = 'encrypted_aggregate';
+  state.access.aggregate = true;
   state.access.details.encryptedAggregate = details;
 
   if ((aggregate.op === 'WEIGHTED_SUM') !== Boolean(aggregate.weights)) {

@@ -10,12 +10,12 @@ export {
   MaskParamsError,
   MaskValueError,
   UnknownMaskFunctionError,
-  type ColumnType,
+  type MaskValueType,
   type MaskContext,
   type MaskFn,
   type MaskFunctionSpec,
   type MaskingKeys,
-} from './catalogue.ts';
+} from './mask-functions.ts';
 export { buildMaskingRules, loadMaskingRules, readRuleSources, RULES_DIR, type MaskingRuleSet } from './rules/load.ts';
 export { createExposureDecider } from './rules/decider.ts';
 export { deciderFor, loadMaskingStage, type MaskingStage, type VersionedDecider } from './rules/stage.ts';

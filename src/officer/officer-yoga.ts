@@ -1,9 +1,9 @@
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { AuditBatcher, appendAuditRecord } from '../audit/index.ts';
+import { AuditBatcher } from '../audit/index.ts';
 import type { BrokerSecrets, ProjectConfig } from '../config/index.ts';
 import type { Drain } from '../http/drain.ts';
 import { useEndpointOnly } from '../http/endpoint.ts';
-import { useAuditedExecution } from '../http/plugins/use-audited-execution.ts';
+import { useAudit } from '../http/plugins/use-audit.ts';
 import { useDrainGate } from '../http/plugins/use-drain-gate.ts';
 import { useErrorHygiene } from '../http/plugins/use-error-hygiene.ts';
 import { useNoParserEcho } from '../http/plugins/use-no-parser-echo.ts';
@@ -11,10 +11,11 @@ import { useOperationCapture } from '../http/plugins/use-operation-capture.ts';
 import { useRecordEveryResult } from '../http/plugins/use-record-every-result.ts';
 import { useRequestGate } from '../http/plugins/use-request-gate.ts';
 import { useRequestId } from '../http/plugins/use-request-id.ts';
+import { useTransactionScope } from '../http/plugins/use-transaction-scope.ts';
+import { refusalRecorder } from '../http/refusal-recorder.ts';
 import { DEFAULT_REQUEST_DEADLINE_MS } from '../http/request-deadline.ts';
 import type { TokenKeys } from '../identity/index.ts';
 import type { Log } from '../log.ts';
-import { auditDraft, type RecordRefusal } from '../request/audit-draft.ts';
 import { newAccessTally, requestState } from '../request/state.ts';
 import type { Db } from '../sql/index.ts';
 import { createOfficerSchema } from './schema.ts';
@@ -48,17 +49,11 @@ export interface OfficerYogaOptions {
  * requests — each review is a record in the chain it reviews, committed before its answer leaves.
  */
 export function createOfficerYoga(options: OfficerYogaOptions) {
-  const recordRefusal: RecordRefusal = async (state, code, reason) => {
-    try {
-      await options.db.transaction((tx) => appendAuditRecord(tx, options.secrets.auditKey, auditDraft(state, 'denied', code, reason)));
-      state.audited = true;
-    } catch (error) {
-      options.log({ level: 'error', msg: 'audit record of an officer refusal could not be written', requestId: state.requestId, error: String(error) });
-    }
-  };
-  const batcher = new AuditBatcher(options.db, options.secrets.auditKey);
+  const batcher = new AuditBatcher(options.db, options.secrets.auditKey, { log: options.log });
   options.drain?.onFlush(() => batcher.flush());
   options.drain?.onStop(() => batcher.stop());
+  const recordRefusal = refusalRecorder(batcher, options.log);
+  const deadlineMs = options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
   return createYoga({
     graphqlEndpoint: OFFICER_GRAPHQL_PATH,
     schema: createOfficerSchema({ config: options.config, secrets: options.secrets }),
@@ -81,15 +76,13 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
       useRecordEveryResult(recordRefusal),
       useOperationCapture(recordRefusal),
       useErrorHygiene(),
-      useAuditedExecution({
+      useTransactionScope({
         db: options.db,
-        auditKey: options.secrets.auditKey,
-        batcher,
-        log: options.log,
         // An officer's decision commits with its audit record, or not at all.
         writesState: (field) => field === 'decideApproval',
-        deadlineMs: options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS,
+        deadlineMs,
       }),
+      useAudit({ auditKey: options.secrets.auditKey, batcher, recordRefusal, log: options.log, deadlineMs }),
     ],
   });
 }

@@ -73,8 +73,8 @@ function checkPage(limit: number, offset: number): void {
 const serialised = new WeakMap<Queryable, Queryable>();
 
 /**
- * The request's transaction, one statement at a time: sibling resolvers run concurrently but a transaction
- * is one connection, which must not be handed overlapping statements.
+ * The request's statements, one at a time: sibling resolvers run concurrently, but when the request has a
+ * transaction of its own that is one connection, which must not be handed overlapping statements.
  */
 function oneAtATime(tx: Queryable): Queryable {
   let wrapped = serialised.get(tx);
@@ -107,8 +107,9 @@ function noteQuery(state: RequestState, field: string, args: Record<string, unkn
 }
 
 /**
- * A top-level officer field: runs on the request's audited transaction (opened by useAuditedExecution,
- * which appends the officer's own record before anything is returned) and notes itself in that record.
+ * A top-level officer field: runs on the request's statements (useTransactionScope: a transaction of its own for
+ * a decision, which commits with the officer's own record) and notes itself in that record, which useAudit makes
+ * durable before anything is returned.
  */
 function officerField<A extends Record<string, unknown>, R>(
   field: string,
@@ -118,7 +119,7 @@ function officerField<A extends Record<string, unknown>, R>(
 ) {
   return async (_parent: unknown, args: A, context: YogaInitialContext): Promise<R> => {
     const state = requestState(context.request);
-    if (state.principal?.kind !== 'officer' || !state.tx) throw new OfficerPipelineError('officer fields run for an officer inside an audited transaction');
+    if (state.principal?.kind !== 'officer' || !state.tx) throw new OfficerPipelineError('officer fields run for an officer inside an audited execution');
     const result = await run(args, { db: oneAtATime(state.tx), officer: state.principal, state });
     noteQuery(state, field, recordedArgs(args), reads, result);
     return result;
@@ -256,7 +257,7 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
           // The officer's own record must not name the person they looked up.
           (args) => ({ subject: subjectPseudonym(options.secrets.subjectKey, 'customer', args.customerId) }),
         ),
-        // Runs on the request's transaction: PGlite serialises everything behind an open transaction.
+        // Runs on the request's statements (its transaction, if it has one): PGlite serialises everything behind an open transaction.
         auditChainStatus: officerField('auditChainStatus', LOG_AND_SUBJECTS, (_args, { db }) => verifyAuditChain(db, options.secrets.auditKey)),
       },
     },

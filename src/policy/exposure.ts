@@ -7,8 +7,11 @@ export interface MaskVariant {
   /** Where the rule that chose it was written (`file:line`). */
   rule: string;
   apply: (value: unknown) => unknown;
-  /** The masked value is a safe equality target (a pseudonym token), so filtering on it is allowed. */
-  equalityPreserving: boolean;
+  /**
+   * `eq`/`in` on what this variant shows can be answered without telling more than it shows: it shows the value
+   * itself or a deterministic token (its mask function's spec preserves equality), or nothing (hidden rows).
+   */
+  filterableByEquality: boolean;
 }
 
 /**

@@ -1,3 +1,4 @@
+export * from './capabilities.ts';
 export * from './exposure.ts';
 export * from './view.ts';
 export * from './fail-closed.ts';

@@ -10,9 +10,10 @@ import type {
   TablePolicy,
 } from '../config/index.ts';
 import { policyKey } from '../config/index.ts';
+import { type FieldCapabilities, fieldCapabilities } from './capabilities.ts';
 import type { ExposureDecider, FieldExposure } from './exposure.ts';
 
-export interface ViewField {
+export interface ViewField extends FieldCapabilities {
   column: CatalogColumn;
   exposure: Exclude<FieldExposure, { kind: 'hidden' }>;
   requiresApproval: boolean;
@@ -79,7 +80,10 @@ export function buildView(
       // Aggregate-only tables never return a value of one row: DP protects them, not masking.
       const exposure = tablePolicy.access === 'aggregates' ? ({ kind: 'clear', rule: undefined } as const) : decide(table, column, scope);
       if (exposure.kind === 'hidden') hidden.set(column.name, exposure.reason);
-      else fields.set(column.name, { column, exposure, requiresApproval: tablePolicy.requireApproval.includes(column.name) });
+      else {
+        const requiresApproval = tablePolicy.requireApproval.includes(column.name);
+        fields.set(column.name, { column, exposure, requiresApproval, ...fieldCapabilities(column, exposure) });
+      }
     }
     // Aggregates leave no one's record: only row access can carry a subject's data across a border.
     const withheld =

@@ -72,17 +72,22 @@ function subjectJurisdictionConditions(name: string, filter: Record<string, unkn
   });
 }
 
+function maskedFilterMessage(name: string, field: ViewField): string {
+  return field.filter === 'equality'
+    ? `Field "${name}" is masked in this view; only eq/in on the token it shows can filter it.`
+    : `Field "${name}" is masked in this view and cannot be used to filter.`;
+}
+
 function fieldConditions(viewTable: ViewTable, name: string, filter: Record<string, unknown>, options: WhereOptions): Condition[] {
   const field = viewTable.fields.get(name)!;
   return Object.entries(filter).flatMap(([operator, operand]): Condition[] => {
     if (operand === undefined || !OPERATORS.has(operator as ComparisonOperator)) return [];
-    if (field.exposure.kind !== 'masked') {
+    if (field.filter === 'all') {
       return [{ kind: 'comparison', comparison: { column: field.column, operator: operator as ComparisonOperator, value: operand } }];
     }
-    // Only equality with a token the agent was shown: ranges, null tests and negations would leak the value.
-    const condition = options.maskedEquality(field, operator, operand);
-    if (!condition)
-      throw refusal('MASKED_FIELD_FILTER', `Field "${name}" is masked in this view; only eq/in on a pseudonym token can filter it.`, { field: name });
+    // The schema offers no other filter on a masked field; refused again here, as a stage must not trust its caller.
+    const condition = field.filter === 'equality' ? options.maskedEquality(field, operator, operand) : undefined;
+    if (!condition) throw refusal('MASKED_FIELD_FILTER', maskedFilterMessage(name, field), { field: name });
     return [condition];
   });
 }

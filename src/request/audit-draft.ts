@@ -29,5 +29,8 @@ export function auditDraft(state: RequestState, decision: Decision, code: string
   };
 }
 
-/** Writes the record of a request refused before or outside execution (the endpoint chooses how it commits). */
-export type RecordRefusal = (state: RequestState, code: string, reason: string) => Promise<void>;
+/**
+ * Writes, on its own, the record of a request answered without data: refused (`denied`, by default) or abandoned
+ * on a failure (`error`). It never throws: a record it cannot write is logged, and the request is refused anyway.
+ */
+export type RecordRefusal = (state: RequestState, code: string, reason: string | null, decision?: 'denied' | 'error') => Promise<void>;

@@ -7,6 +7,8 @@ import type { Queryable } from '../sql/index.ts';
 /** What one request touched, accumulated by resolvers and written into its audit record. */
 export interface AccessTally {
   operationKind: string;
+  /** The answer is an aggregate over people (DP, HE), not rows of them: compliance judges the two apart. */
+  aggregate: boolean;
   tables: Set<string>;
   fields: Map<string, FieldAccess>;
   /** Fields the request selected rows by (its `where`): using an identifier to look people up is regulated too. */
@@ -32,7 +34,10 @@ export interface RequestState {
    * about withholding (the audit record keeps the counts in `access.details.withheld`).
    */
   withholding: Map<string, readonly string[]>;
-  /** The request's transaction while it executes: every read and its audit record share it. */
+  /**
+   * Where the request's statements run while it executes (useTransactionScope): a transaction of its own, which
+   * also commits its audit record, when it writes state; else the database, its record group-committed after.
+   */
   tx: Queryable | null;
   audited: boolean;
 }
@@ -42,6 +47,7 @@ const states = new WeakMap<Request, RequestState>();
 export function newAccessTally(operationKind = 'query'): AccessTally {
   return {
     operationKind,
+    aggregate: false,
     tables: new Set(),
     fields: new Map(),
     lookups: new Map(),

@@ -2,6 +2,7 @@ import { decideApproval } from '../../src/approvals/index.ts';
 import { describe, expect, it } from 'vitest';
 import { loadProjectConfig, YamlSource } from '../../src/config/index.ts';
 import { buildMaskingRules, createExposureDecider, createMaskingKeys, maskedEqualityCondition } from '../../src/masking/index.ts';
+import { fieldCapabilities } from '../../src/policy/index.ts';
 import { compileCondition, Params } from '../../src/sql/index.ts';
 import { ENGINES } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
@@ -35,7 +36,34 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
     }
   });
 
-  it('refuses ranges, negations and sorting on a masked field', async () => {
+  it('offers each masked field only the filters its masks keep sound, as introspection shows', async () => {
+    const inputFields = async (agent: string, type: string) => {
+      const reply = await world.kh.graphql(await world.kh.token(agent), `{ __type(name: "${type}") { inputFields { name type { name } } } }`);
+      const fields = (reply.body.data!.__type as { inputFields: Array<{ name: string; type: { name: string | null } }> }).inputFields;
+      return Object.fromEntries(fields.map((f) => [f.name, f.type.name]));
+    };
+    // support-bot's e-mail, phone and postal code are masked by functions that keep no equality: not filters at all.
+    const customerWhere = await inputFields('support-bot', 'CustomerWhere');
+    expect(customerWhere).not.toHaveProperty('email');
+    expect(customerWhere).not.toHaveProperty('phone');
+    expect(customerWhere).not.toHaveProperty('postal_code');
+    expect(customerWhere).toMatchObject({ id: 'BigIntFilter', full_name: 'StringFilter', city: 'StringFilter', and: null, or: null, not: 'CustomerWhere' });
+    // fraud-bot's pseudonymised customer ids take exactly the equality operators.
+    expect(await inputFields('fraud-bot', 'AccountWhere')).toMatchObject({ customer_id: 'StringEqualityFilter' });
+    expect(await inputFields('fraud-bot', 'StringEqualityFilter')).toEqual({ eq: 'String', in: null });
+
+    const support = await world.kh.token('support-bot');
+    for (const filter of ['{ lt: "m" }', '{ eq: "someone@example.com" }']) {
+      const reply = await world.kh.graphql(support, `{ customers(where: { email: ${filter} }) { id } }`);
+      expect(reply.status).toBe(400);
+      expect(reply.body.errors).toHaveLength(1);
+      expect(reply.body.errors![0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(reply.body.errors![0]!.message).toBe('Field "email" is not defined by type "CustomerWhere".');
+      expect(reply.body.data ?? null).toBeNull();
+    }
+  });
+
+  it('offers ranges, negations and sorting on a masked field nowhere: each is a validation error', async () => {
     const fraud = await world.kh.token('fraud-bot');
     for (const where of [
       '{ customer_id: { gt: "cus_m" } }',
@@ -44,9 +72,16 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
       '{ not: { customer_id: { lt: "cus_m" } } }',
     ]) {
       const reply = await world.kh.graphql(fraud, `{ accounts(where: ${where}) { id } }`);
-      expect(reply.body.errors?.[0]?.extensions?.code, where).toBe('MASKED_FIELD_FILTER');
+      expect(reply.status, where).toBe(400);
+      expect(reply.body.errors?.[0]?.extensions?.code, where).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(reply.body.errors?.[0]?.message, where).toMatch(/^Field "\w+" is not defined by type "StringEqualityFilter"\.$/);
       expect(reply.body.data ?? null).toBeNull();
     }
+    // The same filter in a variable is refused before anything runs.
+    const inVariable = await world.kh.graphql(fraud, 'query($w: AccountWhere) { accounts(where: $w) { id } }', { w: { customer_id: { gt: 'cus_m' } } });
+    expect(inVariable.status).toBe(400);
+    expect(inVariable.body.errors?.[0]?.extensions?.code).toBe('INVALID_ARGUMENT');
+    expect(inVariable.body.data ?? null).toBeNull();
     const sorted = await world.kh.graphql(fraud, '{ accounts(orderBy: [{ field: customer_id }]) { id } }');
     // Masked fields are not even values of the sort enum.
     expect(sorted.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
@@ -56,7 +91,8 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
 
   it('lets a binary search over a masked national ID get nowhere: every probe refused and audited as denied', async () => {
     const kyc = await world.kh.token('kyc-bot');
-    const before = await world.t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE decision = 'denied' AND code = 'MASKED_FIELD_FILTER'");
+    const denials = "SELECT count(*)::int AS n FROM audit_log WHERE decision = 'denied' AND code = 'GRAPHQL_VALIDATION_FAILED'";
+    const before = await world.t.db.query<{ n: number }>(denials);
     let low = '';
     let high = '~';
     let probes = 0;
@@ -66,7 +102,9 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
       const middle = `${low}${String.fromCharCode(Math.floor((low.charCodeAt(low.length - 1) || 48) / 2 + (high.charCodeAt(0) || 126) / 2))}`;
       const reply = await world.kh.graphql(kyc, 'query($v: String) { customers(where: { national_id: { lt: $v } }) { id } }', { v: middle });
       probes++;
-      expect(reply.body.errors?.[0]?.extensions?.code).toBe('MASKED_FIELD_FILTER');
+      // Its partial mask keeps no equality, so national_id is no field of CustomerWhere at all.
+      expect(reply.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(reply.body.errors?.[0]?.message).toBe('Field "national_id" is not defined by type "CustomerWhere".');
       const rows = (reply.body.data?.customers as unknown[] | undefined) ?? [];
       if (rows.length > 0) {
         learned++;
@@ -74,7 +112,7 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
       } else low = middle;
     }
     expect(learned).toBe(0);
-    const after = await world.t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE decision = 'denied' AND code = 'MASKED_FIELD_FILTER'");
+    const after = await world.t.db.query<{ n: number }>(denials);
     expect(after.rows[0]!.n - before.rows[0]!.n).toBe(probes);
     // Reading the masked value itself needs a human approval (policies.yaml), then shows the partial mask.
     const asked = await world.kh.graphql(kyc, '{ customers { id national_id } }');
@@ -102,7 +140,8 @@ describe.each(ENGINES)('inference safety on $engine', ({ create }) => {
     const scope = { role: 'support', purpose: 'customer_service', agentLocation: 'SG' };
     const fieldOf = (name: string) => {
       const column = customers.columns.get(name)!;
-      return { column, exposure: decide(customers, column, scope) as Exclude<ReturnType<typeof decide>, { kind: 'hidden' }>, requiresApproval: false };
+      const exposure = decide(customers, column, scope) as Exclude<ReturnType<typeof decide>, { kind: 'hidden' }>;
+      return { column, exposure, requiresApproval: false, ...fieldCapabilities(column, exposure) };
     };
     await world.t.db.query(
       "INSERT INTO customers (id, full_name, email, phone, national_id, birth_date, gender, postal_code, city, residency, segment, created_at) VALUES (90, $1, 'x@y.z', '1', 'N90', '2000-01-01', 'X', '1', 'c', 'SG', 'retail', now()), (91, $2, 'a@b.c', '2', 'N91', '2000-01-01', 'X', '2', 'c', 'JP', 'retail', now())",

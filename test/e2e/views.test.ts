@@ -55,6 +55,18 @@ describe.each(ENGINES)('per-agent views on $engine', ({ create }) => {
     expect(reply.body.errors![0]!.message).not.toMatch(/did you mean|national_id/i);
   });
 
+  it('takes which root fields write state from the extensions that add them: DP and HE aggregates, not rows', async () => {
+    // A request compiles its agent's view; the declarations come with it.
+    await world.kh.graphql(await world.kh.token('analytics-bot'), '{ viewer { agent } }');
+    await world.kh.graphql(await world.kh.token('fraud-bot', 'payroll_analytics'), '{ viewer { agent } }');
+    await world.kh.graphql(support, '{ viewer { agent } }');
+    const views = world.kh.broker.views;
+    for (const field of ['customers_aggregate', 'transactions_aggregate', 'accounts_aggregate', 'employees_encrypted']) {
+      expect(views.writesState(field), field).toBe(true);
+    }
+    for (const field of ['customers', 'accounts', 'viewer']) expect(views.writesState(field), field).toBe(false);
+  });
+
   it('gives no type names through inline-fragment hints either', async () => {
     const reply = await world.kh.graphql(support, '{ customers { ... on Account { id } } }');
     expect(reply.body.errors![0]!.message).not.toMatch(/did you mean/i);

@@ -3,7 +3,8 @@
  * drawing many releases of the same data through releaseAggregate. The check rejects a coverage rate more
  * than 4 standard errors below 95% (a correct interval fails it with probability ≈ 3·10⁻⁵; at 3 standard
  * errors, the file's nine such checks failed a correct implementation about one run in eighty), and each test
- * also shows that the check rejects a too-narrow interval on the same draws, so it can fail.
+ * also shows that the check rejects a too-narrow interval on the same draws, so it can fail. The average's own
+ * error is checked against theory too, where the bounds it is clamped to do not bind.
  */
 import { describe, expect, it } from 'vitest';
 import { type Mechanism, type Output, planAggregate } from '../../src/dp/aggregate-plan.ts';
@@ -140,5 +141,25 @@ describe('95% intervals on quantiles', () => {
       if (binLower <= truth && truth <= binUpper) hits += 1;
     }
     expect(coverageHolds(hits, draws)).toBe(false);
+  });
+});
+
+describe('the average, where the bounds it is clamped to do not bind', () => {
+  it('is unbiased, with the spread its sum and count noise give it (Laplace, ±10% over 4000 draws)', () => {
+    // Values near the upper bound, so that the count's noise weighs in the average's error as much as the sum's.
+    const values = Array.from({ length: 1000 }, (_, i) => 60 + (i % 41));
+    const truth = values.reduce((a, b) => a + b, 0) / values.length;
+    const draws = 4000;
+    const aggregatePlan = plan([{ op: 'avg', field: 'amount' }], 'LAPLACE', true);
+    const { groups } = releaseAggregate(aggregatePlan, rows(values, draws), [Array.from({ length: draws }, (_, i) => `g${i}`)]);
+    const errors = groups.map((g) => g.values['avg:amount']!.value! - truth);
+    // (S + s) / (N + c) ≈ truth + (s - truth · c) / N for independent noises s and c: N is large beside their scales.
+    const noiseVariance = (sensitivity: number) => makeDiscreteLaplace({ sensitivity, epsilon: aggregatePlan.share.epsilon }).noise.variance;
+    const theory = Math.sqrt(noiseVariance(K * UPPER) + truth ** 2 * noiseVariance(K)) / values.length;
+    const mean = errors.reduce((a, b) => a + b, 0) / draws;
+    const std = Math.sqrt(errors.reduce((total, e) => total + (e - mean) ** 2, 0) / (draws - 1));
+    expect(Math.abs(mean)).toBeLessThan((5 * theory) / Math.sqrt(draws));
+    expect(std / theory).toBeGreaterThan(0.9);
+    expect(std / theory).toBeLessThan(1.1);
   });
 });

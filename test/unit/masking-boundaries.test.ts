@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileMask, createMaskingKeys, MaskValueError, type MaskContext } from '../../src/masking/catalogue.ts';
+import { compileMask, createMaskingKeys, MaskValueError, type MaskContext } from '../../src/masking/mask-functions.ts';
 import { countryCodeLength } from '../../src/masking/functions/phone.ts';
 import { calendarDateOf, keyInputOf, numberOf, parseIsoDatePrefix, textOrIntegerOf } from '../../src/masking/functions/values.ts';
 

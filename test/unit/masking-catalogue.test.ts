@@ -7,9 +7,9 @@ import {
   MaskParamsError,
   parseMaskParams,
   UnknownMaskFunctionError,
-  type ColumnType,
+  type MaskValueType,
   type MaskContext,
-} from '../../src/masking/catalogue.ts';
+} from '../../src/masking/mask-functions.ts';
 
 const ctx: MaskContext = { keys: createMaskingKeys(new Uint8Array(32).fill(3), 'mk-test'), scope: 't.c' };
 
@@ -21,7 +21,7 @@ const MINIMAL_PARAMS: Record<string, object> = {
   substitute: { dictionary: 'first_name' },
 };
 
-const SAMPLES: Record<ColumnType, unknown[]> = {
+const SAMPLES: Record<MaskValueType, unknown[]> = {
   text: ['S1234567D', 'jane@example.com', '+65 9123 4567', ''],
   int: [42, 9007199254740993n],
   numeric: ['1234.50', 1234.5],
@@ -97,7 +97,7 @@ describe('the catalogue', () => {
   });
 
   it('types the masked value for the schema builder', () => {
-    const resultType = (name: string, params: object, input: ColumnType) => getMaskFunction(name).resultType(parseMaskParams(name, params), input);
+    const resultType = (name: string, params: object, input: MaskValueType) => getMaskFunction(name).resultType(parseMaskParams(name, params), input);
     expect(resultType('clear', {}, 'int')).toBe('int');
     expect(resultType('partial', {}, 'int')).toBe('text');
     expect(resultType('generalize_number', { width: 10 }, 'numeric')).toBe('text');

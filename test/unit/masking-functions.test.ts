@@ -1,6 +1,6 @@
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { compileMask, createMaskingKeys, MaskValueError, type MaskContext } from '../../src/masking/catalogue.ts';
+import { compileMask, createMaskingKeys, MaskValueError, type MaskContext } from '../../src/masking/mask-functions.ts';
 import { DICTIONARIES } from '../../src/masking/functions/dictionaries.ts';
 import { base32 } from '../../src/masking/functions/pseudonymize.ts';
 

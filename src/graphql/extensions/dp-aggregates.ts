@@ -6,8 +6,8 @@ import { maskedEqualityCondition } from '../../masking/index.ts';
 import type { View, ViewTable } from '../../policy/index.ts';
 import type { KeyholeContext } from '../../request/state.ts';
 import { collectFields } from '../read.ts';
+import { whereInputSdl } from '../filter-inputs.ts';
 import type { ViewSchemaExtension } from '../schema.ts';
-import { fieldTypeName } from '../type-names.ts';
 
 /** The DP stage's options; masked-field filters are evaluated by the masking stage. */
 export type DpExtensionOptions = Omit<DpAggregateOptions, 'maskedEquality'>;
@@ -26,8 +26,6 @@ function tableSdl(viewTable: ViewTable): string {
   const type = viewTable.table.graphqlType;
   const measures = measurableColumns(viewTable).map((c) => c.name);
   const groups = groupableColumns(viewTable);
-  const whereFields = [...viewTable.fields].map(([name, field]) => `  ${name}: ${fieldTypeName(field)}Filter`);
-  if (viewTable.table.jurisdiction) whereFields.push(`  ${SUBJECT_JURISDICTION}: StringFilter`);
   const measureArgs = measures.length > 0 ? `(field: ${type}MeasureField!)` : '';
   const groupFields = [
     '  count: NoisyValue!',
@@ -41,7 +39,7 @@ function tableSdl(viewTable: ViewTable): string {
     `type ${type}GroupKey { ${groups.length > 0 ? groups.map((g) => `${g}: String`).join(' ') : '_empty: String'} }`,
     `type ${type}AggregateGroup {\n  key: ${type}GroupKey!\n${groupFields.join('\n')}\n}`,
     `type ${type}Aggregate {\n  mechanism: DpMechanism!\n  cost: PrivacySpend!\n  budget: PrivacyBudgetState!\n  replayed: Boolean!\n  rowsPerSubject: Int!\n  groups: [${type}AggregateGroup!]!\n}`,
-    `input ${type}AggregateWhere {\n${whereFields.join('\n')}\n  and: [${type}AggregateWhere!]\n  or: [${type}AggregateWhere!]\n  not: ${type}AggregateWhere\n}`,
+    whereInputSdl(`${type}AggregateWhere`, viewTable, viewTable.table.jurisdiction ? [`  ${SUBJECT_JURISDICTION}: StringFilter`] : []),
     `extend type Query {\n  """Differentially private aggregates over ${viewTable.table.name}: every answer costs ε (and δ for GAUSSIAN or a non-public groupBy) from the agent's budget; an identical query replays its earlier answer at no cost."""\n  ${viewTable.table.name}_aggregate(where: ${type}AggregateWhere, ${groups.length > 0 ? `groupBy: [${type}GroupField!], ` : ''}epsilon: Float!, delta: Float = 0, mechanism: DpMechanism = LAPLACE): ${type}Aggregate!\n}`,
   ]
     .filter(Boolean)
@@ -70,6 +68,8 @@ function selectedOutputs(info: GraphQLResolveInfo, type: string): Output[] {
 export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExtension {
   const stage = { ...options, maskedEquality: maskedEqualityCondition };
   return {
+    // Every answer charges the privacy budgets.
+    writesState: true,
     typeDefs(view) {
       const tables = aggregateTables(view);
       return tables.length === 0 ? '' : [COMMON_SDL, ...tables.map(tableSdl)].join('\n\n');

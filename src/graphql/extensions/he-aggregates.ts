@@ -3,8 +3,9 @@ import { answerEncryptedAggregate, type EncryptedAggregateArgs, type EncryptedOp
 import { maskedEqualityCondition } from '../../masking/index.ts';
 import type { View, ViewTable } from '../../policy/index.ts';
 import type { KeyholeContext } from '../../request/state.ts';
+import { whereInputSdl } from '../filter-inputs.ts';
 import type { ViewSchemaExtension } from '../schema.ts';
-import { describe, fieldTypeName } from '../type-names.ts';
+import { describe } from '../type-names.ts';
 
 /** The HE stage's options; masked-field filters are evaluated by the masking stage. */
 export type HeExtensionOptions = Omit<HeAggregateOptions, 'maskedEquality'>;
@@ -63,9 +64,9 @@ function exactNote(viewTable: ViewTable): string {
 function tableSdl(viewTable: ViewTable): string {
   const type = viewTable.table.graphqlType;
   const name = viewTable.table.name;
-  const fields = [...viewTable.fields];
-  const whereFields = fields.map(([field, f]) => `  ${field}: ${fieldTypeName(f)}Filter`);
-  // Weights are chosen by a public field, so a view without public fields has no WEIGHTED_SUM argument.
+  // A weight is chosen by comparing a row's value with the listed ones: only by a field the agent may compare with
+  // any value, so a view without one has no WEIGHTED_SUM argument.
+  const fields = [...viewTable.fields].filter(([, f]) => f.filter === 'all');
   const weights =
     fields.length === 0
       ? ''
@@ -77,12 +78,7 @@ enum ${type}EncryptedColumn { ${viewTable.policy.encryptedAggregates.join(' ')} 
 ${weights}
 input ${type}EncryptedAggregate { op: EncryptedAggregateOp! column: ${type}EncryptedColumn!${fields.length === 0 ? '' : ` weights: ${type}EncryptedWeights`} }
 ${describe(`A filter on the public (non-encrypted) columns; it becomes a plaintext 0/1 mask, never a decryption.${exactNote(viewTable)}`)}
-input ${type}EncryptedWhere {
-${whereFields.join('\n')}
-  and: [${type}EncryptedWhere!]
-  or: [${type}EncryptedWhere!]
-  not: ${type}EncryptedWhere
-}
+${whereInputSdl(`${type}EncryptedWhere`, viewTable)}
 extend type Query {
   ${describe(`An aggregate over ${name}'s encrypted columns (${viewTable.policy.encryptedAggregates.join(', ')}) under the registered key \`key\`.`)}
   ${name}_encrypted(key: String!, aggregate: ${type}EncryptedAggregate!, where: ${type}EncryptedWhere, noise: EncryptedNoise): EncryptedAggregate!
@@ -96,6 +92,8 @@ extend type Query {
 export function heAggregateExtension(options: HeExtensionOptions): ViewSchemaExtension {
   const stage = { ...options, maskedEquality: maskedEqualityCondition };
   return {
+    // An answer with `noise` charges the privacy budgets, and which ones ask for it is known only when they run.
+    writesState: true,
     typeDefs(view) {
       const tables = encryptedTables(view);
       if (tables.length === 0) return '';

@@ -7,7 +7,7 @@ import { requestState } from '../../request/state.ts';
 /**
  * No GraphQL answer leaves without a record. A body that yoga cannot turn into GraphQL parameters (not JSON,
  * no `query`, a parameter of the wrong type) is refused before parsing, so neither execution nor its
- * after-execution hooks (useAuditedExecution) see it; its result still passes here before the answer is built.
+ * after-execution hooks (useAudit) see it; its result still passes here before the answer is built.
  */
 export function useRecordEveryResult(recordRefusal: RecordRefusal): Plugin {
   return {

@@ -1,12 +1,12 @@
 /** The three functions that decide disclosure without transforming: show, replace, drop. */
 import { z } from 'zod';
-import { ALL_COLUMN_TYPES, alwaysText, defineMaskFunction, sameType } from './spec.ts';
+import { ALL_MASK_VALUE_TYPES, alwaysText, defineMaskFunction, sameType } from './spec.ts';
 
 export const clear = defineMaskFunction({
   name: 'clear',
   summary: 'Shows the value as is; for a sensitive tag a steward must write it explicitly (there is no implicit clear).',
   params: z.strictObject({}),
-  appliesTo: ALL_COLUMN_TYPES,
+  appliesTo: ALL_MASK_VALUE_TYPES,
   resultType: sameType,
   keyed: false,
   equalityPreserving: true,
@@ -18,7 +18,7 @@ export const redact = defineMaskFunction({
   name: 'redact',
   summary: "Replaces every non-null value with a fixed marker (param `marker`, default '[REDACTED]').",
   params: z.strictObject({ marker: z.string().default('[REDACTED]') }),
-  appliesTo: ALL_COLUMN_TYPES,
+  appliesTo: ALL_MASK_VALUE_TYPES,
   resultType: alwaysText,
   keyed: false,
   equalityPreserving: false,
@@ -33,7 +33,7 @@ export const nullify = defineMaskFunction({
   name: 'nullify',
   summary: 'Returns null for every value (the field stays in the schema, its content never leaves).',
   params: z.strictObject({}),
-  appliesTo: ALL_COLUMN_TYPES,
+  appliesTo: ALL_MASK_VALUE_TYPES,
   resultType: sameType,
   keyed: false,
   equalityPreserving: false,

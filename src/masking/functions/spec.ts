@@ -1,10 +1,13 @@
 import type { z } from 'zod';
 import type { MaskingKeys } from '../keys.ts';
 
-/** Column types as the catalog declares them (see src/sql/db.ts for the JS values each arrives as). */
-export type ColumnType = 'text' | 'int' | 'numeric' | 'date' | 'timestamp' | 'boolean';
+/**
+ * The kinds of value a masking function takes and gives: the catalog's column types map onto them (MASK_TYPE_OF
+ * in rules/load.ts; src/sql/db.ts says which JS values each arrives as).
+ */
+export type MaskValueType = 'text' | 'int' | 'numeric' | 'date' | 'timestamp' | 'boolean';
 
-export const ALL_COLUMN_TYPES: readonly ColumnType[] = ['text', 'int', 'numeric', 'date', 'timestamp', 'boolean'];
+export const ALL_MASK_VALUE_TYPES: readonly MaskValueType[] = ['text', 'int', 'numeric', 'date', 'timestamp', 'boolean'];
 
 /** Masks one value of one row. */
 export type MaskFn = (value: unknown) => unknown;
@@ -26,9 +29,9 @@ export interface MaskFunctionSpec<P> {
   /** Parameters a steward writes in YAML; strict (unknown keys rejected), defaults filled in. */
   params: z.ZodType<P>;
   /** Column types the function accepts. */
-  appliesTo: readonly ColumnType[];
+  appliesTo: readonly MaskValueType[];
   /** The type of the masked value, so the schema builder can type the GraphQL field. */
-  resultType(params: P, input: ColumnType): ColumnType;
+  resultType(params: P, input: MaskValueType): MaskValueType;
   /** Takes its key from `ctx.keys`, never from params. */
   keyed: boolean;
   /** True when a masked value is a safe equality target (a deterministic token) — inference safety uses it. */
@@ -47,10 +50,10 @@ export function defineMaskFunction<P>(spec: MaskFunctionSpec<P>): MaskFunctionSp
   return spec;
 }
 
-export function sameType(_params: unknown, input: ColumnType): ColumnType {
+export function sameType(_params: unknown, input: MaskValueType): MaskValueType {
   return input;
 }
 
-export function alwaysText(): ColumnType {
+export function alwaysText(): MaskValueType {
   return 'text';
 }

@@ -1,7 +1,7 @@
 /** Turns the winning rules into the `FieldExposure` the policy stage builds views from. */
 import { isSensitive } from '../../config/index.ts';
 import type { ExposureDecider, FieldExposure, MaskVariant } from '../../policy/index.ts';
-import type { MaskingKeys } from '../catalogue.ts';
+import { getMaskFunction, type MaskingKeys } from '../mask-functions.ts';
 import type { MaskingRuleSet } from './load.ts';
 import type { MaskingRule } from './model.ts';
 import { columnKey, type Ranking, resolveField } from './resolve.ts';
@@ -68,39 +68,34 @@ export function createExposureDecider(set: MaskingRuleSet, keys: MaskingKeys): E
 let clearDefault: MaskVariant | undefined;
 function defaultClear(): MaskVariant {
   if (!clearDefault) {
-    clearDefault = { mask: 'clear', rule: 'default (not sensitive)', apply: asText, equalityPreserving: true };
+    clearDefault = { mask: 'clear', rule: 'default (not sensitive)', apply: asText, filterableByEquality: true };
     registerEqualityTarget(clearDefault, { kind: 'clear' });
   }
   return clearDefault;
 }
 
 function withheld(tags: readonly string[]): MaskVariant {
-  const variant: MaskVariant = { mask: HIDE, rule: `no rule for ${tags.join(', ')} (fail closed)`, apply: () => null, equalityPreserving: false };
+  const variant: MaskVariant = { mask: HIDE, rule: `no rule for ${tags.join(', ')} (fail closed)`, apply: () => null, filterableByEquality: true };
   registerEqualityTarget(variant, { kind: 'never' });
   return variant;
 }
 
 function buildVariant(rule: MaskingRule, key: string, keys: MaskingKeys): MaskVariant {
   if (rule.mask === HIDE) {
-    const variant: MaskVariant = { mask: HIDE, rule: rule.ref, apply: () => null, equalityPreserving: false };
+    const variant: MaskVariant = { mask: HIDE, rule: rule.ref, apply: () => null, filterableByEquality: true };
     registerEqualityTarget(variant, { kind: 'never' });
     return variant;
   }
   const compiled = rule.compiled.get(key)!;
-  const target = equalityTarget(rule, key, keys);
-  const variant: MaskVariant = {
-    mask: rule.mask,
-    rule: rule.ref,
-    apply: rule.mask === 'clear' ? asText : compiled,
-    equalityPreserving: target !== undefined,
-  };
-  if (target) registerEqualityTarget(variant, target);
+  const filterableByEquality = getMaskFunction(rule.mask).equalityPreserving;
+  const variant: MaskVariant = { mask: rule.mask, rule: rule.ref, apply: rule.mask === 'clear' ? asText : compiled, filterableByEquality };
+  if (filterableByEquality) registerEqualityTarget(variant, equalityTarget(rule, key, keys));
   registerVariantSource(variant, rule);
   return variant;
 }
 
-/** Where an agent may filter on what it saw: the functions whose output is a deterministic token. */
-function equalityTarget(rule: MaskingRule, key: string, keys: MaskingKeys): EqualityTarget | undefined {
+/** How PostgreSQL recomputes the output of a function whose spec says it preserves equality, to compare it in SQL. */
+function equalityTarget(rule: MaskingRule, key: string, keys: MaskingKeys): EqualityTarget {
   const scope = (rule.params.scope as string | undefined) ?? key;
   switch (rule.mask) {
     case 'clear':
@@ -110,6 +105,6 @@ function equalityTarget(rule: MaskingRule, key: string, keys: MaskingKeys): Equa
     case 'tokenize_preserving_format':
       return { kind: 'format-token', key: keys.subkey('tokenize_preserving_format', scope) };
     default:
-      return undefined;
+      throw new Error(`${rule.mask} preserves equality by its spec, but no SQL recomputes its output`);
   }
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue, type ProjectConfig, YamlSource } from '../../config/index.ts';
 import { buildView } from '../../policy/index.ts';
-import { createMaskingKeys, type MaskingKeys } from '../catalogue.ts';
+import { createMaskingKeys, type MaskingKeys } from '../mask-functions.ts';
 import { applyExposure } from './apply.ts';
 import { RULES_DIR, type MaskingRuleSet } from './load.ts';
 import { deciderFor } from './stage.ts';

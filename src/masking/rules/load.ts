@@ -6,7 +6,7 @@ import {
   type AgentRegistry,
   type Catalog,
   type CatalogColumn,
-  type ColumnType as CatalogColumnType,
+  type ColumnType,
   ConfigError,
   type ConfigIssue,
   type ConfigPath,
@@ -14,16 +14,16 @@ import {
   YamlSource,
 } from '../../config/index.ts';
 import {
-  type ColumnType,
   compileMask,
   getMaskFunction,
   MaskingError,
   type MaskFn,
   type MaskingKeys,
+  type MaskValueType,
   MaskParamsError,
   maskFunctions,
   parseMaskParams,
-} from '../catalogue.ts';
+} from '../mask-functions.ts';
 import { findConflicts } from './conflicts.ts';
 import type { MaskingRule, SelectorKind } from './model.ts';
 import { columnKey } from './resolve.ts';
@@ -41,7 +41,7 @@ export interface MaskingRuleSet {
 }
 
 /** How the catalog's column types read in the masking catalogue's terms. */
-export const MASK_TYPE_OF: Record<CatalogColumnType, ColumnType> = {
+export const MASK_TYPE_OF: Record<ColumnType, MaskValueType> = {
   bigint: 'int',
   integer: 'int',
   numeric: 'numeric',

@@ -1,5 +1,5 @@
 /** A loaded masking rule, resolved against the catalog, and how rules compare. */
-import type { MaskFn } from '../catalogue.ts';
+import type { MaskFn } from '../mask-functions.ts';
 import type { ScopeDimension } from './rule-file.ts';
 
 /** How a rule names a column; a named column beats a tag, a tag beats `table.*`. */

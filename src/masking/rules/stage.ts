@@ -1,7 +1,7 @@
 /** The masking stage as the broker starts it: keys from the broker's secret, the rules in force, a decider. */
 import type { BrokerSecrets, ProjectConfig } from '../../config/index.ts';
 import { type ExposureDecider, failClosedExposure } from '../../policy/index.ts';
-import { createMaskingKeys, type MaskingKeys } from '../catalogue.ts';
+import { createMaskingKeys, type MaskingKeys } from '../mask-functions.ts';
 import { createExposureDecider } from './decider.ts';
 import { loadMaskingRules, type MaskingRuleSet } from './load.ts';
 

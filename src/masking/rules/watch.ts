@@ -6,7 +6,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, formatIssue, type ProjectConfig } from '../../config/index.ts';
 import type { Log } from '../../log.ts';
-import type { MaskingKeys } from '../catalogue.ts';
+import type { MaskingKeys } from '../mask-functions.ts';
 import { loadMaskingRules, RULES_DIR } from './load.ts';
 import { deciderFor, type VersionedDecider } from './stage.ts';
 

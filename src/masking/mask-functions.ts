@@ -20,7 +20,7 @@ import { tokenizePreservingFormat } from './functions/tokenize-preserving-format
 import { truncatePostalCode } from './functions/truncate-postal-code.ts';
 import { truncateText } from './functions/truncate-text.ts';
 
-export type { ColumnType, MaskContext, MaskFn, MaskFunctionSpec } from './functions/spec.ts';
+export type { MaskValueType, MaskContext, MaskFn, MaskFunctionSpec } from './functions/spec.ts';
 export { MaskingError, MaskParamsError, MaskValueError, UnknownMaskFunctionError } from './functions/errors.ts';
 export { createMaskingKeys, MaskingKeyError, type MaskingKeys } from './keys.ts';
 
