@@ -1,14 +1,25 @@
 import type { CatalogColumn } from '../config/index.ts';
 import type { ViewTable } from '../policy/index.ts';
 import { rhoForEpsilon } from './accountant.ts';
+import { AGGREGATE_NAMES, aggregateOf } from './aggregates.ts';
 
-/** What an agent asks of each group: the outputs it selected. `avg` is derived from `sum` and `count`. */
-export type Output = { op: 'count' } | { op: 'sum'; field: string } | { op: 'avg'; field: string } | { op: 'quantile'; field: string; q: number };
+/** What an agent asks of each group: the outputs it selected (see aggregates.ts for what each one is). */
+export type Output =
+  | { op: 'count' }
+  | { op: 'sum'; field: string }
+  | { op: 'avg'; field: string }
+  | { op: 'quantile'; field: string; q: number }
+  | { op: 'variance'; field: string }
+  | { op: 'stddev'; field: string };
 
-/** A measurement drawn from the data, with its own share of the budget. */
-export type Primitive = { op: 'count' } | { op: 'sum'; field: string } | { op: 'quantile'; field: string; q: number };
+/** A measurement drawn from the data, with its own share of the budget (see primitives.ts). */
+export type Primitive = { op: 'count' } | { op: 'sum'; field: string } | { op: 'sum_of_squares'; field: string } | { op: 'quantile'; field: string; q: number };
 
-export const outputKey = (o: Output): string => (o.op === 'count' ? 'count' : o.op === 'quantile' ? `quantile:${o.field}:${o.q}` : `${o.op}:${o.field}`);
+/** A primitive drawn by its own mechanism (primitives.ts); the count is drawn with the groups (release.ts). */
+export type MeasuredPrimitive = Exclude<Primitive, { op: 'count' }>;
+
+/** Names an output or a primitive: equal keys ask the same thing. */
+export const outputKey = (o: Output | Primitive): string => ('q' in o ? `${o.op}:${o.field}:${o.q}` : 'field' in o ? `${o.op}:${o.field}` : o.op);
 
 export type Mechanism = 'LAPLACE' | 'GAUSSIAN';
 
@@ -82,14 +93,10 @@ export function planAggregate(args: {
   delta: number;
 }): AggregatePlan {
   const { outputs, publicGroups, mechanism, epsilon, delta } = args;
-  if (outputs.length === 0) throw new AggregateRequestError('select at least one of count, sum, avg or quantile under groups');
+  if (outputs.length === 0) throw new AggregateRequestError(`select at least one of ${AGGREGATE_NAMES.join(', ')} under groups`);
   const primitives = new Map<string, Primitive>();
   const add = (p: Primitive) => primitives.set(outputKey(p), p);
-  for (const output of outputs) {
-    if (output.op === 'avg') add({ op: 'count' });
-    if (output.op === 'avg' || output.op === 'sum') add({ op: 'sum', field: output.field });
-    else add(output);
-  }
+  for (const output of outputs) for (const primitive of aggregateOf(output).primitives(output)) add(primitive);
   if (!publicGroups) add({ op: 'count' });
   const needsDelta = mechanism === 'GAUSSIAN' || !publicGroups;
   if (needsDelta && !(delta > 0)) {

@@ -7,6 +7,7 @@ import { requestState } from '../request/state.ts';
 import type { TableLookup } from '../sql/index.ts';
 import { groupDomain, type Mechanism, type Output, outputKey, planAggregate, SUBJECT_JURISDICTION } from './aggregate-plan.ts';
 import { compileAggregate } from './aggregate-sql.ts';
+import { aggregateOf } from './aggregates.ts';
 import { admitPrivacySpend, asPrivacyRefusal, chargeRelease } from './admission.ts';
 import type { BudgetLedger, BudgetState } from './ledger.ts';
 import type { Release } from './request-spend.ts';
@@ -64,7 +65,8 @@ function budgetView(state: BudgetState | undefined) {
 
 function checkedOutputs(outputs: Output[]): Output[] {
   for (const output of outputs) {
-    if (output.op === 'quantile' && !(output.q >= 0 && output.q <= 1)) throw refusal('INVALID_ARGUMENT', 'q must be between 0 and 1.');
+    const invalid = aggregateOf(output).invalid(output);
+    if (invalid) throw refusal('INVALID_ARGUMENT', invalid);
   }
   return outputs;
 }
@@ -97,7 +99,7 @@ export async function answerDpAggregate(options: DpAggregateOptions, query: DpAg
     }),
   );
   for (const output of plan.outputs) {
-    if (output.op !== 'count')
+    if ('field' in output)
       tally.fields.set(`${viewTable.table.name}.${output.field}`, {
         table: viewTable.table.name,
         field: output.field,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { compileCondition, type Condition, ident, Params, subjectJoin, type TableLookup } from '../sql/index.ts';
 import { type AggregatePlan, SUBJECT_JURISDICTION } from './aggregate-plan.ts';
+import { boundedStatistic, QUANTILE_BINS, SUMMED, type SummedPrimitive } from './primitives.ts';
 
-/** Bins of the histogram quantiles are chosen from: the declared bounds split evenly. */
-export const QUANTILE_BINS = 100;
+export { QUANTILE_BINS } from './primitives.ts';
 
 export interface AggregateRow {
   /** Group key values, in `plan.groupBy` order. */
@@ -11,6 +11,8 @@ export interface AggregateRow {
   count: bigint;
   /** Per summed field: the sum of clamped values, in integer units of the field's precision. */
   sums: Map<string, bigint>;
+  /** Per field whose variance was asked: Σ(2x - (L + U))² over the clamped values x in units (see makeBoundedSumOfSquares). */
+  squares?: Map<string, bigint>;
   /** Per quantile field: counts per bin (1-based bins in SQL, 0-based here). */
   histograms: Map<string, number[]>;
 }
@@ -24,7 +26,7 @@ export interface CompiledAggregate {
 /**
  * One statement that bounds contributions and aggregates, so no table is pulled into Node:
  * each data subject keeps at most k rows, chosen at random (not the first k), values are clamped to the
- * catalog's bounds and scaled to integers, then counted, summed and binned per group.
+ * catalog's bounds and scaled to integers, then counted, summed (each primitive's bounded statistic) and binned per group.
  */
 export function compileAggregate(plan: AggregatePlan, conditions: readonly Condition[], lookup: TableLookup): CompiledAggregate {
   const table = plan.viewTable.table;
@@ -53,11 +55,9 @@ export function compileAggregate(plan: AggregatePlan, conditions: readonly Condi
     `FROM ${ident(table.name)} ${alias}${subject.join}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
   const groupCols = plan.groupBy.map((_, i) => `g${i}`);
   const groupBy = groupCols.length > 0 ? ` GROUP BY ${groupCols.join(', ')}` : '';
-  const sumFields = fields.filter((field) => plan.primitives.some((p) => p.op === 'sum' && p.field === field));
-  const sums = sumFields.map((field) => {
-    const scale = 10 ** (table.columns.get(field)!.precision ?? 0);
-    return `sum(round(v${fields.indexOf(field)} * ${scale}))::text AS s_${field}`;
-  });
+  const summed = plan.primitives.filter((p): p is SummedPrimitive => p.op in SUMMED);
+  const sumColumn = (p: SummedPrimitive) => `${SUMMED[p.op].column}_${p.field}`;
+  const sums = summed.map((p) => `${boundedStatistic(p, plan).sql(`v${fields.indexOf(p.field)}`)}::text AS ${sumColumn(p)}`);
   const histFields = fields.filter((field) => plan.primitives.some((p) => p.op === 'quantile' && p.field === field));
   const histograms = histFields.map((field) => {
     const [lower, upper] = table.columns.get(field)!.bounds!;
@@ -73,17 +73,22 @@ export function compileAggregate(plan: AggregatePlan, conditions: readonly Condi
     text,
     params: params.values,
     parse: (rows) =>
-      rows.map((row) => ({
-        keys: groupCols.map((g) => (row[g] as string | null) ?? null),
-        count: BigInt(row.n as number | bigint),
-        sums: new Map(sumFields.map((field) => [field, BigInt((row[`s_${field}`] as string | null) ?? '0')])),
-        histograms: new Map(
-          histFields.map((field) => {
-            const bins = new Array<number>(QUANTILE_BINS).fill(0);
-            for (const [bin, count] of Object.entries((row[`h_${field}`] as Record<string, number> | null) ?? {})) bins[Number(bin) - 1] = Number(count);
-            return [field, bins];
-          }),
-        ),
-      })),
+      rows.map((row) => {
+        const parsed: AggregateRow = {
+          keys: groupCols.map((g) => (row[g] as string | null) ?? null),
+          count: BigInt(row.n as number | bigint),
+          sums: new Map(),
+          squares: new Map(),
+          histograms: new Map(
+            histFields.map((field) => {
+              const bins = new Array<number>(QUANTILE_BINS).fill(0);
+              for (const [bin, count] of Object.entries((row[`h_${field}`] as Record<string, number> | null) ?? {})) bins[Number(bin) - 1] = Number(count);
+              return [field, bins];
+            }),
+          ),
+        };
+        for (const p of summed) parsed[SUMMED[p.op].row]!.set(p.field, BigInt((row[sumColumn(p)] as string | null) ?? '0'));
+        return parsed;
+      }),
   };
 }

@@ -15,6 +15,15 @@ export {
   type PrivacyCost,
 } from './accountant.ts';
 export {
+  chain,
+  makeBoundedCount,
+  makeBoundedSum,
+  makeBoundedSumOfSquares,
+  type BoundedAggregate,
+  type BoundedColumn,
+  type BoundedSumOfSquares,
+} from './bounding.ts';
+export {
   makeDiscreteGaussian,
   makeDiscreteLaplace,
   makeFixedPoint,

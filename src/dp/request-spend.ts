@@ -1,5 +1,6 @@
 import { addComposed, addCost, checkBudget, type ComposedCost, NO_COST, type PrivacyCost } from './accountant.ts';
 import { BudgetExhaustedError, type BudgetLedger, type BudgetRow, type BudgetState, composed, stateOf } from './ledger.ts';
+import type { RequestPrivacyCost } from '../request/state.ts';
 import type { Queryable } from '../sql/index.ts';
 
 /** One release a request makes (a DP aggregate field, an alias of one, noise added under encryption). */
@@ -124,13 +125,13 @@ export class RequestPrivacySpend {
   }
 
   /** The audit record's privacy cost: the total charged and each release (replays at zero). */
-  auditCost(): Record<string, unknown> | null {
+  auditCost(): RequestPrivacyCost | null {
     if (this.releases.length === 0) return null;
     const charged = this.releases.filter((r) => !r.replayed);
     const rhos = charged.map((r) => r.rho).filter((rho): rho is number => rho !== null);
     const mechanisms = [...new Set(this.releases.map((r) => r.mechanism))];
     return {
-      mechanism: mechanisms.length === 1 ? mechanisms[0] : 'mixed',
+      mechanism: mechanisms.length === 1 ? mechanisms[0]! : 'mixed',
       replayed: charged.length === 0,
       epsilon: sum(charged.map((r) => r.epsilon)),
       delta: sum(charged.map((r) => r.delta)),

@@ -147,14 +147,7 @@ export function buildViewSchema(view: View, deps: SchemaDeps): ViewSchema {
       // For the officers' record only: a count after the agent's filter would let the agent probe withheld people.
       if (viewTable.withheld.length > 0) {
         const withheld = rows.length > 0 ? Number(rows[0]![WITHHELD_KEY]) : await countWithheld(tx, request, deps.lookup);
-        if (withheld > 0) {
-          state.access.details.withheld ??= [];
-          (state.access.details.withheld as Array<Record<string, unknown>>).push({
-            table: viewTable.table.name,
-            rows: withheld,
-            jurisdictions: viewTable.withheld,
-          });
-        }
+        if (withheld > 0) state.access.withheld.push({ table: viewTable.table.name, rows: withheld, jurisdictions: viewTable.withheld });
       }
       const shaped = shapeRows(rows, shape, state.access, deps.subjectKey);
       checkReturned(state.access, view);

@@ -3,7 +3,7 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, type ValidationContext } from 'graphql';
+import type { GraphQLError, ValidationContext } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { ComplianceGate } from '../compliance/index.ts';
 import type { AgentRegistry } from '../config/index.ts';
@@ -23,6 +23,7 @@ import { useTransactionScope } from '../http/plugins/use-transaction-scope.ts';
 import { refusalRecorder } from '../http/refusal-recorder.ts';
 import { DEFAULT_REQUEST_DEADLINE_MS } from '../http/request-deadline.ts';
 import type { Log } from '../log.ts';
+import { ERROR_CODES, refusal } from '../request/refusals.ts';
 import { requestState, type KeyholeContext } from '../request/state.ts';
 import type { Db } from '../sql/index.ts';
 import { useArgumentHygiene } from './plugins/use-argument-hygiene.ts';
@@ -63,7 +64,7 @@ export const GRAPHQL_PATH = '/graphql';
 export const QUERY_LIMITS = { depth: 6, aliases: 15, directives: 10, cost: 5000, tokens: 2000 } as const;
 
 const queryLimitError = (message: string) =>
-  new GraphQLError(message.replace(/^Syntax Error: /, ''), { extensions: { code: 'QUERY_LIMIT_EXCEEDED', http: { status: 400, spec: false } } });
+  refusal('QUERY_LIMIT_EXCEEDED', message.replace(/^Syntax Error: /, ''), { http: { status: ERROR_CODES.QUERY_LIMIT_EXCEEDED.status, spec: false } });
 
 /**
  * graphql-armor throws on rejection by default, which yoga turns into a 200 without a code; reporting the
@@ -101,7 +102,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
         // Our own refusals pass as they are; anything else is masked, never with details (isDev = false).
         if (maskError(error, message, false) === error) return error as Error;
         options.log({ level: 'error', msg: 'unexpected error', error: String((error as { originalError?: unknown }).originalError ?? error) });
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL', http: { status: 500 } } });
+        return refusal('INTERNAL', message);
       },
     },
     schema: ({ request }) => {

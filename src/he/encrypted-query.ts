@@ -1,9 +1,10 @@
 import { admitPrivacySpend, asPrivacyRefusal, chargeRelease } from '../dp/admission.ts';
+import { chain, makeBoundedCount, makeBoundedSum } from '../dp/bounding.ts';
 import type { BudgetLedger } from '../dp/ledger.ts';
 import { makeDiscreteLaplace } from '../dp/mechanisms.ts';
 import { type MaskedEquality, rowSelection, type View, type ViewTable } from '../policy/index.ts';
 import { refusal } from '../request/refusals.ts';
-import { requestState } from '../request/state.ts';
+import { type EncryptedAggregateAsked, requestState } from '../request/state.ts';
 import { compileSelect, ident, type Queryable, SUBJECT_KEY, type TableLookup } from '../sql/index.ts';
 import { addEncryptedNoise, type BatchInput, encryptedMean, encryptedSum } from './aggregate.ts';
 import { encodeResultEnvelope } from './envelope.ts';
@@ -228,11 +229,11 @@ export async function answerEncryptedAggregate(options: HeAggregateOptions, quer
   const { key, aggregate, where } = args;
   const table = viewTable.table.name;
   const column = aggregate.column;
-  const details: Record<string, unknown> = { table, column, key, operation: aggregate.op, filter: where ?? null };
+  const details: EncryptedAggregateAsked = { table, column, key, operation: aggregate.op, filter: where ?? null };
   if (aggregate.weights) details.weights = aggregate.weights;
   state.access.operationKind = 'encrypted_aggregate';
   state.access.aggregate = true;
-  state.access.details.encryptedAggregate = details;
+  state.access.encryptedAggregate = details;
 
   if ((aggregate.op === 'WEIGHTED_SUM') !== Boolean(aggregate.weights)) {
     throw refusal('INVALID_ARGUMENT', aggregate.op === 'WEIGHTED_SUM' ? 'WEIGHTED_SUM needs `weights`.' : `${aggregate.op} takes no \`weights\`.`);
@@ -285,7 +286,7 @@ export async function answerEncryptedAggregate(options: HeAggregateOptions, quer
     throw error;
   }
   const noise = args.noise
-    ? await chargeNoise(tx, request, field, viewTable, view, options, args, scheme, BigInt(maxAbsValue) * BigInt(Math.ceil(Math.max(1, maxAbsWeight))))
+    ? await chargeNoise(tx, request, field, viewTable, view, options, args, scheme, maxAbsValue * Math.ceil(Math.max(1, maxAbsWeight)))
     : null;
   if (noise) {
     try {
@@ -306,8 +307,9 @@ export async function answerEncryptedAggregate(options: HeAggregateOptions, quer
 
 /**
  * DP noise under encryption: adds ε to the request's privacy spend (refused when the request's total does not
- * fit the budgets; charged with the audit record), and draws the noise for the total (ε/2, sensitivity = one subject's largest
- * weighted value: an employee is one row) and for the row count (ε/2, sensitivity 1).
+ * fit the budgets; charged with the audit record), and draws the noise for the total (ε/2) and for the row count (ε/2),
+ * each calibrated by the bounding stage the DP aggregates use: an employee is one row (k = 1), whose weighted value lies
+ * within ±`largestWeighted`.
  */
 async function chargeNoise(
   tx: Queryable,
@@ -318,7 +320,7 @@ async function chargeNoise(
   options: HeAggregateOptions,
   args: EncryptedAggregateArgs,
   scheme: HeScheme,
-  sensitivity: bigint,
+  largestWeighted: number,
 ): Promise<{ sum: bigint; count: bigint }> {
   const epsilon = args.noise!.epsilon;
   if (scheme !== 'bfv' || (args.aggregate.op !== 'SUM' && args.aggregate.op !== 'WEIGHTED_SUM')) {
@@ -335,9 +337,10 @@ async function chargeNoise(
     costs: [{ epsilon, delta: 0 }],
     replayed: false,
   };
+  const laplace = (sensitivity: bigint) => makeDiscreteLaplace({ sensitivity, epsilon: epsilon / 2 });
   const noise = asPrivacyRefusal(() => ({
-    sum: makeDiscreteLaplace({ sensitivity, epsilon: epsilon / 2 }).release(0n),
-    count: makeDiscreteLaplace({ sensitivity: 1, epsilon: epsilon / 2 }).release(0n),
+    sum: chain(makeBoundedSum({ k: 1, bounds: [-largestWeighted, largestWeighted], precision: 0 }), laplace).release(0n),
+    count: chain(makeBoundedCount({ k: 1 }), laplace).release(0n),
   }));
   await chargeRelease(spend, tx, release);
   return noise;

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { ERROR_CODES, refusalResponse } from '../request/refusals.ts';
+import { refusalResponse } from '../request/refusals.ts';
 
 /**
  * Whether a URL names the GraphQL endpoint at `path`: that exact path, with any query string. The one test
@@ -18,7 +18,7 @@ export function isEndpoint(url: URL, path: string): boolean {
 export function useEndpointOnly(path: string): Plugin {
   return {
     onRequest({ request, url, endResponse }) {
-      if (!isEndpoint(url, path)) endResponse(refusalResponse(request, 404, 'NOT_FOUND', ERROR_CODES.NOT_FOUND.message));
+      if (!isEndpoint(url, path)) endResponse(refusalResponse(request, 'NOT_FOUND'));
     },
   };
 }

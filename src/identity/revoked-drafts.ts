@@ -1,5 +1,8 @@
 import type { AuditDraft, SettleDrafts } from '../audit/index.ts';
+import type { RefusalCode } from '../request/refusals.ts';
 import type { RevocationGate } from './revocation.ts';
+
+const REVOKED: RefusalCode = 'AGENT_REVOKED';
 
 export const revokedMessage = (agentId: string) => `Agent "${agentId}" has been revoked.`;
 
@@ -17,7 +20,7 @@ export function refuseRevokedAgents(gate: RevocationGate): SettleDrafts {
         ? {
             ...draft,
             decision: 'denied',
-            code: 'AGENT_REVOKED',
+            code: REVOKED,
             reason: revokedMessage(draft.actorId!),
             tables: [],
             fields: [],
@@ -30,5 +33,4 @@ export function refuseRevokedAgents(gate: RevocationGate): SettleDrafts {
 }
 
 /** Whether settling turned this allowed draft into a revocation: its answer must not leave. */
-export const revokedMeanwhile = (draft: AuditDraft, settled: Pick<AuditDraft, 'decision' | 'code'>) =>
-  draft.decision === 'allowed' && settled.code === 'AGENT_REVOKED';
+export const revokedMeanwhile = (draft: AuditDraft, settled: Pick<AuditDraft, 'decision' | 'code'>) => draft.decision === 'allowed' && settled.code === REVOKED;

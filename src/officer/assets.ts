@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ERROR_CODES, refusalResponse } from '../request/refusals.ts';
+import { refusalResponse } from '../request/refusals.ts';
 
 const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
@@ -48,7 +48,7 @@ export function isOfficerPath(pathname: string): boolean {
 export async function serveAsset(request: Request, pathname: string): Promise<Response> {
   const asset = FILES.get(pathname);
   // The same JSON 404 as every other unknown path (`/officer/graphql/` included), so a client reads one shape.
-  if (!asset) return refusalResponse(request, 404, 'NOT_FOUND', ERROR_CODES.NOT_FOUND.message);
+  if (!asset) return refusalResponse(request, 'NOT_FOUND');
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return new Response('Method not allowed', { status: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' } });
   }

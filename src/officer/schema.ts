@@ -100,8 +100,7 @@ interface Scope {
 
 /** What the officer asked, kept in the audit record of the review (customer ids only as pseudonyms). */
 function noteQuery(state: RequestState, field: string, args: Record<string, unknown>, reads: readonly string[], result: unknown): void {
-  state.access.details.officerQueries ??= [];
-  (state.access.details.officerQueries as Array<Record<string, unknown>>).push({ field, args });
+  state.access.officerQueries.push({ field, args });
   for (const table of reads) state.access.tables.add(table);
   if (Array.isArray(result)) state.access.rowCount += result.length;
 }

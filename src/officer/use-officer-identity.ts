@@ -31,9 +31,9 @@ export function useOfficerIdentity(options: OfficerIdentityOptions): Plugin {
         }
       } catch (error) {
         if (!(error instanceof IdentityError)) throw error;
-        if (!state.principal && error.claimedId) state.access.details.claimedId = error.claimedId;
+        if (!state.principal && error.claimedId) state.access.claimedOfficer = error.claimedId;
         await options.recordRefusal(state, error.code, error.message);
-        endResponse(refusalResponse(request, error.status, error.code, error.message, 'keyhole-officer'));
+        endResponse(refusalResponse(request, error.code, error.message, 'keyhole-officer'));
       }
     },
   };

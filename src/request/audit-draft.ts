@@ -1,5 +1,5 @@
 import { type AuditDraft, type Decision, operationHash } from '../audit/index.ts';
-import type { RequestState } from './state.ts';
+import type { AccessTally, RequestState } from './state.ts';
 
 /** The audit record of a request, from what its state accumulated. */
 export function auditDraft(state: RequestState, decision: Decision, code: string | null, reason: string | null): AuditDraft {
@@ -25,8 +25,19 @@ export function auditDraft(state: RequestState, decision: Decision, code: string
     subjects: allowed ? state.access.subjects : new Map(),
     privacyCost: state.access.privacyCost,
     findings: state.access.findings,
-    details: state.access.details,
+    details: auditDetails(state.access),
   };
+}
+
+/** The record's `details`: the tally's notes that were made, under the keys records have always used. */
+function auditDetails(access: AccessTally): Record<string, unknown> {
+  const details: Record<string, unknown> = {};
+  if (access.withheld.length > 0) details.withheld = access.withheld;
+  if (access.claimedAgent !== null) details.claimedAgent = access.claimedAgent;
+  if (access.claimedOfficer !== null) details.claimedId = access.claimedOfficer;
+  if (access.officerQueries.length > 0) details.officerQueries = access.officerQueries;
+  if (access.encryptedAggregate !== null) details.encryptedAggregate = access.encryptedAggregate;
+  return details;
 }
 
 /**

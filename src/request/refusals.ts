@@ -3,11 +3,24 @@ import { answerMediaType } from './media-type.ts';
 import { requestState } from './state.ts';
 
 /**
- * Every refusal an agent can see, with one stable `extensions.code` each (listed in the README).
- * Messages never name a hidden table or field, never carry SQL or stack traces.
+ * Every code a client can get, with its HTTP status and default message: the one registry (the README's error
+ * table is tested against it). Messages never name a hidden table or field, never carry SQL or stack traces.
  */
 export const ERROR_CODES = {
+  UNAUTHENTICATED: { status: 401, message: 'Send a token: Authorization: Bearer <token>.' },
+  TOKEN_EXPIRED: { status: 401, message: 'The token has expired.' },
+  TOKEN_INVALID: { status: 401, message: 'The token is not valid.' },
+  TOKEN_LIFETIME_EXCEEDED: { status: 401, message: 'The token lives longer than its role allows.' },
+  UNKNOWN_AGENT: { status: 401, message: 'The token names no agent this endpoint serves.' },
+  PURPOSE_NOT_ALLOWED: { status: 401, message: 'The token declares a purpose this agent is not allowed.' },
   AGENT_REVOKED: { status: 403, message: 'This agent has been revoked.' },
+  NOT_AN_OFFICER: { status: 403, message: 'The officer API serves privacy officers only.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Use POST with a JSON body.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send Content-Type: application/json.' },
+  GRAPHQL_PARSE_FAILED: { status: 400, message: 'The query is not valid GraphQL syntax.' },
+  GRAPHQL_VALIDATION_FAILED: { status: 400, message: 'The query does not validate against this view.' },
+  OPERATION_RESOLUTION_FAILURE: { status: 400, message: 'Could not determine what operation to execute.' },
+  QUERY_LIMIT_EXCEEDED: { status: 400, message: 'The query exceeds a depth, alias, directive, cost or token limit.' },
   LIMIT_EXCEEDED: { status: 400, message: 'The requested page, or the rows or people of the whole request, exceed what this view allows.' },
   INVALID_ARGUMENT: { status: 400, message: 'An argument is not valid.' },
   BAD_REQUEST: { status: 400, message: 'The request is not a valid GraphQL request.' },
@@ -51,8 +64,13 @@ export function isRefusal(error: unknown): boolean {
 /**
  * A refusal answered before GraphQL runs (endpoint, gate, identity): the same error shape as GraphQL's own, with
  * its HTTP status, in the media type the client accepts (see answerMediaType).
+ *
+ * Built here rather than thrown as a GraphQLError for yoga to format (its own plugins' way, from onRequestParse):
+ * yoga answers a refusal to `Accept: text/html` with a bodiless 406 and reads `q=0` as acceptable, so a client
+ * would lose the code, the status and the media type it asked for (test/e2e/http-contract pins all three).
  */
-export function refusalResponse(request: Request, status: number, code: string, message: string, realm = 'keyhole'): Response {
+export function refusalResponse(request: Request, code: RefusalCode, message: string = ERROR_CODES[code].message, realm = 'keyhole'): Response {
+  const { status } = ERROR_CODES[code];
   const headers: Record<string, string> = { 'content-type': `${answerMediaType(request.headers.get('accept'))}; charset=utf-8` };
   if (status === 401) headers['www-authenticate'] = `Bearer realm="${realm}"`;
   if (status === 405) headers.allow = 'POST';

@@ -4,9 +4,65 @@ import type { Principal } from '../identity/index.ts';
 import type { View } from '../policy/view.ts';
 import type { Queryable } from '../sql/index.ts';
 
+/** What a request did, as its audit record's `operation_kind` names it. */
+export type OperationKind = 'query' | 'dp_aggregate' | 'encrypted_aggregate' | 'officer_review';
+
+/** One differentially private release within a request, as its record keeps it. */
+export type PrivacyRelease = {
+  field: string;
+  table: string;
+  mechanism: string;
+  epsilon: number;
+  delta: number;
+  rho: number | null;
+  replayed: boolean;
+  queryKey?: string;
+};
+
+/**
+ * What a request's releases spent in all (nothing for a replayed one), as its record's `privacy_cost` keeps it.
+ * A type, not an interface, so it is a JSON object to the audit record too.
+ */
+export type RequestPrivacyCost = {
+  /** The releases' mechanism, or `mixed`. */
+  mechanism: string;
+  replayed: boolean;
+  epsilon: number;
+  delta: number;
+  rho: number | null;
+  releases: PrivacyRelease[];
+};
+
+/** Rows of one table that transfer rules kept out of an allowed answer, with the jurisdictions withheld. */
+export interface WithheldRows {
+  table: string;
+  rows: number;
+  jurisdictions: readonly string[];
+}
+
+/** One root field an officer asked, with its arguments (customer ids only as pseudonyms). */
+export interface OfficerQuery {
+  field: string;
+  args: Record<string, unknown>;
+}
+
+/** What an encrypted aggregate asked, over which key, and how many rows it summed once known. */
+export interface EncryptedAggregateAsked {
+  table: string;
+  column: string;
+  key: string;
+  operation: string;
+  /** The agent's `where`, as it sent it. */
+  filter: Record<string, unknown> | null;
+  weights?: unknown;
+  keyFingerprint?: string;
+  scheme?: string;
+  rowCount?: number;
+}
+
 /** What one request touched, accumulated by resolvers and written into its audit record. */
 export interface AccessTally {
-  operationKind: string;
+  operationKind: OperationKind;
   /** The answer is an aggregate over people (DP, HE), not rows of them: compliance judges the two apart. */
   aggregate: boolean;
   tables: Set<string>;
@@ -16,9 +72,19 @@ export interface AccessTally {
   rowCount: number;
   /** Subject pseudonym -> jurisdiction. */
   subjects: Map<string, string | null>;
-  privacyCost: Record<string, unknown> | null;
+  privacyCost: RequestPrivacyCost | null;
   findings: Array<Record<string, unknown>>;
-  details: Record<string, unknown>;
+  // The rest fill the record's `details` (auditDetails), each under the key its comment names, and only when set.
+  /** `withheld`: for the officers' record only; the agent is told no more than `withholding`. */
+  withheld: WithheldRows[];
+  /** `claimedAgent`: who a refused agent token claimed to be, when no principal was established. */
+  claimedAgent: string | null;
+  /** `claimedId`: the same on the officer endpoint. */
+  claimedOfficer: string | null;
+  /** `officerQueries`. */
+  officerQueries: OfficerQuery[];
+  /** `encryptedAggregate`. */
+  encryptedAggregate: EncryptedAggregateAsked | null;
 }
 
 export interface RequestState {
@@ -31,7 +97,7 @@ export interface RequestState {
   access: AccessTally;
   /**
    * Tables read whose view withholds some subject jurisdictions, with those jurisdictions: all the agent is told
-   * about withholding (the audit record keeps the counts in `access.details.withheld`).
+   * about withholding (the audit record keeps the counts, from `access.withheld`).
    */
   withholding: Map<string, readonly string[]>;
   /**
@@ -44,7 +110,7 @@ export interface RequestState {
 
 const states = new WeakMap<Request, RequestState>();
 
-export function newAccessTally(operationKind = 'query'): AccessTally {
+export function newAccessTally(operationKind: OperationKind = 'query'): AccessTally {
   return {
     operationKind,
     aggregate: false,
@@ -55,7 +121,11 @@ export function newAccessTally(operationKind = 'query'): AccessTally {
     subjects: new Map(),
     privacyCost: null,
     findings: [],
-    details: {},
+    withheld: [],
+    claimedAgent: null,
+    claimedOfficer: null,
+    officerQueries: [],
+    encryptedAggregate: null,
   };
 }
 

@@ -1,5 +1,6 @@
 import { type FieldNode, getArgumentValues, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { groupableColumns, measurableColumns, type Output, outputKey, SUBJECT_JURISDICTION } from '../../dp/aggregate-plan.ts';
+import { AGGREGATE_NAMES, AGGREGATES } from '../../dp/aggregates.ts';
 import { answerDpAggregate, type DpAggregateArgs, type DpAggregateOptions } from '../../dp/aggregate-query.ts';
 import type { ReleasedGroup } from '../../dp/release.ts';
 import { maskedEqualityCondition } from '../../masking/index.ts';
@@ -20,19 +21,17 @@ type NoisyValue { value: Float low: Float high: Float confidence: Float! rankErr
 type PrivacySpend { epsilon: Float! delta: Float! rho: Float mechanism: String! }
 type PrivacyBudgetState { scope: String! period: String! epsilonLimit: Float! epsilonSpent: Float! epsilonRemaining: Float! deltaLimit: Float! deltaSpent: Float! queries: Int! }`;
 
+/** The aggregates a table's groups offer: those that measure a field only if it has measurable ones. */
+const offeredAggregates = (viewTable: ViewTable) =>
+  AGGREGATE_NAMES.filter((name) => !AGGREGATES[name].measuresField || measurableColumns(viewTable).length > 0);
+
 const aggregateTables = (view: View) => [...view.tables.values()].filter((t) => t.policy.access === 'aggregates' && t.fields.size > 0);
 
 function tableSdl(viewTable: ViewTable): string {
   const type = viewTable.table.graphqlType;
   const measures = measurableColumns(viewTable).map((c) => c.name);
   const groups = groupableColumns(viewTable);
-  const measureArgs = measures.length > 0 ? `(field: ${type}MeasureField!)` : '';
-  const groupFields = [
-    '  count: NoisyValue!',
-    ...(measures.length > 0
-      ? [`  sum${measureArgs}: NoisyValue!`, `  avg${measureArgs}: NoisyValue!`, `  quantile(field: ${type}MeasureField!, q: Float!): NoisyValue!`]
-      : []),
-  ];
+  const groupFields = offeredAggregates(viewTable).map((name) => `  ${AGGREGATES[name].sdl(`${type}MeasureField`)}`);
   return [
     measures.length > 0 ? `enum ${type}MeasureField { ${measures.join(' ')} }` : '',
     groups.length > 0 ? `enum ${type}GroupField { ${groups.join(' ')} }` : '',
@@ -54,10 +53,9 @@ function selectedOutputs(info: GraphQLResolveInfo, type: string): Output[] {
     if (node.name.value !== 'groups' || !node.selectionSet) continue;
     for (const field of collectFields(node.selectionSet, info) as FieldNode[]) {
       const name = field.name.value;
-      if (name !== 'count' && name !== 'sum' && name !== 'avg' && name !== 'quantile') continue;
+      if (!Object.hasOwn(AGGREGATES, name)) continue;
       const args = getArgumentValues(groupType.getFields()[name]!, field, info.variableValues) as { field?: string; q?: number };
-      const output: Output =
-        name === 'count' ? { op: 'count' } : name === 'quantile' ? { op: 'quantile', field: args.field!, q: args.q! } : { op: name, field: args.field! };
+      const output = AGGREGATES[name as Output['op']].output(args);
       outputs.set(outputKey(output), output);
     }
   }
@@ -79,15 +77,12 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
       const types: Record<string, Record<string, unknown>> = {};
       for (const viewTable of aggregateTables(view)) {
         const type = viewTable.table.graphqlType;
-        types[`${type}AggregateGroup`] =
-          measurableColumns(viewTable).length === 0
-            ? { count: (group: ReleasedGroup) => group.values.count }
-            : {
-                count: (group: ReleasedGroup) => group.values.count,
-                sum: (group: ReleasedGroup, args: { field: string }) => group.values[`sum:${args.field}`],
-                avg: (group: ReleasedGroup, args: { field: string }) => group.values[`avg:${args.field}`],
-                quantile: (group: ReleasedGroup, args: { field: string; q: number }) => group.values[`quantile:${args.field}:${args.q}`],
-              };
+        types[`${type}AggregateGroup`] = Object.fromEntries(
+          offeredAggregates(viewTable).map((name) => [
+            name,
+            (group: ReleasedGroup, args: { field?: string; q?: number }) => group.values[outputKey(AGGREGATES[name].output(args))],
+          ]),
+        );
         query[`${viewTable.table.name}_aggregate`] = (_: unknown, args: DpAggregateArgs, context: KeyholeContext, info: GraphQLResolveInfo) =>
           answerDpAggregate(stage, { request: context.request, view, viewTable, field: String(info.path.key), args, outputs: selectedOutputs(info, type) });
       }

@@ -13,9 +13,8 @@ export function useBodyLimit(graphqlPath: string, recordRefusal: RecordRefusal):
   return {
     async onRequest({ request, url, serverContext, endResponse }) {
       if (!(serverContext as BodyLimitContext).bodyTooLarge) return;
-      const { status, message } = ERROR_CODES.PAYLOAD_TOO_LARGE;
-      if (isEndpoint(url, graphqlPath)) await recordRefusal(requestState(request), 'PAYLOAD_TOO_LARGE', message);
-      endResponse(refusalResponse(request, status, 'PAYLOAD_TOO_LARGE', message));
+      if (isEndpoint(url, graphqlPath)) await recordRefusal(requestState(request), 'PAYLOAD_TOO_LARGE', ERROR_CODES.PAYLOAD_TOO_LARGE.message);
+      endResponse(refusalResponse(request, 'PAYLOAD_TOO_LARGE'));
     },
   };
 }

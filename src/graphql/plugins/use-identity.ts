@@ -2,7 +2,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../../config/index.ts';
 import { bearerToken, IdentityError, type RevocationGate, revokedMessage, type TokenKeys, VerifiedTokens, verifyToken } from '../../identity/index.ts';
 import type { Db } from '../../sql/index.ts';
-import { refusalResponse } from '../../request/refusals.ts';
+import { type RefusalCode, refusalResponse } from '../../request/refusals.ts';
 import type { RecordRefusal } from '../../request/audit-draft.ts';
 import { requestState } from '../../request/state.ts';
 
@@ -25,6 +25,11 @@ export function useIdentity(options: IdentityOptions): Plugin {
   return {
     async onRequest({ request, endResponse }) {
       const state = requestState(request);
+      const refuse = async (code: RefusalCode, message: string, claimedId: string | null) => {
+        if (!state.principal && claimedId) state.access.claimedAgent = claimedId;
+        await options.recordRefusal(state, code, message);
+        endResponse(refusalResponse(request, code, message));
+      };
       try {
         const token = bearerToken(request.headers.get('authorization'));
         if (!token) throw new IdentityError('UNAUTHENTICATED', 'Send an agent token: Authorization: Bearer <token>.');
@@ -37,13 +42,8 @@ export function useIdentity(options: IdentityOptions): Plugin {
           throw new IdentityError('AGENT_REVOKED', revokedMessage(principal.id), principal.id);
         }
       } catch (error) {
-        const refusal =
-          error instanceof IdentityError
-            ? error
-            : { status: 503, code: 'DATABASE_UNAVAILABLE', message: 'The broker cannot check this agent right now.', claimedId: null };
-        if (!state.principal && refusal.claimedId) state.access.details.claimedAgent = refusal.claimedId;
-        await options.recordRefusal(state, refusal.code, refusal.message);
-        endResponse(refusalResponse(request, refusal.status, refusal.code, refusal.message));
+        if (error instanceof IdentityError) await refuse(error.code, error.message, error.claimedId);
+        else await refuse('DATABASE_UNAVAILABLE', 'The broker cannot check this agent right now.', null);
       }
     },
   };

@@ -12,9 +12,8 @@ export function useDrainGate(draining: () => boolean, recordRefusal: RecordRefus
   return {
     async onRequest({ request, endResponse }) {
       if (!draining()) return;
-      const { status, message } = ERROR_CODES.SHUTTING_DOWN;
-      await recordRefusal(requestState(request), 'SHUTTING_DOWN', message);
-      endResponse(refusalResponse(request, status, 'SHUTTING_DOWN', message));
+      await recordRefusal(requestState(request), 'SHUTTING_DOWN', ERROR_CODES.SHUTTING_DOWN.message);
+      endResponse(refusalResponse(request, 'SHUTTING_DOWN'));
     },
   };
 }

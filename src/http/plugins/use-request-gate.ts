@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { refusalResponse } from '../../request/refusals.ts';
+import { ERROR_CODES, type RefusalCode, refusalResponse } from '../../request/refusals.ts';
 import type { RecordRefusal } from '../../request/audit-draft.ts';
 import { requestState } from '../../request/state.ts';
 
@@ -23,12 +23,12 @@ export interface RequestGateOptions {
 export function useRequestGate(options: RequestGateOptions): Plugin {
   return {
     async onRequest({ request, endResponse }) {
-      const refuse = async (status: number, code: string, message: string) => {
-        await options.recordRefusal(requestState(request), code, message);
-        endResponse(refusalResponse(request, status, code, message));
+      const refuse = async (code: RefusalCode) => {
+        await options.recordRefusal(requestState(request), code, ERROR_CODES[code].message);
+        endResponse(refusalResponse(request, code));
       };
-      if (request.method !== 'POST') return refuse(405, 'METHOD_NOT_ALLOWED', 'Use POST with a JSON body.');
-      if (!isJsonBody(request.headers.get('content-type'))) return refuse(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send Content-Type: application/json.');
+      if (request.method !== 'POST') return refuse('METHOD_NOT_ALLOWED');
+      if (!isJsonBody(request.headers.get('content-type'))) return refuse('UNSUPPORTED_MEDIA_TYPE');
     },
   };
 }

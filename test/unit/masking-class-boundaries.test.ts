@@ -1,0 +1,59 @@
+/**
+ * Survivors of the masking mutation run (docs/testing.md) that weakened a guarantee, each killed by the property
+ * it broke: format-preserving tokens replace every character of their classes, at the class edges and beyond
+ * the first 32 positions; invisible characters never pass truncate_text; a value of exactly maxLength is kept.
+ */
+import { describe, expect, it } from 'vitest';
+import { compileMask, createMaskingKeys, type MaskContext } from '../../src/masking/mask-functions.ts';
+
+const ctx: MaskContext = { keys: createMaskingKeys(new Uint8Array(32).fill(7), 'mk-test'), scope: 'customers.account' };
+const tokenize = compileMask('tokenize_preserving_format', {}, ctx) as (value: string) => string;
+
+describe('tokenize_preserving_format replaces every character of its classes', () => {
+  it.each([
+    ['0', /^[0-9]+$/],
+    ['9', /^[0-9]+$/],
+    ['A', /^[A-Z]+$/],
+    ['Z', /^[A-Z]+$/],
+    ['a', /^[a-z]+$/],
+    ['z', /^[a-z]+$/],
+  ])('a run of %s (a class edge) becomes other characters of the same class', (edge, sameClass) => {
+    const input = edge.repeat(24);
+    const token = tokenize(input);
+    expect(token).toMatch(sameClass);
+    // Each position is replaced independently: keeping all 24 by chance has probability ≤ 10⁻²⁴.
+    expect(token).not.toBe(input);
+  });
+
+  it('keeps the characters just outside each class exactly', () => {
+    const neighbours = '/:@[`{ -.';
+    expect(tokenize(neighbours)).toBe(neighbours);
+    expect(tokenize(`${neighbours}5`).slice(0, neighbours.length)).toBe(neighbours);
+  });
+
+  it('draws fresh keyed randomness past the first 32 positions (the HMAC is 32 bytes)', () => {
+    const input = '7'.repeat(200);
+    const token = tokenize(input);
+    expect(token).toHaveLength(200);
+    expect(token).toMatch(/^[0-9]+$/);
+    // Past 32 the stream extends by HMAC blocks: every block of 32 looks random, none is constant.
+    for (let start = 32; start < 200; start += 32) expect(new Set(token.slice(start, start + 32)).size).toBeGreaterThan(3);
+    expect(tokenize(input)).toBe(token);
+  });
+});
+
+describe('truncate_text', () => {
+  const truncate = (maxLength: number) => compileMask('truncate_text', { maxLength }, ctx) as (value: string) => string;
+
+  it('removes format characters (bidi overrides, zero-width) and turns line and paragraph separators into spaces', () => {
+    expect(truncate(50)('pay\u202Eevil\u200Bto')).toBe('payevilto');
+    expect(truncate(50)('a\u2028b\u2029c\u000Bd\u0085e')).toBe('a b c d e');
+    expect(truncate(50)('a\u0007b')).toBe('ab');
+    expect(truncate(50)('plain text')).toBe('plain text');
+  });
+
+  it('keeps a value of exactly maxLength whole and cuts one longer', () => {
+    expect(truncate(5)('abcde')).toBe('abcde');
+    expect(truncate(5)('abcdef')).toBe('abcd…');
+  });
+});
