@@ -1,17 +1,9 @@
-import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectConfig, projectRoot, resolveDataDir } from '../config/index.ts';
-import { type Db, migrate } from '../sql/index.ts';
+import { loadBrokerSecrets, loadProjectConfig, projectRoot, resolveDataDir } from '../config/index.ts';
+import { migrate } from '../sql/index.ts';
 import { openDatabase } from '../sql/open-database.ts';
-import { brokerContext } from './output.ts';
+import { brokerContext, type CliContext } from './output.ts';
 
-export interface CliContext {
-  root: string;
-  dataDir: string;
-  config: ProjectConfig;
-  secrets: BrokerSecrets;
-  db: Db;
-  /** Where the database is, for messages. */
-  where: string;
-}
+export type { CliContext } from './output.ts';
 
 /**
  * Runs a CLI command that needs the project config and the database, closing the database afterwards.

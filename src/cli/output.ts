@@ -1,7 +1,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Console } from 'node:console';
 import type { Writable } from 'node:stream';
-import type { CliContext } from './context.ts';
+import type { BrokerSecrets, ProjectConfig } from '../config/index.ts';
+import type { Db } from '../sql/index.ts';
+
+/** What a command runs on: the project's files and secrets and an open database (context.ts opens it). */
+export interface CliContext {
+  root: string;
+  dataDir: string;
+  config: ProjectConfig;
+  secrets: BrokerSecrets;
+  db: Db;
+  /** Where the database is, for messages. */
+  where: string;
+}
 
 /**
  * Where a CLI command writes, and which database it uses. Normally the terminal and a database the command

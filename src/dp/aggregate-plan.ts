@@ -2,24 +2,9 @@ import type { CatalogColumn } from '../config/index.ts';
 import type { ViewTable } from '../policy/index.ts';
 import { rhoForEpsilon } from './accountant.ts';
 import { AGGREGATE_NAMES, aggregateOf } from './aggregates.ts';
+import { type Output, outputKey, type Primitive } from './aggregate-terms.ts';
 
-/** What an agent asks of each group: the outputs it selected (see aggregates.ts for what each one is). */
-export type Output =
-  | { op: 'count' }
-  | { op: 'sum'; field: string }
-  | { op: 'avg'; field: string }
-  | { op: 'quantile'; field: string; q: number }
-  | { op: 'variance'; field: string }
-  | { op: 'stddev'; field: string };
-
-/** A measurement drawn from the data, with its own share of the budget (see primitives.ts). */
-export type Primitive = { op: 'count' } | { op: 'sum'; field: string } | { op: 'sum_of_squares'; field: string } | { op: 'quantile'; field: string; q: number };
-
-/** A primitive drawn by its own mechanism (primitives.ts); the count is drawn with the groups (release.ts). */
-export type MeasuredPrimitive = Exclude<Primitive, { op: 'count' }>;
-
-/** Names an output or a primitive: equal keys ask the same thing. */
-export const outputKey = (o: Output | Primitive): string => ('q' in o ? `${o.op}:${o.field}:${o.q}` : 'field' in o ? `${o.op}:${o.field}` : o.op);
+export { type MeasuredPrimitive, type Output, outputKey, type Primitive } from './aggregate-terms.ts';
 
 export type Mechanism = 'LAPLACE' | 'GAUSSIAN';
 

@@ -1,21 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { compileCondition, type Condition, ident, Params, subjectJoin, type TableLookup } from '../sql/index.ts';
 import { type AggregatePlan, SUBJECT_JURISDICTION } from './aggregate-plan.ts';
+import type { AggregateRow } from './aggregate-terms.ts';
 import { boundedStatistic, QUANTILE_BINS, SUMMED, type SummedPrimitive } from './primitives.ts';
 
+export type { AggregateRow } from './aggregate-terms.ts';
 export { QUANTILE_BINS } from './primitives.ts';
-
-export interface AggregateRow {
-  /** Group key values, in `plan.groupBy` order. */
-  keys: Array<string | null>;
-  count: bigint;
-  /** Per summed field: the sum of clamped values, in integer units of the field's precision. */
-  sums: Map<string, bigint>;
-  /** Per field whose variance was asked: Σ(2x - (L + U))² over the clamped values x in units (see makeBoundedSumOfSquares). */
-  squares?: Map<string, bigint>;
-  /** Per quantile field: counts per bin (1-based bins in SQL, 0-based here). */
-  histograms: Map<string, number[]>;
-}
 
 export interface CompiledAggregate {
   text: string;

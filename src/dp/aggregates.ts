@@ -5,7 +5,7 @@
  * builder, the release and the GraphQL extension iterate this registry; a new aggregate is one entry here.
  */
 import type { CatalogColumn } from '../config/index.ts';
-import type { Output, Primitive } from './aggregate-plan.ts';
+import type { Output, Primitive } from './aggregate-terms.ts';
 import { makeBoundedSumOfSquares } from './bounding.ts';
 
 export interface NoisyValue {

@@ -5,8 +5,8 @@
  * partition selection draws it when group keys are not public.
  */
 import type { PrivacyCost } from './accountant.ts';
-import type { AggregatePlan, MeasuredPrimitive, Primitive } from './aggregate-plan.ts';
-import type { AggregateRow } from './aggregate-sql.ts';
+import type { AggregatePlan } from './aggregate-plan.ts';
+import type { AggregateRow, MeasuredPrimitive, Primitive } from './aggregate-terms.ts';
 import { CONFIDENCE, type NoisyStatistic, type PrimitiveResults } from './aggregates.ts';
 import { type BoundedAggregate, type BoundedColumn, chain, makeBoundedSum, makeBoundedSumOfSquares } from './bounding.ts';
 import { type IntegerMeasurement, makeDiscreteGaussian, makeDiscreteLaplace } from './mechanisms.ts';

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { refusalResponse } from '../request/refusals.ts';
+import { refusalResponse } from '../request/refusal-response.ts';
 
 /**
  * Whether a URL names the GraphQL endpoint at `path`: that exact path, with any query string. The one test

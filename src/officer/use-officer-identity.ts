@@ -1,6 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../config/index.ts';
-import { refusalResponse } from '../request/refusals.ts';
+import { refusalResponse } from '../request/refusal-response.ts';
 import type { RecordRefusal } from '../request/audit-draft.ts';
 import { requestState } from '../request/state.ts';
 import { bearerToken, IdentityError, type TokenKeys, verifyToken } from '../identity/index.ts';

@@ -1,7 +1,8 @@
 import type { Plugin } from 'graphql-yoga';
 import type { BodyLimitContext } from '../../http/server.ts';
 import { isEndpoint } from '../../http/endpoint.ts';
-import { ERROR_CODES, refusalResponse } from '../../request/refusals.ts';
+import { ERROR_CODES } from '../../request/refusals.ts';
+import { refusalResponse } from '../../request/refusal-response.ts';
 import type { RecordRefusal } from '../../request/audit-draft.ts';
 import { requestState } from '../../request/state.ts';
 

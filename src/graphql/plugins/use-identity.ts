@@ -2,7 +2,8 @@ import type { Plugin } from 'graphql-yoga';
 import type { AgentRegistry } from '../../config/index.ts';
 import { bearerToken, IdentityError, type RevocationGate, revokedMessage, type TokenKeys, VerifiedTokens, verifyToken } from '../../identity/index.ts';
 import type { Db } from '../../sql/index.ts';
-import { type RefusalCode, refusalResponse } from '../../request/refusals.ts';
+import type { RefusalCode } from '../../request/refusals.ts';
+import { refusalResponse } from '../../request/refusal-response.ts';
 import type { RecordRefusal } from '../../request/audit-draft.ts';
 import { requestState } from '../../request/state.ts';
 

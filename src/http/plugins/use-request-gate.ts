@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
-import { ERROR_CODES, type RefusalCode, refusalResponse } from '../../request/refusals.ts';
+import { ERROR_CODES, type RefusalCode } from '../../request/refusals.ts';
+import { refusalResponse } from '../../request/refusal-response.ts';
 import type { RecordRefusal } from '../../request/audit-draft.ts';
 import { requestState } from '../../request/state.ts';
 
