@@ -22,7 +22,7 @@ const AREAS = {
     // dictionaries.ts is word lists for substitute: data, not logic; every mutant of it is a changed word.
     mutate: ['src/masking/functions/*.ts', '!src/masking/functions/dictionaries.ts'],
     // The tests of the functions; the rule-file suites (masking-rules-*) exercise loading, not the functions.
-    tests: 'test/unit/masking-{functions,boundaries,catalogue,keys,public-suffixes,class-boundaries}.test.ts',
+    tests: 'test/unit/masking-{functions,boundaries,catalogue,keys,public-suffixes,class-boundaries,age}.test.ts',
     runner: 'command',
   },
   audit: {

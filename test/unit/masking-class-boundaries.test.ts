@@ -4,6 +4,7 @@
  * the first 32 positions; invisible characters never pass truncate_text; a value of exactly maxLength is kept.
  */
 import { describe, expect, it } from 'vitest';
+import { numberOf } from '../../src/masking/functions/values.ts';
 import { compileMask, createMaskingKeys, type MaskContext } from '../../src/masking/mask-functions.ts';
 
 const ctx: MaskContext = { keys: createMaskingKeys(new Uint8Array(32).fill(7), 'mk-test'), scope: 'customers.account' };
@@ -52,8 +53,25 @@ describe('truncate_text', () => {
     expect(truncate(50)('plain text')).toBe('plain text');
   });
 
+  it.each([
+    ['only format characters', '\u200B\u202E\u2066'],
+    ['only a control character', '\u0007'],
+    ['only a zero-width space', '\u200B'],
+  ])('leaves nothing of a value made of %s', (_what, value) => {
+    expect(truncate(50)(value)).toBe('');
+  });
+
   it('keeps a value of exactly maxLength whole and cuts one longer', () => {
     expect(truncate(5)('abcde')).toBe('abcde');
     expect(truncate(5)('abcdef')).toBe('abcd…');
+  });
+});
+
+describe('numeric text a number mask accepts', () => {
+  it.each(['.55', '-.5', '1e10', '2.5E-3', '+12', '7.'])('reads %s as a number', (text) => {
+    expect(numberOf('noise_number', text)).toBe(Number(text));
+  });
+  it.each(['1e', '.', '1..2', '0x10', ' 1', ''])('refuses %j', (text) => {
+    expect(() => numberOf('noise_number', text)).toThrow(/a number or numeric string/);
   });
 });
