@@ -1,25 +1,15 @@
 import { addComposed, addCost, checkBudget, type ComposedCost, NO_COST, type PrivacyCost } from './accountant.ts';
 import { BudgetExhaustedError, type BudgetLedger, type BudgetRow, type BudgetState, composed, stateOf } from './ledger.ts';
-import type { RequestPrivacyCost } from '../request/state.ts';
+import type { PrivacyRelease, RequestPrivacyCost } from '../request/state.ts';
 import type { Queryable } from '../sql/index.ts';
 
 /** One release a request makes (a DP aggregate field, an alias of one, noise added under encryption). */
-export interface Release {
-  /** The response key that carries it (the alias when there is one). */
-  field: string;
-  table: string;
-  mechanism: string;
-  /** What the release says it cost, as reported to the agent. */
-  epsilon: number;
-  delta: number;
-  rho: number | null;
+/** A release as the request spends it: what its record keeps (PrivacyRelease), and what the accountant needs. */
+export interface Release extends PrivacyRelease {
   /** The accountant's components of that cost. */
   costs: readonly PrivacyCost[];
-  /** Identifies an identical query, whose answer later requests replay for free. */
-  queryKey?: string;
   /** The answer to keep for replay, and the data it was computed from; stored only if the request's spend commits. */
   answer?: { value: unknown; dataVersion: number };
-  replayed: boolean;
 }
 
 /**

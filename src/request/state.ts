@@ -9,13 +9,16 @@ export type OperationKind = 'query' | 'dp_aggregate' | 'encrypted_aggregate' | '
 
 /** One differentially private release within a request, as its record keeps it. */
 export type PrivacyRelease = {
+  /** The response key that carries it (the alias when there is one). */
   field: string;
   table: string;
   mechanism: string;
+  /** What the release says it cost, as reported to the agent. */
   epsilon: number;
   delta: number;
   rho: number | null;
   replayed: boolean;
+  /** Identifies an identical query, whose answer later requests replay for free. */
   queryKey?: string;
 };
 
