@@ -99,7 +99,12 @@ export class AuditBatcher {
   }
 
   private write(drafts: readonly AuditDraft[]): Promise<AuditRecord[]> {
-    return this.db.transaction(async (tx) => appendAuditRecords(tx, this.key, await this.settle(tx, drafts)));
+    return this.db.transaction(async (tx) => {
+      const settled = await this.settle(tx, drafts);
+      // Callers are answered by position: a draft dropped or added would hand each later caller another's record.
+      if (settled.length !== drafts.length) throw new Error(`settling ${drafts.length} audit drafts gave ${settled.length}: the batch is not recorded`);
+      return appendAuditRecords(tx, this.key, settled);
+    });
   }
 
   private async drain(): Promise<void> {
@@ -142,21 +147,25 @@ export class AuditBatcher {
   }
 
   private retryBacklog(): Promise<void> {
-    this.retrying ??= (async () => {
-      try {
-        while (this.backlog.size > 0) {
-          const drafts = [...this.backlog.values()].slice(0, this.maxBatch);
-          await this.write(drafts);
-          for (const draft of drafts) this.backlog.delete(draft.requestId);
-          this.log({ level: 'warn', msg: 'audit records of refusals written late', count: drafts.length });
-        }
-      } catch {
-        // Still down: the next attempt is scheduled below.
-      } finally {
-        this.retrying = null;
-        this.scheduleRetry();
-      }
-    })();
+    // Cleared in `finally`, which runs after the assignment even when there is nothing to write (an async body
+    // with no await would finish, and clear `retrying`, before `??=` stores it: no retry would ever run again).
+    this.retrying ??= this.writeBacklog().finally(() => {
+      this.retrying = null;
+      this.scheduleRetry();
+    });
     return this.retrying;
+  }
+
+  private async writeBacklog(): Promise<void> {
+    try {
+      while (this.backlog.size > 0) {
+        const drafts = [...this.backlog.values()].slice(0, this.maxBatch);
+        await this.write(drafts);
+        for (const draft of drafts) this.backlog.delete(draft.requestId);
+        this.log({ level: 'warn', msg: 'audit records of refusals written late', count: drafts.length });
+      }
+    } catch {
+      // Still down: the next attempt is scheduled once this one is over.
+    }
   }
 }

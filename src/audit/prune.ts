@@ -148,13 +148,16 @@ export interface PruneResult {
   auditSeq: number | null;
 }
 
-/** Deletes records fromSeq..to and leaves the signed checkpoint that vouches for them, in the caller's transaction. */
-async function pruneBatch(tx: Queryable, auditKey: Uint8Array, before: Date, to: number): Promise<number> {
+/**
+ * Deletes the records after the latest checkpoint up to `to` and leaves the signed checkpoint that vouches for
+ * them, in the caller's transaction: the records it deleted (none when another pruner got there first).
+ */
+async function pruneBatch(tx: Queryable, auditKey: Uint8Array, before: Date, to: number): Promise<{ from: number; count: number }> {
   // One pruner at a time; readers (verifiers) are not blocked.
   await tx.query('LOCK TABLE audit_checkpoints IN EXCLUSIVE MODE');
   const from = (await tx.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM audit_checkpoints')).rows[0]?.seq ?? GENESIS.seq;
   const after = Number(from);
-  if (to <= after) return 0;
+  if (to <= after) return { from: after + 1, count: 0 };
   const last = (await tx.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [to])).rows[0];
   await tx.query('DELETE FROM audit_subjects WHERE audit_seq > $1 AND audit_seq <= $2', [after, to]);
   const deleted = await tx.query('DELETE FROM audit_log WHERE seq > $1 AND seq <= $2', [after, to]);
@@ -170,7 +173,7 @@ async function pruneBatch(tx: Queryable, auditKey: Uint8Array, before: Date, to:
     checkpoint.createdAt,
     checkpointSignature(auditKey, checkpoint),
   ]);
-  return deleted.rowCount;
+  return { from: after + 1, count: deleted.rowCount };
 }
 
 /**
@@ -192,13 +195,17 @@ export async function pruneAuditLog(db: Db, auditKey: Uint8Array, plan: PrunePla
   }
   const batchSize = options.batchSize ?? DEFAULT_PRUNE_BATCH;
   let pruned = 0;
+  // What this prune deleted itself: a concurrent pruner may have taken the start of the plan.
+  let prunedFrom: number | null = null;
   for (let done = plan.fromSeq - 1; done < plan.throughSeq; ) {
     const to = Math.min(done + batchSize, plan.throughSeq);
-    pruned += await db.transaction((tx) => pruneBatch(tx, auditKey, plan.before, to));
+    const batch = await db.transaction((tx) => pruneBatch(tx, auditKey, plan.before, to));
+    if (batch.count > 0) prunedFrom ??= batch.from;
+    pruned += batch.count;
     done = to;
     options.onProgress?.('pruning', pruned, plan.records);
   }
-  if (pruned === 0) return { pruned, prunedThrough: plan.fromSeq - 1, auditSeq: null };
+  if (pruned === 0) return { pruned, prunedThrough: (await readCheckpoints(db)).at(-1)?.seq ?? GENESIS.seq, auditSeq: null };
   const record = await db.transaction((tx) =>
     appendAuditRecord(tx, auditKey, {
       recordedAt: new Date(),
@@ -221,7 +228,7 @@ export async function pruneAuditLog(db: Db, auditKey: Uint8Array, plan: PrunePla
       findings: [],
       details: {
         before: plan.before.toISOString(),
-        prunedFrom: plan.fromSeq,
+        prunedFrom,
         prunedThrough: plan.throughSeq,
         retentionOverridden: plan.conflicts.length > 0 ? describeConflicts(plan.conflicts) : [],
       },

@@ -107,7 +107,10 @@ export async function verifyAuditChain(db: Queryable, key: Uint8Array, onProgres
   }
   // Records appended while we read (other brokers keep writing) may lie past the head read first; they were
   // verified above. The head itself must sit on the chain, or records were removed from its end.
-  if (lastSeq < headSeq || hashAtHead !== (head?.hash ?? GENESIS.hash)) {
+  if (!head) {
+    // The writer refuses to append without it, so only a hand on the table removes it, and with it the tail check.
+    bad.push({ seq: lastSeq + 1, problem: 'head_mismatch', detail: 'the chain has no head (audit_head is empty): its end cannot be checked' });
+  } else if (lastSeq < headSeq || hashAtHead !== head.hash) {
     bad.push({
       seq: lastSeq + 1,
       problem: 'head_mismatch',

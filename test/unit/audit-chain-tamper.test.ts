@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appendAuditRecords, type ChainProblem, checkpointSignature, verifyAuditChain } from '../../src/audit/index.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type AuditDraft, appendAuditRecords, type ChainProblem, checkpointSignature, verifyAuditChain } from '../../src/audit/index.ts';
 import { withCliEnvironment } from '../../src/cli/output.ts';
 import { runCli } from '../../src/cli/main.ts';
 import { loadProjectConfig } from '../../src/config/index.ts';
@@ -221,5 +221,55 @@ describe('audit verify from a signed checkpoint', () => {
     expect(await verifyAuditChain(t.db, auditKey)).toEqual({ ok: true, checked: 2, headSeq: 3, prunedThrough: 1, bad: [] });
     await t.db.exec(`UPDATE audit_checkpoints SET signature = repeat('0', 64)`);
     expect((await verifyAuditChain(t.db, auditKey)).bad.map((f) => [f.seq, f.problem])).toEqual([[1, 'checkpoint_invalid']]);
+  });
+});
+
+describe('audit verify accepts every state an honest log can be in', () => {
+  let t: TestDatabase;
+  beforeEach(async () => {
+    t = await createPgliteTestDatabase();
+    await migrate(t.db);
+  });
+  afterEach(() => t.drop());
+  const append = (...drafts: AuditDraft[]) => t.db.transaction((tx) => appendAuditRecords(tx, auditKey, drafts));
+
+  it('an empty log', async () => {
+    expect(await verifyAuditChain(t.db, auditKey)).toEqual({ ok: true, checked: 0, headSeq: 0, prunedThrough: 0, bad: [] });
+  });
+
+  it('records with no data subject (refusals, aggregates) beside one with subjects', async () => {
+    await append(auditDraft({ decision: 'denied', code: 'FIELD_HIDDEN' }), fullDraft(2), auditDraft());
+    expect(await verifyAuditChain(t.db, auditKey)).toMatchObject({ ok: true, checked: 3, headSeq: 3 });
+  });
+
+  it('a record committed after the head was read: past the head, verified, not reported', async () => {
+    await append(fullDraft(1), fullDraft(2), fullDraft(3));
+    // What a verify that read the head just before another broker committed record 3 sees.
+    await t.db.exec('UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2) WHERE id = 1');
+    expect(await verifyAuditChain(t.db, auditKey)).toEqual({ ok: true, checked: 3, headSeq: 2, prunedThrough: 0, bad: [] });
+  });
+
+  it('every record pruned under a checkpoint at the head', async () => {
+    await append(fullDraft(1), fullDraft(2));
+    const hash = (await t.db.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = 2')).rows[0]!.hash;
+    const checkpoint = { seq: 2, hash, prunedCount: 2, prunedBefore: new Date(Date.UTC(2026, 0, 3)), createdAt: new Date(Date.UTC(2026, 1, 1)) };
+    await t.db.exec('DELETE FROM audit_subjects; DELETE FROM audit_log');
+    await t.db.query('INSERT INTO audit_checkpoints (seq, hash, pruned_count, pruned_before, created_at, signature) VALUES ($1, $2, $3, $4, $5, $6)', [
+      2,
+      hash,
+      2,
+      checkpoint.prunedBefore,
+      checkpoint.createdAt,
+      checkpointSignature(auditKey, checkpoint),
+    ]);
+    expect(await verifyAuditChain(t.db, auditKey)).toEqual({ ok: true, checked: 0, headSeq: 2, prunedThrough: 2, bad: [] });
+  });
+
+  it('but not a log whose head was deleted: its end could have been cut off unnoticed', async () => {
+    await append(fullDraft(1), fullDraft(2));
+    await t.db.exec('DELETE FROM audit_subjects WHERE audit_seq = 2; DELETE FROM audit_log WHERE seq = 2; DELETE FROM audit_head');
+    expect((await verifyAuditChain(t.db, auditKey)).bad).toEqual([
+      { seq: 2, problem: 'head_mismatch', detail: 'the chain has no head (audit_head is empty): its end cannot be checked' },
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { invalidCheckpoints } from '../../src/audit/checkpoint.ts';
-import { canonicalJson, checkpointSignature, operationHash, recordFromRow, subjectPseudonym, subjectsDigest } from '../../src/audit/index.ts';
+import { auditRecordHash, canonicalJson, checkpointSignature, operationHash, recordFromRow, subjectPseudonym, subjectsDigest } from '../../src/audit/index.ts';
 import { recordFieldsFromRow, storableText, storedRow } from '../../src/audit/row.ts';
 
 const key = new Uint8Array(32).fill(9);
@@ -13,6 +14,54 @@ describe('what an audit record hashes', () => {
     expect(canonicalJson(undefined)).toBe('null');
     expect(canonicalJson('a"b')).toBe('"a\\"b"');
     expect(canonicalJson([undefined])).toBe('[null]');
+  });
+
+  it('serialises an object the same whatever order its keys were set in, at every depth', () => {
+    // jsonb hands back a record's details, cost and findings in its own key order, not the writer's.
+    const reversed = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(reversed);
+      if (value === null || typeof value !== 'object') return value;
+      return Object.fromEntries(
+        Object.entries(value)
+          .reverse()
+          .map(([k, v]) => [k, reversed(v)]),
+      );
+    };
+    fc.assert(
+      fc.property(fc.object({ maxDepth: 3 }), (value) => {
+        expect(canonicalJson(reversed(value))).toBe(canonicalJson(value));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('hashes a record as it always has: logs written by an earlier version still verify', () => {
+    const record = {
+      seq: 1,
+      recordedAt: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)),
+      requestId: 'req-1',
+      actorKind: 'agent' as const,
+      actorId: 'support-bot',
+      purpose: 'customer_service',
+      actorLocation: 'DE',
+      operationKind: 'query',
+      operationName: 'Q',
+      operationHash: 'a'.repeat(64),
+      decision: 'allowed' as const,
+      code: null,
+      reason: null,
+      tables: ['customers'],
+      fields: [{ table: 'customers', field: 'email', mask: 'email', rule: 'r1' }],
+      rowCount: 2,
+      subjectCount: 1,
+      subjectsDigest: 'b'.repeat(64),
+      jurisdictions: ['DE'],
+      privacyCost: { epsilon: 0.5, delta: 0 },
+      findings: [],
+      details: { z: 1, a: 2 },
+      prevHash: 'genesis',
+    };
+    expect(auditRecordHash(key, record as Parameters<typeof auditRecordHash>[1])).toBe('7c7767ae527ea6064cd1c3df04f83d4eb7577fa0eab86c6b817da084713ea951');
   });
 
   it('digests a record’s subjects whatever their order, a missing jurisdiction as empty', () => {

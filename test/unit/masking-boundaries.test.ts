@@ -119,7 +119,8 @@ describe('how masking functions read values', () => {
       ['-2E2', -200],
     ];
     for (const [value, number] of numbers) expect(numberOf('f', value), String(value)).toBe(number);
-    for (const value of ['', '.', '1e', ' 1', '1 ', '1.2.3', 'abc', Number.NaN, Number.POSITIVE_INFINITY, true, null]) {
+    // ['12'] reads as '12' to a regular expression: only text is text.
+    for (const value of ['', '.', '1e', ' 1', '1 ', '1.2.3', 'abc', Number.NaN, Number.POSITIVE_INFINITY, true, null, ['12']]) {
       expect(() => numberOf('f', value), String(value)).toThrow(MaskValueError);
     }
   });
@@ -146,12 +147,26 @@ describe('how masking functions read values', () => {
     expect(parseIsoDatePrefix('2024-12-31')).toEqual({ year: 2024, month: 12, day: 31 });
     expect(parseIsoDatePrefix('0000-01-01T10:00:00')).toEqual({ year: 0, month: 1, day: 1 });
     expect(parseIsoDatePrefix('9999-09-09 AD')).toEqual({ year: 9999, month: 9, day: 9 });
+    for (const [text, day] of [
+      ['2024-02-29', 29],
+      ['2000-02-29', 29],
+      ['2023-02-28', 28],
+      ['2024-04-30', 30],
+      ['2023-01-31', 31],
+    ] as const) {
+      expect(parseIsoDatePrefix(text)?.day, text).toBe(day);
+    }
     for (const text of [
       '2024-00-10',
       '2024-13-01',
       '2024-01-00',
       '2024-01-32',
       '2024/01/01',
+      '2024/01-01',
+      '2024-01/01',
+      '2023-02-29',
+      '1900-02-29',
+      '2024-02-30',
       '2024-01-0',
       '0001-01-01 BC',
       '2024-0/-01',

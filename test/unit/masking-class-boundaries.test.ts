@@ -94,4 +94,16 @@ describe('phone shows a country code only when the number is written with +', ()
     expect(phone('6512345678')).toBe('**********');
     expect(phone('+1 234 567 890')).toBe('+1 *** *** ***');
   });
+
+  it('shows no digit before a + written inside the number, and the code after blanks that lead it', () => {
+    const phone = compileMask('phone', {}, ctx);
+    expect(phone('030 1234+5678')).toBe('*** ****+5678');
+    expect(phone('  +49 30 12345678')).toBe('  +49 ** ****5678');
+  });
+});
+
+describe('partial keeps whole characters, however many it keeps', () => {
+  it('keeps several emoji at either end as characters, never as a list', () => {
+    expect(compileMask('partial', { keepFirst: 2, keepLast: 2 }, ctx)('😀😁abc😂🤣')).toBe('😀😁***😂🤣');
+  });
 });

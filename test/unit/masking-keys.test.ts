@@ -1,7 +1,9 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { uniformFrom } from '../../src/masking/functions/keyed.ts';
 import { createMaskingKeys, MaskingKeyError } from '../../src/masking/keys.ts';
+import { compileMask } from '../../src/masking/mask-functions.ts';
 
 const SECRET = new Uint8Array(32).map((_, i) => i * 7 + 1);
 
@@ -62,5 +64,34 @@ describe('createMaskingKeys', () => {
     expect(() => createMaskingKeys(new Uint8Array(31), 'mk-1')).toThrow(MaskingKeyError);
     expect(() => createMaskingKeys(new Uint8Array(31), 'mk-1')).toThrow(/at least 32/);
     expect(() => createMaskingKeys(SECRET, ' ')).toThrow(/key id/);
+  });
+});
+
+/**
+ * Keyed noise is a value's one noisy answer for good: if a new version drew other noise for the same value and
+ * key, an agent holding answers from both could average the two. So the draws are pinned, to the last bit.
+ */
+describe('keyed outputs never change between versions', () => {
+  it('reads a uniform draw from exactly 53 bits: 48 from six bytes, the top 5 of the seventh', () => {
+    const bytes = (...b: number[]) => Uint8Array.from(b);
+    expect(uniformFrom(bytes(0x80, 0, 0, 0, 0, 0, 0xff), 0)).toBe((2 ** 52 + 31) / 2 ** 53);
+    expect(uniformFrom(bytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), 0)).toBe((2 ** 53 - 1) / 2 ** 53);
+    expect(uniformFrom(bytes(9, 0x80, 0, 0, 0, 0, 0, 0x08, 9), 1)).toBe((2 ** 52 + 1) / 2 ** 53);
+    expect(uniformFrom(bytes(0x80, 0, 0, 0, 0, 0), 0)).toBe(0.5);
+    expect(uniformFrom(bytes(0, 0, 0, 0, 0, 0, 0x07), 0)).toBe(0);
+  });
+
+  it('gives noise_number’s pinned answers, in the shape each value came in', () => {
+    const ctx = { keys: createMaskingKeys(SECRET, 'mk-1'), scope: 'accounts.balance' };
+    const relative = compileMask('noise_number', { relative: 0.1 }, ctx);
+    const absolute = compileMask('noise_number', { absolute: 5 }, ctx);
+    expect([relative(1000), relative('1234.50'), relative(42n), relative(-7.25), absolute(100), absolute(0)]).toEqual([
+      988,
+      '1112.46',
+      43n,
+      -7.950569592216864,
+      99,
+      -1,
+    ]);
   });
 });
