@@ -322,6 +322,19 @@ describe('eraseSubject', () => {
     expect((erasure!.recorded_at as Date).getTime()).toBeLessThanOrEqual(Date.now());
     expect(erasure!.request_id).not.toBe((await record(5))!.request_id);
     expect(erasure!.details).toEqual({ subjectKind: 'customer', keyDestroyed: true, recordsUnlinked: 1, reference: null });
+    // What every erasure record holds, asserted by a test that erases for itself: a mutation run reruns only the
+    // tests that reach the code it changed, and the test above reads a record an earlier one wrote.
+    expect(erasure).toMatchObject({
+      operation_kind: 'subject_erasure',
+      decision: 'allowed',
+      tables: ['subject_keys'],
+      fields: [],
+      findings: [],
+      jurisdictions: [],
+      row_count: 0,
+      subject_count: 0,
+      privacy_cost: null,
+    });
     expect(await recordsNaming(3)).toEqual([]);
     expect(await recordsNaming(2)).toEqual([1]);
     await chainVerifies(6);

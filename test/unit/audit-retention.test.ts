@@ -269,14 +269,15 @@ describe('pruning the audit log', () => {
     });
 
     it('starts after the latest checkpoint', async () => {
-      await appendDays(4);
-      await pruneAuditLog(t.db, key, await plan(at('2020-01-03T00:00:00Z')), { actor, batchSize: 1 });
-      expect((await readCheckpoints(t.db)).map((c) => c.seq)).toEqual([1, 2]);
-      const before = at('2020-01-05T00:00:00Z');
-      expect(await plan(before)).toEqual({ before, fromSeq: 3, throughSeq: 4, records: 2, conflicts: [] });
-      // Record 5 is the first prune's own, recorded now: at or after any cut-off in the past.
-      expect(await plan(at('2020-01-04T00:00:00Z'))).toMatchObject({ fromSeq: 3, throughSeq: 3, records: 1 });
-      expect(await plan(at('2020-01-01T00:00:00Z'))).toMatchObject({ fromSeq: 3, throughSeq: 2, records: 0 });
+      await appendDays(5);
+      // Three checkpoints: the latest is neither the first nor the second.
+      await pruneAuditLog(t.db, key, await plan(at('2020-01-04T00:00:00Z')), { actor, batchSize: 1 });
+      expect((await readCheckpoints(t.db)).map((c) => c.seq)).toEqual([1, 2, 3]);
+      const before = at('2020-01-06T00:00:00Z');
+      expect(await plan(before)).toEqual({ before, fromSeq: 4, throughSeq: 5, records: 2, conflicts: [] });
+      // Record 6 is the first prune's own, recorded now: at or after any cut-off in the past.
+      expect(await plan(at('2020-01-05T00:00:00Z'))).toMatchObject({ fromSeq: 4, throughSeq: 4, records: 1 });
+      expect(await plan(at('2020-01-01T00:00:00Z'))).toMatchObject({ fromSeq: 4, throughSeq: 3, records: 0 });
     });
 
     it('reports each group of records a retention period still covers, by its newest record, the one kept longest first', async () => {
