@@ -99,7 +99,8 @@ describe('requests that cannot be planned', () => {
 describe('what a view offers to aggregate', () => {
   it('measures its measurable fields and groups by its groupable ones and the subject’s jurisdiction', () => {
     expect(measurableColumns(viewTable)).toEqual([amount]);
-    expect(groupableColumns(viewTable)).toEqual(['category', SUBJECT_JURISDICTION]);
+    // The name agents group by (README): part of the schema's contract.
+    expect(groupableColumns(viewTable)).toEqual(['category', 'subject_jurisdiction']);
     const withoutJurisdiction = { ...viewTable, table: { ...viewTable.table, jurisdiction: undefined } } as unknown as ViewTable;
     expect(groupableColumns(withoutJurisdiction)).toEqual(['category']);
   });

@@ -102,6 +102,33 @@ describe('the aggregate statement', () => {
     expect((await run([], [], 1, [{ op: 'count' }])).map((row) => row.count)).toEqual([3n]);
   });
 
+  it('combines several conditions and several group keys, histograms matched on every key', async () => {
+    const conditions: Condition[] = [
+      { kind: 'subject-jurisdiction', operator: 'in', value: ['EU-DE', 'SG'] },
+      { kind: 'subject-jurisdiction', operator: 'notIn', value: ['SG'] },
+    ];
+    expect(await run(['category', SUBJECT_JURISDICTION], conditions, K, [{ op: 'quantile', field: 'amount', q: 0.5 }])).toEqual([
+      { keys: ['food', 'EU-DE'], count: 2n, sums: new Map(), squares: new Map(), histograms: new Map([['amount', bins({ 10: 2 })]]) },
+    ]);
+    expect(
+      (await run(['category', SUBJECT_JURISDICTION], [], K, [{ op: 'quantile', field: 'amount', q: 0.5 }])).map((row) => row.histograms.get('amount')),
+    ).toEqual([bins({ 10: 2 }), bins({ 0: 2 }), bins({ 99: 1 })]);
+  });
+
+  it('bins only the fields a quantile asks for, and answers an empty selection with zeros', async () => {
+    expect(await run([], [], K, [{ op: 'sum', field: 'amount' }])).toEqual([
+      { keys: [], count: 5n, sums: new Map([['amount', 120n]]), squares: new Map(), histograms: new Map() },
+    ]);
+    expect((await run([], [], K, [{ op: 'quantile', field: 'amount', q: 0.5 }]))[0]!.histograms).toEqual(new Map([['amount', bins({ 0: 2, 10: 2, 99: 1 })]]));
+    const nobody: Condition = { kind: 'subject-jurisdiction', operator: 'in', value: ['JP'] };
+    expect(
+      await run([], [nobody], K, [
+        { op: 'sum', field: 'amount' },
+        { op: 'quantile', field: 'amount', q: 0.5 },
+      ]),
+    ).toEqual([{ keys: [], count: 0n, sums: new Map([['amount', 0n]]), squares: new Map(), histograms: new Map([['amount', bins({})]]) }]);
+  });
+
   it('keeps a random k of a subject’s rows, not the same first k every time', async () => {
     await t.db.exec(`INSERT INTO customers VALUES (5, 'SG'); INSERT INTO transactions SELECT 100 + i, 5, 'gift', i FROM generate_series(1, 10) i`);
     const sums = new Set<bigint>();

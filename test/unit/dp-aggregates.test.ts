@@ -136,6 +136,12 @@ describe('each aggregate’s answer from its noisy primitives', () => {
     expect(new Set(g.asked.map(([op]) => op))).toEqual(new Set(['count', 'sum', 'sum_of_squares']));
   });
 
+  it('variance: the smaller offset at the top of its interval when the mean’s range lies below c', () => {
+    const answer = AGGREGATES.variance.release({ op: 'variance', field: 'f' }, group({ count: n, sum: [300, [295, 305]], sum_of_squares: q }).primitives);
+    expect(answer.low).toBeCloseTo(4950 / 10.1 - (295 / 10.1 - 50) ** 2, 9);
+    expect(answer.high).toBeCloseTo(5050 / 9.9 - (305 / 9.9 - 50) ** 2, 9);
+  });
+
   it('variance: no mean offset at the top of its interval when the mean’s range holds c', () => {
     const answer = AGGREGATES.variance.release({ op: 'variance', field: 'f' }, group({ count: n, sum: [500, [495, 505]], sum_of_squares: q }).primitives);
     expect(answer.low).toBeCloseTo(4950 / 10.1 - (505 / 9.9 - 50) ** 2, 9);
