@@ -72,6 +72,25 @@ describe('one request composes its privacy releases and charges them once', () =
     });
   });
 
+  it('replays an answer free even when the budget is spent, and stores what each charged answer cost', async () => {
+    await request([release(1)]);
+    // A replay carries the cost it was first charged; it must not count against the exhausted budget.
+    const replay = await request([release(1, { replayed: true, queryKey: 'q0' })]);
+    expect(replay.auditCost()).toMatchObject({ replayed: true, epsilon: 0, releases: [{ epsilon: 0, delta: 0, rho: null, replayed: true, queryKey: 'q0' }] });
+    expect(await spent()).toMatchObject([
+      { pure_epsilon: 1, queries: 1 },
+      { pure_epsilon: 1, queries: 1 },
+    ]);
+    await t.db.exec('DELETE FROM dp_budget');
+    await request([
+      release(0.5, { mechanism: 'discrete-gaussian', rho: 0.005, costs: [{ rho: 0.005 }], queryKey: 'q2', answer: { value: 7, dataVersion: 1 } }),
+    ]);
+    const { rows } = await t.db.query<{ cost: unknown }>("SELECT cost FROM dp_answers WHERE query_key = 'q2'");
+    expect(rows.map((r) => r.cost)).toEqual([{ epsilon: 0.5, delta: 0, rho: 0.005, mechanism: 'discrete-gaussian' }]);
+    const gaussianReplay = await request([release(0.5, { mechanism: 'discrete-gaussian', rho: 0.005, costs: [{ rho: 0.005 }], replayed: true })]);
+    expect(gaussianReplay.auditCost()!.releases[0]).toMatchObject({ epsilon: 0, delta: 0, rho: 0 });
+  });
+
   it('refuses the whole request when its total, not any one release, exceeds the budget, and charges nothing', async () => {
     const error = await request([release(0.5), release(0.5), release(0.25)]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BudgetExhaustedError);
