@@ -64,3 +64,8 @@ export function invalidCheckpoints(key: Uint8Array, checkpoints: readonly AuditC
   }
   return invalid;
 }
+
+/** Where the chain now starts: the latest checkpoint, or genesis when nothing was pruned. */
+export async function latestCheckpoint(db: Queryable): Promise<Pick<AuditCheckpoint, 'seq' | 'hash'>> {
+  return (await readCheckpoints(db)).at(-1) ?? GENESIS;
+}

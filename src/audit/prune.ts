@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../sql/index.ts';
-import { checkpointSignature, GENESIS, readCheckpoints } from './checkpoint.ts';
+import { checkpointSignature, GENESIS, latestCheckpoint } from './checkpoint.ts';
 import type { ActorKind } from './record.ts';
 import { verifyAuditChain } from './verify.ts';
 import { appendAuditRecord } from './writer.ts';
@@ -90,7 +90,7 @@ export interface PrunePlan {
  */
 export async function planPrune(db: Queryable, options: { before: Date; policy: RetentionPolicy; now?: Date }): Promise<PrunePlan> {
   const now = options.now ?? new Date();
-  const start = (await readCheckpoints(db)).at(-1) ?? GENESIS;
+  const start = await latestCheckpoint(db);
   const stop = await db.query<{ seq: number }>(
     `SELECT coalesce((SELECT min(seq) FROM audit_log WHERE seq > $1 AND recorded_at >= $2),
                      (SELECT max(seq) FROM audit_log) + 1, $1 + 1) AS seq`,
@@ -205,7 +205,7 @@ export async function pruneAuditLog(db: Db, auditKey: Uint8Array, plan: PrunePla
     done = to;
     options.onProgress?.('pruning', pruned, plan.records);
   }
-  if (pruned === 0) return { pruned, prunedThrough: (await readCheckpoints(db)).at(-1)?.seq ?? GENESIS.seq, auditSeq: null };
+  if (pruned === 0) return { pruned, prunedThrough: (await latestCheckpoint(db)).seq, auditSeq: null };
   const record = await db.transaction((tx) =>
     appendAuditRecord(tx, auditKey, {
       recordedAt: new Date(),

@@ -39,7 +39,7 @@ export interface GroupPrimitives {
   rowsPerSubject: number;
 }
 
-export interface AggregateKind<O extends Output> {
+export interface AggregateKind<O extends Pick<Output, 'op'>> {
   /** Whether it takes `field:` (one of the table's measurable fields); a table without any offers only those that do not. */
   readonly measuresField: boolean;
   /** Its field in `<Type>AggregateGroup`, given the name of the table's enum of measurable fields. */
@@ -147,28 +147,31 @@ function variance(group: GroupPrimitives, field: string): { value: number; low: 
 
 const spreadPrimitives = (field: string): Primitive[] => [{ op: 'count' }, { op: 'sum', field }, { op: 'sum_of_squares', field }];
 
-const varianceKind: AggregateKind<{ op: 'variance'; field: string }> = {
-  measuresField: true,
-  sdl: (measure) =>
-    `"""Population variance of the clamped values, from a noisy count, sum and sum of squares (three primitives, each charged)."""\n  variance(field: ${measure}!): NoisyValue!`,
-  output: (args) => ({ op: 'variance', field: args.field! }),
-  invalid: () => null,
-  primitives: (output) => spreadPrimitives(output.field),
-  release: (output, group) => ({ ...variance(group, output.field), confidence: CONFIDENCE, rankError: null }),
-};
+/** variance and stddev: the same three primitives and interval, the answer read through `shape`. */
+function spreadKind<Op extends 'variance' | 'stddev'>(
+  op: Op,
+  description: string,
+  shape: (variance: number) => number,
+): AggregateKind<{ op: Op; field: string }> {
+  return {
+    measuresField: true,
+    sdl: (measure) => `"""${description}"""\n  ${op}(field: ${measure}!): NoisyValue!`,
+    output: (args) => ({ op, field: args.field! }),
+    invalid: () => null,
+    primitives: (output) => spreadPrimitives(output.field),
+    release(output, group) {
+      const { value, low, high } = variance(group, output.field);
+      return { value: shape(value), low: shape(low), high: shape(high), confidence: CONFIDENCE, rankError: null };
+    },
+  };
+}
 
-const stddev: AggregateKind<{ op: 'stddev'; field: string }> = {
-  measuresField: true,
-  sdl: (measure) =>
-    `"""Population standard deviation: the square root of variance and of its interval (the same primitives)."""\n  stddev(field: ${measure}!): NoisyValue!`,
-  output: (args) => ({ op: 'stddev', field: args.field! }),
-  invalid: () => null,
-  primitives: (output) => spreadPrimitives(output.field),
-  release(output, group) {
-    const { value, low, high } = variance(group, output.field);
-    return { value: Math.sqrt(value), low: Math.sqrt(low), high: Math.sqrt(high), confidence: CONFIDENCE, rankError: null };
-  },
-};
+const varianceKind = spreadKind(
+  'variance',
+  'Population variance of the clamped values, from a noisy count, sum and sum of squares (three primitives, each charged).',
+  (v) => v,
+);
+const stddev = spreadKind('stddev', 'Population standard deviation: the square root of variance and of its interval (the same primitives).', Math.sqrt);
 
 /** Every aggregate, in the order the schema lists them. */
 export const AGGREGATES: { readonly [Op in Output['op']]: AggregateKind<Extract<Output, { op: Op }>> } = {

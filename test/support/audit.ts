@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditDraft } from '../../src/audit/index.ts';
+import type { Db } from '../../src/sql/index.ts';
 
 /** An audit draft of an allowed, empty agent query, with the fields a test cares about overridden. */
 export function auditDraft(overrides: Partial<AuditDraft> = {}): AuditDraft {
@@ -26,3 +27,28 @@ export function auditDraft(overrides: Partial<AuditDraft> = {}): AuditDraft {
     ...overrides,
   };
 }
+
+/** A draft with every field the record hash covers set to something an edit can change, about one subject of `jurisdiction`. */
+export const fullAuditDraft = (n: number, jurisdiction = 'DE'): AuditDraft =>
+  auditDraft({
+    recordedAt: new Date(Date.UTC(2026, 0, n, 12)),
+    actorId: 'support-bot',
+    purpose: 'customer_service',
+    actorLocation: 'DE',
+    operationName: `Q${n}`,
+    operationHash: 'a'.repeat(64),
+    decision: 'allowed',
+    code: 'OK_CODE',
+    reason: 'because',
+    tables: ['customers'],
+    fields: [{ table: 'customers', field: 'email', mask: 'mask_email', rule: 'r1' }],
+    rowCount: 2,
+    subjects: new Map([[`customer:${n}`, jurisdiction]]),
+    privacyCost: { epsilon: 0.5 },
+    findings: [{ rule: 'f1' }],
+    details: { note: `n${n}` },
+  });
+
+/** Empties a migrated database's audit log, checkpoints and subject keys, and resets the head to genesis. */
+export const emptyAuditLog = (db: Db) =>
+  db.exec("TRUNCATE audit_subjects, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis'");

@@ -4,7 +4,7 @@ import { type AuditDraft, type AuditRow, recordFromRow, verifyAuditChain } from 
 import { AuditBatcher, type AuditBatcherOptions, keepDrafts, type SettleDrafts } from '../../src/audit/batcher.ts';
 import type { LogEvent } from '../../src/log.ts';
 import { DatabaseError, migrate } from '../../src/sql/index.ts';
-import { auditDraft } from '../support/audit.ts';
+import { auditDraft, emptyAuditLog } from '../support/audit.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 
 const KEY = randomBytes(32);
@@ -51,7 +51,7 @@ describe('AuditBatcher: group commit of audit records', { timeout: 15_000 }, () 
   });
   afterAll(() => t.drop());
   beforeEach(async () => {
-    await t.db.exec("DELETE FROM audit_subjects; DELETE FROM audit_log; UPDATE audit_head SET seq = 0, hash = 'genesis'");
+    await emptyAuditLog(t.db);
   });
   afterEach(() => {
     for (const b of started) b.stop();

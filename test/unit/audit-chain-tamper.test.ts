@@ -6,7 +6,7 @@ import { withCliEnvironment } from '../../src/cli/output.ts';
 import { runCli } from '../../src/cli/main.ts';
 import { loadProjectConfig } from '../../src/config/index.ts';
 import { migrate } from '../../src/sql/index.ts';
-import { auditDraft } from '../support/audit.ts';
+import { auditDraft, fullAuditDraft } from '../support/audit.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 
@@ -14,27 +14,6 @@ const auditKey = randomBytes(32);
 const RECORDS = 3;
 /** The record every tampering edits: one in the middle, so the one after it checks the link too. */
 const TAMPERED = 2;
-
-/** A draft with every field the hash covers set to something an edit can change. */
-const fullDraft = (n: number) =>
-  auditDraft({
-    recordedAt: new Date(Date.UTC(2026, 0, n, 12)),
-    actorId: 'support-bot',
-    purpose: 'customer_service',
-    actorLocation: 'DE',
-    operationName: `Q${n}`,
-    operationHash: 'a'.repeat(64),
-    decision: 'allowed',
-    code: 'OK_CODE',
-    reason: 'because',
-    tables: ['customers'],
-    fields: [{ table: 'customers', field: 'email', mask: 'mask_email', rule: 'r1' }],
-    rowCount: 2,
-    subjects: new Map([[`customer:${n}`, 'DE']]),
-    privacyCost: { epsilon: 0.5 },
-    findings: [{ rule: 'f1' }],
-    details: { note: 'n' },
-  });
 
 /** One edit per column the record hash covers: a SQL expression giving the column a different value. */
 const HASHED_COLUMNS: Array<[column: string, edit: string]> = [
@@ -88,7 +67,7 @@ describe('audit verify finds every hashed field of a stored record tampered with
       appendAuditRecords(
         tx,
         auditKey,
-        Array.from({ length: RECORDS }, (_, i) => fullDraft(i + 1)),
+        Array.from({ length: RECORDS }, (_, i) => fullAuditDraft(i + 1)),
       ),
     );
     await t.db.exec(
@@ -191,33 +170,33 @@ describe('audit verify finds every hashed field of a stored record tampered with
   });
 });
 
+/** Prunes records 1..seq the way `audit prune` leaves them: a signed checkpoint holding the last one's hash. */
+async function pruneThrough(db: TestDatabase['db'], seq: number) {
+  const hash = (await db.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [seq])).rows[0]!.hash;
+  const checkpoint = { seq, hash, prunedCount: seq, prunedBefore: new Date(Date.UTC(2026, 0, 2)), createdAt: new Date(Date.UTC(2026, 1, 1)) };
+  await db.query('DELETE FROM audit_subjects WHERE audit_seq <= $1', [seq]);
+  await db.query('DELETE FROM audit_log WHERE seq <= $1', [seq]);
+  await db.query('INSERT INTO audit_checkpoints (seq, hash, pruned_count, pruned_before, created_at, signature) VALUES ($1, $2, $3, $4, $5, $6)', [
+    seq,
+    hash,
+    seq,
+    checkpoint.prunedBefore,
+    checkpoint.createdAt,
+    checkpointSignature(auditKey, checkpoint),
+  ]);
+}
+
 describe('audit verify from a signed checkpoint', () => {
   let t: TestDatabase;
   beforeAll(async () => {
     t = await createPgliteTestDatabase();
     await migrate(t.db);
-    await t.db.transaction((tx) => appendAuditRecords(tx, auditKey, [fullDraft(1), fullDraft(2), fullDraft(3)]));
+    await t.db.transaction((tx) => appendAuditRecords(tx, auditKey, [fullAuditDraft(1), fullAuditDraft(2), fullAuditDraft(3)]));
   });
   afterAll(() => t.drop());
 
-  /** Prunes records 1..seq the way `audit prune` leaves them: a signed checkpoint holding the last one's hash. */
-  async function pruneThrough(seq: number) {
-    const hash = (await t.db.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [seq])).rows[0]!.hash;
-    const checkpoint = { seq, hash, prunedCount: seq, prunedBefore: new Date(Date.UTC(2026, 0, 2)), createdAt: new Date(Date.UTC(2026, 1, 1)) };
-    await t.db.query('DELETE FROM audit_subjects WHERE audit_seq <= $1', [seq]);
-    await t.db.query('DELETE FROM audit_log WHERE seq <= $1', [seq]);
-    await t.db.query('INSERT INTO audit_checkpoints (seq, hash, pruned_count, pruned_before, created_at, signature) VALUES ($1, $2, $3, $4, $5, $6)', [
-      seq,
-      hash,
-      seq,
-      checkpoint.prunedBefore,
-      checkpoint.createdAt,
-      checkpointSignature(auditKey, checkpoint),
-    ]);
-  }
-
   it('walks from the checkpoint, and refuses one signed with another key', async () => {
-    await pruneThrough(1);
+    await pruneThrough(t.db, 1);
     expect(await verifyAuditChain(t.db, auditKey)).toEqual({ ok: true, checked: 2, headSeq: 3, prunedThrough: 1, bad: [] });
     await t.db.exec(`UPDATE audit_checkpoints SET signature = repeat('0', 64)`);
     expect((await verifyAuditChain(t.db, auditKey)).bad.map((f) => [f.seq, f.problem])).toEqual([[1, 'checkpoint_invalid']]);
@@ -238,35 +217,25 @@ describe('audit verify accepts every state an honest log can be in', () => {
   });
 
   it('records with no data subject (refusals, aggregates) beside one with subjects', async () => {
-    await append(auditDraft({ decision: 'denied', code: 'FIELD_HIDDEN' }), fullDraft(2), auditDraft());
+    await append(auditDraft({ decision: 'denied', code: 'FIELD_HIDDEN' }), fullAuditDraft(2), auditDraft());
     expect(await verifyAuditChain(t.db, auditKey)).toMatchObject({ ok: true, checked: 3, headSeq: 3 });
   });
 
   it('a record committed after the head was read: past the head, verified, not reported', async () => {
-    await append(fullDraft(1), fullDraft(2), fullDraft(3));
+    await append(fullAuditDraft(1), fullAuditDraft(2), fullAuditDraft(3));
     // What a verify that read the head just before another broker committed record 3 sees.
     await t.db.exec('UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2) WHERE id = 1');
     expect(await verifyAuditChain(t.db, auditKey)).toEqual({ ok: true, checked: 3, headSeq: 2, prunedThrough: 0, bad: [] });
   });
 
   it('every record pruned under a checkpoint at the head', async () => {
-    await append(fullDraft(1), fullDraft(2));
-    const hash = (await t.db.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = 2')).rows[0]!.hash;
-    const checkpoint = { seq: 2, hash, prunedCount: 2, prunedBefore: new Date(Date.UTC(2026, 0, 3)), createdAt: new Date(Date.UTC(2026, 1, 1)) };
-    await t.db.exec('DELETE FROM audit_subjects; DELETE FROM audit_log');
-    await t.db.query('INSERT INTO audit_checkpoints (seq, hash, pruned_count, pruned_before, created_at, signature) VALUES ($1, $2, $3, $4, $5, $6)', [
-      2,
-      hash,
-      2,
-      checkpoint.prunedBefore,
-      checkpoint.createdAt,
-      checkpointSignature(auditKey, checkpoint),
-    ]);
+    await append(fullAuditDraft(1), fullAuditDraft(2));
+    await pruneThrough(t.db, 2);
     expect(await verifyAuditChain(t.db, auditKey)).toEqual({ ok: true, checked: 0, headSeq: 2, prunedThrough: 2, bad: [] });
   });
 
   it('but not a log whose head was deleted: its end could have been cut off unnoticed', async () => {
-    await append(fullDraft(1), fullDraft(2));
+    await append(fullAuditDraft(1), fullAuditDraft(2));
     await t.db.exec('DELETE FROM audit_subjects WHERE audit_seq = 2; DELETE FROM audit_log WHERE seq = 2; DELETE FROM audit_head');
     expect((await verifyAuditChain(t.db, auditKey)).bad).toEqual([
       { seq: 2, problem: 'head_mismatch', detail: 'the chain has no head (audit_head is empty): its end cannot be checked' },

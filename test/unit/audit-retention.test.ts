@@ -28,7 +28,7 @@ import {
 import { invalidCheckpoints } from '../../src/audit/checkpoint.ts';
 import { loadJurisdictionRules } from '../../src/compliance/index.ts';
 import { type Db, migrate, type Queryable, type QueryResult } from '../../src/sql/index.ts';
-import { auditDraft } from '../support/audit.ts';
+import { auditDraft, emptyAuditLog } from '../support/audit.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 
 const RULES_DIR = join(fileURLToPath(new URL('../../', import.meta.url)), 'schema', 'jurisdictions');
@@ -242,9 +242,7 @@ describe('pruning the audit log', () => {
     await migrate(t.db);
   });
   afterAll(() => t?.drop());
-  beforeEach(async () => {
-    await t.db.exec("TRUNCATE audit_subjects, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis'");
-  });
+  beforeEach(() => emptyAuditLog(t.db));
 
   describe('planning', () => {
     it('plans nothing on an empty log', async () => {

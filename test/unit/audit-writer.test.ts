@@ -13,30 +13,10 @@ import {
   verifyAuditChain,
 } from '../../src/audit/index.ts';
 import { migrate, type Queryable, type QueryResult } from '../../src/sql/index.ts';
-import { auditDraft } from '../support/audit.ts';
+import { auditDraft, emptyAuditLog, fullAuditDraft } from '../support/audit.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 
 const key = randomBytes(32);
-
-/** A draft with every field the hash covers set, about one subject of `jurisdiction`. */
-const fullDraft = (n: number, jurisdiction = 'DE') =>
-  auditDraft({
-    recordedAt: new Date(Date.UTC(2026, 0, n, 12)),
-    actorId: 'support-bot',
-    purpose: 'customer_service',
-    actorLocation: 'DE',
-    operationName: `Q${n}`,
-    operationHash: 'a'.repeat(64),
-    code: 'OK_CODE',
-    reason: 'because',
-    tables: ['customers'],
-    fields: [{ table: 'customers', field: 'email', mask: 'mask_email', rule: 'r1' }],
-    rowCount: 2,
-    subjects: new Map([[`customer:${n}`, jurisdiction]]),
-    privacyCost: { epsilon: 0.5 },
-    findings: [{ rule: 'f1' }],
-    details: { note: `n${n}` },
-  });
 
 /** What a record keeps of its draft: everything but the subject references. */
 const kept = ({ subjects: _, ...fields }: AuditDraft) => fields;
@@ -67,12 +47,10 @@ describe('appending records to the audit chain', () => {
     await migrate(t.db);
   });
   afterAll(() => t?.drop());
-  beforeEach(async () => {
-    await t.db.exec("TRUNCATE audit_subjects, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis'");
-  });
+  beforeEach(() => emptyAuditLog(t.db));
 
   it('places each draft after the head, linked to the record before and hashed under the key as it is stored', async () => {
-    const drafts = [fullDraft(1), fullDraft(2), fullDraft(3)];
+    const drafts = [fullAuditDraft(1), fullAuditDraft(2), fullAuditDraft(3)];
     const records = await append(drafts);
     const names = await pseudonyms(['customer:1', 'customer:2', 'customer:3']);
     const expected = (draft: AuditDraft, n: number, prevHash: string): Omit<AuditRecord, 'hash'> => ({
@@ -92,7 +70,7 @@ describe('appending records to the audit chain', () => {
     expect(await stored()).toEqual(records);
     expect(await head()).toEqual([{ seq: 3, hash: records[2]!.hash }]);
 
-    const fourth = await t.db.transaction((tx) => appendAuditRecord(tx, key, fullDraft(4)));
+    const fourth = await t.db.transaction((tx) => appendAuditRecord(tx, key, fullAuditDraft(4)));
     const { hash, ...unhashed } = fourth;
     expect(unhashed).toMatchObject({ seq: 4, prevHash: records[2]!.hash, operationName: 'Q4' });
     expect(hash).toBe(auditRecordHash(key, unhashed));
@@ -157,14 +135,17 @@ describe('appending records to the audit chain', () => {
       return counter.n;
     };
     // Subjects seen for the first time cost a statement (their keys are made): both sides name only new ones.
-    expect(await statements(Array.from({ length: 25 }, (_, i) => fullDraft(100 + i)))).toBe(await statements([fullDraft(1)]));
+    expect(await statements(Array.from({ length: 25 }, (_, i) => fullAuditDraft(100 + i)))).toBe(await statements([fullAuditDraft(1)]));
     expect(await statements(Array.from({ length: 25 }, () => auditDraft()))).toBe(await statements([auditDraft()]));
     // Refusals and aggregates name no one: head, log, head update, and no insert of subjects.
     expect(await statements([auditDraft()])).toBe(3);
   });
 
   it('refuses to append without a chain head, writing nothing', async () => {
-    for (const write of [(tx: Queryable) => appendAuditRecords(tx, key, [fullDraft(1)]), (tx: Queryable) => appendAuditRecord(tx, key, fullDraft(1))]) {
+    for (const write of [
+      (tx: Queryable) => appendAuditRecords(tx, key, [fullAuditDraft(1)]),
+      (tx: Queryable) => appendAuditRecord(tx, key, fullAuditDraft(1)),
+    ]) {
       const error = await rejection(
         t.db.transaction(async (tx) => {
           await tx.query('DELETE FROM audit_head');
@@ -180,7 +161,7 @@ describe('appending records to the audit chain', () => {
   });
 
   it('appends nothing for no drafts, and leaves the head where it was', async () => {
-    const records = await append([fullDraft(1)]);
+    const records = await append([fullAuditDraft(1)]);
     const before = { log: await stored(), subjects: await subjectRows(), head: await head() };
     expect(await append([])).toEqual([]);
     expect({ log: await stored(), subjects: await subjectRows(), head: await head() }).toEqual(before);

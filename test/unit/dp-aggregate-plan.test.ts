@@ -86,13 +86,15 @@ describe('requests that cannot be planned', () => {
   });
 
   it('no aggregate at all', () => {
-    const refused = () => plan([], 'LAPLACE', true);
-    expect(refused).toThrow('select at least one of count, sum, avg, quantile, variance, stddev under groups');
-    try {
-      refused();
-    } catch (error) {
-      expect((error as Error).name).toBe('AggregateRequestError');
-    }
+    const error = (() => {
+      try {
+        plan([], 'LAPLACE', true);
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    expect(error).toBeInstanceOf(AggregateRequestError);
+    expect(error).toMatchObject({ name: 'AggregateRequestError', message: 'select at least one of count, sum, avg, quantile, variance, stddev under groups' });
   });
 });
 
