@@ -50,7 +50,9 @@ const chosen = AREAS[area];
 if (!chosen) throw new Error(`set MUTATION_AREA to one of ${Object.keys(AREAS).join(', ')}`);
 // The unit tests of the area (vitest.mutation.config.ts reads this; Stryker's test processes inherit it): the
 // dry run, which runs them all once under coverage counters in one thread, stays within minutes.
-process.env.MUTATION_TESTS = chosen.tests;
+// MUTATION_TESTS set by the caller narrows them for one file (.ci/mutation: the samplers, whose statistical
+// tests cost minutes per mutant under instrumentation, run against their scripted suite).
+process.env.MUTATION_TESTS ||= chosen.tests;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
