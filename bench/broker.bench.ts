@@ -3,17 +3,24 @@
  * (a) a bare `pg` + node:http server, (b) PostGraphile 5 (grafserv on node:http, Amber preset) and
  * (c) Keyhole (support-bot, masking and audit on), one after another against one freshly seeded database,
  * each server in a child process so its CPU time per request is its own. Target: Keyhole above PostGraphile.
+ * Three shapes: cheap clear fields, support-bot's page with its five masked fields, and customers with their
+ * accounts. BENCH_PROFILE=1 also profiles Keyhole's process and reports where its CPU went.
  */
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type BenchDatabase, createBenchDatabase } from './support/database.ts';
 import { createLoadClient, LoadFailedError, type LoadResult } from './support/load.ts';
+import { profileTable, summariseProfileDir } from './support/profile-summary.ts';
 import { type RunningServer, type ServerKind, startServer, type StatementCounts } from './support/servers.ts';
 import { machineBusyMs, ms, ratio } from './support/stats.ts';
 
-const CONNECTIONS = [8, 32];
+const CONNECTIONS = [1, 16, 64];
 const WARMUP_MS = 2_000;
-const DURATION_MS = 8_000;
+const DURATION_MS = 6_000;
 const ROWS = 50;
+/** Demo scale 10: 100,000 customers, 1M transactions. */
+const SCALE = 10;
 
 interface Scenario {
   label: string;
@@ -21,24 +28,71 @@ interface Scenario {
   body: object;
   /** The rows of a reply, to check every server answers the same page before it is timed. */
   rows: (reply: any) => unknown[] | undefined;
-  nested: boolean;
+  shape: Shape;
+  /** Rows of the root list the reply must hold; ROWS when absent. */
+  rowCount?: number;
+  /** Measured at this connection count only (a cost-growth check, not a throughput target). */
+  onlyAt?: number;
 }
 
+type Shape = 'clear fields' | 'masked fields' | 'nested accounts' | 'clear fields, 10 rows';
+
 const FLAT: Scenario[] = [
-  { label: 'bare pg', server: 'pg', body: { limit: ROWS }, rows: (r) => r.data?.customers, nested: false },
+  { label: 'bare pg', server: 'pg', body: { limit: ROWS }, rows: (r) => r.data?.customers, shape: 'clear fields' },
   {
     label: 'PostGraphile 5',
     server: 'postgraphile',
     body: { query: `{ allCustomers(first: ${ROWS}) { nodes { rowId residency segment createdAt } } }` },
     rows: (r) => r.data?.allCustomers?.nodes,
-    nested: false,
+    shape: 'clear fields',
   },
   {
     label: 'Keyhole',
     server: 'keyhole',
     body: { query: `{ customers(limit: ${ROWS}) { id residency segment created_at } }` },
     rows: (r) => r.data?.customers,
-    nested: false,
+    shape: 'clear fields',
+  },
+];
+
+/** support-bot's own page: full_name, email, phone, postal_code and city masked by the steward's rules. */
+const MASKED: Scenario[] = [
+  {
+    label: 'PostGraphile 5, the same fields in clear',
+    server: 'postgraphile',
+    body: { query: `{ allCustomers(first: ${ROWS}) { nodes { rowId fullName email phone postalCode city residency segment createdAt } } }` },
+    rows: (r) => r.data?.allCustomers?.nodes,
+    shape: 'masked fields',
+  },
+  {
+    label: 'Keyhole, five fields masked',
+    server: 'keyhole',
+    body: { query: `{ customers(limit: ${ROWS}) { id full_name email phone postal_code city residency segment created_at } }` },
+    rows: (r) => r.data?.customers,
+    shape: 'masked fields',
+  },
+];
+
+/** What a request costs as the page grows: 10 rows here, against 50 (clear fields) and 50 with their accounts (nested). */
+const SMALL_ROWS = 10;
+const SMALL: Scenario[] = [
+  {
+    label: 'PostGraphile 5, 10 rows',
+    server: 'postgraphile',
+    body: { query: `{ allCustomers(first: ${SMALL_ROWS}) { nodes { rowId residency segment createdAt } } }` },
+    rows: (r) => r.data?.allCustomers?.nodes,
+    shape: 'clear fields, 10 rows',
+    rowCount: SMALL_ROWS,
+    onlyAt: 16,
+  },
+  {
+    label: 'Keyhole, 10 rows',
+    server: 'keyhole',
+    body: { query: `{ customers(limit: ${SMALL_ROWS}) { id residency segment created_at } }` },
+    rows: (r) => r.data?.customers,
+    shape: 'clear fields, 10 rows',
+    rowCount: SMALL_ROWS,
+    onlyAt: 16,
   },
 ];
 
@@ -48,14 +102,14 @@ const NESTED: Scenario[] = [
     server: 'postgraphile',
     body: { query: `{ allCustomers(first: ${ROWS}) { nodes { rowId residency segment createdAt accountsByCustomerId { nodes { rowId kind currency } } } } }` },
     rows: (r) => r.data?.allCustomers?.nodes,
-    nested: true,
+    shape: 'nested accounts',
   },
   {
     label: 'Keyhole, with accounts',
     server: 'keyhole',
     body: { query: `{ customers(limit: ${ROWS}) { id residency segment created_at accounts { id kind currency } } }` },
     rows: (r) => r.data?.customers,
-    nested: true,
+    shape: 'nested accounts',
   },
 ];
 
@@ -63,6 +117,7 @@ interface Measurement {
   scenario: Scenario;
   connections: number;
   load: LoadResult;
+  warmupRequests: number;
   serverCpuMs: number;
   machineCpuMs: number;
   statements: number;
@@ -87,8 +142,10 @@ async function checkScenario(scenario: Scenario, server: RunningServer): Promise
   });
   const text = await response.text();
   const rows = scenario.rows(JSON.parse(text));
-  if (response.status !== 200 || !rows || rows.length !== ROWS) throw new ScenarioCheckError(scenario.label, `${response.status} ${text.slice(0, 300)}`);
-  if (scenario.nested && !rows.some((row) => JSON.stringify(row).includes('"kind"'))) throw new ScenarioCheckError(scenario.label, 'no nested accounts');
+  if (response.status !== 200 || !rows || rows.length !== (scenario.rowCount ?? ROWS))
+    throw new ScenarioCheckError(scenario.label, `${response.status} ${text.slice(0, 300)}`);
+  if (scenario.shape === 'nested accounts' && !rows.some((row) => JSON.stringify(row).includes('"kind"')))
+    throw new ScenarioCheckError(scenario.label, 'no nested accounts');
 }
 
 function difference(after: StatementCounts, before: StatementCounts): Record<string, number> {
@@ -103,7 +160,7 @@ function difference(after: StatementCounts, before: StatementCounts): Record<str
 async function measure(scenario: Scenario, server: RunningServer, connections: number): Promise<Measurement> {
   const client = createLoadClient({ url: server.url, body: JSON.stringify(scenario.body), headers: headersFor(server) }, connections);
   try {
-    await client.run(WARMUP_MS);
+    const warmup = await client.run(WARMUP_MS);
     const before = await server.stats();
     const machineBefore = machineBusyMs(cpus());
     const load = await client.run(DURATION_MS);
@@ -115,6 +172,7 @@ async function measure(scenario: Scenario, server: RunningServer, connections: n
       scenario,
       connections,
       load,
+      warmupRequests: warmup.requests,
       serverCpuMs: perRequest(after.cpuMs - before.cpuMs),
       machineCpuMs: perRequest(machineAfter - machineBefore),
       statements: perRequest(after.statements.total - before.statements.total),
@@ -128,18 +186,25 @@ async function measure(scenario: Scenario, server: RunningServer, connections: n
 
 function resultRow(m: Measurement): string {
   const control = m.transactionControl > 0 ? ` + ${m.transactionControl.toFixed(1)} BEGIN/COMMIT` : '';
-  return `| ${m.scenario.label} | ${m.connections} | ${Math.round(m.load.perSecond).toLocaleString('en-US')} | ${ms(m.load.p50)} | ${ms(m.load.p99)} | ${m.serverCpuMs.toFixed(2)} | ${m.machineCpuMs.toFixed(2)} | ${m.statements.toFixed(2)}${control} |`;
+  return `| ${m.scenario.shape} | ${m.scenario.label} | ${m.connections} | ${Math.round(m.load.perSecond).toLocaleString('en-US')} | ${ms(m.load.p50)} | ${ms(m.load.p99)} | ${m.serverCpuMs.toFixed(2)} | ${m.machineCpuMs.toFixed(2)} | ${m.statements.toFixed(2)}${control} |`;
 }
 
+/** Keyhole against PostGraphile for each shape and connection count: the issue's targets, met or not. */
 function ratioRows(results: Measurement[]): string[] {
-  return CONNECTIONS.map((connections) => {
-    const of = (kind: ServerKind) => results.find((m) => m.connections === connections && m.scenario.server === kind && !m.scenario.nested)!;
-    const [pg, pgl, kh] = [of('pg'), of('postgraphile'), of('keyhole')];
-    return (
-      `| ${connections} | ${ratio(pgl.load.perSecond, pg.load.perSecond)} | ${ratio(kh.load.perSecond, pg.load.perSecond)} | ` +
-      `**${ratio(kh.load.perSecond, pgl.load.perSecond)}** | ${ratio(kh.serverCpuMs, pgl.serverCpuMs)} | ${kh.load.perSecond > pgl.load.perSecond ? 'pass' : 'FAIL'} |`
-    );
-  });
+  const rows: string[] = [];
+  for (const shape of ['clear fields', 'masked fields', 'nested accounts'] as const) {
+    for (const connections of CONNECTIONS) {
+      const of = (kind: ServerKind) => results.find((m) => m.connections === connections && m.scenario.server === kind && m.scenario.shape === shape);
+      const [pg, pgl, kh] = [of('pg'), of('postgraphile'), of('keyhole')];
+      if (!pgl || !kh) continue;
+      const throughput = kh.load.perSecond / pgl.load.perSecond;
+      rows.push(
+        `| ${shape} | ${connections} | ${pg ? ratio(kh.load.perSecond, pg.load.perSecond) : '–'} | **${throughput.toFixed(2)}×** | ` +
+          `${ratio(kh.load.p99, pgl.load.p99)} | ${ratio(kh.serverCpuMs, pgl.serverCpuMs)} | ${throughput >= 1 && kh.load.p99 <= pgl.load.p99 ? 'met' : 'not met'} |`,
+      );
+    }
+  }
+  return rows;
 }
 
 function shapeTable(m: Measurement): string[] {
@@ -152,60 +217,68 @@ function shapeTable(m: Measurement): string[] {
   ];
 }
 
+async function keyholeProfile(dir: string, results: readonly Measurement[]): Promise<string[]> {
+  const served = results.filter((m) => m.scenario.server === 'keyhole').reduce((sum, m) => sum + m.warmupRequests + m.load.requests, 0);
+  return [
+    `### Where Keyhole's CPU went (V8 profile over all its ${served.toLocaleString('en-US')} requests, every shape)`,
+    '',
+    'Each sample is charged to the innermost frame of a known group, so a syscall or `JSON.stringify` counts for the module that called it.',
+    '',
+    ...profileTable(await summariseProfileDir(dir), served),
+    '',
+  ];
+}
+
 export default async function brokerBench(): Promise<string> {
   const loadBefore = loadavg();
-  const database: BenchDatabase = await createBenchDatabase({ scale: 1 });
+  const profileDir = process.env.BENCH_PROFILE ? await mkdtemp(join(tmpdir(), 'keyhole-profile-')) : undefined;
+  const database: BenchDatabase = await createBenchDatabase({ scale: SCALE });
   const servers = new Map<ServerKind, RunningServer>();
+  const results: Measurement[] = [];
   try {
     const { rows } = await database.db.query<{ server_version: string }>('SHOW server_version');
-    for (const kind of ['pg', 'postgraphile', 'keyhole'] as const) servers.set(kind, await startServer(kind, { databaseUrl: database.url }));
-    for (const scenario of [...FLAT, ...NESTED]) await checkScenario(scenario, servers.get(scenario.server)!);
-    const results: Measurement[] = [];
+    for (const kind of ['pg', 'postgraphile', 'keyhole'] as const) {
+      servers.set(kind, await startServer(kind, { databaseUrl: database.url, ...(kind === 'keyhole' && profileDir ? { profileDir } : {}) }));
+    }
+    const scenarios = [...FLAT, ...MASKED, ...NESTED, ...SMALL];
+    for (const scenario of scenarios) await checkScenario(scenario, servers.get(scenario.server)!);
     // Interleaved per connection count, so a change in the machine's load hits every server alike.
     for (const connections of CONNECTIONS) {
-      for (const scenario of FLAT) results.push(await measure(scenario, servers.get(scenario.server)!, connections));
+      for (const scenario of scenarios) {
+        if (scenario.onlyAt === undefined || scenario.onlyAt === connections) results.push(await measure(scenario, servers.get(scenario.server)!, connections));
+      }
     }
-    const nestedConnections = CONNECTIONS[CONNECTIONS.length - 1]!;
-    const flatAtNested = results.filter((m) => m.connections === nestedConnections && m.scenario.server !== 'pg');
-    const nested: Measurement[] = [];
-    for (const scenario of NESTED) nested.push(await measure(scenario, servers.get(scenario.server)!, nestedConnections));
-    const keyholeFlat = results.find((m) => m.scenario.server === 'keyhole')!;
-    const keyholeNested = nested.find((m) => m.scenario.server === 'keyhole')!;
     const loadAfter = loadavg();
-    const header = '| server | connections | requests/s | p50 ms | p99 ms | server CPU ms/req | machine CPU ms/req | SQL statements/req |';
+    const busiest = CONNECTIONS[1]!;
+    const keyholeAt = (shape: Shape) => results.find((m) => m.scenario.server === 'keyhole' && m.scenario.shape === shape && m.connections === busiest)!;
+    const header = '| shape | server | connections | requests/s | p50 ms | p99 ms | server CPU ms/req | machine CPU ms/req | SQL statements/req |';
+    for (const server of servers.values()) await server.stop();
+    servers.clear();
     return [
       '## Broker throughput vs bare pg and PostGraphile 5 (50 customer rows over HTTP)',
       '',
-      `Demo scale 1 (${database.seeded.customers.toLocaleString('en-US')} customers) on PostgreSQL ${rows[0]?.server_version}, 127.0.0.1. Each server runs in its own ` +
+      `Demo scale ${SCALE} (${database.seeded.customers.toLocaleString('en-US')} customers) on PostgreSQL ${rows[0]?.server_version}, 127.0.0.1. Each server runs in its own ` +
         `Node ${process.version} process with a pool of 10 connections; the load generator (node:http, keep-alive, closed loop) runs in the bench process. ` +
-        `${WARMUP_MS / 1000} s warm-up, then ${DURATION_MS / 1000} s measured per row. Server CPU is the server process's own user+system time; machine CPU is ` +
-        `all cores (server, PostgreSQL, load generator, and anything else running). Keyhole: support-bot, masking rules and audit on. ` +
+        `${WARMUP_MS / 1000} s warm-up, then ${DURATION_MS / 1000} s measured per row, servers interleaved per connection count. Server CPU is the server process's own user+system time; machine CPU is ` +
+        `all cores (server, PostgreSQL, load generator, and anything else running). Keyhole: support-bot, masking rules, compliance checks and audit on. ` +
         `Load average ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} before, ${loadAfter.map((l) => l.toFixed(1)).join(' / ')} after, ${availableParallelism()} cores.`,
       '',
       header,
-      '|---|---:|---:|---:|---:|---:|---:|---|',
+      '|---|---|---:|---:|---:|---:|---:|---:|---|',
       ...results.map(resultRow),
       '',
-      '| connections | PostGraphile / pg | Keyhole / pg | Keyhole / PostGraphile | Keyhole / PostGraphile CPU per request | Keyhole beats PostGraphile |',
-      '|---:|---:|---:|---:|---:|---|',
+      '| shape | connections | Keyhole / pg | Keyhole / PostGraphile throughput | Keyhole / PostGraphile p99 | Keyhole / PostGraphile CPU per request | target (≥ 1.0× and p99 ≤) |',
+      '|---|---:|---:|---:|---:|---:|---|',
       ...ratioRows(results),
       '',
-      `### With a nested relation (customers → accounts), ${nestedConnections} connections`,
+      `### SQL sent per Keyhole request (${busiest} connections)`,
       '',
-      header,
-      '|---|---:|---:|---:|---:|---:|---:|---|',
-      ...flatAtNested.map(resultRow),
-      ...nested.map(resultRow),
-      '',
-      `### SQL sent per Keyhole request (${keyholeFlat.connections} connections; flat, then nested)`,
-      '',
-      ...shapeTable(keyholeFlat),
-      '',
-      ...shapeTable(keyholeNested),
-      '',
+      ...(['clear fields', 'masked fields', 'nested accounts'] as const).flatMap((shape) => [`${shape}:`, '', ...shapeTable(keyholeAt(shape)), '']),
+      ...(profileDir ? await keyholeProfile(profileDir, results) : []),
     ].join('\n');
   } finally {
     for (const server of servers.values()) await server.stop();
     await database.drop();
+    if (profileDir) await rm(profileDir, { recursive: true, force: true });
   }
 }

@@ -27,25 +27,36 @@ async function asAdmin(sql: string): Promise<void> {
   }
 }
 
-/** Creates, migrates, seeds (demo `scale`) and ANALYZEs a fresh database. */
-export async function createBenchDatabase(options: { scale: number }): Promise<BenchDatabase> {
+/** A fresh, migrated database with no data in it (a pool of `poolSize` connections, 4 when absent). */
+export async function createEmptyBenchDatabase(options: { poolSize?: number } = {}): Promise<Omit<BenchDatabase, 'seeded'>> {
   const name = `keyhole_bench_${randomBytes(6).toString('hex')}`;
   await asAdmin(`CREATE DATABASE ${name}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  const db = createPgDb({ connectionString: url.toString(), max: 4 });
+  const db = createPgDb({ connectionString: url.toString(), max: options.poolSize ?? 4 });
   const drop = async () => {
     await db.close();
     await asAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   };
   try {
     await migrate(db);
-    const seeded = await seedDemo(db, { scale: options.scale });
-    // Fresh tables have no statistics: plan every server's queries on the same, realistic estimates.
-    await db.exec('ANALYZE');
-    return { url: url.toString(), db, seeded, drop };
+    return { url: url.toString(), db, drop };
   } catch (error) {
     await drop();
+    throw error;
+  }
+}
+
+/** Creates, migrates, seeds (demo `scale`) and ANALYZEs a fresh database. */
+export async function createBenchDatabase(options: { scale: number }): Promise<BenchDatabase> {
+  const database = await createEmptyBenchDatabase();
+  try {
+    const seeded = await seedDemo(database.db, { scale: options.scale });
+    // Fresh tables have no statistics: plan every server's queries on the same, realistic estimates.
+    await database.db.exec('ANALYZE');
+    return { ...database, seeded };
+  } catch (error) {
+    await database.drop();
     throw error;
   }
 }

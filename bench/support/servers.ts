@@ -59,9 +59,14 @@ function nextMessage<T extends ServerMessage['type']>(child: ChildProcess, type:
 }
 
 /** Forks one server on the bench's Node (Node 24: PostGraphile 5 needs ≥ 22) and waits until it listens. */
-export async function startServer(kind: ServerKind, options: { databaseUrl: string; root?: string; agent?: string }): Promise<RunningServer> {
+export async function startServer(
+  kind: ServerKind,
+  options: { databaseUrl: string; root?: string; agent?: string; profileDir?: string },
+): Promise<RunningServer> {
   const child = fork(ENTRY, [kind], {
     execPath: process.execPath,
+    // A server asked to profile writes a V8 CPU profile into that directory when it stops (profile-summary.ts reads it).
+    execArgv: [...process.execArgv, ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [])],
     env: {
       ...process.env,
       NODE_ENV: 'production',

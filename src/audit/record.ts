@@ -47,15 +47,27 @@ export interface AuditRecord extends Omit<AuditDraft, 'subjects'> {
   hash: string;
 }
 
-/** JSON with object keys sorted at every depth, so equal records always serialise to equal bytes. */
+/**
+ * JSON with object keys sorted at every depth, so equal records always serialise to equal bytes. Every record
+ * is serialised once when written and once per `audit verify`, so it builds one string rather than arrays of
+ * entries; `sort()` without a comparator orders keys by UTF-16 code units, as `<` does.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${out}]`;
+  }
+  const object = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(object).sort()) {
+    const item = object[key];
+    if (item === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
 
 /** A digest of the subject side table's rows for one record, so editing that table breaks the chain too. */
@@ -95,7 +107,7 @@ export function auditRecordHash(key: Uint8Array, record: HashedFields): string {
     findings: record.findings,
     details: record.details,
   });
-  return createHmac('sha256', key).update(record.prevHash).update('\n').update(body).digest('hex');
+  return createHmac('sha256', keyObject(key)).update(record.prevHash).update('\n').update(body).digest('hex');
 }
 
 /**
@@ -104,10 +116,32 @@ export function auditRecordHash(key: Uint8Array, record: HashedFields): string {
  * unlinks them (subject-keys.ts).
  */
 export function subjectPseudonym(key: Uint8Array, kind: string, id: unknown): string {
-  return `${kind}:${createHmac('sha256', keyObject(key))
-    .update(`${kind}:${String(id)}`)
-    .digest('base64url')
-    .slice(0, 22)}`;
+  const name = `${kind}:${String(id)}`;
+  const known = knownPseudonyms(key);
+  let pseudonym = known.get(name);
+  if (pseudonym === undefined) {
+    pseudonym = `${kind}:${createHmac('sha256', keyObject(key)).update(name).digest('base64url').slice(0, 22)}`;
+    if (known.size >= KNOWN_PSEUDONYMS) known.delete(known.keys().next().value!);
+    known.set(name, pseudonym);
+  }
+  return pseudonym;
+}
+
+/**
+ * Every returned row names its subject, and agents keep returning to the same people: a reference is computed
+ * once per broker-wide key and kept (oldest dropped first, ~8 MB at the bound). It is the key's own stable
+ * output, so keeping it reveals nothing the key does not; erasure destroys the per-subject keys, not this one.
+ */
+const KNOWN_PSEUDONYMS = 65_536;
+const pseudonymsByKey = new WeakMap<Uint8Array, Map<string, string>>();
+
+function knownPseudonyms(key: Uint8Array): Map<string, string> {
+  let known = pseudonymsByKey.get(key);
+  if (!known) {
+    known = new Map();
+    pseudonymsByKey.set(key, known);
+  }
+  return known;
 }
 
 const keyObjects = new WeakMap<Uint8Array, KeyObject>();

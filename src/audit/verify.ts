@@ -50,10 +50,11 @@ function missing(from: number, next: number): ChainFault {
   return { seq: from, problem: 'removed', detail: `${which} (next present is ${next})` };
 }
 
-async function subjectsOf(db: Queryable, seqs: number[]): Promise<Map<number, Array<[string, string | null]>>> {
+/** The subjects of the records from `first` to `last`, by record: one range of the table's primary key. */
+async function subjectsOf(db: Queryable, first: number, last: number): Promise<Map<number, Array<[string, string | null]>>> {
   const { rows } = await db.query<{ audit_seq: number; subject: string; jurisdiction: string | null }>(
-    'SELECT audit_seq, subject, jurisdiction FROM audit_subjects WHERE audit_seq = ANY($1::int8[])',
-    [seqs],
+    'SELECT audit_seq, subject, jurisdiction FROM audit_subjects WHERE audit_seq BETWEEN $1 AND $2',
+    [first, last],
   );
   const bySeq = new Map<number, Array<[string, string | null]>>();
   for (const row of rows) {
@@ -83,20 +84,25 @@ export async function verifyAuditChain(db: Queryable, key: Uint8Array, onProgres
   let previousHash: string | null = start.hash;
   let checked = 0;
 
+  // The next page is read while this one is checked: the database and the hashing overlap.
+  const readPage = async (after: number) => {
+    const { rows } = await db.query<AuditRow>('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [after, PAGE]);
+    return { rows, subjects: rows.length === 0 ? new Map() : await subjectsOf(db, Number(rows[0]!.seq), Number(rows.at(-1)!.seq)) };
+  };
+  let next = readPage(lastSeq);
   for (;;) {
-    const page = await db.query<AuditRow>('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [lastSeq, PAGE]);
+    const page = await next;
     if (page.rows.length === 0) break;
-    const subjects = await subjectsOf(
-      db,
-      page.rows.map((row) => Number(row.seq)),
-    );
+    next = readPage(Number(page.rows.at(-1)!.seq));
+    // Checked below before it is awaited; a failure meanwhile must not surface as an unhandled rejection.
+    next.catch(() => undefined);
     for (const row of page.rows) {
       const record = recordFromRow(row);
       if (record.seq !== lastSeq + 1) {
         bad.push(missing(lastSeq + 1, record.seq));
         previousHash = null;
       }
-      const fault = recordFault(key, record, previousHash, subjects.get(record.seq) ?? []);
+      const fault = recordFault(key, record, previousHash, page.subjects.get(record.seq) ?? []);
       if (fault) bad.push(fault);
       previousHash = record.hash;
       if (record.seq === headSeq) hashAtHead = record.hash;

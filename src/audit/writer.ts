@@ -45,15 +45,14 @@ export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts:
       subjectRows.jurisdiction.push(jurisdiction);
     }
   }
-  await tx.query('INSERT INTO audit_log SELECT * FROM jsonb_populate_recordset(NULL::audit_log, $1::jsonb)', [JSON.stringify(rows)]);
-  if (subjectRows.seq.length > 0) {
-    await tx.query('INSERT INTO audit_subjects (audit_seq, subject, jurisdiction) SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])', [
-      subjectRows.seq,
-      subjectRows.subject,
-      subjectRows.jurisdiction,
-    ]);
-  }
-  await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prevHash]);
+  // One statement for the records, their subjects and the new head: a round trip per batch instead of three.
+  // Every data-modifying part of a WITH runs to completion, and the subjects' foreign keys are checked at its end.
+  await tx.query(
+    `WITH records AS (INSERT INTO audit_log SELECT * FROM jsonb_populate_recordset(NULL::audit_log, $1::jsonb)),
+          subjects AS (INSERT INTO audit_subjects (audit_seq, subject, jurisdiction) SELECT * FROM unnest($2::int8[], $3::text[], $4::text[]))
+     UPDATE audit_head SET seq = $5, hash = $6 WHERE id = 1`,
+    [JSON.stringify(rows), subjectRows.seq, subjectRows.subject, subjectRows.jurisdiction, seq, prevHash],
+  );
   return records;
 }
 

@@ -91,7 +91,9 @@ export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGa
     const subjectsByJurisdiction = new Map<string, string[]>();
     for (const [subject, jurisdiction] of state.access.subjects) {
       if (jurisdiction === null) continue;
-      subjectsByJurisdiction.set(jurisdiction, [...(subjectsByJurisdiction.get(jurisdiction) ?? []), subject]);
+      const subjects = subjectsByJurisdiction.get(jurisdiction);
+      if (subjects) subjects.push(subject);
+      else subjectsByJurisdiction.set(jurisdiction, [subject]);
     }
     const transferVolumes: Record<string, TransferVolume> = {};
     for (const [jurisdiction, subjects] of subjectsByJurisdiction) {

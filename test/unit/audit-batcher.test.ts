@@ -169,24 +169,24 @@ describe('AuditBatcher: group commit of audit records', { timeout: 15_000 }, () 
 
   describe('a batch the database refuses', () => {
     it('a commit refused after the rows were inserted rejects every caller of the batch and leaves no row of it', async () => {
-      // Raised by the head update, the batch's last statement: its log and subject rows are in place by then.
+      // Raised at COMMIT, by a deferred check on the log: the batch's log, subject and head rows are all written by then.
       await t.db.exec(`
-        CREATE FUNCTION refuse_head_update() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION 'head frozen after % rows', (SELECT count(*) FROM audit_log); END $$;
-        CREATE TRIGGER head_frozen BEFORE UPDATE ON audit_head FOR EACH ROW EXECUTE FUNCTION refuse_head_update();
+        CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'commit refused after % rows and % subjects', (SELECT count(*) FROM audit_log), (SELECT count(*) FROM audit_subjects); END $$;
+        CREATE CONSTRAINT TRIGGER refused_at_commit AFTER INSERT ON audit_log DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit();
       `);
       let results: PromiseSettledResult<unknown>[];
       try {
         const b = batcher({ retryMs: NEVER });
         results = await Promise.allSettled(['a', 'b', 'c'].map((id, i) => b.append(draft(id, { subjects: new Map([[`customer:${i}`, 'DE']]) }))));
       } finally {
-        await t.db.exec('DROP TRIGGER head_frozen ON audit_head; DROP FUNCTION refuse_head_update()');
+        await t.db.exec('DROP TRIGGER refused_at_commit ON audit_log; DROP FUNCTION refuse_commit()');
       }
       const reasons = results.map((r) => (r.status === 'rejected' ? r.reason : r));
       expect(reasons.map((r) => r instanceof DatabaseError && r.message)).toEqual([
-        'head frozen after 1 rows',
-        'head frozen after 2 rows',
-        'head frozen after 2 rows',
+        'commit refused after 1 rows and 1 subjects',
+        'commit refused after 2 rows and 2 subjects',
+        'commit refused after 2 rows and 2 subjects',
       ]);
       expect(reasons[1]).toBe(reasons[2]);
       expect(await recorded()).toEqual([]);

@@ -82,6 +82,17 @@ describe('what an audit record hashes', () => {
     expect(subjectPseudonym(new Uint8Array(32).fill(8), 'customer', 42)).not.toBe(reference);
     expect(operationHash('{ a }')).toBe(createHash('sha256').update('{ a }').digest('hex'));
   });
+
+  it('keeps pseudonyms apart per key and stays right past the bound of the ones it keeps', () => {
+    const otherKey = new Uint8Array(32).fill(9);
+    const reference = (k: Uint8Array, id: number) => `customer:${createHmac('sha256', k).update(`customer:${id}`).digest('base64url').slice(0, 22)}`;
+    expect(subjectPseudonym(key, 'customer', 7)).toBe(reference(key, 7));
+    expect(subjectPseudonym(otherKey, 'customer', 7)).toBe(reference(otherKey, 7));
+    expect(subjectPseudonym(key, 'account', 7)).toBe(`account:${createHmac('sha256', key).update('account:7').digest('base64url').slice(0, 22)}`);
+    for (let id = 0; id < 70_000; id++) subjectPseudonym(otherKey, 'customer', id);
+    expect(subjectPseudonym(otherKey, 'customer', 0)).toBe(reference(otherKey, 0));
+    expect(subjectPseudonym(otherKey, 'customer', 69_999)).toBe(reference(otherKey, 69_999));
+  });
 });
 
 describe('the row an audit record is stored as', () => {
