@@ -1,7 +1,7 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import type { View, ViewTable } from '../policy/index.ts';
-import { compileSelect, compileWithheldCount, type Queryable, type SelectRequest, type TableLookup, WITHHELD_KEY } from '../sql/index.ts';
+import { compileSelect, compileWithheldCount, type Queryable, type SelectRequest, type TableLookup, WITHHELD_COUNT_CAP, WITHHELD_KEY } from '../sql/index.ts';
 import { type ApprovalField, missingApprovals } from '../approvals/index.ts';
 import { refusal } from '../request/refusals.ts';
 import { DEFAULT_PAGE, planRead, type ReadArgs, type RowShape, shapeRows, withholdingOf } from './read.ts';
@@ -147,7 +147,14 @@ export function buildViewSchema(view: View, deps: SchemaDeps): ViewSchema {
       // For the officers' record only: a count after the agent's filter would let the agent probe withheld people.
       if (viewTable.withheld.length > 0) {
         const withheld = rows.length > 0 ? Number(rows[0]![WITHHELD_KEY]) : await countWithheld(tx, request, deps.lookup);
-        if (withheld > 0) state.access.withheld.push({ table: viewTable.table.name, rows: withheld, jurisdictions: viewTable.withheld });
+        if (withheld > 0) {
+          state.access.withheld.push({
+            table: viewTable.table.name,
+            rows: withheld,
+            ...(withheld >= WITHHELD_COUNT_CAP ? { atLeast: true as const } : {}),
+            jurisdictions: viewTable.withheld,
+          });
+        }
       }
       const shaped = shapeRows(rows, shape, state.access, deps.subjectKey);
       checkReturned(state.access, view);

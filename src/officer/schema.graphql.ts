@@ -1,3 +1,5 @@
+import { WITHHELD_COUNT_CAP } from '../sql/index.ts';
+
 /** The officers' GraphQL schema: read-only questions about the audit log, each answer itself audited. */
 export const OFFICER_TYPE_DEFS = /* GraphQL */ `
   "An instant, ISO 8601 in UTC."
@@ -82,7 +84,7 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     pendingApproval: BigInt!
     rows: BigInt!
     distinctSubjects: BigInt!
-    "Rows that transfer rules kept out of this caller's allowed answers (details.withheld)."
+    "Rows that transfer rules kept out of this caller's allowed answers (details.withheld), at most ${WITHHELD_COUNT_CAP} counted per answer."
     withheldRows: BigInt!
     "Σε the records declare in privacy_cost (basic composition; a replayed answer declares 0). The ledger's accounting is privacyBudgets."
     epsilonSpent: Float!
@@ -161,6 +163,7 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     "The jurisdictions withheld together: their rows are counted together."
     jurisdictions: [String!]!
     records: BigInt!
+    "Their sum. An answer counts at most ${WITHHELD_COUNT_CAP} withheld rows (its record then says atLeast), so past that a lower bound."
     rows: BigInt!
   }
 

@@ -39,7 +39,10 @@ export type RequestPrivacyCost = {
 /** Rows of one table that transfer rules kept out of an allowed answer, with the jurisdictions withheld. */
 export interface WithheldRows {
   table: string;
+  /** At most WITHHELD_COUNT_CAP: a read counts no further. */
   rows: number;
+  /** Present when the count stopped at the cap: there were at least `rows`. */
+  atLeast?: true;
   jurisdictions: readonly string[];
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WITHHELD_COUNT_CAP } from '../../src/sql/index.ts';
 import { ENGINES } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
 import { startTestBroker } from '../support/broker.ts';
@@ -48,6 +49,31 @@ describe.each(ENGINES)('compliance at query time on $engine', ({ create }) => {
     const noneWithheld = await world.kh.graphql(token, '{ customers(where: { residency: { eq: "SG" } }) { id } }');
     expect(noneWithheld.body.extensions?.withheld).toEqual(policy);
     expect((await lastRecord()).details.withheld).toBeUndefined();
+  });
+
+  it(`counts withheld rows up to ${WITHHELD_COUNT_CAP}, and past that records "at least"`, async () => {
+    const token = await world.kh.token('support-bot');
+    const addCnCustomers = (from: number, to: number) =>
+      world.t.db.exec(
+        `INSERT INTO customers (id, full_name, email, phone, national_id, birth_date, gender, postal_code, city, residency, segment, created_at)
+         SELECT n, 'Withheld ' || n, 'w' || n || '@example.cn', '+86 139 0000 0000', '310101198001011234', '1980-01-01', 'M', '200001', 'Shanghai', 'CN', 'retail', '2024-02-02T08:00:00Z'
+         FROM generate_series(${from}, ${to}) AS n`,
+      );
+    try {
+      // With the one CN customer of the fixture: one short of the cap, then the cap, then past it.
+      await addCnCustomers(90_001, 90_000 + WITHHELD_COUNT_CAP - 2);
+      await world.kh.graphql(token, '{ customers(limit: 1) { id } }');
+      expect((await lastRecord()).details.withheld).toEqual([{ table: 'customers', rows: WITHHELD_COUNT_CAP - 1, jurisdictions: ['CN'] }]);
+      await addCnCustomers(90_000 + WITHHELD_COUNT_CAP - 1, 90_000 + WITHHELD_COUNT_CAP - 1);
+      await world.kh.graphql(token, '{ customers(limit: 1) { id } }');
+      expect((await lastRecord()).details.withheld).toEqual([{ table: 'customers', rows: WITHHELD_COUNT_CAP, atLeast: true, jurisdictions: ['CN'] }]);
+      await addCnCustomers(90_000 + WITHHELD_COUNT_CAP, 90_000 + WITHHELD_COUNT_CAP + 50);
+      // An empty page counts in a statement of its own: capped alike.
+      await world.kh.graphql(token, '{ customers(where: { residency: { eq: "CN" } }) { id } }');
+      expect((await lastRecord()).details.withheld).toEqual([{ table: 'customers', rows: WITHHELD_COUNT_CAP, atLeast: true, jurisdictions: ['CN'] }]);
+    } finally {
+      await world.t.db.exec('DELETE FROM customers WHERE id > 90000');
+    }
   });
 
   it('lets fraud-bot see CN transactions under a CAC standard contract, flagged with PIPL Art. 38', async () => {

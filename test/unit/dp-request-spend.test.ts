@@ -77,6 +77,12 @@ describe('one request composes its privacy releases and charges them once', () =
     // A replay carries the cost it was first charged; it must not count against the exhausted budget.
     const replay = await request([release(1, { replayed: true, queryKey: 'q0' })]);
     expect(replay.auditCost()).toMatchObject({ replayed: true, epsilon: 0, releases: [{ epsilon: 0, delta: 0, rho: null, replayed: true, queryKey: 'q0' }] });
+    // The budgets a replay reports are the spent ones, as they stand: nothing added for it.
+    const states = await t.db.transaction((tx) => new RequestPrivacySpend(ledger, 'analytics-bot').charge(tx, release(1, { replayed: true, queryKey: 'q0' })));
+    expect(states.map(({ scope, epsilonSpent, queries }) => ({ scope, epsilonSpent, queries }))).toEqual([
+      { scope: 'agent:analytics-bot', epsilonSpent: 1, queries: 1 },
+      { scope: 'dataset:demo', epsilonSpent: 1, queries: 1 },
+    ]);
     expect(await spent()).toMatchObject([
       { pure_epsilon: 1, queries: 1 },
       { pure_epsilon: 1, queries: 1 },
@@ -126,6 +132,12 @@ describe('one request composes its privacy releases and charges them once', () =
     await expect(request([approximate])).rejects.toBeInstanceOf(BudgetExhaustedError);
     await request([release(0.1, { delta: 1e-6, costs: [{ epsilon: 0.1, delta: 1e-6 }] })]);
     expect((await spent())[0]).toMatchObject({ approx_delta: 1e-6 });
+  });
+
+  it('keeps for replay only a release that has both a key and an answer', async () => {
+    await request([release(0.25, { queryKey: 'no-answer' }), release(0.25, { answer: { value: 1, dataVersion: 1 } })]);
+    expect((await t.db.query('SELECT query_key FROM dp_answers')).rows).toEqual([]);
+    expect(await spent()).toMatchObject([{ pure_epsilon: 0.5 }, { pure_epsilon: 0.5 }]);
   });
 
   it('charges nothing for a replayed answer, and reports it at zero cost', async () => {
