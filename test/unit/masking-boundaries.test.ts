@@ -38,6 +38,9 @@ describe('phone masks exactly the digits it must', () => {
       ['x+65', 0],
       ['+/65', 2],
       ['+:65', 2],
+      // No '+' at all, down to one character: nothing before a '+' to check, and still no code.
+      ['7', 0],
+      [' 5', 0],
     ];
     for (const [input, length] of cases) expect(countryCodeLength(input), input).toBe(length);
   });
@@ -172,6 +175,9 @@ describe('how masking functions read values', () => {
       '2024-0/-01',
       '2024-0:-01',
       '/024-01-01',
+      // A character below '0' where the digits around it would still make a valid date (19 9 4, 1 8).
+      '20/4-01-01',
+      '2024-01-2.',
     ]) {
       expect(parseIsoDatePrefix(text), text).toBeUndefined();
     }
