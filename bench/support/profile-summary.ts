@@ -1,7 +1,7 @@
 /**
  * Where a server's CPU went, from the V8 CPU profile it wrote (`--cpu-prof`, see servers.ts): every sample is
- * charged to the innermost frame on its stack that belongs to a known group, so a native such as `writev` or
- * `JSON.stringify` counts for whoever called it (the `pg` client, the audit writer) rather than as "native".
+ * charged to the group of its innermost frame, except that frames of Node itself and natives count for their
+ * caller, so a `writev` or a `JSON.stringify` counts for the `pg` client or the audit writer that called it.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
