@@ -15,7 +15,9 @@ import { profileTable, summariseProfileDir } from './support/profile-summary.ts'
 import { type RunningServer, type ServerKind, startServer, type StatementCounts } from './support/servers.ts';
 import { machineBusyMs, ms, ratio } from './support/stats.ts';
 
-const CONNECTIONS = [1, 16, 64];
+/** The middle count is where the per-shape statements and the growth with rows are reported. */
+const REPORTED_AT = 16;
+const CONNECTIONS = [1, REPORTED_AT, 64];
 const WARMUP_MS = 2_000;
 const DURATION_MS = 6_000;
 const ROWS = 50;
@@ -83,7 +85,7 @@ const SMALL: Scenario[] = [
     rows: (r) => r.data?.allCustomers?.nodes,
     shape: 'clear fields, 10 rows',
     rowCount: SMALL_ROWS,
-    onlyAt: 16,
+    onlyAt: REPORTED_AT,
   },
   {
     label: 'Keyhole, 10 rows',
@@ -92,7 +94,7 @@ const SMALL: Scenario[] = [
     rows: (r) => r.data?.customers,
     shape: 'clear fields, 10 rows',
     rowCount: SMALL_ROWS,
-    onlyAt: 16,
+    onlyAt: REPORTED_AT,
   },
 ];
 
@@ -189,13 +191,16 @@ function resultRow(m: Measurement): string {
   return `| ${m.scenario.shape} | ${m.scenario.label} | ${m.connections} | ${Math.round(m.load.perSecond).toLocaleString('en-US')} | ${ms(m.load.p50)} | ${ms(m.load.p99)} | ${m.serverCpuMs.toFixed(2)} | ${m.machineCpuMs.toFixed(2)} | ${m.statements.toFixed(2)}${control} |`;
 }
 
+/** One server's measurement of one shape at one connection count, if that was measured. */
+const measured = (results: readonly Measurement[], kind: ServerKind, shape: Shape, connections: number) =>
+  results.find((m) => m.connections === connections && m.scenario.server === kind && m.scenario.shape === shape);
+
 /** Keyhole against PostGraphile for each shape and connection count: the issue's targets, met or not. */
 function ratioRows(results: Measurement[]): string[] {
   const rows: string[] = [];
   for (const shape of ['clear fields', 'masked fields', 'nested accounts'] as const) {
     for (const connections of CONNECTIONS) {
-      const of = (kind: ServerKind) => results.find((m) => m.connections === connections && m.scenario.server === kind && m.scenario.shape === shape);
-      const [pg, pgl, kh] = [of('pg'), of('postgraphile'), of('keyhole')];
+      const [pg, pgl, kh] = (['pg', 'postgraphile', 'keyhole'] as const).map((kind) => measured(results, kind, shape, connections));
       if (!pgl || !kh) continue;
       const throughput = kh.load.perSecond / pgl.load.perSecond;
       rows.push(
@@ -256,8 +261,6 @@ export default async function brokerBench(): Promise<string> {
       }
     }
     const loadAfter = loadavg();
-    const busiest = CONNECTIONS[1]!;
-    const keyholeAt = (shape: Shape) => results.find((m) => m.scenario.server === 'keyhole' && m.scenario.shape === shape && m.connections === busiest)!;
     const header = '| shape | server | connections | requests/s | p50 ms | p99 ms | server CPU ms/req | machine CPU ms/req | SQL statements/req |';
     for (const server of servers.values()) await server.stop();
     servers.clear();
@@ -278,9 +281,29 @@ export default async function brokerBench(): Promise<string> {
       '|---|---:|---:|---:|---:|---:|---|',
       ...ratioRows(results),
       '',
-      `### SQL sent per Keyhole request (${busiest} connections)`,
+      `### Cost per request as the page grows (${REPORTED_AT} connections)`,
       '',
-      ...(['clear fields', 'masked fields', 'nested accounts'] as const).flatMap((shape) => [`${shape}:`, '', ...shapeTable(keyholeAt(shape)), '']),
+      '| page | Keyhole server CPU ms/req | Keyhole SQL statements/req | PostGraphile server CPU ms/req |',
+      '|---|---:|---:|---:|',
+      ...(
+        [
+          ['clear fields, 10 rows', `${SMALL_ROWS} rows`],
+          ['clear fields', `${ROWS} rows`],
+          ['nested accounts', `${ROWS} customers with their accounts`],
+        ] as const
+      ).map(([shape, page]) => {
+        const [kh, pgl] = [measured(results, 'keyhole', shape, REPORTED_AT)!, measured(results, 'postgraphile', shape, REPORTED_AT)!];
+        return `| ${page} | ${kh.serverCpuMs.toFixed(2)} | ${kh.statements.toFixed(2)} | ${pgl.serverCpuMs.toFixed(2)} |`;
+      }),
+      '',
+      `### SQL sent per Keyhole request (${REPORTED_AT} connections)`,
+      '',
+      ...(['clear fields', 'masked fields', 'nested accounts'] as const).flatMap((shape) => [
+        `${shape}:`,
+        '',
+        ...shapeTable(measured(results, 'keyhole', shape, REPORTED_AT)!),
+        '',
+      ]),
       ...(profileDir ? await keyholeProfile(profileDir, results) : []),
     ].join('\n');
   } finally {
