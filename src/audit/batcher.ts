@@ -1,6 +1,7 @@
 import { type Log, silentLog } from '../log.ts';
 import type { Db, Queryable } from '../sql/index.ts';
 import type { AuditDraft, AuditRecord } from './record.ts';
+import { KnownPseudonyms } from './subject-keys.ts';
 import { appendAuditRecords } from './writer.ts';
 
 /**
@@ -56,6 +57,8 @@ export class AuditBatcher {
   /** The attempt at the backlog in progress: one at a time, or the same refusal could be recorded twice. */
   private retrying: Promise<void> | null = null;
   private stopped = false;
+  /** Subjects' recorded pseudonyms: agents keep returning to the same people, whose keys need not be read again. */
+  private readonly pseudonyms = new KnownPseudonyms();
 
   constructor(db: Db, key: Uint8Array, options: AuditBatcherOptions = {}) {
     this.db = db;
@@ -98,13 +101,16 @@ export class AuditBatcher {
     }
   }
 
-  private write(drafts: readonly AuditDraft[]): Promise<AuditRecord[]> {
-    return this.db.transaction(async (tx) => {
+  private async write(drafts: readonly AuditDraft[]): Promise<AuditRecord[]> {
+    const known = this.pseudonyms.scope();
+    const records = await this.db.transaction(async (tx) => {
       const settled = await this.settle(tx, drafts);
       // Callers are answered by position: a draft dropped or added would hand each later caller another's record.
       if (settled.length !== drafts.length) throw new Error(`settling ${drafts.length} audit drafts gave ${settled.length}: the batch is not recorded`);
-      return appendAuditRecords(tx, this.key, settled);
+      return appendAuditRecords(tx, this.key, settled, known);
     });
+    known.commit();
+    return records;
   }
 
   private async drain(): Promise<void> {

@@ -36,9 +36,13 @@ export async function eraseSubject(db: Db, keys: { auditKey: Uint8Array; subject
     const key = (await currentSubjectKeys(tx, [ref])).get(ref) ?? null;
     let recordsUnlinked = 0;
     if (key) {
-      const linked = await tx.query<{ n: number }>('SELECT count(*)::int8 AS n FROM audit_subjects WHERE subject = $1', [recordedPseudonym(key, ref)]);
+      const linked = await tx.query<{ n: number }>('SELECT count(*)::int8 AS n FROM audit_subject_lists WHERE subjects @> ARRAY[$1::text]', [
+        recordedPseudonym(key, ref),
+      ]);
       recordsUnlinked = Number(linked.rows[0]?.n ?? 0);
       await tx.query('UPDATE subject_keys SET key = NULL, erased_at = now() WHERE subject_ref = $1', [ref]);
+      // Brokers that keep pseudonyms in memory (KnownPseudonyms) drop them at their next batch.
+      await tx.query('UPDATE audit_head SET key_epoch = key_epoch + 1 WHERE id = 1');
     }
     const record = await appendAuditRecord(tx, keys.auditKey, {
       recordedAt: new Date(),

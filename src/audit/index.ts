@@ -3,7 +3,14 @@ export { appendAuditRecord, appendAuditRecords } from './writer.ts';
 export { verifyAuditChain, type ChainFault, type ChainVerification, type ChainProblem } from './verify.ts';
 export { recordFromRow, type AuditRow } from './row.ts';
 export { type AuditCheckpoint, checkpointSignature, readCheckpoints } from './checkpoint.ts';
-export { currentRecordedPseudonym, currentRecordedPseudonyms, recordedPseudonym, SubjectKeyError } from './subject-keys.ts';
+export {
+  currentRecordedPseudonym,
+  currentRecordedPseudonyms,
+  KnownPseudonyms,
+  type PseudonymScope,
+  recordedPseudonym,
+  SubjectKeyError,
+} from './subject-keys.ts';
 export { eraseSubject, type ErasureRequest, type ErasureResult } from './erasure.ts';
 export {
   DEFAULT_PRUNE_BATCH,

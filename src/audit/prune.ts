@@ -159,7 +159,7 @@ async function pruneBatch(tx: Queryable, auditKey: Uint8Array, before: Date, to:
   const after = Number(from);
   if (to <= after) return { from: after + 1, count: 0 };
   const last = (await tx.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [to])).rows[0];
-  await tx.query('DELETE FROM audit_subjects WHERE audit_seq > $1 AND audit_seq <= $2', [after, to]);
+  await tx.query('DELETE FROM audit_subject_lists WHERE audit_seq > $1 AND audit_seq <= $2', [after, to]);
   const deleted = await tx.query('DELETE FROM audit_log WHERE seq > $1 AND seq <= $2', [after, to]);
   if (!last || deleted.rowCount !== to - after) {
     throw new PruneRefusedError(`records ${after + 1}..${to} are not all present: the chain changed during the prune; verify it`);

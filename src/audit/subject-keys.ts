@@ -67,17 +67,102 @@ async function subjectKeys(tx: Queryable, refs: readonly string[]): Promise<Map<
   return keys;
 }
 
-/** Each subject reference's recorded pseudonym, making keys for subjects seen for the first time. */
-export async function recordedPseudonymsFor(tx: Queryable, refs: readonly string[]): Promise<Map<string, string>> {
+/**
+ * Each subject reference's recorded pseudonym, making keys for subjects seen for the first time. With `known`,
+ * pseudonyms this broker has already written under the same key epoch are taken from memory, so a batch about
+ * people seen before reads no key and computes no HMAC.
+ */
+export async function recordedPseudonymsFor(
+  tx: Queryable,
+  refs: readonly string[],
+  known?: { scope: PseudonymScope; epoch: string },
+): Promise<Map<string, string>> {
   if (refs.length === 0) return new Map();
-  const keys = await subjectKeys(tx, refs);
+  const remembered = known?.scope.under(known.epoch) ?? new Map<string, string>();
+  const unknown = refs.filter((ref) => !remembered.has(ref));
+  const keys = unknown.length > 0 ? await subjectKeys(tx, unknown) : new Map<string, Uint8Array>();
   return new Map(
     refs.map((ref) => {
+      const cached = remembered.get(ref);
+      if (cached !== undefined) return [ref, cached];
       const key = keys.get(ref);
       if (!key) throw new SubjectKeyError(`no key could be made for data subject ${ref}`);
-      return [ref, recordedPseudonym(key, ref)];
+      const pseudonym = recordedPseudonym(key, ref);
+      known?.scope.learn(ref, pseudonym);
+      return [ref, pseudonym];
     }),
   );
+}
+
+/**
+ * Recorded pseudonyms one broker has written, kept while the key epoch they were read under stands. Keys only
+ * change by erasure, which bumps `audit_head.key_epoch` under the head lock; a writer reads the epoch under that
+ * same lock, so a pseudonym from before an erasure is never used after it. Bounded (oldest dropped first).
+ */
+export class KnownPseudonyms {
+  private epoch: string | null = null;
+  private readonly byRef = new Map<string, string>();
+  private readonly max: number;
+
+  constructor(max = 65_536) {
+    this.max = max;
+  }
+
+  /** A view for one transaction: what it learns is kept only once `commit` says that transaction committed. */
+  scope(): PseudonymScope {
+    return new PseudonymScope(this);
+  }
+
+  /** The pseudonyms known under `epoch`: any other epoch than the one kept drops every pseudonym first. */
+  under(epoch: string): ReadonlyMap<string, string> {
+    if (epoch !== this.epoch) {
+      this.byRef.clear();
+      this.epoch = epoch;
+    }
+    return this.byRef;
+  }
+
+  /**
+   * Keeps pseudonyms a committed transaction read or made under `epoch`. A key made in a transaction that rolled
+   * back never existed, so nothing is kept before the commit; and once a later epoch has been seen, what an
+   * earlier one learned is dropped.
+   */
+  keep(epoch: string, learned: ReadonlyMap<string, string>): void {
+    if (epoch !== this.epoch) return;
+    for (const [ref, pseudonym] of learned) {
+      if (this.byRef.size >= this.max) this.byRef.delete(this.byRef.keys().next().value!);
+      this.byRef.set(ref, pseudonym);
+    }
+  }
+
+  get size(): number {
+    return this.byRef.size;
+  }
+}
+
+/** One transaction's use of a `KnownPseudonyms`. */
+export class PseudonymScope {
+  private readonly known: KnownPseudonyms;
+  private epoch: string | null = null;
+  private readonly learned = new Map<string, string>();
+
+  constructor(known: KnownPseudonyms) {
+    this.known = known;
+  }
+
+  under(epoch: string): ReadonlyMap<string, string> {
+    this.epoch = epoch;
+    return this.known.under(epoch);
+  }
+
+  learn(ref: string, pseudonym: string): void {
+    this.learned.set(ref, pseudonym);
+  }
+
+  /** Call once the transaction has committed. */
+  commit(): void {
+    if (this.epoch !== null) this.known.keep(this.epoch, this.learned);
+  }
 }
 
 /** The current keys of these subjects; a subject without one (never seen, or erased) is absent. Read only. */

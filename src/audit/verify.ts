@@ -52,17 +52,13 @@ function missing(from: number, next: number): ChainFault {
 
 /** The subjects of the records from `first` to `last`, by record: one range of the table's primary key. */
 async function subjectsOf(db: Queryable, first: number, last: number): Promise<Map<number, Array<[string, string | null]>>> {
-  const { rows } = await db.query<{ audit_seq: number; subject: string; jurisdiction: string | null }>(
-    'SELECT audit_seq, subject, jurisdiction FROM audit_subjects WHERE audit_seq BETWEEN $1 AND $2',
+  const { rows } = await db.query<{ audit_seq: number; subjects: string[]; jurisdictions: Array<string | null> }>(
+    'SELECT audit_seq, subjects, jurisdictions FROM audit_subject_lists WHERE audit_seq BETWEEN $1 AND $2',
     [first, last],
   );
-  const bySeq = new Map<number, Array<[string, string | null]>>();
-  for (const row of rows) {
-    const list = bySeq.get(Number(row.audit_seq)) ?? [];
-    list.push([row.subject, row.jurisdiction]);
-    bySeq.set(Number(row.audit_seq), list);
-  }
-  return bySeq;
+  return new Map(
+    rows.map((row) => [Number(row.audit_seq), row.subjects.map((subject, i): [string, string | null] => [subject, row.jurisdictions[i] ?? null])]),
+  );
 }
 
 /**

@@ -75,10 +75,10 @@ export async function accessesToSubject(db: Queryable, subjectRef: string): Prom
     fields: FieldAccess[];
     row_count: number;
   }>(
-    `SELECT a.seq, a.recorded_at, a.actor_kind, a.actor_id, a.purpose, a.actor_location, a.operation_name, s.jurisdiction,
-            a.tables, a.fields, a.row_count
-       FROM audit_subjects s JOIN audit_log a ON a.seq = s.audit_seq
-      WHERE s.subject = $1 ORDER BY a.seq`,
+    `SELECT a.seq, a.recorded_at, a.actor_kind, a.actor_id, a.purpose, a.actor_location, a.operation_name,
+            s.jurisdictions[array_position(s.subjects, $1)] AS jurisdiction, a.tables, a.fields, a.row_count
+       FROM audit_subject_lists s JOIN audit_log a ON a.seq = s.audit_seq
+      WHERE s.subjects @> ARRAY[$1::text] ORDER BY a.seq`,
     [pseudonym],
   );
   return rows.map((r) => ({

@@ -54,13 +54,13 @@ describe.each(ENGINES)('audit chain on $engine', ({ create }) => {
   });
 
   it('finds a removed record in the middle', async () => {
-    await t.db.query('DELETE FROM audit_subjects WHERE audit_seq = 3');
+    await t.db.query('DELETE FROM audit_subject_lists WHERE audit_seq = 3');
     await t.db.query('DELETE FROM audit_log WHERE seq = 3');
     expect((await verify()).firstBad).toMatchObject({ seq: 3, problem: 'removed' });
   });
 
   it('finds records removed from the end', async () => {
-    await t.db.query('DELETE FROM audit_subjects WHERE audit_seq = 5');
+    await t.db.query('DELETE FROM audit_subject_lists WHERE audit_seq = 5');
     await t.db.query('DELETE FROM audit_log WHERE seq = 5');
     expect((await verify()).firstBad).toMatchObject({ problem: 'head_mismatch' });
   });
@@ -83,7 +83,7 @@ describe.each(ENGINES)('audit chain on $engine', ({ create }) => {
   });
 
   it('finds an edited subject list', async () => {
-    await t.db.query("UPDATE audit_subjects SET jurisdiction = 'US-CA' WHERE audit_seq = 1");
+    await t.db.query("UPDATE audit_subject_lists SET jurisdictions = array_fill('US-CA'::text, ARRAY[cardinality(jurisdictions)]) WHERE audit_seq = 1");
     expect((await verify()).firstBad).toMatchObject({ seq: 1, problem: 'subjects_changed' });
   });
 });

@@ -78,7 +78,9 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
     policy = retentionPolicy(await loadJurisdictionRules(join(PROJECT_ROOT, 'schema', 'jurisdictions')));
   });
   beforeEach(async () => {
-    await t.db.exec("TRUNCATE audit_subjects, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis'");
+    await t.db.exec(
+      "TRUNCATE audit_subject_lists, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis', key_epoch = key_epoch + 1",
+    );
     for (const record of RECORDS) await t.db.transaction((tx) => appendAuditRecord(tx, key, record));
   });
   afterAll(async () => {
@@ -183,9 +185,9 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
     await t.db.query('UPDATE audit_log SET row_count = 1 WHERE seq = 5');
     expect((await verify()).ok).toBe(true);
 
-    await t.db.query("UPDATE audit_subjects SET jurisdiction = 'SG' WHERE audit_seq = 4");
+    await t.db.query("UPDATE audit_subject_lists SET jurisdictions = array_fill('SG'::text, ARRAY[cardinality(jurisdictions)]) WHERE audit_seq = 4");
     expect((await verify()).firstBad).toMatchObject({ seq: 4, problem: 'subjects_changed' });
-    await t.db.query('DELETE FROM audit_subjects WHERE audit_seq = 4');
+    await t.db.query('DELETE FROM audit_subject_lists WHERE audit_seq = 4');
     await t.db.query('DELETE FROM audit_log WHERE seq = 4');
     expect((await verify()).firstBad).toMatchObject({ seq: 4, problem: 'removed' });
   });

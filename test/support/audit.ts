@@ -49,6 +49,8 @@ export const fullAuditDraft = (n: number, jurisdiction = 'DE'): AuditDraft =>
     details: { note: `n${n}` },
   });
 
-/** Empties a migrated database's audit log, checkpoints and subject keys, and resets the head to genesis. */
+/** Empties a migrated database's audit log, checkpoints and subject keys (a new key epoch), and resets the head to genesis. */
 export const emptyAuditLog = (db: Db) =>
-  db.exec("TRUNCATE audit_subjects, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis'");
+  db.exec(
+    "TRUNCATE audit_subject_lists, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis', key_epoch = key_epoch + 1",
+  );

@@ -71,7 +71,7 @@ describe('audit verify finds every hashed field of a stored record tampered with
       ),
     );
     await t.db.exec(
-      'CREATE TABLE audit_original AS SELECT * FROM audit_log; CREATE TABLE head_original AS SELECT * FROM audit_head; CREATE TABLE subjects_original AS SELECT * FROM audit_subjects',
+      'CREATE TABLE audit_original AS SELECT * FROM audit_log; CREATE TABLE head_original AS SELECT * FROM audit_head; CREATE TABLE subjects_original AS SELECT * FROM audit_subject_lists',
     );
   });
   afterAll(() => t.drop());
@@ -81,7 +81,7 @@ describe('audit verify finds every hashed field of a stored record tampered with
     await t.db.exec('INSERT INTO audit_log SELECT * FROM audit_original WHERE seq NOT IN (SELECT seq FROM audit_log)');
     await t.db.exec(`UPDATE audit_log a SET ${columns.map((c) => `${c} = o.${c}`).join(', ')} FROM audit_original o WHERE a.seq = o.seq`);
     await t.db.exec('UPDATE audit_head h SET seq = o.seq, hash = o.hash FROM head_original o WHERE h.id = o.id');
-    await t.db.exec('DELETE FROM audit_subjects; INSERT INTO audit_subjects SELECT * FROM subjects_original');
+    await t.db.exec('DELETE FROM audit_subject_lists; INSERT INTO audit_subject_lists SELECT * FROM subjects_original');
   });
 
   it('verifies the chain as written, with exit code 0', async () => {
@@ -114,8 +114,12 @@ describe('audit verify finds every hashed field of a stored record tampered with
         [TAMPERED + 1, 'inserted_or_reordered'],
       ],
     ],
-    ['its subject list', `UPDATE audit_subjects SET jurisdiction = 'US' WHERE audit_seq = ${TAMPERED}`, [[TAMPERED, 'subjects_changed']]],
-    ['its subject count, by a subject removed', `DELETE FROM audit_subjects WHERE audit_seq = ${TAMPERED}`, [[TAMPERED, 'subjects_changed']]],
+    [
+      'its subject list',
+      `UPDATE audit_subject_lists SET jurisdictions = array_fill('US'::text, ARRAY[cardinality(jurisdictions)]) WHERE audit_seq = ${TAMPERED}`,
+      [[TAMPERED, 'subjects_changed']],
+    ],
+    ['its subject count, by a subject removed', `DELETE FROM audit_subject_lists WHERE audit_seq = ${TAMPERED}`, [[TAMPERED, 'subjects_changed']]],
   ];
   it.each(linkFaults)('reports %s tampered: ok false, exit code 2', async (_, edit, faults) => {
     await t.db.exec(edit);
@@ -126,7 +130,7 @@ describe('audit verify finds every hashed field of a stored record tampered with
   });
 
   it('reports records removed from the middle as one run, and counts what it checked', async () => {
-    await t.db.exec('DELETE FROM audit_subjects WHERE audit_seq <= 2; DELETE FROM audit_log WHERE seq <= 2');
+    await t.db.exec('DELETE FROM audit_subject_lists WHERE audit_seq <= 2; DELETE FROM audit_log WHERE seq <= 2');
     const progress: Array<[number, number]> = [];
     const result = await verifyAuditChain(t.db, auditKey, (checked, total) => progress.push([checked, total]));
     expect(result).toMatchObject({ ok: false, checked: 1, headSeq: RECORDS });
@@ -136,7 +140,7 @@ describe('audit verify finds every hashed field of a stored record tampered with
   });
 
   it('reports one removed record by its number, and checks the record after it on its own', async () => {
-    await t.db.exec(`DELETE FROM audit_subjects WHERE audit_seq = ${TAMPERED}; DELETE FROM audit_log WHERE seq = ${TAMPERED}`);
+    await t.db.exec(`DELETE FROM audit_subject_lists WHERE audit_seq = ${TAMPERED}; DELETE FROM audit_log WHERE seq = ${TAMPERED}`);
     expect((await verify()).bad).toEqual([{ seq: TAMPERED, problem: 'removed', detail: `record ${TAMPERED} is missing (next present is ${TAMPERED + 1})` }]);
   });
 
@@ -146,7 +150,7 @@ describe('audit verify finds every hashed field of a stored record tampered with
       { seq: TAMPERED, problem: 'inserted_or_reordered', detail: `record ${TAMPERED} does not follow record ${TAMPERED - 1}` },
     ]);
     await t.db.exec(`UPDATE audit_log SET prev_hash = (SELECT prev_hash FROM audit_original WHERE seq = ${TAMPERED}) WHERE seq = ${TAMPERED}`);
-    await t.db.exec(`UPDATE audit_subjects SET jurisdiction = 'US' WHERE audit_seq = ${TAMPERED}`);
+    await t.db.exec(`UPDATE audit_subject_lists SET jurisdictions = array_fill('US'::text, ARRAY[cardinality(jurisdictions)]) WHERE audit_seq = ${TAMPERED}`);
     expect((await verify()).bad).toEqual([{ seq: TAMPERED, problem: 'subjects_changed', detail: `the data subjects recorded for ${TAMPERED} were modified` }]);
   });
 
@@ -174,7 +178,7 @@ describe('audit verify finds every hashed field of a stored record tampered with
 async function pruneThrough(db: TestDatabase['db'], seq: number) {
   const hash = (await db.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [seq])).rows[0]!.hash;
   const checkpoint = { seq, hash, prunedCount: seq, prunedBefore: new Date(Date.UTC(2026, 0, 2)), createdAt: new Date(Date.UTC(2026, 1, 1)) };
-  await db.query('DELETE FROM audit_subjects WHERE audit_seq <= $1', [seq]);
+  await db.query('DELETE FROM audit_subject_lists WHERE audit_seq <= $1', [seq]);
   await db.query('DELETE FROM audit_log WHERE seq <= $1', [seq]);
   await db.query('INSERT INTO audit_checkpoints (seq, hash, pruned_count, pruned_before, created_at, signature) VALUES ($1, $2, $3, $4, $5, $6)', [
     seq,
@@ -236,7 +240,7 @@ describe('audit verify accepts every state an honest log can be in', () => {
 
   it('but not a log whose head was deleted: its end could have been cut off unnoticed', async () => {
     await append(fullAuditDraft(1), fullAuditDraft(2));
-    await t.db.exec('DELETE FROM audit_subjects WHERE audit_seq = 2; DELETE FROM audit_log WHERE seq = 2; DELETE FROM audit_head');
+    await t.db.exec('DELETE FROM audit_subject_lists WHERE audit_seq = 2; DELETE FROM audit_log WHERE seq = 2; DELETE FROM audit_head');
     expect((await verifyAuditChain(t.db, auditKey)).bad).toEqual([
       { seq: 2, problem: 'head_mismatch', detail: 'the chain has no head (audit_head is empty): its end cannot be checked' },
     ]);

@@ -545,7 +545,7 @@ describe('pruning the audit log', () => {
       await appendDays(4);
       const written = await hashes();
       // Between the first batch and the second, as another hand on the table would.
-      const vanish = () => t.db.exec(`DELETE FROM audit_subjects WHERE audit_seq = ${vanished}; DELETE FROM audit_log WHERE seq = ${vanished}`);
+      const vanish = () => t.db.exec(`DELETE FROM audit_subject_lists WHERE audit_seq = ${vanished}; DELETE FROM audit_log WHERE seq = ${vanished}`);
       const error = await rejection(pruneAuditLog(beforeTransaction(t.db, 2, vanish), key, await plan(at('2021-01-01T00:00:00Z')), { actor, batchSize: 2 }));
       expect(error).toBeInstanceOf(PruneRefusedError);
       expect(error).toMatchObject({
