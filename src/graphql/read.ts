@@ -9,7 +9,7 @@ import {
   type GraphQLResolveInfo,
   type SelectionSetNode,
 } from 'graphql';
-import { subjectPseudonym } from '../audit/index.ts';
+import { type FieldAccess, subjectPseudonym } from '../audit/index.ts';
 import { applyExposure, maskedEqualityCondition } from '../masking/index.ts';
 import type { CatalogRelation } from '../config/index.ts';
 import { rowSelection, type View, type ViewField, type ViewTable } from '../policy/index.ts';
@@ -32,6 +32,11 @@ const MAX_OFFSET = 100_000;
 export interface RowShape {
   viewTable: ViewTable;
   columns: ReadonlyArray<{ name: string; field: ViewField }>;
+  /**
+   * What the audit record says of each column (its access tally's key and entry), worked out with the shape, not per
+   * row or per request: a cached plan shares these entries, so they are frozen.
+   */
+  audited: ReadonlyArray<readonly [string, Readonly<FieldAccess>]>;
   nested: ReadonlyArray<{ key: string; kind: CatalogRelation['kind']; shape: RowShape }>;
 }
 
@@ -121,7 +126,12 @@ export function planRead(
       nested,
       withheld: viewTable.withheld,
     },
-    shape: { viewTable, columns: [...columns].map(([name, field]) => ({ name, field })), nested: nestedShapes },
+    shape: {
+      viewTable,
+      columns: [...columns].map(([name, field]) => ({ name, field })),
+      audited: [...columns].map(([name, field]) => auditedField(viewTable.table.name, name, field)),
+      nested: nestedShapes,
+    },
     lookups,
   };
 }
@@ -146,6 +156,10 @@ function maskDescription(field: ViewField): { mask: string; rule?: string | unde
   return { mask: variants.join(','), rule: [...new Set(rules)].join(',') };
 }
 
+function auditedField(table: string, name: string, field: ViewField): readonly [string, Readonly<FieldAccess>] {
+  return [`${table}.${name}`, Object.freeze({ table, field: name, ...maskDescription(field) })];
+}
+
 /**
  * Masks raw rows into what the agent receives, and tallies what was returned — tables, fields with the
  * mask and rule used, rows, and the data subjects (as keyed pseudonyms) — for the audit record.
@@ -158,9 +172,7 @@ export function shapeRows(
 ): Record<string, unknown>[] {
   const table = shape.viewTable.table;
   tally.tables.add(table.name);
-  for (const { name, field } of shape.columns) {
-    tally.fields.set(`${table.name}.${name}`, { table: table.name, field: name, ...maskDescription(field) });
-  }
+  for (const [key, access] of shape.audited) tally.fields.set(key, access);
   tally.rowCount += rows.length;
   return rows.map((row) => {
     const jurisdiction = (row[JURISDICTION_KEY] as string | null | undefined) ?? null;

@@ -1,10 +1,11 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import type { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import type { View, ViewTable } from '../policy/index.ts';
-import { compileSelect, compileWithheldCount, type Queryable, type SelectRequest, type TableLookup, WITHHELD_COUNT_CAP, WITHHELD_KEY } from '../sql/index.ts';
+import { compileWithheldCount, type Queryable, type SelectRequest, type TableLookup, WITHHELD_COUNT_CAP, WITHHELD_KEY } from '../sql/index.ts';
 import { type ApprovalField, missingApprovals } from '../approvals/index.ts';
 import { refusal } from '../request/refusals.ts';
-import { DEFAULT_PAGE, planRead, type ReadArgs, type RowShape, shapeRows, withholdingOf } from './read.ts';
+import { DEFAULT_PAGE, type ReadArgs, shapeRows } from './read.ts';
+import { makeReadPlan, ReadPlanCache } from './read-plans.ts';
 import { checkReturned, checkRowsAskedFor } from './request-caps.ts';
 import { requestState, type KeyholeContext, type RequestState } from '../request/state.ts';
 import { SCALARS } from '../http/scalars.ts';
@@ -26,10 +27,11 @@ export interface ViewSchemaExtension {
   writesState: boolean;
 }
 
-/** A view's schema, and its root fields that write state (see `ViewSchemaExtension.writesState`). */
+/** A view's schema, its root fields that write state (see `ViewSchemaExtension.writesState`), and its reads' plans. */
 export interface ViewSchema {
   schema: GraphQLSchema;
   statefulFields: ReadonlySet<string>;
+  readPlans: ReadPlanCache;
 }
 
 export interface SchemaDeps {
@@ -38,15 +40,9 @@ export interface SchemaDeps {
   extensions: readonly ViewSchemaExtension[];
 }
 
-function approvalFields(shape: RowShape): ApprovalField[] {
-  const own = shape.columns.filter((c) => c.field.requiresApproval).map((c) => ({ table: shape.viewTable.table.name, field: c.name }));
-  return [...own, ...shape.nested.flatMap((n) => approvalFields(n.shape))];
-}
-
 /** Fields a policy reserves for human approval are read only under an active approval; else none is read. */
-async function requireApprovals(tx: Queryable, state: RequestState, shape: RowShape): Promise<void> {
+async function requireApprovals(tx: Queryable, state: RequestState, needed: readonly ApprovalField[]): Promise<void> {
   const principal = state.principal;
-  const needed = approvalFields(shape);
   if (needed.length === 0 || principal?.kind !== 'agent') return;
   const missing = await missingApprovals(tx, principal.id, principal.purpose, needed, state.requestId);
   if (missing.length === 0) return;
@@ -117,6 +113,8 @@ export function buildViewSchema(view: View, deps: SchemaDeps): ViewSchema {
     ...deps.extensions.map((extension) => extension.typeDefs(view)).filter(Boolean),
   ].join('\n\n');
 
+  // Made with the schema, so a rules reload (a new schema) starts with no plans.
+  const readPlans = new ReadPlanCache();
   const queryResolvers: Record<string, unknown> = {
     viewer: () => ({
       agent: view.agent.id,
@@ -134,16 +132,14 @@ export function buildViewSchema(view: View, deps: SchemaDeps): ViewSchema {
     queryResolvers[viewTable.table.name] = async (_: unknown, args: ReadArgs, context: KeyholeContext, info: GraphQLResolveInfo) => {
       const state = requestState(context.request);
       checkRowsAskedFor(state, view, info);
-      const objectType = info.schema.getType(viewTable.table.graphqlType) as GraphQLObjectType;
-      const { request, shape, lookups } = planRead(view, viewTable, args, info.fieldNodes, objectType, info);
-      for (const [table, jurisdictions] of withholdingOf(shape)) state.withholding.set(table, jurisdictions);
-      const { text, params } = compileSelect(request, deps.lookup, { countWithheld: true });
+      const { request, shape, statement, withholding, approvals, lookups } = readPlans.planFor(info, () =>
+        makeReadPlan(view, viewTable, args, info, deps.lookup),
+      );
+      for (const [table, jurisdictions] of withholding) state.withholding.set(table, jurisdictions);
       const tx: Queryable = state.tx!;
-      await requireApprovals(tx, state, shape);
-      const { rows } = await tx.query<Record<string, unknown>>(text, params);
-      for (const field of lookups) {
-        state.access.lookups.set(`${viewTable.table.name}.${field}`, { table: viewTable.table.name, field, mask: 'lookup' });
-      }
+      await requireApprovals(tx, state, approvals);
+      const { rows } = await tx.query<Record<string, unknown>>(statement.text, statement.params);
+      for (const [key, access] of lookups) state.access.lookups.set(key, access);
       // For the officers' record only: a count after the agent's filter would let the agent probe withheld people.
       if (viewTable.withheld.length > 0) {
         const withheld = rows.length > 0 ? Number(rows[0]![WITHHELD_KEY]) : await countWithheld(tx, request, deps.lookup);
@@ -177,5 +173,5 @@ export function buildViewSchema(view: View, deps: SchemaDeps): ViewSchema {
     resolvers[viewTable.table.graphqlType] = relationResolvers;
   }
   const schema = makeExecutableSchema({ typeDefs: sdl, resolvers: [SCALARS, resolvers] as Parameters<typeof makeExecutableSchema>[0]['resolvers'] });
-  return { schema, statefulFields };
+  return { schema, statefulFields, readPlans };
 }
