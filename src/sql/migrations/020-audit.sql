@@ -29,14 +29,9 @@ CREATE INDEX IF NOT EXISTS audit_log_actor_idx ON audit_log (actor_id, recorded_
 CREATE INDEX IF NOT EXISTS audit_log_time_idx ON audit_log (recorded_at);
 
 -- The data subjects whose rows a request returned, as keyed pseudonyms (never raw ids), so an officer can
--- answer "who has seen this person's data" without the log itself identifying anyone.
-CREATE TABLE IF NOT EXISTS audit_subjects (
-  audit_seq     bigint NOT NULL REFERENCES audit_log (seq),
-  subject       text NOT NULL,
-  jurisdiction  text,
-  PRIMARY KEY (audit_seq, subject)
-);
-CREATE INDEX IF NOT EXISTS audit_subjects_subject_idx ON audit_subjects (subject);
+-- answer "who has seen this person's data" without the log itself identifying anyone: audit_subject_lists and
+-- its view audit_subjects (080-audit-subject-lists.sql, which also moves a table of one row per subject that an
+-- earlier version of this file made).
 
 -- The chain head: appenders lock this one row, so records from every broker process form one chain.
 CREATE TABLE IF NOT EXISTS audit_head (
