@@ -141,7 +141,9 @@ async function verifiedClaims(token: string, keys: TokenKeys, clockSkew: number,
 
 /** The registered agent or officer a verified token names; the registry is read on every request, never cached. */
 function principalFor(payload: JWTPayload, registry: AgentRegistry): Principal {
-  const subject = String(payload.sub);
+  // RFC 7519 makes `sub` a string; jose leaves it unchecked, and String(['support-bot']) would name that agent.
+  if (typeof payload.sub !== 'string') throw new IdentityError('TOKEN_INVALID', 'the token is not a valid Keyhole token: its subject is not a string');
+  const subject = payload.sub;
   const base = { id: subject, tokenId: String(payload.jti), expiresAt: new Date(Number(payload.exp) * 1000) };
   if (payload.kh_kind === 'officer') {
     const officer = registry.officers.get(subject);

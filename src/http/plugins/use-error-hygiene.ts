@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { rebuildError } from '../rebuild-error.ts';
 
@@ -27,15 +27,29 @@ function inLegacyMode(error: GraphQLError): boolean {
 }
 
 /**
+ * Operations of a type the schema lacks (an agent's view has no mutation or subscription). graphql-js 16 validates
+ * none of this (17's KnownOperationTypesRule does): a subscription went on to `subscribe`, which answered 200
+ * without a code, and a mutation failed in execution.
+ */
+function unknownOperationTypes(schema: GraphQLSchema, document: DocumentNode): GraphQLError[] {
+  return document.definitions.flatMap((definition) =>
+    definition.kind === Kind.OPERATION_DEFINITION && !schema.getRootType(definition.operation)
+      ? [new GraphQLError(`This endpoint has no ${definition.operation} operations.`, { nodes: definition })]
+      : [],
+  );
+}
+
+/**
  * Validation and parse errors leave with a stable code and without "Did you mean …" hints: a hint can name
  * a type or field, and schema-recovery tools rebuild schemas from hints alone. graphql-armor's suggestion
  * blocker covers field hints; this also covers "Did you mean to use an inline fragment on …?".
  */
 export function useErrorHygiene(): Plugin {
   return {
-    onValidate() {
+    onValidate({ params }) {
       return ({ result, setResult }) => {
-        if (result.length > 0) setResult(result.map((error) => clean(error, 'GRAPHQL_VALIDATION_FAILED')));
+        const errors = [...result, ...unknownOperationTypes(params.schema, params.documentAST)];
+        if (errors.length > 0) setResult(errors.map((error) => clean(error, 'GRAPHQL_VALIDATION_FAILED')));
       };
     },
     onParse() {

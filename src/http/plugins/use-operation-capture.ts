@@ -6,6 +6,13 @@ import { type KeyholeContext, type RequestState, requestState } from '../../requ
 
 const PARAMETERS = new Set(['query', 'variables', 'operationName', 'extensions']);
 
+/**
+ * The longest operation name taken (as long as an argument string may be): the record stores the name as sent, and
+ * an unbounded one would let an agent write a megabyte of its own text into the audit log with every request.
+ */
+const MAX_NAME = 1024;
+const longName = `An operation name longer than ${MAX_NAME} characters.`;
+
 function kindOf(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
 }
@@ -25,6 +32,7 @@ function envelopeProblem(params: unknown): string | null {
   if (envelope.operationName != null && typeof envelope.operationName !== 'string') {
     return `Expected "operationName" to be a string or null, got ${kindOf(envelope.operationName)}.`;
   }
+  if (typeof envelope.operationName === 'string' && envelope.operationName.length > MAX_NAME) return longName;
   for (const name of ['variables', 'extensions']) {
     if (envelope[name] != null && kindOf(envelope[name]) !== 'object') return `Expected "${name}" to be an object or null, got ${kindOf(envelope[name])}.`;
   }
@@ -54,9 +62,12 @@ async function captureParams(state: RequestState, params: unknown, recordRefusal
 export function useOperationCapture(recordRefusal: RecordRefusal): Plugin {
   return {
     onParams: ({ params, request }) => captureParams(requestState(request), params, recordRefusal),
-    onExecute({ args }) {
+    onExecute({ args, setResultAndStopExecution }) {
       const state = requestState((args.contextValue as KeyholeContext).request);
-      state.operationName ??= getOperationAST(args.document, args.operationName)?.name?.value ?? null;
+      const name = state.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value ?? null;
+      // A name too long to record refuses the request, whose refusal is recorded (without the name) like any result.
+      if (name !== null && name.length > MAX_NAME) return setResultAndStopExecution({ errors: [refusal('BAD_REQUEST', longName)] });
+      state.operationName = name;
     },
   };
 }
