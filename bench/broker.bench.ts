@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type BenchDatabase, createBenchDatabase } from './support/database.ts';
 import { createLoadClient, LoadFailedError, type LoadResult } from './support/load.ts';
 import { profileTable, summariseProfileDir } from './support/profile-summary.ts';
+import { projectWith } from '../test/support/project.ts';
 import { type RunningServer, type ServerKind, startServer, type StatementCounts } from './support/servers.ts';
 import { machineBusyMs, ms, ratio } from './support/stats.ts';
 
@@ -234,16 +235,24 @@ async function keyholeProfile(dir: string, results: readonly Measurement[]): Pro
   ];
 }
 
+/**
+ * The shipped project, with support-bot's anomalies reported rather than contained: the bench's shapes each read
+ * fields the others do not, so once its baseline is learned the first new field would quarantine it and refuse the
+ * rest of the run. The baseline evaluator still runs, as it does in production.
+ */
+const benchProject = () => projectWith({ 'schema/policies.yaml': (text) => text.replace('support: { quarantine: true }', 'support: { quarantine: false }') });
+
 export default async function brokerBench(): Promise<string> {
   const loadBefore = loadavg();
   const profileDir = process.env.BENCH_PROFILE ? await mkdtemp(join(tmpdir(), 'keyhole-profile-')) : undefined;
   const database: BenchDatabase = await createBenchDatabase({ scale: SCALE });
+  const root = await benchProject();
   const servers = new Map<ServerKind, RunningServer>();
   const results: Measurement[] = [];
   try {
     const { rows } = await database.db.query<{ server_version: string }>('SHOW server_version');
     for (const kind of ['pg', 'postgraphile', 'keyhole'] as const) {
-      servers.set(kind, await startServer(kind, { databaseUrl: database.url, ...(kind === 'keyhole' && profileDir ? { profileDir } : {}) }));
+      servers.set(kind, await startServer(kind, { databaseUrl: database.url, ...(kind === 'keyhole' ? { root, ...(profileDir ? { profileDir } : {}) } : {}) }));
     }
     const scenarios = [...FLAT, ...MASKED, ...NESTED, ...SMALL];
     for (const scenario of scenarios) await checkScenario(scenario, servers.get(scenario.server)!);
@@ -310,5 +319,6 @@ export default async function brokerBench(): Promise<string> {
     for (const server of servers.values()) await server.stop();
     await database.drop();
     if (profileDir) await rm(profileDir, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
   }
 }

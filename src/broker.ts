@@ -6,6 +6,8 @@ import { loadTokenKeys, type TokenKeys } from './identity/index.ts';
 import { corsOriginsFrom, createAgentYoga, dpAggregateExtension, heAggregateExtension, ViewSchemaCache } from './graphql/index.ts';
 import { type JurisdictionRules, loadJurisdictionRules, makeComplianceGate, withheldJurisdictions } from './compliance/index.ts';
 import { BudgetLedger } from './dp/ledger.ts';
+import { ZonesInForce, zonedPrivacy } from './agent-controls/zones/index.ts';
+import { BaselineMonitor, baselineIntervalFrom, useBaselineGuard } from './agent-controls/baselines/index.ts';
 import { type Log, silentLog } from './log.ts';
 import { useOfficerRoutes } from './officer/index.ts';
 import { loadMaskingStage, type MaskingStage, watchMaskingRules } from './masking/index.ts';
@@ -27,6 +29,7 @@ export interface BrokerSetup {
   jurisdictions: JurisdictionRules;
   requestDeadlineMs: number;
   corsOrigins: readonly string[];
+  baselineIntervalMs: number;
 }
 
 export async function loadBrokerSetup(root: string, dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<BrokerSetup> {
@@ -35,10 +38,11 @@ export async function loadBrokerSetup(root: string, dataDir: string, env: NodeJS
   const tokenKeys = await loadTokenKeys(dataDir, env);
   const requestDeadlineMs = requestDeadlineFrom(env.KEYHOLE_REQUEST_DEADLINE_MS);
   const corsOrigins = corsOriginsFrom(env.KEYHOLE_CORS_ORIGINS);
+  const baselineIntervalMs = baselineIntervalFrom(env.KEYHOLE_BASELINE_INTERVAL_MS);
   const secrets = await loadBrokerSecrets(dataDir, env);
   const masking = await loadMaskingStage(root, config, secrets);
   const jurisdictions = await loadJurisdictionRules(join(root, 'schema', 'jurisdictions'));
-  return { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs, corsOrigins };
+  return { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs, corsOrigins, baselineIntervalMs };
 }
 
 export interface BrokerOptions {
@@ -62,6 +66,8 @@ export interface Broker {
   views: ViewSchemaCache;
   /** The shutdown state: readiness and the GraphQL endpoint refuse while it drains. */
   drain: Drain;
+  /** Behavioural baselines: evaluates new audit records every KEYHOLE_BASELINE_INTERVAL_MS, or when ticked. */
+  baselines: BaselineMonitor;
   /** Serves one HTTP request: `/graphql`, `/livez`, `/readyz`, `/healthz`, the officer routes. */
   fetch: (request: Request) => Promise<Response>;
   /** A Node `http` request listener for the same routes. */
@@ -79,8 +85,19 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const setup = options.setup ?? (await loadBrokerSetup(options.root, options.dataDir, env));
   const { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs } = setup;
   await migrate(options.db);
+  const zones = await ZonesInForce.open({ db: options.db, registry: config.registry, auditKey: secrets.auditKey, log });
   const drain = new Drain();
-  const ledger = config.policies.privacy ? new BudgetLedger(config.policies.privacy, config.catalog.dataset) : null;
+  const baselines = new BaselineMonitor({
+    db: options.db,
+    config,
+    auditKey: secrets.auditKey,
+    intervalMs: setup.baselineIntervalMs,
+    log,
+  });
+  await baselines.start();
+  drain.onFlush(() => baselines.stop());
+  const privacy = config.policies.privacy && zonedPrivacy(config.policies.privacy, (agentId) => zones.zoneOfAgent(agentId));
+  const ledger = privacy ? new BudgetLedger(privacy, config.catalog.dataset) : null;
   const views = new ViewSchemaCache({
     config,
     subjectKey: secrets.subjectKey,
@@ -93,6 +110,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       }),
     ],
     withhold: (agent, classes) => withheldJurisdictions(agent, jurisdictions, classes),
+    zoneOf: (agent) => zones.zoneOf(agent),
   });
   const rulesWatcher = watchMaskingRules({
     root: options.root,
@@ -114,6 +132,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log, requestDeadlineMs, drain }),
       ...(options.routes ?? []),
     ],
+    plugins: [useBaselineGuard(baselines)],
     beforeRecord: makeComplianceGate({ rules: jurisdictions, catalog: config.catalog }),
     corsOrigins: setup.corsOrigins,
     requestDeadlineMs,
@@ -126,15 +145,20 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     tokenKeys,
     views,
     drain,
+    baselines,
     fetch: async (request) => yoga.fetch(request),
     listener: yoga as unknown as RequestListener,
     stop: () => {
       rulesWatcher.close();
+      zones.stop();
       drain.stop();
+      void baselines.stop();
     },
     close: async () => {
       rulesWatcher.close();
+      zones.stop();
       drain.stop();
+      await baselines.stop();
       await options.db.close();
     },
   };

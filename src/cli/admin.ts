@@ -16,7 +16,7 @@ export const ADMIN_PATH = '/admin/cli';
  * here, not next to the program that registers them (broker-commands.ts), so a CLI deciding whether to hand
  * over does not load every one of those commands first.
  */
-export const BROKER_COMMANDS: readonly string[] = ['agents', 'approvals', 'audit', 'db', 'report'];
+export const BROKER_COMMANDS: readonly string[] = ['agents', 'approvals', 'audit', 'db', 'incident', 'report'];
 const TOKEN_FILE = 'admin-token';
 
 /**

@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { registerBaselineCommands } from '../agent-controls/baselines/command.ts';
+import { registerZoneCommands } from '../agent-controls/zones/command.ts';
+import { agentZoneReport, listAgentZones } from '../agent-controls/zones/index.ts';
 import { agentStatuses, restoreAgent, revokeAgent } from '../identity/index.ts';
 import { CliError, withContext } from './context.ts';
 import { printTable, stdout } from './output.ts';
@@ -11,6 +14,7 @@ export function registerAgentCommands(program: Command): void {
     .action(async () => {
       await withContext('agents list', async ({ config, db }) => {
         const statuses = await agentStatuses(db);
+        const zones = new Map((await listAgentZones(db)).map((zone) => [zone.agentId, agentZoneReport(zone, config.registry)]));
         const rows = [...config.registry.agents.values()].map((agent) => {
           const status = statuses.get(agent.id);
           return {
@@ -18,6 +22,7 @@ export function registerAgentCommands(program: Command): void {
             role: agent.role,
             purposes: agent.purposes.join(','),
             location: agent.location,
+            zone: zones.get(agent.id)?.servedIn ?? 'not recorded yet',
             status: status?.revokedAt ? `revoked ${status.revokedAt.toISOString()} (${status.reason ?? ''})` : 'active',
           };
         });
@@ -46,4 +51,6 @@ export function registerAgentCommands(program: Command): void {
         stdout().write(`restored ${agent}\n`);
       });
     });
+  registerZoneCommands(agents);
+  registerBaselineCommands(agents);
 }

@@ -3,6 +3,7 @@ import { registerAgentCommands } from './agents-command.ts';
 import { registerApprovalCommands } from './approvals-command.ts';
 import { registerAuditCommands } from './audit-command.ts';
 import { registerDbCommands } from './db-command.ts';
+import { registerIncidentCommands } from './incident-command.ts';
 import { registerReportCommand } from './report-command.ts';
 
 /**
@@ -15,6 +16,7 @@ export function buildBrokerProgram(): Command {
   registerAuditCommands(program);
   registerAgentCommands(program);
   registerApprovalCommands(program);
+  registerIncidentCommands(program);
   registerReportCommand(program);
   return program;
 }

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   demo: async () => (await import('./demo-command.ts')).registerDemoCommand,
   audit: async () => (await import('./audit-command.ts')).registerAuditCommands,
   agents: async () => (await import('./agents-command.ts')).registerAgentCommands,
+  incident: async () => (await import('./incident-command.ts')).registerIncidentCommands,
   approvals: async () => (await import('./approvals-command.ts')).registerApprovalCommands,
   rules: async () => (await import('./rules-command.ts')).registerRulesCommands,
   he: async () => (await import('./he-command.ts')).registerHeCommands,

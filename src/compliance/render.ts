@@ -1,69 +1,27 @@
 import { csvRecords } from '../csv.ts';
 import type { ComplianceReport } from './report.ts';
-import { type ReportTable, reportPreamble, reportTables, reportTitle } from './report-tables.ts';
+import { htmlPage, markdownPage, type ReportPage } from './report-page.ts';
+import { reportPreamble, reportTables, reportTitle } from './report-tables.ts';
 
 export const REPORT_FORMATS = ['md', 'json', 'csv', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-function markdownCell(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
+/** The audit chain's line in the preamble (`reportPreamble`), shown as a warning when the chain does not verify. */
+const CHAIN_LINE = 2;
 
-function markdownTable(table: ReportTable): string {
-  if (table.rows.length === 0) return `## ${table.title}\n\n${table.empty}\n`;
-  const line = (cells: readonly string[]) => `| ${cells.map(markdownCell).join(' | ')} |`;
-  return [`## ${table.title}`, '', line(table.columns), line(table.columns.map(() => '---')), ...table.rows.map(line), ''].join('\n');
-}
+const page = (report: ComplianceReport): ReportPage => ({
+  title: reportTitle(report),
+  preamble: reportPreamble(report),
+  tables: reportTables(report),
+  brokenLine: report.auditChain.ok ? null : CHAIN_LINE,
+});
 
 export function renderMarkdown(report: ComplianceReport): string {
-  const preamble = reportPreamble(report).map((text) => `- ${markdownCell(text)}`);
-  return [`# ${reportTitle(report)}`, '', ...preamble, '', ...reportTables(report).map(markdownTable)].join('\n');
+  return markdownPage(page(report));
 }
 
-function escapeHtml(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
-function htmlTable(table: ReportTable): string {
-  if (table.rows.length === 0) return `<h2>${escapeHtml(table.title)}</h2>\n<p class="empty">${escapeHtml(table.empty)}</p>`;
-  const head = table.columns.map((column) => `<th>${escapeHtml(column)}</th>`).join('');
-  const body = table.rows.map((row) => `<tr>${row.map((cell) => `<td class="${outcomeClass(cell)}">${escapeHtml(cell)}</td>`).join('')}</tr>`).join('\n');
-  return `<h2>${escapeHtml(table.title)}</h2>\n<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
-}
-
-function outcomeClass(cell: string): string {
-  return ['allow', 'flag', 'deny', 'withhold'].includes(cell) ? `outcome ${cell}` : '';
-}
-
-const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem; color: #1d2433; }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid #c9ced8; padding: .3rem .5rem; text-align: left; vertical-align: top; }
-th { background: #eef1f6; } .empty { color: #5a6375; font-style: italic; }
-.outcome.allow { color: #1b6e2e; } .outcome.flag { color: #8a5a00; font-weight: 600; } .outcome.deny, .outcome.withhold { color: #a11b1b; font-weight: 600; }
-.broken { background: #fde8e8; border: 1px solid #a11b1b; padding: .5rem; }`;
-
-/** A self-contained page: inline style, no script, no external asset, every value escaped. */
 export function renderHtml(report: ComplianceReport): string {
-  const preamble = reportPreamble(report)
-    .map((text, i) => `<li${i === 2 && !report.auditChain.ok ? ' class="broken"' : ''}>${escapeHtml(text)}</li>`)
-    .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(reportTitle(report))}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>${escapeHtml(reportTitle(report))}</h1>
-<ul>
-${preamble}
-</ul>
-${reportTables(report).map(htmlTable).join('\n')}
-</body>
-</html>
-`;
+  return htmlPage(page(report));
 }
 
 const CSV_COLUMNS = ['section', 'agent', 'location', 'purpose', 'category', 'status', 'rule', 'code', 'detail', 'requests', 'subjects'] as const;

@@ -94,7 +94,16 @@ export const ruleSetSchema = z.strictObject({
     }),
   }),
   breachNotification: z.strictObject({
-    authority: z.strictObject({ window: z.string(), hours: z.number().positive().optional(), rule: citation }),
+    authority: z.strictObject({
+      window: z.string(),
+      /** The hard deadline, in hours, that an incident report counts down (absent when the law sets none). */
+      hours: z.number().positive().optional(),
+      /** When the hours start: on becoming aware of the breach (default), or on assessing it notifiable (PDPA s.26D). */
+      hoursFrom: z.enum(['awareness', 'assessment']).optional(),
+      /** What is due within the hours when it is not the notification itself (e.g. a final report, an assessment). */
+      hoursFor: z.string().optional(),
+      rule: citation,
+    }),
     individuals: z.strictObject({ window: z.string(), rule: citation }),
   }),
 });

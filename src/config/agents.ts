@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, type ConfigIssue, type YamlSource } from './yaml-source.ts';
+import { ConfigError, type YamlSource } from './yaml-source.ts';
+import { buildZones, type ZoneName, zoneName, type ZoneRules, zonesSchema } from './zones.ts';
 
 const agentId = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a lower-case id (a-z, 0-9, -)');
 const jurisdiction = z.string().regex(/^[A-Z]{2}(-[A-Z]{2})?$/, 'expected a jurisdiction code such as SG or EU-DE');
@@ -56,6 +57,21 @@ const tokenRulesSchema = z
 /** The token rules in whole seconds. */
 export type TokenRules = z.output<typeof tokenRulesSchema>;
 
+/**
+ * Requests and rows returned an agent may have per minute, shared by every broker (docs/agent-controls.md). A limit
+ * always applies: an agent that declares none, or only one of the two, gets DEFAULT_RATE_LIMIT's.
+ */
+export const DEFAULT_RATE_LIMIT = { requestsPerMinute: 600, rowsPerMinute: 20_000 } as const;
+
+const rateLimitSchema = z
+  .strictObject({
+    requestsPerMinute: z.number().int().min(1).max(1_000_000).default(DEFAULT_RATE_LIMIT.requestsPerMinute),
+    rowsPerMinute: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_RATE_LIMIT.rowsPerMinute),
+  })
+  .prefault({});
+
+export type RateLimit = z.output<typeof rateLimitSchema>;
+
 export const agentsFileSchema = z.strictObject({
   tokens: tokenRulesSchema,
   purposes: z.record(z.string(), z.string()),
@@ -69,9 +85,13 @@ export const agentsFileSchema = z.strictObject({
       location: jurisdiction,
       serves: z.array(jurisdiction).default([]),
       transferBases: z.record(jurisdiction, z.array(z.string())).default({}),
+      /** The zone the steward asks for; an agent that names none is a sandbox one (fail closed). */
+      zone: zoneName.default('sandbox'),
+      rateLimit: rateLimitSchema,
     }),
   ),
   officers: z.record(agentId, z.strictObject({ description: z.string(), jurisdictions: z.array(jurisdiction) })),
+  zones: zonesSchema,
 });
 
 export interface AgentDefinition {
@@ -82,6 +102,9 @@ export interface AgentDefinition {
   location: string;
   serves: readonly string[];
   transferBases: Readonly<Record<string, readonly string[]>>;
+  /** The zone agents.yaml asks for; the zone in force is an officer's to approve (src/agent-controls/zones). */
+  zone: ZoneName;
+  rateLimit: RateLimit;
 }
 
 export interface OfficerDefinition {
@@ -96,11 +119,12 @@ export interface AgentRegistry {
   agents: ReadonlyMap<string, AgentDefinition>;
   officers: ReadonlyMap<string, OfficerDefinition>;
   tokens: TokenRules;
+  zones: Readonly<Record<ZoneName, ZoneRules>>;
 }
 
 export function buildAgentRegistry(source: YamlSource): AgentRegistry {
   const file = source.parse(agentsFileSchema);
-  const issues: ConfigIssue[] = [];
+  const { zones, issues } = buildZones(source, file.zones);
   for (const [id, agent] of Object.entries(file.agents)) {
     if (!file.roles[agent.role]) issues.push(source.issue(['agents', id, 'role'], `unknown role "${agent.role}"`));
     agent.purposes.forEach((purpose, i) => {
@@ -118,5 +142,6 @@ export function buildAgentRegistry(source: YamlSource): AgentRegistry {
     agents: new Map(Object.entries(file.agents).map(([id, agent]) => [id, { id, ...agent }])),
     officers: new Map(Object.entries(file.officers).map(([id, officer]) => [id, { id, ...officer }])),
     tokens: file.tokens,
+    zones,
   };
 }

@@ -66,8 +66,57 @@ const subjectJurisdiction = z
   .strictObject({ in: operand.optional(), notIn: operand.optional() })
   .refine((condition) => Object.keys(condition).length > 0, 'expected in or notIn');
 
+/** What src/agent-controls/baselines scores: per request, and per window of `windowMinutes`. */
+export const ANOMALY_STATISTICS = [
+  'rowsPerRequest',
+  'subjectsPerRequest',
+  'fieldsPerRequest',
+  'epsilonPerRequest',
+  'requestsPerWindow',
+  'rowsPerWindow',
+  'subjectsPerWindow',
+  'denialsPerWindow',
+  'maskedFilterAttemptsPerWindow',
+  'epsilonPerWindow',
+] as const;
+export type AnomalyStatistic = (typeof ANOMALY_STATISTICS)[number];
+
+/** A robust z-score above which a value is an anomaly; null: the statistic is not scored. */
+const robustZ = z.number().min(2).max(1000).nullable();
+
+/** One layer of anomaly settings (the file's defaults, a role's, an agent's); what a layer leaves out, the one below says. */
+const anomalyLayer = z.strictObject({
+  quarantine: z.boolean().optional(),
+  minObservations: z.number().int().min(10).max(1_000_000).optional(),
+  minWindows: z.number().int().min(3).max(100_000).optional(),
+  threshold: robustZ.optional(),
+  thresholds: z.partialRecord(z.enum(ANOMALY_STATISTICS), robustZ).optional(),
+  newFields: z.boolean().optional(),
+  unusualHours: z.union([z.literal(false), z.strictObject({ minDays: z.number().int().min(1).max(365), maxShare: z.number().min(0).max(0.05) })]).optional(),
+});
+export type AnomalyLayer = z.output<typeof anomalyLayer>;
+
+const anomaliesSchema = anomalyLayer.extend({
+  windowMinutes: z.number().int().min(1).max(1440).default(60),
+  roles: z.record(z.string(), anomalyLayer).default({}),
+  agents: z.record(z.string(), anomalyLayer).default({}),
+});
+export type AnomalyConfig = z.output<typeof anomaliesSchema>;
+
+/**
+ * For a flagged value of an untrusted-text field (src/agent-controls/injection): `flag` returns it with a mark in
+ * `extensions.untrustedText`, `neutralise` returns it wrapped with the suspect spans removed, `withhold` returns null.
+ */
+export const UNTRUSTED_TEXT_ACTIONS = ['flag', 'neutralise', 'withhold'] as const;
+export type UntrustedTextAction = (typeof UNTRUSTED_TEXT_ACTIONS)[number];
+export interface UntrustedTextPolicy {
+  action: UntrustedTextAction;
+}
+export const DEFAULT_UNTRUSTED_TEXT: UntrustedTextPolicy = { action: 'flag' };
+
 export const policiesFileSchema = z.strictObject({
   privacy: privacySchema.optional(),
+  anomalies: anomaliesSchema.default({ windowMinutes: 60, roles: {}, agents: {} }),
   policies: z.array(
     z.strictObject({
       role: z.string(),
@@ -77,6 +126,8 @@ export const policiesFileSchema = z.strictObject({
       /** Caps on one request, summed over its aliases and nested lists; default: the policy's largest page. */
       maxRowsPerRequest: z.number().int().min(1).max(100_000).optional(),
       maxSubjectsPerRequest: z.number().int().min(1).max(100_000).optional(),
+      /** What leaves for a value of an untrusted-text field that the scanner flags; every such value is scanned. */
+      untrustedText: z.strictObject({ action: z.enum(UNTRUSTED_TEXT_ACTIONS) }).default(DEFAULT_UNTRUSTED_TEXT),
     }),
   ),
 });
@@ -117,6 +168,7 @@ export interface Policy {
   purpose: string;
   tables: ReadonlyMap<string, TablePolicy>;
   requestCaps: RequestCaps;
+  untrustedText: UntrustedTextPolicy;
 }
 
 export type PrivacyConfig = z.output<typeof privacySchema>;
@@ -126,6 +178,8 @@ export interface PolicySet {
   byRolePurpose: ReadonlyMap<string, Policy>;
   /** Absent: no agent may spend privacy budget (DP queries are refused). */
   privacy: PrivacyConfig | undefined;
+  /** Behavioural baselines: thresholds, cold start and quarantine, per role and agent over the file's defaults. */
+  anomalies: AnomalyConfig;
 }
 
 export const policyKey = (role: string, purpose: string) => `${role}/${purpose}`;
@@ -189,12 +243,18 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
       if (!registry.purposes.has(purpose)) issues.push(source.issue([...at, 'purposes', i], `unknown purpose "${purpose}"`));
       const key = policyKey(policy.role, purpose);
       if (set.has(key)) issues.push(source.issue([...at, 'purposes', i], `a policy for ${key} is already declared`));
-      set.set(key, { role: policy.role, purpose, tables, requestCaps });
+      set.set(key, { role: policy.role, purpose, tables, requestCaps, untrustedText: policy.untrustedText });
     });
   });
   for (const agent of Object.keys(file.privacy?.agents ?? {})) {
     if (!registry.agents.has(agent)) issues.push(source.issue(['privacy', 'agents', agent], `unknown agent "${agent}"`));
   }
+  for (const role of Object.keys(file.anomalies.roles)) {
+    if (!registry.roles.has(role)) issues.push(source.issue(['anomalies', 'roles', role], `unknown role "${role}"`));
+  }
+  for (const agent of Object.keys(file.anomalies.agents)) {
+    if (!registry.agents.has(agent)) issues.push(source.issue(['anomalies', 'agents', agent], `unknown agent "${agent}"`));
+  }
   if (issues.length > 0) throw new ConfigError(issues);
-  return { byRolePurpose: set, privacy: file.privacy };
+  return { byRolePurpose: set, privacy: file.privacy, anomalies: file.anomalies };
 }

@@ -1,4 +1,4 @@
-import type { ProjectConfig } from '../config/index.ts';
+import type { AgentDefinition, ProjectConfig, ZoneRules } from '../config/index.ts';
 import type { AgentPrincipal } from '../identity/index.ts';
 import { buildView, type ExposureDecider, type View, type WithholdDecider } from '../policy/index.ts';
 import { buildViewSchema, type ViewSchema, type ViewSchemaExtension } from './schema.ts';
@@ -7,9 +7,12 @@ export interface CompiledView extends ViewSchema {
   view: View;
 }
 
+/** The security zone an agent's requests are served in now (src/agent-controls/zones: the stricter of asked and approved). */
+export type ZoneOf = (agent: AgentDefinition) => ZoneRules;
+
 /**
- * Views and their schemas are compiled once per (agent, purpose, rules version) and reused: a request
- * only looks its view up. A new rules version (hot reload) simply misses the cache.
+ * Views and their schemas are compiled once per (agent, purpose, zone, rules version) and reused: a request
+ * only looks its view up. A new rules version (hot reload) or an approved zone change simply misses the cache.
  */
 export class ViewSchemaCache {
   private readonly cache = new Map<string, CompiledView>();
@@ -19,6 +22,7 @@ export class ViewSchemaCache {
   private readonly subjectKey: Uint8Array;
   private readonly extensions: readonly ViewSchemaExtension[];
   private readonly withhold: WithholdDecider | undefined;
+  private readonly zoneOf: ZoneOf;
   private decider: { decide: ExposureDecider; version: string };
 
   constructor(options: {
@@ -27,12 +31,15 @@ export class ViewSchemaCache {
     decider: { decide: ExposureDecider; version: string };
     extensions?: readonly ViewSchemaExtension[];
     withhold?: WithholdDecider;
+    /** Absent: the zone agents.yaml asks for (tools and benchmarks without a database of zones in force). */
+    zoneOf?: ZoneOf;
   }) {
     this.config = options.config;
     this.subjectKey = options.subjectKey;
     this.decider = options.decider;
     this.extensions = options.extensions ?? [];
     this.withhold = options.withhold;
+    this.zoneOf = options.zoneOf ?? ((agent) => options.config.registry.zones[agent.zone]);
   }
 
   /** Swaps in a new set of masking decisions (e.g. after `masking-rules/` changed). */
@@ -42,10 +49,11 @@ export class ViewSchemaCache {
   }
 
   get(principal: AgentPrincipal): CompiledView {
-    const key = `${principal.agent.id}/${principal.purpose}@${this.decider.version}`;
+    const zone = this.zoneOf(principal.agent);
+    const key = `${principal.agent.id}/${principal.purpose}:${zone.name}@${this.decider.version}`;
     let compiled = this.cache.get(key);
     if (!compiled) {
-      const view = buildView(this.config, principal.agent, principal.purpose, this.decider.decide, this.decider.version, this.withhold);
+      const view = buildView(this.config, principal.agent, principal.purpose, this.decider.decide, this.decider.version, this.withhold, zone);
       const schema = buildViewSchema(view, {
         lookup: (name) => this.config.catalog.tables.get(name)!,
         subjectKey: this.subjectKey,

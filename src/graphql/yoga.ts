@@ -33,7 +33,9 @@ import { useCors } from './plugins/use-cors.ts';
 import { useIdentity } from './plugins/use-identity.ts';
 import { useMaxDirectives } from './plugins/use-max-directives.ts';
 import { usePrivacySpend } from './plugins/use-privacy-spend.ts';
+import { useRateLimit } from './plugins/use-rate-limit.ts';
 import { useRequestLog } from './plugins/use-request-log.ts';
+import { useUntrustedText } from './plugins/use-untrusted-text.ts';
 import { useWithheldNotice } from './plugins/use-withheld-notice.ts';
 import type { ViewSchemaCache } from './view-schemas.ts';
 
@@ -123,6 +125,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       useRequestGate({ recordRefusal }),
       useIdentity({ keys: options.tokenKeys, registry: options.registry, db: options.db, revocations, recordRefusal }),
       useDrainGate(() => options.drain?.draining ?? false, recordRefusal),
+      useRateLimit({ db: options.db, recordRefusal, log: options.log }),
       useRecordEveryResult(recordRefusal),
       useOperationCapture(recordRefusal),
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),
@@ -139,6 +142,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       // transaction scope; the audit records what the scope commits and answers; the notice rides what leaves.
       usePrivacySpend(),
       ...(options.beforeRecord ? [useComplianceGate(options.beforeRecord)] : []),
+      useUntrustedText(),
       useTransactionScope({
         db: options.db,
         // Root fields whose extensions declare they write state (DP and HE aggregates spend privacy budget)

@@ -51,7 +51,7 @@ export class RevocationGate {
   }
 }
 
-export async function revokeAgent(db: Db, agentId: string, by: string, reason: string): Promise<void> {
+export async function revokeAgent(db: Queryable, agentId: string, by: string, reason: string): Promise<void> {
   await db.query(
     `INSERT INTO agent_status (agent_id, revoked_at, revoked_by, reason) VALUES ($1, now(), $2, $3)
      ON CONFLICT (agent_id) DO UPDATE SET revoked_at = now(), revoked_by = $2, reason = $3`,

@@ -233,9 +233,148 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     expiresAt: DateTime
   }
 
+  enum IncidentStatus { open closed }
+
+  "An agent contained by \`keyhole incident open\`: revoked, with the incident opened in the same transaction."
+  type Incident {
+    id: ID!
+    agent: String!
+    openedAt: DateTime!
+    openedBy: String!
+    reason: String!
+    status: IncidentStatus!
+    closedAt: DateTime
+    closedBy: String
+    note: String
+  }
+
+  type IncidentWindow { since: DateTime! until: DateTime! }
+  "Where notification deadlines are counted from: the incident's opening, or the window's start when there is no incident."
+  enum DutyClockStart { incident window }
+  type DutyClock { start: DateTime! from: DutyClockStart! }
+  type IncidentRequests { total: BigInt! allowed: BigInt! denied: BigInt! errors: BigInt! pendingApproval: BigInt! }
+  type IncidentRefusal { decision: Decision! code: String reason: String count: BigInt! }
+  "Allowed answers only, from here on: a refused request returned nothing. Rows are those of the whole answer."
+  type IncidentTable { table: String! requests: BigInt! rows: BigInt! }
+  type IncidentField { table: String! field: String! mask: String! rule: String requests: BigInt! rows: BigInt! }
+  "Distinct data subjects; a null jurisdiction: their table records none."
+  type SubjectsInJurisdiction { jurisdiction: String subjects: BigInt! }
+  type IncidentSubjects { total: BigInt! byJurisdiction: [SubjectsInJurisdiction!]! }
+  "Σ of what the allowed answers' records declare (basic composition; a replayed answer declares 0)."
+  type IncidentPrivacySpend { releases: BigInt! epsilon: Float! delta: Float! rho: Float! }
+  type RuleSetName { id: String! short: String! law: String! }
+  type AuthorityNotification {
+    window: String!
+    rule: String!
+    "What is due by the deadline: the notification itself unless the rule set names another step."
+    due: String!
+    "The clock's start plus the law's hours; null when the law sets none."
+    deadline: DateTime
+    counted: String
+  }
+  type IndividualNotification { window: String! rule: String! }
+  "A duty that may apply (counsel decides) because the agent received data about this jurisdiction's subjects."
+  type NotificationDuty {
+    jurisdiction: String!
+    subjects: BigInt!
+    ruleSet: RuleSetName!
+    authority: AuthorityNotification!
+    individuals: IndividualNotification!
+  }
+
+  type IncidentReport {
+    agent: String!
+    window: IncidentWindow!
+    generatedAt: DateTime!
+    "The incident deadlines count from: the agent's open one, or one opened since the window's start."
+    incident: Incident
+    clock: DutyClock!
+    auditChain: ChainStatus!
+    requests: IncidentRequests!
+    refusals: [IncidentRefusal!]!
+    tables: [IncidentTable!]!
+    fields: [IncidentField!]!
+    rows: BigInt!
+    subjects: IncidentSubjects!
+    privacySpend: IncidentPrivacySpend!
+    duties: [NotificationDuty!]!
+    "Jurisdictions touched that no rule set governs."
+    ungoverned: [String!]!
+  }
+
+  enum ZoneName { sandbox production }
+
+  "An agent's security zone (schema/agents.yaml): what the file asks for, what an officer approved, and the request between."
+  type AgentZone {
+    agent: String!
+    "What schema/agents.yaml asks for; null when the file no longer declares the agent."
+    asked: ZoneName
+    "As last approved; a new agent starts in sandbox, approved by nobody."
+    inForce: ZoneName!
+    "What its requests are served in: the stricter of asked and inForce."
+    servedIn: ZoneName
+    approvedBy: String
+    approvedAt: DateTime
+    requestedZone: ZoneName
+    requestedAt: DateTime
+    "pending or denied; null when the file asks for the zone in force."
+    requestStatus: String
+    decidedBy: String
+    decidedAt: DateTime
+    reason: String
+  }
+
+  enum AnomalyStatus { open cleared }
+
+  "Behaviour far outside an agent's baseline (docs/agent-controls.md, Behavioural baselines and quarantine)."
+  type Anomaly {
+    id: ID!
+    agent: String!
+    purpose: String!
+    "request, window, new_field or unusual_hour."
+    kind: String!
+    "e.g. rowsPerRequest, subjectsPerWindow, newField, unusualHour."
+    statistic: String!
+    "The new field (table.field) or the hour of day."
+    detail: String
+    value: Float!
+    "The value beyond which it is an anomaly, in the statistic's unit; null for a new field."
+    threshold: Float
+    "Its robust z-score: (value − median) / (1.4826 × MAD, floored)."
+    score: Float
+    "What it was compared with: median, mad, spread, observations, zThreshold."
+    baseline: JSON
+    windowStart: DateTime
+    windowEnd: DateTime
+    detectedAt: DateTime!
+    "The request that raised it (its audit record's request id), and that record's seq when it was found in the log."
+    requestId: String
+    auditSeq: BigInt
+    "The anomaly's own audit record."
+    recordSeq: BigInt
+    "The agent's policy quarantined it for this anomaly."
+    quarantines: Boolean!
+    "Raised again while open this many times in all."
+    occurrences: Int!
+    lastSeenAt: DateTime!
+    status: AnomalyStatus!
+    clearedBy: String
+    clearedAt: DateTime
+    note: String
+  }
+
+  "An agent in approval-required mode until an officer clears its anomalies."
+  type Quarantine { agent: String! since: DateTime! anomalies: [ID!]! }
+
   type Mutation {
     "Approves (for validForHours) or denies a pending request; the decision is audited under the officer."
     decideApproval(id: ID!, approve: Boolean!, reason: String, validForHours: Float = 24): Approval!
+    "Clears an open anomaly (audited under the officer); the agent's quarantine ends with its last open one. A cleared new field joins the agent's baseline."
+    clearAnomaly(id: ID!, note: String!): Anomaly!
+    "Clears every open anomaly of an agent, ending its quarantine on every broker at its next request; returns them."
+    clearQuarantine(agent: String!, note: String!): [Anomaly!]!
+    "Approves or denies an agent's pending zone change; audited under the officer. Every broker serves an approved zone within about a second."
+    decideZoneChange(agent: ID!, approve: Boolean!, reason: String): AgentZone!
   }
 
   type Query {
@@ -243,6 +382,8 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     "Approval requests, newest first; status: pending, approved or denied."
     approvals(status: String): [Approval!]!
     agents: [Agent!]!
+    "Every agent's security zone, with pending and denied zone changes."
+    agentZones: [AgentZone!]!
     accessLog(filter: AuditFilter, limit: Int = 50, offset: Int = 0): [AuditRecord!]!
     accessCount(filter: AuditFilter): BigInt!
     accessesByDay(filter: AuditFilter): [DailyAccess!]!
@@ -260,5 +401,13 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     specialCategoryAccess(filter: AuditFilter): [SpecialCategoryAccess!]!
     whoHasSeen(customerId: ID!): SubjectAccessReport!
     auditChainStatus: ChainStatus!
+    "Anomalies, newest first."
+    anomalies(status: AnomalyStatus, agent: String, limit: Int = 100): [Anomaly!]!
+    "Agents in quarantine now."
+    quarantines: [Quarantine!]!
+    "Incidents (keyhole incident open), newest first."
+    incidents(agent: String, status: IncidentStatus): [Incident!]!
+    "What an agent received in [since, until) (until: now by default), from its audit records, and the breach-notification duties that may apply."
+    incidentReport(agent: String!, since: DateTime!, until: DateTime): IncidentReport!
   }
 `;

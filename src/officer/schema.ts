@@ -1,12 +1,24 @@
+import { join } from 'node:path';
 import { GraphQLScalarType } from 'graphql';
 import { createSchema, type YogaInitialContext } from 'graphql-yoga';
+import { buildIncidentReport, IncidentError, type IncidentStatus, listIncidents } from '../agent-controls/incidents/index.ts';
 import { type Approval, ApprovalNotPendingError, decideApproval, listApprovals } from '../approvals/index.ts';
+import {
+  type Anomaly,
+  AnomalyNotOpenError,
+  clearAnomaly,
+  clearQuarantine,
+  listAnomalies,
+  listQuarantines,
+  type Quarantine,
+} from '../agent-controls/baselines/index.ts';
+import { type AgentZoneReport, agentZoneReport, decideZoneChange, listAgentZones, ZoneChangeNotPendingError } from '../agent-controls/zones/index.ts';
 import { type FieldAccess, subjectPseudonym, verifyAuditChain } from '../audit/index.ts';
 import type { BrokerSecrets, Catalog, ProjectConfig } from '../config/index.ts';
 import { refusal } from '../request/refusals.ts';
 import { requestState, type RequestState } from '../request/state.ts';
 import { BigIntScalar, DateTimeScalar } from '../http/scalars.ts';
-import { type Outcome, OUTCOMES } from '../compliance/index.ts';
+import { type JurisdictionRules, loadJurisdictionRules, type Outcome, OUTCOMES } from '../compliance/index.ts';
 import type { OfficerPrincipal } from '../identity/index.ts';
 import type { Queryable } from '../sql/index.ts';
 import { budgetUses } from './budget-queries.ts';
@@ -63,6 +75,11 @@ function readFilter(args: { filter?: AuditFilter | null; from?: string | null; t
   const to = iso(args.to ?? filter.to);
   if (from && to && from >= to) throw refusal('INVALID_ARGUMENT', '"from" must be before "to".');
   return { ...filter, from, to };
+}
+
+/** Why an anomaly was acceptable: required, and kept with it. */
+function checkNote(note: string): void {
+  if (note.trim() === '' || note.length > 1000) throw refusal('INVALID_ARGUMENT', '"note" must say why, in at most 1000 characters.');
 }
 
 function checkPage(limit: number, offset: number): void {
@@ -154,6 +171,9 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
   const classes = fieldClasses(catalog);
   const specialFields = [...classes].filter(([, c]) => c.classes.includes('special')).map(([key]) => key);
   const classOf = (table: string, field: string): FieldClass => classes.get(`${table}.${field}`) ?? { tags: [], classes: [] };
+  // The rule sets the broker loaded at start, read again once on the first incident report (the files are the same).
+  let jurisdictions: Promise<JurisdictionRules> | undefined;
+  const jurisdictionRules = () => (jurisdictions ??= loadJurisdictionRules(join(options.config.root, 'schema', 'jurisdictions')));
 
   return createSchema({
     typeDefs: OFFICER_TYPE_DEFS,
@@ -168,7 +188,45 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
         special: (f: FieldAccess) => classOf(f.table, f.field).classes.includes('special'),
       },
       Approval: { agent: (a: Approval) => a.agentId },
+      Anomaly: { agent: (a: Anomaly) => a.agentId },
+      Quarantine: { agent: (q: Quarantine) => q.agentId, anomalies: (q: Quarantine) => q.anomalyIds },
+      AgentZone: {
+        agent: (z: AgentZoneReport) => z.agentId,
+        inForce: (z: AgentZoneReport) => z.zone,
+        requestedZone: (z: AgentZoneReport) => z.request?.zone ?? null,
+        requestedAt: (z: AgentZoneReport) => z.request?.at ?? null,
+        requestStatus: (z: AgentZoneReport) => z.request?.status ?? null,
+      },
       Mutation: {
+        clearAnomaly: officerField('clearAnomaly', ['agent_anomalies'], async (args: { id: string; note: string }, { db, officer }) => {
+          checkNote(args.note);
+          try {
+            return await clearAnomaly(db, Number(args.id), officer.id, args.note);
+          } catch (error) {
+            if (error instanceof AnomalyNotOpenError) throw refusal('INVALID_ARGUMENT', error.message);
+            throw error;
+          }
+        }),
+        clearQuarantine: officerField('clearQuarantine', ['agent_anomalies'], (args: { agent: string; note: string }, { db, officer }) => {
+          checkText('agent', args.agent);
+          checkNote(args.note);
+          if (!registry.agents.has(args.agent)) throw refusal('INVALID_ARGUMENT', `No agent "${args.agent}" is registered.`);
+          return clearQuarantine(db, args.agent, officer.id, args.note);
+        }),
+        decideZoneChange: officerField(
+          'decideZoneChange',
+          ['agent_zones'],
+          async (args: { agent: string; approve: boolean; reason?: string | null }, { db, officer }) => {
+            checkText('agent', args.agent);
+            try {
+              const { after } = await decideZoneChange(db, args.agent, { approve: args.approve, by: officer.id, reason: args.reason ?? null });
+              return agentZoneReport(after, registry);
+            } catch (error) {
+              if (error instanceof ZoneChangeNotPendingError) throw refusal('INVALID_ARGUMENT', error.message);
+              throw error;
+            }
+          },
+        ),
         decideApproval: officerField(
           'decideApproval',
           ['approvals'],
@@ -190,6 +248,17 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
       },
       Query: {
         me: officerField('me', [], (_args, { officer }) => officer.officer),
+        anomalies: officerField(
+          'anomalies',
+          ['agent_anomalies'],
+          (args: { status?: Anomaly['status'] | null; agent?: string | null; limit: number }, { db }) => {
+            checkText('agent', args.agent);
+            checkPage(args.limit, 0);
+            return listAnomalies(db, args);
+          },
+        ),
+        quarantines: officerField('quarantines', ['agent_anomalies'], (_args, { db }) => listQuarantines(db)),
+        agentZones: officerField('agentZones', ['agent_zones'], async (_args, { db }) => (await listAgentZones(db)).map((z) => agentZoneReport(z, registry))),
         approvals: officerField('approvals', ['approvals'], (args: { status?: string | null }, { db }) => {
           if (args.status && !['pending', 'approved', 'denied'].includes(args.status))
             throw refusal('INVALID_ARGUMENT', '"status" must be pending, approved or denied.');
@@ -258,6 +327,24 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
         ),
         // Runs on the request's statements (its transaction, if it has one): PGlite serialises everything behind an open transaction.
         auditChainStatus: officerField('auditChainStatus', LOG_AND_SUBJECTS, (_args, { db }) => verifyAuditChain(db, options.secrets.auditKey)),
+        incidents: officerField('incidents', ['incidents'], (args: { agent?: string | null; status?: IncidentStatus | null }, { db }) => {
+          checkText('agent', args.agent);
+          return listIncidents(db, args);
+        }),
+        incidentReport: officerField(
+          'incidentReport',
+          [...LOG_AND_SUBJECTS, 'incidents'],
+          async (args: { agent: string; since: string; until?: string | null }, { db }) => {
+            checkText('agent', args.agent);
+            const window = { agent: args.agent, since: new Date(args.since), until: args.until ? new Date(args.until) : new Date() };
+            try {
+              return await buildIncidentReport(db, window, { registry, rules: await jurisdictionRules(), auditKey: options.secrets.auditKey });
+            } catch (error) {
+              if (error instanceof IncidentError) throw refusal('INVALID_ARGUMENT', error.message);
+              throw error;
+            }
+          },
+        ),
       },
     },
   });

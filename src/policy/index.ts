@@ -4,3 +4,4 @@ export * from './view.ts';
 export * from './fail-closed.ts';
 export * from './subject-jurisdictions.ts';
 export * from './where.ts';
+export * from './zone.ts';

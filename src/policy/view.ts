@@ -8,10 +8,13 @@ import type {
   ProjectConfig,
   RequestCaps,
   TablePolicy,
+  UntrustedTextPolicy,
+  ZoneRules,
 } from '../config/index.ts';
-import { policyKey } from '../config/index.ts';
+import { DEFAULT_UNTRUSTED_TEXT, policyKey } from '../config/index.ts';
 import { type FieldCapabilities, fieldCapabilities } from './capabilities.ts';
 import type { ExposureDecider, FieldExposure } from './exposure.ts';
+import { zoneAdmits, zoneCaps, zoneExposure, zonePolicy } from './zone.ts';
 
 export interface ViewField extends FieldCapabilities {
   column: CatalogColumn;
@@ -41,6 +44,10 @@ export interface View {
   tables: ReadonlyMap<string, ViewTable>;
   /** Rows and distinct subjects one request may return, across all its aliases and nested lists. */
   caps: RequestCaps;
+  /** The security zone the view was built for (config/zones.ts). */
+  zone: ZoneRules;
+  /** What leaves for a flagged value of an untrusted-text field (src/agent-controls/injection). */
+  untrustedText: UntrustedTextPolicy;
 }
 
 /** Session values row filters may refer to, resolved for the calling agent. */
@@ -67,18 +74,22 @@ export function buildView(
   decide: ExposureDecider,
   version: string,
   withhold: WithholdDecider = () => [],
+  zone: ZoneRules = config.registry.zones[agent.zone],
 ): View {
   const policy = config.policies.byRolePurpose.get(policyKey(agent.role, purpose));
   const tables = new Map<string, ViewTable>();
   const scope = { role: agent.role, purpose, agentLocation: agent.location };
-  for (const [tableName, tablePolicy] of policy?.tables ?? []) {
+  const decideInZone = zoneExposure(decide, zone);
+  for (const [tableName, declared] of policy?.tables ?? []) {
+    if (!zoneAdmits(declared, zone)) continue;
+    const tablePolicy = zonePolicy(declared, zone);
     const table = config.catalog.tables.get(tableName)!;
     const fields = new Map<string, ViewField>();
     const hidden = new Map<string, string>();
     for (const column of table.columns.values()) {
       if (!tablePolicy.fields.includes(column.name)) continue;
       // Aggregate-only tables never return a value of one row: DP protects them, not masking.
-      const exposure = tablePolicy.access === 'aggregates' ? ({ kind: 'clear', rule: undefined } as const) : decide(table, column, scope);
+      const exposure = tablePolicy.access === 'aggregates' ? ({ kind: 'clear', rule: undefined } as const) : decideInZone(table, column, scope);
       if (exposure.kind === 'hidden') hidden.set(column.name, exposure.reason);
       else {
         const requiresApproval = tablePolicy.requireApproval.includes(column.name);
@@ -99,6 +110,7 @@ export function buildView(
     tables.set(tableName, { table, policy: tablePolicy, fields, hidden, relations, rowFilter: tablePolicy.rowFilter, withheld });
   }
   // No policy, no rows (fail closed).
-  const caps = policy?.requestCaps ?? { rows: 0, subjects: 0 };
-  return { key: `${agent.id}/${purpose}@${version}`, agent, purpose, tables, caps };
+  const caps = zoneCaps(policy?.requestCaps ?? { rows: 0, subjects: 0 }, zone);
+  const untrustedText = policy?.untrustedText ?? DEFAULT_UNTRUSTED_TEXT;
+  return { key: `${agent.id}/${purpose}:${zone.name}@${version}`, agent, purpose, tables, caps, zone, untrustedText };
 }

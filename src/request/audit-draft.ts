@@ -37,6 +37,7 @@ function auditDetails(access: AccessTally): Record<string, unknown> {
   if (access.claimedOfficer !== null) details.claimedId = access.claimedOfficer;
   if (access.officerQueries.length > 0) details.officerQueries = access.officerQueries;
   if (access.encryptedAggregate !== null) details.encryptedAggregate = access.encryptedAggregate;
+  if (access.untrustedText !== null) details.untrustedText = access.untrustedText;
   return details;
 }
 

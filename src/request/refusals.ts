@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   PURPOSE_NOT_ALLOWED: { status: 401, message: 'The token declares a purpose this agent is not allowed.' },
   AGENT_REVOKED: { status: 403, message: 'This agent has been revoked.' },
   NOT_AN_OFFICER: { status: 403, message: 'The officer API serves privacy officers only.' },
+  RATE_LIMITED: { status: 429, message: 'This agent has had its requests or rows for this minute; retry after Retry-After seconds.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Use POST with a JSON body.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send Content-Type: application/json.' },
   GRAPHQL_PARSE_FAILED: { status: 400, message: 'The query is not valid GraphQL syntax.' },

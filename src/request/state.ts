@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FieldAccess } from '../audit/index.ts';
+import type { UntrustedTextAction } from '../config/index.ts';
 import type { Principal } from '../identity/index.ts';
 import type { View } from '../policy/view.ts';
 import type { Queryable } from '../sql/index.ts';
@@ -66,6 +67,15 @@ export interface EncryptedAggregateAsked {
   rowCount?: number;
 }
 
+/**
+ * What the scan of untrusted-text fields did in a request (src/agent-controls/injection): per field, values scanned
+ * and flagged, and the policy's action on the flagged ones. Counts only, never the text.
+ */
+export type UntrustedTextTally = {
+  action: UntrustedTextAction;
+  fields: Array<{ field: string; scanned: number; flagged: number }>;
+};
+
 /** What one request touched, accumulated by resolvers and written into its audit record. */
 export interface AccessTally {
   operationKind: OperationKind;
@@ -91,6 +101,8 @@ export interface AccessTally {
   officerQueries: OfficerQuery[];
   /** `encryptedAggregate`. */
   encryptedAggregate: EncryptedAggregateAsked | null;
+  /** `untrustedText`. */
+  untrustedText: UntrustedTextTally | null;
 }
 
 export interface RequestState {
@@ -132,6 +144,7 @@ export function newAccessTally(operationKind: OperationKind = 'query'): AccessTa
     claimedOfficer: null,
     officerQueries: [],
     encryptedAggregate: null,
+    untrustedText: null,
   };
 }
 

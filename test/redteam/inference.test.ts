@@ -99,7 +99,9 @@ describe('red team: inference through filters, sorting and paging', () => {
       const probe = async (value: string) => {
         rt.sql.clear();
         const reply = await kh.graphql(token, query(value));
-        return { reply, sql: [...rt.sql.statements] };
+        // The rate limiter takes a batch of requests from the database every few requests: it counts the agent's own
+        // requests, whatever they match, so it is left out of the comparison.
+        return { reply, sql: rt.sql.statements.filter((text) => !text.includes('rate_limit_take')) };
       };
       const matching = await probe(person);
       const unmatched = await probe(nobody);

@@ -27,7 +27,7 @@ export interface TestBroker {
 /** Starts a broker for one test over `db`, with its own data dir (keys, secrets). */
 export async function startTestBroker(db: Db, options: { root?: string; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<TestBroker> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'keyhole-test-')));
-  const broker = await createBroker({ root: options.root ?? PROJECT_ROOT, db, dataDir, env: options.env ?? {} });
+  const broker = await createBroker({ root: options.root ?? PROJECT_ROOT, db, dataDir, env: { KEYHOLE_BASELINE_INTERVAL_MS: '0', ...options.env } });
   return {
     broker,
     dataDir,

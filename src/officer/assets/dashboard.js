@@ -32,7 +32,12 @@ const LOG_QUERY = `query Log($filter: AuditFilter, $limit: Int, $offset: Int) {
   accessLog(filter: $filter, limit: $limit, offset: $offset) { ${RECORD_FIELDS} }
 }`;
 const BUDGET_FIELDS = 'kind name period epsilonLimit epsilonSpent deltaLimit deltaSpent queries';
-const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $offset: Int, $outcomes: [FindingOutcome!], $check: String) {
+const ANOMALY_FIELDS = 'id agent purpose kind statistic detail value threshold baseline detectedAt occurrences quarantines status clearedBy clearedAt note';
+const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $offset: Int, $outcomes: [FindingOutcome!], $check: String,
+    $anomalyStatus: AnomalyStatus, $anomalyAgent: String) {
+  anomalies(status: $anomalyStatus, agent: $anomalyAgent, limit: 100) { ${ANOMALY_FIELDS} }
+  openAnomalies: anomalies(status: open, agent: $anomalyAgent, limit: 500) { id }
+  quarantines { agent since anomalies }
   accessCount(filter: $filter)
   accessLog(filter: $filter, limit: $limit, offset: $offset) { ${RECORD_FIELDS} }
   accessesByDay(filter: $filter) { day actorKind actorId requests }
@@ -45,6 +50,8 @@ const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $off
   findingCounts(filter: $filter) { check outcome jurisdiction findings }
   findings(filter: $filter, outcomes: $outcomes, check: $check, limit: 50) { seq recordedAt actorKind agent check outcome jurisdiction rule message }
 }`;
+const CLEAR_ANOMALY = 'mutation ClearAnomaly($id: ID!, $note: String!) { clearAnomaly(id: $id, note: $note) { id status } }';
+const CLEAR_QUARANTINE = 'mutation ClearQuarantine($agent: String!, $note: String!) { clearQuarantine(agent: $agent, note: $note) { id } }';
 const SEEN_QUERY = `query WhoHasSeen($id: ID!) {
   whoHasSeen(customerId: $id) { subject agents accesses { seq recordedAt agent purpose actorLocation subjectJurisdiction fields { table field mask } rowCount } }
 }`;
@@ -125,6 +132,11 @@ function currentFilter() {
     jurisdiction: $('filter-jurisdiction').value || null,
     actorKinds: $('filter-officers').checked ? null : ['agent', 'anonymous'],
   };
+}
+
+/** Which anomalies the anomalies table lists (the cards count the open ones), for the agent the filters pick. */
+function anomalySelection() {
+  return { anomalyStatus: $('anomalies-status').value || null, anomalyAgent: $('filter-agent').value || null };
 }
 
 /** Which findings the findings table lists (the chart and the cards count them all). */
@@ -393,6 +405,65 @@ function drawFindings(findings) {
   );
 }
 
+/** A note field and a button that clears with that note (an officer says why); refreshes once cleared. */
+function clearControl(label, clear) {
+  const note = el('input', { type: 'text', maxlength: '1000', placeholder: 'why it is acceptable', 'aria-label': `Note: ${label}` });
+  const button = el('button', { type: 'button' }, label);
+  button.addEventListener('click', async () => {
+    if (!note.value.trim()) {
+      showError(new Error(`${label}: write why in the note first.`));
+      return;
+    }
+    button.disabled = true;
+    try {
+      await clear(note.value.trim());
+      clearError();
+      await refresh();
+    } catch (error) {
+      button.disabled = false;
+      handleFailure(error);
+    }
+  });
+  return el('span', { className: 'inline' }, note, button);
+}
+
+const statisticLabel = (a) => (a.detail ? `${a.statistic} ${a.detail}` : a.statistic);
+
+function drawAnomalies(anomalies, quarantines) {
+  $('quarantines').replaceChildren(
+    ...quarantines.map((q) =>
+      el(
+        'li',
+        {},
+        el('strong', {}, q.agent),
+        ` quarantined since ${time(q.since)}: ${q.anomalies.length} open ${q.anomalies.length === 1 ? 'anomaly' : 'anomalies'}; every field it reads needs an approval.`,
+        clearControl(`Clear quarantine of ${q.agent}`, (note) => officerGraphql(CLEAR_QUARANTINE, { agent: q.agent, note })),
+      ),
+    ),
+  );
+  fillBody(
+    'anomalies-table',
+    anomalies.map((a) =>
+      el(
+        'tr',
+        { className: `anomaly-${a.status}${a.quarantines ? ' quarantining' : ''}`, 'data-anomaly': String(a.id) },
+        el('td', {}, String(a.id)),
+        el('td', {}, time(a.detectedAt)),
+        el('td', {}, a.agent),
+        el('td', {}, a.purpose),
+        el('td', {}, statisticLabel(a)),
+        numCell(a.value),
+        el('td', { className: 'num' }, a.threshold === null ? '—' : fmt.format(a.threshold)),
+        el('td', { className: 'num' }, a.baseline ? fmt.format(a.baseline.median) : '—'),
+        numCell(a.occurrences),
+        el('td', {}, a.quarantines ? 'yes' : 'no'),
+        el('td', { className: 'wrap' }, a.status === 'open' ? 'open' : `cleared by ${a.clearedBy} ${time(a.clearedAt)}: ${a.note ?? ''}`),
+        el('td', {}, a.status === 'open' ? clearControl(`Clear anomaly ${a.id}`, (note) => officerGraphql(CLEAR_ANOMALY, { id: a.id, note })) : ''),
+      ),
+    ),
+  );
+}
+
 function openRecord(record) {
   $('record-title').textContent = `Audit record #${record.seq}`;
   $('record-json').textContent = JSON.stringify(record, null, 2);
@@ -445,6 +516,10 @@ function drawCards(data) {
   $('total-withheld').textContent = fmt.format(data.withheldRows.reduce((n, w) => n + w.rows, 0));
   $('total-subjects').textContent = fmt.format(data.agentSummaries.reduce((n, s) => n + s.distinctSubjects, 0));
   $('total-epsilon').textContent = fmt.format(data.privacyBudgets.agents.reduce((n, a) => n + (a.epsilonSpent ?? 0), 0));
+  $('total-anomalies').textContent = fmt.format(data.openAnomalies.length);
+  $('card-anomalies').classList.toggle('warn', data.openAnomalies.length > 0);
+  $('total-quarantined').textContent = fmt.format(data.quarantines.length);
+  $('card-quarantined').classList.toggle('alert', data.quarantines.length > 0);
 }
 
 // ----- loading ------------------------------------------------------------------------------------------
@@ -461,10 +536,11 @@ async function refresh() {
   const mine = ++generation;
   offset = 0;
   try {
-    const data = await officerGraphql(DASHBOARD_QUERY, { filter: currentFilter(), limit: PAGE_SIZE, offset, ...findingSelection() });
+    const data = await officerGraphql(DASHBOARD_QUERY, { filter: currentFilter(), limit: PAGE_SIZE, offset, ...findingSelection(), ...anomalySelection() });
     if (mine !== generation) return;
     clearError();
     drawCards(data);
+    drawAnomalies(data.anomalies, data.quarantines);
     drawAccesses(data.accessesByDay);
     drawDecisions(data.decisionBreakdown);
     drawBudgets(data.privacyBudgets);
@@ -603,6 +679,8 @@ function wire() {
   $('filters').addEventListener('submit', (event) => event.preventDefault());
   $('findings-filters').addEventListener('change', () => refresh());
   $('findings-filters').addEventListener('submit', (event) => event.preventDefault());
+  $('anomalies-filters').addEventListener('change', () => refresh());
+  $('anomalies-filters').addEventListener('submit', (event) => event.preventDefault());
   $('page-prev').addEventListener('click', () => turnPage(-1));
   $('page-next').addEventListener('click', () => turnPage(1));
   $('verify-chain').addEventListener('click', () => verifyChain());

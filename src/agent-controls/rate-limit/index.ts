@@ -1,0 +1,1 @@
+export { type RateLimited, RateLimiter } from './limiter.ts';
