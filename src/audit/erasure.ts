@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Db } from '../sql/index.ts';
-import { type ActorKind, subjectPseudonym } from './record.ts';
+import { type ActorKind, stateChangeDraft, subjectPseudonym } from './record.ts';
 import { currentSubjectKeys, recordedPseudonym } from './subject-keys.ts';
 import { appendAuditRecord } from './writer.ts';
 
@@ -44,27 +43,16 @@ export async function eraseSubject(db: Db, keys: { auditKey: Uint8Array; subject
       // Brokers that keep pseudonyms in memory (KnownPseudonyms) drop them at their next batch.
       await tx.query('UPDATE audit_head SET key_epoch = key_epoch + 1 WHERE id = 1');
     }
-    const record = await appendAuditRecord(tx, keys.auditKey, {
-      recordedAt: new Date(),
-      requestId: randomUUID(),
-      actorKind: request.actor.kind,
-      actorId: request.actor.id,
-      purpose: null,
-      actorLocation: null,
-      operationKind: 'subject_erasure',
-      operationName: null,
-      operationHash: null,
-      decision: 'allowed',
-      code: null,
-      reason: null,
-      tables: ['subject_keys'],
-      fields: [],
-      rowCount: 0,
-      subjects: new Map(),
-      privacyCost: null,
-      findings: [],
-      details: { subjectKind: request.kind, keyDestroyed: key !== null, recordsUnlinked, reference: request.reference ?? null },
-    });
+    const record = await appendAuditRecord(
+      tx,
+      keys.auditKey,
+      stateChangeDraft({
+        actor: request.actor,
+        operationKind: 'subject_erasure',
+        tables: ['subject_keys'],
+        details: { subjectKind: request.kind, keyDestroyed: key !== null, recordsUnlinked, reference: request.reference ?? null },
+      }),
+    );
     return { keyDestroyed: key !== null, recordsUnlinked, auditSeq: record.seq };
   });
 }

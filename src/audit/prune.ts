@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../sql/index.ts';
 import { checkpointSignature, GENESIS, latestCheckpoint } from './checkpoint.ts';
-import type { ActorKind } from './record.ts';
+import { type ActorKind, stateChangeDraft } from './record.ts';
 import { verifyAuditChain } from './verify.ts';
 import { appendAuditRecord } from './writer.ts';
 
@@ -207,32 +206,22 @@ export async function pruneAuditLog(db: Db, auditKey: Uint8Array, plan: PrunePla
   }
   if (pruned === 0) return { pruned, prunedThrough: (await latestCheckpoint(db)).seq, auditSeq: null };
   const record = await db.transaction((tx) =>
-    appendAuditRecord(tx, auditKey, {
-      recordedAt: new Date(),
-      requestId: randomUUID(),
-      actorKind: options.actor.kind,
-      actorId: options.actor.id,
-      purpose: null,
-      actorLocation: null,
-      operationKind: 'audit_prune',
-      operationName: null,
-      operationHash: null,
-      decision: 'allowed',
-      code: null,
-      reason: null,
-      tables: ['audit_log', 'audit_subjects'],
-      fields: [],
-      rowCount: pruned,
-      subjects: new Map(),
-      privacyCost: null,
-      findings: [],
-      details: {
-        before: plan.before.toISOString(),
-        prunedFrom,
-        prunedThrough: plan.throughSeq,
-        retentionOverridden: plan.conflicts.length > 0 ? describeConflicts(plan.conflicts) : [],
-      },
-    }),
+    appendAuditRecord(
+      tx,
+      auditKey,
+      stateChangeDraft({
+        actor: options.actor,
+        operationKind: 'audit_prune',
+        tables: ['audit_log', 'audit_subjects'],
+        rowCount: pruned,
+        details: {
+          before: plan.before.toISOString(),
+          prunedFrom,
+          prunedThrough: plan.throughSeq,
+          retentionOverridden: plan.conflicts.length > 0 ? describeConflicts(plan.conflicts) : [],
+        },
+      }),
+    ),
   );
   return { pruned, prunedThrough: plan.throughSeq, auditSeq: record.seq };
 }

@@ -1,4 +1,4 @@
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 
 export type Decision = 'allowed' | 'denied' | 'error' | 'pending_approval';
 export type ActorKind = 'agent' | 'officer' | 'anonymous' | 'cli';
@@ -36,6 +36,42 @@ export interface AuditDraft {
   privacyCost: Record<string, unknown> | null;
   findings: Array<Record<string, unknown>>;
   details: Record<string, unknown>;
+}
+
+/**
+ * The record of an action on shared state rather than a read of data (an erasure, a prune, an incident, an anomaly, a
+ * zone decision): it returns no field, row or subject and spends no budget. `tables` are those it changed.
+ */
+export function stateChangeDraft(change: {
+  actor: { kind: ActorKind; id: string | null };
+  operationKind: string;
+  tables: string[];
+  details: Record<string, unknown>;
+  purpose?: string | null;
+  decision?: Decision;
+  rowCount?: number;
+}): AuditDraft {
+  return {
+    recordedAt: new Date(),
+    requestId: randomUUID(),
+    actorKind: change.actor.kind,
+    actorId: change.actor.id,
+    purpose: change.purpose ?? null,
+    actorLocation: null,
+    operationKind: change.operationKind,
+    operationName: null,
+    operationHash: null,
+    decision: change.decision ?? 'allowed',
+    code: null,
+    reason: null,
+    tables: change.tables,
+    fields: [],
+    rowCount: change.rowCount ?? 0,
+    subjects: new Map(),
+    privacyCost: null,
+    findings: [],
+    details: change.details,
+  };
 }
 
 export interface AuditRecord extends Omit<AuditDraft, 'subjects'> {

@@ -25,7 +25,7 @@ export function registerServeCommand(program: Command): void {
         '                                with the demo world on first start)\n' +
         '  KEYHOLE_REQUEST_DEADLINE_MS   how long one request may run (default 10000)\n' +
         '  KEYHOLE_CORS_ORIGINS          origins whose pages may read answers (default none)\n' +
-        '  KEYHOLE_BASELINE_INTERVAL_MS  how often agents\' behaviour is checked against their baselines (default 250; 0: never)\n' +
+        "  KEYHOLE_BASELINE_INTERVAL_MS  how often agents' behaviour is checked against their baselines (default 250; 0: never)\n" +
         '  KEYHOLE_MAX_BODY_BYTES, KEYHOLE_HEADERS_TIMEOUT_MS, KEYHOLE_REQUEST_TIMEOUT_MS, KEYHOLE_KEEP_ALIVE_TIMEOUT_MS,\n' +
         '  KEYHOLE_MAX_CONNECTIONS, KEYHOLE_SHUTDOWN_DEADLINE_MS   HTTP limits (README, HTTP)\n' +
         '\nSIGINT or SIGTERM drains: requests in flight finish (up to KEYHOLE_SHUTDOWN_DEADLINE_MS), then it exits.\n' +

@@ -67,11 +67,10 @@ const subjectJurisdiction = z
   .refine((condition) => Object.keys(condition).length > 0, 'expected in or notIn');
 
 /** What src/agent-controls/baselines scores: per request, and per window of `windowMinutes`. */
-export const ANOMALY_STATISTICS = [
-  'rowsPerRequest',
-  'subjectsPerRequest',
-  'fieldsPerRequest',
-  'epsilonPerRequest',
+/** What one request is scored on, against the agent's recent requests. */
+export const REQUEST_STATISTICS = ['rowsPerRequest', 'subjectsPerRequest', 'fieldsPerRequest', 'epsilonPerRequest'] as const;
+/** What one window (an hour by default) of an agent's activity under one purpose is scored on. */
+export const WINDOW_STATISTICS = [
   'requestsPerWindow',
   'rowsPerWindow',
   'subjectsPerWindow',
@@ -79,6 +78,7 @@ export const ANOMALY_STATISTICS = [
   'maskedFilterAttemptsPerWindow',
   'epsilonPerWindow',
 ] as const;
+export const ANOMALY_STATISTICS = [...REQUEST_STATISTICS, ...WINDOW_STATISTICS] as const;
 export type AnomalyStatistic = (typeof ANOMALY_STATISTICS)[number];
 
 /** A robust z-score above which a value is an anomaly; null: the statistic is not scored. */

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { type ActorKind, type AuditDraft, appendAuditRecords } from '../../audit/index.ts';
+import { type ActorKind, type AuditDraft, appendAuditRecords, stateChangeDraft } from '../../audit/index.ts';
 import type { Queryable } from '../../sql/index.ts';
 import type { AnomalyKind, Finding } from './scoring.ts';
 
@@ -108,27 +107,7 @@ function auditedEvent(
   purpose: string | null,
   details: Record<string, unknown>,
 ): AuditDraft {
-  return {
-    recordedAt: new Date(),
-    requestId: randomUUID(),
-    actorKind: actor.kind,
-    actorId: actor.id,
-    purpose,
-    actorLocation: null,
-    operationKind,
-    operationName: null,
-    operationHash: null,
-    decision: 'allowed',
-    code: null,
-    reason: null,
-    tables: ['agent_anomalies'],
-    fields: [],
-    rowCount: 0,
-    subjects: new Map(),
-    privacyCost: null,
-    findings: [],
-    details,
-  };
+  return stateChangeDraft({ actor, operationKind, purpose, tables: ['agent_anomalies'], details });
 }
 
 /** The same anomaly twice in one batch (one agent, purpose, statistic and detail) is one, seen that many times. */

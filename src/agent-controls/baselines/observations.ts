@@ -1,25 +1,9 @@
 import type { FieldAccess } from '../../audit/index.ts';
-import type { AnomalyStatistic } from '../../config/index.ts';
+import { type AnomalyStatistic, REQUEST_STATISTICS, WINDOW_STATISTICS } from '../../config/index.ts';
 import type { AccessTally } from '../../request/state.ts';
 
-/** The statistics of one request, scored against the agent's recent requests. */
-export const REQUEST_STATISTICS = [
-  'rowsPerRequest',
-  'subjectsPerRequest',
-  'fieldsPerRequest',
-  'epsilonPerRequest',
-] as const satisfies readonly AnomalyStatistic[];
+export { REQUEST_STATISTICS, WINDOW_STATISTICS };
 export type RequestStatistic = (typeof REQUEST_STATISTICS)[number];
-
-/** The statistics of one window (an hour by default) of an agent's activity under one purpose. */
-export const WINDOW_STATISTICS = [
-  'requestsPerWindow',
-  'rowsPerWindow',
-  'subjectsPerWindow',
-  'denialsPerWindow',
-  'maskedFilterAttemptsPerWindow',
-  'epsilonPerWindow',
-] as const satisfies readonly AnomalyStatistic[];
 export type WindowStatistic = (typeof WINDOW_STATISTICS)[number];
 
 /**

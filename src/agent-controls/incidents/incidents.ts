@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { type AuditDraft, appendAuditRecord } from '../../audit/index.ts';
+import { type AuditDraft, appendAuditRecord, stateChangeDraft } from '../../audit/index.ts';
 import type { AgentRegistry } from '../../config/index.ts';
 import { revokeAgent } from '../../identity/index.ts';
 import type { Db, Queryable } from '../../sql/index.ts';
@@ -59,31 +58,16 @@ const fromRow = (row: IncidentRow): Incident => ({
 
 /** An incident command's audit record: a person's action on shared state, like an erasure or a prune. */
 function incidentRecord(operationKind: 'incident_open' | 'incident_close', by: string, incident: Incident): AuditDraft {
-  return {
-    recordedAt: new Date(),
-    requestId: randomUUID(),
-    actorKind: 'cli',
-    actorId: by,
-    purpose: null,
-    actorLocation: null,
+  return stateChangeDraft({
+    actor: { kind: 'cli', id: by },
     operationKind,
-    operationName: null,
-    operationHash: null,
-    decision: 'allowed',
-    code: null,
-    reason: null,
     tables: operationKind === 'incident_open' ? ['agent_status', 'incidents'] : ['incidents'],
-    fields: [],
-    rowCount: 0,
-    subjects: new Map(),
-    privacyCost: null,
-    findings: [],
     details: {
       incident: incident.id,
       agent: incident.agent,
       ...(operationKind === 'incident_open' ? { reason: incident.reason } : { note: incident.note }),
     },
-  };
+  });
 }
 
 export interface OpenIncidentRequest {

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { type ActorKind, type AuditDraft, appendAuditRecords, type Decision } from '../../audit/index.ts';
+import { type ActorKind, type AuditDraft, appendAuditRecords, type Decision, stateChangeDraft } from '../../audit/index.ts';
 import type { AgentRegistry, ZoneName } from '../../config/index.ts';
 import type { Db, Queryable } from '../../sql/index.ts';
 
@@ -63,27 +62,7 @@ export interface ZoneActor {
 const FILE_ACTOR: ZoneActor = { kind: 'cli', id: null };
 
 function zoneRecord(actor: ZoneActor, operationKind: string, decision: Decision, details: Record<string, unknown>): AuditDraft {
-  return {
-    recordedAt: new Date(),
-    requestId: randomUUID(),
-    actorKind: actor.kind,
-    actorId: actor.id,
-    purpose: null,
-    actorLocation: null,
-    operationKind,
-    operationName: null,
-    operationHash: null,
-    decision,
-    code: null,
-    reason: null,
-    tables: ['agent_zones'],
-    fields: [],
-    rowCount: 0,
-    subjects: new Map(),
-    privacyCost: null,
-    findings: [],
-    details,
-  };
+  return stateChangeDraft({ actor, operationKind, decision, tables: ['agent_zones'], details });
 }
 
 /** What reconciling agents.yaml with the zones in force did. */
