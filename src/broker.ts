@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
 import type { Plugin } from 'graphql-yoga';
-import { type BrokerSecrets, loadBrokerSecrets, loadProjectConfig, type ProjectConfig } from './config/index.ts';
+import { type BrokerSecrets, type ConfigIssue, loadBrokerSecrets, loadProjectConfig, type ProjectConfig } from './config/index.ts';
 import { loadTokenKeys, type TokenKeys } from './identity/index.ts';
 import { corsOriginsFrom, createAgentYoga, dpAggregateExtension, heAggregateExtension, ViewSchemaCache } from './graphql/index.ts';
 import { type JurisdictionRules, loadJurisdictionRules, makeComplianceGate, withheldJurisdictions } from './compliance/index.ts';
@@ -10,10 +10,14 @@ import { ZonesInForce, zonedPrivacy } from './agent-controls/zones/index.ts';
 import { BaselineMonitor, baselineIntervalFrom, useBaselineGuard } from './agent-controls/baselines/index.ts';
 import { type Log, silentLog } from './log.ts';
 import { useOfficerRoutes } from './officer/index.ts';
-import { loadMaskingStage, type MaskingStage, watchMaskingRules } from './masking/index.ts';
+import { loadMaskingStage, type MaskingStage, RULES_DIR, watchMaskingRules } from './masking/index.ts';
 import { type Db, migrate } from './sql/index.ts';
 import { Drain } from './http/drain.ts';
-import { useHealthRoutes } from './http/health.ts';
+import { explorerEnabled, useExplorer } from './http/explorer.ts';
+import { type RulesInForce, useHealthRoutes } from './http/health.ts';
+import { readRulesSnapshot, replaceDirectory, type RulesSnapshot } from './config/rules-versions.ts';
+import { recordRulesVersion } from './audit/rules-versions.ts';
+import { useRulesVersion } from './graphql/plugins/use-rules-version.ts';
 import { requestDeadlineFrom } from './http/request-deadline.ts';
 
 /**
@@ -30,9 +34,12 @@ export interface BrokerSetup {
   requestDeadlineMs: number;
   corsOrigins: readonly string[];
   baselineIntervalMs: number;
+  /** The files of schema/ and masking-rules/ as read for this start: the rules version the broker starts on. */
+  rules: RulesSnapshot;
 }
 
 export async function loadBrokerSetup(root: string, dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<BrokerSetup> {
+  const rules = await readRulesSnapshot(root);
   const config = await loadProjectConfig(root);
   // In production without a configured token key the broker refuses to start.
   const tokenKeys = await loadTokenKeys(dataDir, env);
@@ -42,7 +49,7 @@ export async function loadBrokerSetup(root: string, dataDir: string, env: NodeJS
   const secrets = await loadBrokerSecrets(dataDir, env);
   const masking = await loadMaskingStage(root, config, secrets);
   const jurisdictions = await loadJurisdictionRules(join(root, 'schema', 'jurisdictions'));
-  return { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs, corsOrigins, baselineIntervalMs };
+  return { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs, corsOrigins, baselineIntervalMs, rules };
 }
 
 export interface BrokerOptions {
@@ -56,6 +63,8 @@ export interface BrokerOptions {
   setup?: BrokerSetup;
   /** More HTTP routes served before GraphQL (e.g. the CLI hand-over of the server process). */
   routes?: Plugin[];
+  /** Problems of the files on disk when `root` is a stored rules version started on instead (shown on /readyz). */
+  pendingProblems?: readonly ConfigIssue[];
 }
 
 export interface Broker {
@@ -66,6 +75,8 @@ export interface Broker {
   views: ViewSchemaCache;
   /** The shutdown state: readiness and the GraphQL endpoint refuse while it drains. */
   drain: Drain;
+  /** The rules version in force (stored in rules_versions) and any refused edit pending on disk. */
+  rules: () => RulesInForce;
   /** Behavioural baselines: evaluates new audit records every KEYHOLE_BASELINE_INTERVAL_MS, or when ticked. */
   baselines: BaselineMonitor;
   /** Serves one HTTP request: `/graphql`, `/livez`, `/readyz`, `/healthz`, the officer routes. */
@@ -85,6 +96,12 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const setup = options.setup ?? (await loadBrokerSetup(options.root, options.dataDir, env));
   const { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs } = setup;
   await migrate(options.db);
+  let rulesSnapshot = setup.rules;
+  const started = await recordRulesVersion(options.db, secrets.auditKey, rulesSnapshot);
+  let rules: RulesInForce = { version: started.id, hash: started.hash, pending: options.pendingProblems ?? [] };
+  // Each masking decider this broker has served under → its stored version (schema/ does not reload, so one each).
+  const storedVersionOf = new Map([[masking.decider.version, started.id]]);
+  if (started.changed) log({ msg: 'rules version in force changed', rulesVersion: started.id, previous: started.previousId, hash: started.hash });
   const zones = await ZonesInForce.open({ db: options.db, registry: config.registry, auditKey: secrets.auditKey, log });
   const drain = new Drain();
   const baselines = new BaselineMonitor({
@@ -118,7 +135,18 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     keys: masking.keys,
     version: masking.decider.version,
     log,
-    onReload: (decider) => views.setDecider(decider),
+    // The new version is stored and audited before any request is served under it; if that fails, the old one stays.
+    onReload: async (decider) => {
+      const next = replaceDirectory(rulesSnapshot, RULES_DIR, await readRulesSnapshot(options.root, [RULES_DIR]));
+      const recorded = await recordRulesVersion(options.db, secrets.auditKey, next);
+      storedVersionOf.set(decider.version, recorded.id);
+      views.setDecider(decider);
+      rulesSnapshot = next;
+      rules = { ...rules, version: recorded.id, hash: recorded.hash };
+    },
+    onProblems: (pending) => {
+      rules = { ...rules, pending };
+    },
   });
   const yoga = createAgentYoga({
     db: options.db,
@@ -128,8 +156,11 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     views,
     log,
     routes: [
-      useHealthRoutes(options.db, drain),
+      // Among the routes, which run before identity and the other gates, so the records of their refusals carry it too.
+      useRulesVersion({ inForce: () => rules.version, ofMasking: (maskingVersion) => storedVersionOf.get(maskingVersion) }),
+      useHealthRoutes(options.db, drain, () => rules),
       useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log, requestDeadlineMs, drain }),
+      ...(explorerEnabled(env) ? [useExplorer()] : []),
       ...(options.routes ?? []),
     ],
     plugins: [useBaselineGuard(baselines)],
@@ -145,6 +176,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     tokenKeys,
     views,
     drain,
+    rules: () => rules,
     baselines,
     fetch: async (request) => yoga.fetch(request),
     listener: yoga as unknown as RequestListener,

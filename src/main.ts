@@ -1,8 +1,10 @@
 import type { Plugin } from 'graphql-yoga';
 import { type Broker, createBroker, loadBrokerSetup } from './broker.ts';
-import { projectRoot, resolveDataDir } from './config/index.ts';
+import { ConfigError, projectRoot, resolveDataDir } from './config/index.ts';
 import { hasDemoData, seedDemo } from './demo/index.ts';
 import { type HttpLimits, httpLimitsFrom } from './http/limits.ts';
+import { requestDeadlineFrom } from './http/request-deadline.ts';
+import { lastValidRulesSetup, startsOnLastValidRules } from './last-valid-rules.ts';
 import { type BrokerServer, createBrokerServer } from './http/server.ts';
 import type { Log } from './log.ts';
 import { type Db, migrate } from './sql/index.ts';
@@ -61,18 +63,33 @@ async function startBroker({ env, log, routes }: ServeOptions): Promise<Started>
   const limits = httpLimitsFrom(env);
   const dataDir = resolveDataDir(env);
   const root = projectRoot(env);
-  const setup = await loadBrokerSetup(root, dataDir, env);
+  // Invalid files refuse the start here, unless told to start on the last valid rules version stored (which needs the database).
+  const onDisk = await loadBrokerSetup(root, dataDir, env).catch((error: unknown) => {
+    if (error instanceof ConfigError && startsOnLastValidRules(env)) return error;
+    throw error;
+  });
+  const requestDeadlineMs = onDisk instanceof ConfigError ? requestDeadlineFrom(env.KEYHOLE_REQUEST_DEADLINE_MS) : onDisk.requestDeadlineMs;
   // No statement outlives a request's deadline, so a request answered DEADLINE_EXCEEDED holds no connection after.
-  const { db, where, created } = await openDatabase({ name: `keyhole broker (port ${port})`, port }, env, { statementTimeoutMs: setup.requestDeadlineMs });
+  const { db, where, created } = await openDatabase({ name: `keyhole broker (port ${port})`, port }, env, { statementTimeoutMs: requestDeadlineMs });
   try {
     await seedEmbeddedIfEmpty(db, created, where, log);
+    const served = onDisk instanceof ConfigError ? await lastValidRulesSetup(db, dataDir, env, onDisk, log) : { root, setup: onDisk };
     let serving: Broker | undefined;
     const broker = () => {
       if (!serving) throw new Error('the broker is not serving yet');
       return serving;
     };
     const extra = (await routes?.({ root, dataDir, db, where, broker })) ?? [];
-    serving = await createBroker({ root, db, dataDir, env, log, setup, routes: extra });
+    serving = await createBroker({
+      root: served.root,
+      db,
+      dataDir,
+      env,
+      log,
+      setup: served.setup,
+      routes: extra,
+      pendingProblems: onDisk instanceof ConfigError ? onDisk.issues : undefined,
+    });
     return { broker: serving, where, port, limits };
   } catch (error) {
     await db.close().catch(() => undefined);

@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { createBroker } from '../broker.ts';
 import { hasDemoData } from '../demo/index.ts';
 import { DEMO_SESSION } from '../demo/session.ts';
-import { loadProjectConfig, projectRoot, resolveDataDir } from '../config/index.ts';
+import { type AgentRegistry, loadProjectConfig, projectRoot, resolveDataDir } from '../config/index.ts';
 import { issueToken, loadTokenKeys } from '../identity/index.ts';
+import { DataDirLockedError } from '../sql/embedded.ts';
 import { CliError, withContext } from './context.ts';
-import { stdout } from './output.ts';
+import { stderr, stdout } from './output.ts';
 
 interface Reply {
   data?: Record<string, unknown> | null;
@@ -64,33 +65,49 @@ export function registerDemoCommand(program: Command): void {
     )
     .action(async (options: { url: string; show?: boolean }) => {
       const config = await loadProjectConfig(projectRoot());
-      if (await brokerAt(options.url)) {
-        // Tokens are signed with the same development keys the broker checks (the data dir's token-keys.json).
-        const keys = await loadTokenKeys(resolveDataDir());
-        const token = (agent: string, purpose?: string) => issueToken({ keys, registry: config.registry, subject: agent, purpose, ttlSeconds: 300 });
-        const send: Send = async (bearer, query) => {
-          const response = await fetch(graphqlRequest(new URL('/graphql', options.url).toString(), bearer, query));
-          return { status: response.status, reply: (await response.json()) as Reply };
-        };
-        await runSession(send, token, options.show ?? false);
-        return;
+      const show = options.show ?? false;
+      if (await brokerAt(options.url)) return sessionThrough(options.url, config.registry, show);
+      try {
+        await sessionInProcess(show);
+      } catch (error) {
+        // The broker holding the embedded database is the one to ask, whatever port it serves on.
+        if (!(error instanceof DataDirLockedError) || error.brokerPort === undefined) throw error;
+        const url = `http://127.0.0.1:${error.brokerPort}`;
+        stderr().write(`keyhole: the broker holding ${resolveDataDir()} serves at ${url}; the session goes there\n`);
+        await sessionThrough(url, config.registry, show);
       }
-      await withContext('demo', async ({ root, dataDir, db, where }) => {
-        if (!(await hasDemoData(db))) {
-          throw new CliError(`${where} holds no demo data: run \`npx keyhole db init --demo\` first (\`npm start\` also seeds an empty embedded database)`);
-        }
-        const broker = await createBroker({ root, db, dataDir });
-        const token = (agent: string, purpose?: string) =>
-          issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: agent, purpose, ttlSeconds: 300 });
-        const send: Send = async (bearer, query) => {
-          const response = await broker.fetch(graphqlRequest('http://keyhole.local/graphql', bearer, query));
-          return { status: response.status, reply: (await response.json()) as Reply };
-        };
-        try {
-          await runSession(send, token, options.show ?? false);
-        } finally {
-          broker.stop();
-        }
-      });
     });
+}
+
+/** The session through a running broker's HTTP endpoint. */
+async function sessionThrough(url: string, registry: AgentRegistry, show: boolean): Promise<void> {
+  // Tokens are signed with the same development keys the broker checks (the data dir's token-keys.json).
+  const keys = await loadTokenKeys(resolveDataDir());
+  const token = (agent: string, purpose?: string) => issueToken({ keys, registry, subject: agent, purpose, ttlSeconds: 300 });
+  const send: Send = async (bearer, query) => {
+    const response = await fetch(graphqlRequest(new URL('/graphql', url).toString(), bearer, query));
+    return { status: response.status, reply: (await response.json()) as Reply };
+  };
+  await runSession(send, token, show);
+}
+
+/** The session through a broker made in this process, on the database no one else holds. */
+async function sessionInProcess(show: boolean): Promise<void> {
+  await withContext('demo', async ({ root, dataDir, db, where }) => {
+    if (!(await hasDemoData(db))) {
+      throw new CliError(`${where} holds no demo data: run \`npx keyhole db init --demo\` first (\`npm start\` also seeds an empty embedded database)`);
+    }
+    const broker = await createBroker({ root, db, dataDir });
+    const token = (agent: string, purpose?: string) =>
+      issueToken({ keys: broker.tokenKeys, registry: broker.config.registry, subject: agent, purpose, ttlSeconds: 300 });
+    const send: Send = async (bearer, query) => {
+      const response = await broker.fetch(graphqlRequest('http://keyhole.local/graphql', bearer, query));
+      return { status: response.status, reply: (await response.json()) as Reply };
+    };
+    try {
+      await runSession(send, token, show);
+    } finally {
+      broker.stop();
+    }
+  });
 }

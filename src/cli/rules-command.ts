@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { type AgentDefinition, ConfigError, formatIssue, loadProjectConfig, type ProjectConfig, projectRoot } from '../config/index.ts';
+import { loadJurisdictionRules } from '../compliance/index.ts';
+import { type AgentDefinition, ConfigError, type ConfigIssue, loadProjectConfig, type ProjectConfig, projectRoot } from '../config/index.ts';
+import { jsonSchemaFiles } from '../config/json-schemas.ts';
+import { formatFinding, type LintFinding, lintProject, readLintSources } from '../config/lint.ts';
 import { createMaskingKeys, deciderFor, loadMaskingRules, type MaskingKeys } from '../masking/index.ts';
 import { explainView, formatExplanation } from '../masking/rules/explain.ts';
 import { fixtureKeys, FIXTURES_DIR, readFixtureSources, runFixtures } from '../masking/rules/fixtures.ts';
@@ -24,22 +29,72 @@ function purposesOf(agent: AgentDefinition, purpose: string | undefined): readon
   return [purpose];
 }
 
-async function check(): Promise<void> {
-  const root = projectRoot();
-  const config = await loadProjectConfig(root);
-  let set: Awaited<ReturnType<typeof loadMaskingRules>>;
+/** Issues name files relative to the project, so a steward can paste them into an editor wherever they stand. */
+const relativeTo =
+  (root: string) =>
+  (issue: ConfigIssue): ConfigIssue => ({ ...issue, file: isAbsolute(issue.file) ? relative(root, issue.file) : issue.file });
+
+/** The loaded project, or the errors that stop it loading (every file's, not only the first one's). */
+async function loadForCheck(root: string) {
+  const keys = throwawayKeys();
+  const jurisdictionsDir = join(root, 'schema', 'jurisdictions');
+  const [config, jurisdictions] = await Promise.allSettled([loadProjectConfig(root), loadJurisdictionRules(jurisdictionsDir)]);
+  const issues: ConfigIssue[] = [];
+  for (const result of [config, jurisdictions]) {
+    if (result.status === 'rejected') {
+      if (!(result.reason instanceof ConfigError)) throw result.reason;
+      issues.push(...result.reason.issues);
+    }
+  }
+  if (config.status === 'rejected' || jurisdictions.status === 'rejected') return { issues: issues.map(relativeTo(root)) };
   try {
-    set = await loadMaskingRules(root, config, throwawayKeys());
+    const masking = await loadMaskingRules(root, config.value, keys);
+    return { config: config.value, jurisdictions: jurisdictions.value, masking, decide: deciderFor(masking, keys).decide, issues };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    stderr().write(`${error.issues.length} error(s) in masking rules:\n${error.issues.map(formatIssue).join('\n')}\n`);
-    process.exitCode = 1;
+    return { issues: error.issues.map(relativeTo(root)) };
+  }
+}
+
+async function check(options: { json?: boolean }): Promise<void> {
+  const root = projectRoot();
+  const loaded = await loadForCheck(root);
+  // A file that does not load says what it expected in its message; the linter only runs over a project that loads.
+  let findings: LintFinding[] = loaded.issues.map((issue) => ({ ...issue, severity: 'error' }));
+  if (loaded.config) {
+    const { config, masking, decide, jurisdictions } = loaded;
+    const sources = await readLintSources(root, jurisdictions.sets);
+    const risky: LintFinding[] = masking.warnings.map((warning) => ({ ...warning, severity: 'warning' }));
+    findings = [...lintProject({ config, masking, decide, jurisdictions, sources }), ...risky];
+  }
+  const errorCount = findings.filter((f) => f.severity === 'error').length;
+  const warningCount = findings.length - errorCount;
+  if (errorCount > 0) process.exitCode = 1;
+  if (options.json) {
+    stdout().write(
+      `${JSON.stringify({ ok: errorCount === 0, errors: errorCount, warnings: warningCount, version: loaded.masking?.version ?? null, findings }, null, 2)}\n`,
+    );
     return;
   }
-  for (const warning of set.warnings) stderr().write(`warning: ${formatIssue(warning)}\n`);
+  for (const f of findings) stderr().write(`${formatFinding(f)}\n`);
+  if (!loaded.masking) {
+    stdout().write(`FAILED: ${errorCount} error(s) stop schema/ and masking-rules/ from loading; the broker would refuse to start\n`);
+    return;
+  }
+  const what = `schema/ (catalog, agents, policies, ${loaded.jurisdictions.sets.length} jurisdiction rule set(s)) and ${loaded.masking.rules.length} masking rule(s) in ${loaded.masking.files.length} file(s)`;
   stdout().write(
-    `ok: schema/ (catalog, agents, policies) and ${set.rules.length} masking rule(s) in ${set.files.length} file(s) are valid; ${set.warnings.length} warning(s); version ${set.version}\n`,
+    `${errorCount === 0 ? 'ok' : 'FAILED'}: ${what} load; ${errorCount} error(s), ${warningCount} warning(s); version ${loaded.masking.version}\n`,
   );
+}
+
+/** Writes schema/json-schema/*.json from the zod schemas (each YAML file names its schema in its header comment). */
+async function schemas(): Promise<void> {
+  const root = projectRoot();
+  for (const [file, text] of jsonSchemaFiles()) {
+    await mkdir(dirname(join(root, file)), { recursive: true });
+    await writeFile(join(root, file), text);
+    stdout().write(`wrote ${file}\n`);
+  }
 }
 
 async function test(): Promise<void> {
@@ -116,8 +171,15 @@ export function registerRulesCommands(program: Command): void {
   const rules = program.command('rules').description('Check, test and explain the masking rules in masking-rules/');
   rules
     .command('check')
-    .description('Validate schema/ and masking-rules/ together; list every error (file:line: field: problem) and exit 1 if any')
+    .description(
+      'Validate schema/ and masking-rules/ together and lint them across files (fields no rule covers, views whose answers the rule sets refuse); list every finding (file:line: field: problem, and a fix) and exit 1 on any error',
+    )
+    .option('--json', 'print the findings as JSON')
     .action(check);
+  rules
+    .command('schemas')
+    .description('Write schema/json-schema/*.json, the JSON Schema of each kind of YAML file, from the schemas the broker loads them with')
+    .action(schemas);
   rules.command('test').description(`Run the fixtures in ${FIXTURES_DIR}/*.yaml (request, input row, expected masked row); exit 1 if any fails`).action(test);
   rules
     .command('explain')

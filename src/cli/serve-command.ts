@@ -26,6 +26,9 @@ export function registerServeCommand(program: Command): void {
         '  KEYHOLE_REQUEST_DEADLINE_MS   how long one request may run (default 10000)\n' +
         '  KEYHOLE_CORS_ORIGINS          origins whose pages may read answers (default none)\n' +
         "  KEYHOLE_BASELINE_INTERVAL_MS  how often agents' behaviour is checked against their baselines (default 250; 0: never)\n" +
+        '  KEYHOLE_EXPLORER               the query explorer at /explorer: on or off (default on, off when NODE_ENV=production)\n' +
+        '  KEYHOLE_START_ON_LAST_VALID_RULES=1  with an invalid schema/ or masking-rules/ file on disk, start on the last valid\n' +
+        '                                rules version stored in the database (said in the log and on /readyz) instead of refusing\n' +
         '  KEYHOLE_MAX_BODY_BYTES, KEYHOLE_HEADERS_TIMEOUT_MS, KEYHOLE_REQUEST_TIMEOUT_MS, KEYHOLE_KEEP_ALIVE_TIMEOUT_MS,\n' +
         '  KEYHOLE_MAX_CONNECTIONS, KEYHOLE_SHUTDOWN_DEADLINE_MS   HTTP limits (README, HTTP)\n' +
         '\nSIGINT or SIGTERM drains: requests in flight finish (up to KEYHOLE_SHUTDOWN_DEADLINE_MS), then it exits.\n' +

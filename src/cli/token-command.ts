@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadProjectConfig, projectRoot, resolveDataDir } from '../config/index.ts';
 import { issueToken, loadTokenKeys, parseTtl } from '../identity/index.ts';
-import { stdout } from './output.ts';
+import { stderr, stdout } from './output.ts';
 
 export function registerTokenCommand(program: Command): void {
   program
@@ -25,5 +25,6 @@ export function registerTokenCommand(program: Command): void {
         ttlSeconds: options.ttl === undefined ? undefined : parseTtl(options.ttl),
       });
       stdout().write(`${token}\n`);
+      stderr().write(`keyhole: signed with key "${keys.signing?.kid}" (${keys.source}); a broker accepts it only if it verifies with that key\n`);
     });
 }

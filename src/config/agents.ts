@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { unknownChoice } from './choices.ts';
 import { ConfigError, type YamlSource } from './yaml-source.ts';
 import { buildZones, type ZoneName, zoneName, type ZoneRules, zonesSchema } from './zones.ts';
 
@@ -125,15 +126,16 @@ export interface AgentRegistry {
 export function buildAgentRegistry(source: YamlSource): AgentRegistry {
   const file = source.parse(agentsFileSchema);
   const { zones, issues } = buildZones(source, file.zones);
+  const roles = Object.keys(file.roles);
   for (const [id, agent] of Object.entries(file.agents)) {
-    if (!file.roles[agent.role]) issues.push(source.issue(['agents', id, 'role'], `unknown role "${agent.role}"`));
+    if (!file.roles[agent.role]) issues.push(source.issue(['agents', id, 'role'], unknownChoice('role', agent.role, roles)));
     agent.purposes.forEach((purpose, i) => {
-      if (!file.purposes[purpose]) issues.push(source.issue(['agents', id, 'purposes', i], `unknown purpose "${purpose}"`));
+      if (!file.purposes[purpose]) issues.push(source.issue(['agents', id, 'purposes', i], unknownChoice('purpose', purpose, Object.keys(file.purposes))));
     });
     if (file.officers[id]) issues.push(source.issue(['officers', id], `"${id}" is already an agent: officers are never agents`));
   }
   for (const role of Object.keys(file.tokens.maxLifetime.roles)) {
-    if (!file.roles[role]) issues.push(source.issue(['tokens', 'maxLifetime', 'roles', role], `unknown role "${role}"`));
+    if (!file.roles[role]) issues.push(source.issue(['tokens', 'maxLifetime', 'roles', role], unknownChoice('role', role, roles)));
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { unknownChoice } from './choices.ts';
 import { ConfigError, type ConfigIssue, type YamlSource } from './yaml-source.ts';
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case SQL identifier (a-z, 0-9, _)');
@@ -118,7 +119,7 @@ export function buildCatalog(source: YamlSource): Catalog {
 
   for (const [kind, subject] of Object.entries(file.subjects)) {
     const table = file.tables[subject.table];
-    if (!table) issues.push(source.issue(['subjects', kind, 'table'], `unknown table "${subject.table}"`));
+    if (!table) issues.push(source.issue(['subjects', kind, 'table'], unknownChoice('table', subject.table, Object.keys(file.tables))));
     else if (!('kind' in table.subject) || table.subject.kind !== kind) {
       issues.push(source.issue(['subjects', kind, 'table'], `table "${subject.table}" must declare subject: { kind: ${kind} }`));
     }
@@ -130,7 +131,7 @@ export function buildCatalog(source: YamlSource): Catalog {
       issues.push(source.issue(['tables', tableName, 'primaryKey'], `column "${table.primaryKey}" is not declared`));
     }
     if ('kind' in table.subject && !file.subjects[table.subject.kind]) {
-      issues.push(source.issue(['tables', tableName, 'subject', 'kind'], `unknown subject kind "${table.subject.kind}"`));
+      issues.push(source.issue(['tables', tableName, 'subject', 'kind'], unknownChoice('subject kind', table.subject.kind, Object.keys(file.subjects))));
     }
     if ('kind' in table.subject && !table.jurisdictionColumn) {
       issues.push(source.issue(['tables', tableName, 'subject'], 'a subject table must name its jurisdictionColumn'));
@@ -147,7 +148,7 @@ export function buildCatalog(source: YamlSource): Catalog {
     for (const [columnName, column] of Object.entries(table.columns)) {
       const at = ['tables', tableName, 'columns', columnName];
       column.tags.forEach((tag, i) => {
-        if (!tags.has(tag)) issues.push(source.issue([...at, 'tags', i], `unknown tag "${tag}"; declare it under tags: first`));
+        if (!tags.has(tag)) issues.push(source.issue([...at, 'tags', i], `${unknownChoice('tag', tag, tags.keys())}; declare it under tags: first`));
       });
       if (column.references) {
         const [refTable = '', refColumn = ''] = column.references.split('.');

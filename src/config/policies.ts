@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AgentRegistry } from './agents.ts';
 import type { Catalog } from './catalog.ts';
+import { unknownChoice } from './choices.ts';
 import { ConfigError, type ConfigIssue, type YamlSource } from './yaml-source.ts';
 
 export const SESSION_KEYS = ['agent.id', 'agent.purpose', 'agent.location', 'agent.serves'] as const;
@@ -190,17 +191,18 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
   const set = new Map<string, Policy>();
   file.policies.forEach((policy, p) => {
     const at = ['policies', p];
-    if (!registry.roles.has(policy.role)) issues.push(source.issue([...at, 'role'], `unknown role "${policy.role}"`));
+    if (!registry.roles.has(policy.role)) issues.push(source.issue([...at, 'role'], unknownChoice('role', policy.role, registry.roles.keys())));
     const tables = new Map<string, TablePolicy>();
     for (const [tableName, table] of Object.entries(policy.tables)) {
       const tableAt = [...at, 'tables', tableName];
       const catalogTable = catalog.tables.get(tableName);
       if (!catalogTable) {
-        issues.push(source.issue(tableAt, `unknown table "${tableName}"`));
+        issues.push(source.issue(tableAt, unknownChoice('table', tableName, catalog.tables.keys())));
         continue;
       }
       const checkColumn = (column: string, path: (string | number)[]) => {
-        if (!catalogTable.columns.has(column)) issues.push(source.issue(path, `unknown column "${tableName}.${column}"`));
+        const qualified = [...catalogTable.columns.keys()].map((c) => `${tableName}.${c}`);
+        if (!catalogTable.columns.has(column)) issues.push(source.issue(path, unknownChoice('column', `${tableName}.${column}`, qualified)));
       };
       table.fields.forEach((field, i) => {
         checkColumn(field, [...tableAt, 'fields', i]);
@@ -240,20 +242,20 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
     const largestPage = Math.max(1, ...[...tables.values()].map((table) => table.maxLimit));
     const requestCaps = { rows: policy.maxRowsPerRequest ?? largestPage, subjects: policy.maxSubjectsPerRequest ?? largestPage };
     policy.purposes.forEach((purpose, i) => {
-      if (!registry.purposes.has(purpose)) issues.push(source.issue([...at, 'purposes', i], `unknown purpose "${purpose}"`));
+      if (!registry.purposes.has(purpose)) issues.push(source.issue([...at, 'purposes', i], unknownChoice('purpose', purpose, registry.purposes.keys())));
       const key = policyKey(policy.role, purpose);
       if (set.has(key)) issues.push(source.issue([...at, 'purposes', i], `a policy for ${key} is already declared`));
       set.set(key, { role: policy.role, purpose, tables, requestCaps, untrustedText: policy.untrustedText });
     });
   });
   for (const agent of Object.keys(file.privacy?.agents ?? {})) {
-    if (!registry.agents.has(agent)) issues.push(source.issue(['privacy', 'agents', agent], `unknown agent "${agent}"`));
+    if (!registry.agents.has(agent)) issues.push(source.issue(['privacy', 'agents', agent], unknownChoice('agent', agent, registry.agents.keys())));
   }
   for (const role of Object.keys(file.anomalies.roles)) {
-    if (!registry.roles.has(role)) issues.push(source.issue(['anomalies', 'roles', role], `unknown role "${role}"`));
+    if (!registry.roles.has(role)) issues.push(source.issue(['anomalies', 'roles', role], unknownChoice('role', role, registry.roles.keys())));
   }
   for (const agent of Object.keys(file.anomalies.agents)) {
-    if (!registry.agents.has(agent)) issues.push(source.issue(['anomalies', 'agents', agent], `unknown agent "${agent}"`));
+    if (!registry.agents.has(agent)) issues.push(source.issue(['anomalies', 'agents', agent], unknownChoice('agent', agent, registry.agents.keys())));
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return { byRolePurpose: set, privacy: file.privacy, anomalies: file.anomalies };

@@ -18,22 +18,22 @@ export interface ProjectConfig {
   policies: PolicySet;
 }
 
-async function readSource(file: string): Promise<YamlSource> {
+/** Reads `root/name`; its issues name `name`, relative to the project. */
+async function readSource(root: string, name: string): Promise<YamlSource> {
   try {
-    return await YamlSource.read(file);
+    return await YamlSource.read(join(root, name), name);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError([{ file, line: 1, field: '', message: `cannot read file: ${(error as Error).message}` }]);
+    throw new ConfigError([{ file: name, line: 1, field: '', message: `cannot read file: ${(error as Error).message}` }]);
   }
 }
 
 /** Loads `schema/` under `root`. Throws one ConfigError listing every problem found, each with file and line. */
 export async function loadProjectConfig(root: string): Promise<ProjectConfig> {
-  const schemaDir = join(root, 'schema');
   const [catalogSource, agentsSource, policiesSource] = await Promise.all([
-    readSource(join(schemaDir, 'catalog.yaml')),
-    readSource(join(schemaDir, 'agents.yaml')),
-    readSource(join(schemaDir, 'policies.yaml')),
+    readSource(root, 'schema/catalog.yaml'),
+    readSource(root, 'schema/agents.yaml'),
+    readSource(root, 'schema/policies.yaml'),
   ]);
   const catalog = buildCatalog(catalogSource);
   const registry = buildAgentRegistry(agentsSource);

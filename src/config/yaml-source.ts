@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { closestChoice } from './choices.ts';
 
 export type ConfigPath = ReadonlyArray<string | number>;
 
@@ -30,6 +31,14 @@ export function formatPath(path: ConfigPath): string {
   return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
 }
 
+/** Zod's message, with the value a misspelt choice most likely meant. */
+function withSuggestion(issue: z.core.$ZodIssue, root: unknown): string {
+  if (issue.code !== 'invalid_value') return issue.message;
+  const written = issue.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key], root);
+  const nearest = typeof written === 'string' ? closestChoice(written, issue.values.map(String)) : undefined;
+  return nearest ? `${issue.message}; did you mean "${nearest}"?` : issue.message;
+}
+
 /** A parsed YAML file that can say on which line any path of it stands. */
 export class YamlSource {
   readonly file: string;
@@ -52,8 +61,9 @@ export class YamlSource {
     this.value = this.doc.toJS({ maxAliasCount: 100 });
   }
 
-  static async read(file: string): Promise<YamlSource> {
-    return new YamlSource(file, await readFile(file, 'utf8'));
+  /** Reads `file`; issues name it `name` (a path relative to the project, so a steward's editor can open it). */
+  static async read(file: string, name = file): Promise<YamlSource> {
+    return new YamlSource(name, await readFile(file, 'utf8'));
   }
 
   /** The line of the deepest node on `path` that exists (the key's line for a missing field). */
@@ -91,6 +101,6 @@ export class YamlSource {
   parse<S extends z.ZodType>(schema: S): z.output<S> {
     const result = schema.safeParse(this.value);
     if (result.success) return result.data;
-    throw new ConfigError(result.error.issues.map((zodIssue) => this.issue(zodIssue.path as ConfigPath, zodIssue.message)));
+    throw new ConfigError(result.error.issues.map((zodIssue) => this.issue(zodIssue.path as ConfigPath, withSuggestion(zodIssue, this.value))));
   }
 }

@@ -9,6 +9,7 @@ import { groupDomain, type Mechanism, type Output, outputKey, planAggregate, SUB
 import { compileAggregate } from './aggregate-sql.ts';
 import { aggregateOf } from './aggregates.ts';
 import { admitPrivacySpend, asPrivacyRefusal, chargeRelease } from './admission.ts';
+import { epsilonRemaining } from './budget-figures.ts';
 import type { BudgetLedger, BudgetState } from './ledger.ts';
 import type { Release } from './request-spend.ts';
 import { type AggregateRelease, releaseAggregate } from './release.ts';
@@ -56,7 +57,7 @@ function budgetView(state: BudgetState | undefined) {
     period: state.period,
     epsilonLimit: state.epsilonLimit,
     epsilonSpent: state.epsilonSpent,
-    epsilonRemaining: Math.max(0, state.epsilonLimit - state.epsilonSpent),
+    epsilonRemaining: epsilonRemaining(state.epsilonLimit, state.epsilonSpent),
     deltaLimit: state.deltaLimit,
     deltaSpent: state.deltaSpent,
     queries: state.queries,

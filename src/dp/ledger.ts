@@ -1,6 +1,7 @@
 import type { PrivacyConfig } from '../config/index.ts';
 import type { Queryable } from '../sql/index.ts';
 import { type ComposedCost, epsilonAt, type PrivacyCost } from './accountant.ts';
+import { budgetFigure, epsilonRemaining, periodResetsOn } from './budget-figures.ts';
 
 /** A budget's state after (or without) a spend, as agents and officers see it. */
 export interface BudgetState {
@@ -16,12 +17,21 @@ export interface BudgetState {
 
 export class BudgetExhaustedError extends Error {
   readonly scope: string;
+  /** The ε a request may still ask in all this period (a pure-ε, δ = 0 request of at most this fits). */
+  readonly epsilonRemaining: number;
+  /** The first day (UTC) of the next period, when the budget is whole again. */
+  readonly resetsOn: string;
   constructor(scope: string, needed: number, state: BudgetState) {
+    const remaining = epsilonRemaining(state.epsilonLimit, state.epsilonSpent);
+    const resetsOn = periodResetsOn(state.period);
+    const fits = remaining > 0 ? `a request asking ε ≤ ${remaining} in all (with δ = 0) still fits` : 'no further ε fits';
     super(
-      `the ${scope.startsWith('dataset:') ? 'dataset' : 'agent'} privacy budget for ${state.period} cannot cover ε=${needed} (spent ${state.epsilonSpent.toFixed(4)} of ${state.epsilonLimit})`,
+      `the ${scope.startsWith('dataset:') ? 'dataset' : 'agent'} privacy budget for ${state.period} cannot cover ε=${budgetFigure(needed)} (spent ${state.epsilonSpent} of ${state.epsilonLimit}); ${fits} until it resets on ${resetsOn} (UTC)`,
     );
     this.name = 'BudgetExhaustedError';
     this.scope = scope;
+    this.epsilonRemaining = remaining;
+    this.resetsOn = resetsOn;
   }
 }
 
@@ -54,8 +64,8 @@ export function stateOf(row: BudgetRow, total: ComposedCost = composed(row), que
     period: row.period,
     epsilonLimit: row.epsilon_limit,
     deltaLimit: row.delta_limit,
-    epsilonSpent: epsilonAt(total, row.delta_limit),
-    deltaSpent: total.approxDelta,
+    epsilonSpent: budgetFigure(epsilonAt(total, row.delta_limit)),
+    deltaSpent: budgetFigure(total.approxDelta),
     queries,
   };
 }

@@ -1,4 +1,5 @@
 import { addComposed, addCost, checkBudget, type ComposedCost, NO_COST, type PrivacyCost } from './accountant.ts';
+import { budgetFigure } from './budget-figures.ts';
 import { BudgetExhaustedError, type BudgetLedger, type BudgetRow, type BudgetState, composed, stateOf } from './ledger.ts';
 import type { PrivacyRelease, RequestPrivacyCost } from '../request/state.ts';
 import type { Queryable } from '../sql/index.ts';
@@ -89,7 +90,12 @@ export class RequestPrivacySpend {
   /** The refusal for the whole request: the total it asked and what the tighter budget had left. */
   refusalMessage(): string {
     const locked = this.releases.length;
-    return `This request's ${locked} privacy release${locked === 1 ? '' : 's'} ask ε=${round(this.askedEpsilon)} in all; ${this.refused!.message}. Nothing was released or charged.`;
+    return `This request's ${locked} privacy release${locked === 1 ? '' : 's'} ask ε=${budgetFigure(this.askedEpsilon)} in all; ${this.refused!.message}. Nothing was released or charged.`;
+  }
+
+  /** What the refusal adds to its error's extensions: what still fits, and when the budget is whole again. */
+  refusalExtensions(): { epsilonRemaining: number; resetsOn: string } {
+    return { epsilonRemaining: this.refused!.epsilonRemaining, resetsOn: this.refused!.resetsOn };
   }
 
   /** Writes the request's total to the ledger (one update per budget row) and keeps its answers for replay. */
@@ -143,8 +149,6 @@ export class RequestPrivacySpend {
 const fits = (spent: ComposedCost, row: BudgetRow) => checkBudget(spent, { epsilon: Number(row.epsilon_limit), delta: Number(row.delta_limit) }).withinBudget;
 
 const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
-
-const round = (value: number) => Number(value.toPrecision(12));
 
 const spends = new WeakMap<object, RequestPrivacySpend>();
 

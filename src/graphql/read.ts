@@ -147,7 +147,7 @@ export function withholdingOf(shape: RowShape, out: Map<string, readonly string[
   return out;
 }
 
-function maskDescription(field: ViewField): { mask: string; rule?: string | undefined } {
+export function maskDescription(field: ViewField): { mask: string; rule?: string | undefined } {
   const exposure = field.exposure;
   if (exposure.kind === 'clear') return { mask: 'clear', rule: exposure.rule };
   const variants = [...exposure.byJurisdiction.entries()].map(([j, v]) => `${j}:${v.mask}`);

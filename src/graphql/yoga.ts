@@ -134,7 +134,8 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       maxAliasesPlugin({ n: QUERY_LIMITS.aliases, allowList: [], ...reportLimit }),
       useMaxDirectives({ n: QUERY_LIMITS.directives, error: queryLimitError }),
       costLimitPlugin({ maxCost: QUERY_LIMITS.cost, ...reportLimit }),
-      blockFieldSuggestionsPlugin(),
+      // The hint goes without a trace: its default mark, "[Suggestion hidden]", told agents (and audit reasons) a near name exists.
+      blockFieldSuggestionsPlugin({ mask: '' }),
       useErrorHygiene(),
       useArgumentHygiene(),
       ...(options.plugins ?? []),

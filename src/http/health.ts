@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+import type { ConfigIssue } from '../config/index.ts';
 import type { Db } from '../sql/index.ts';
 import type { Drain } from './drain.ts';
 
@@ -31,22 +32,37 @@ async function probeReady(db: Db): Promise<void> {
   }
 }
 
+/** The rules version a broker serves under, and what is wrong with the files on disk that it refused. */
+export interface RulesInForce {
+  /** The stored version's id (rules_versions), or null before it is stored. */
+  version: number | null;
+  hash: string;
+  /** Problems of files on disk that were not taken; the version above stays in force meanwhile. */
+  pending: readonly ConfigIssue[];
+}
+
+function rulesReport(rules: RulesInForce) {
+  return { version: rules.version, hash: rules.hash, pending: rules.pending.map(({ file, line, field, message }) => ({ file, line, field, message })) };
+}
+
 /**
  * `/livez`: the process answers. `/readyz` (and `/healthz`, its older name): a load balancer may send traffic —
- * the probe passes and the broker is not draining. Failures say which, never the database's message.
+ * the probe passes and the broker is not draining. Failures say which, never the database's message. Both also
+ * say which rules version is in force and any refused edit pending on disk: still ready, but a steward must look.
  */
-export function useHealthRoutes(db: Db, drain: Drain): Plugin {
+export function useHealthRoutes(db: Db, drain: Drain, rules?: () => RulesInForce): Plugin {
   return {
     async onRequest({ url, endResponse }) {
       if (url.pathname === '/livez') return endResponse(Response.json({ status: 'ok' }));
       if (url.pathname !== '/readyz' && url.pathname !== '/healthz') return;
-      if (drain.draining) return endResponse(Response.json({ status: 'draining', database: db.kind }, { status: 503 }));
+      const report = rules && { rules: rulesReport(rules()) };
+      if (drain.draining) return endResponse(Response.json({ status: 'draining', database: db.kind, ...report }, { status: 503 }));
       const started = performance.now();
       try {
         await probeReady(db);
-        endResponse(Response.json({ status: 'ok', database: db.kind, latencyMs: Math.round(performance.now() - started) }));
+        endResponse(Response.json({ status: 'ok', database: db.kind, latencyMs: Math.round(performance.now() - started), ...report }));
       } catch {
-        endResponse(Response.json({ status: 'unavailable', database: db.kind }, { status: 503 }));
+        endResponse(Response.json({ status: 'unavailable', database: db.kind, ...report }, { status: 503 }));
       }
     },
   };

@@ -19,6 +19,8 @@ export const TOKEN_ALG = 'EdDSA';
 export interface TokenKeys {
   verifyKey: CryptoKey | JWTVerifyGetKey;
   signing?: { key: CryptoKey; kid: string };
+  /** The key ids the broker verifies with, where it knows them (a bare public key names none). */
+  kids?: readonly string[];
   source: string;
 }
 
@@ -31,6 +33,7 @@ interface DevKeyFile {
 async function devKeys(dataDir: string): Promise<TokenKeys> {
   const file = join(dataDir, 'token-keys.json');
   let stored: DevKeyFile;
+  let made = false;
   try {
     stored = JSON.parse(await readFile(file, 'utf8')) as DevKeyFile;
   } catch (error) {
@@ -40,11 +43,14 @@ async function devKeys(dataDir: string): Promise<TokenKeys> {
     stored = { kid, privateJwk: await exportJWK(privateKey), publicJwk: await exportJWK(publicKey) };
     await mkdir(dataDir, { recursive: true });
     await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600, flag: 'wx' });
+    made = true;
   }
   return {
     verifyKey: (await importJWK(stored.publicJwk, TOKEN_ALG)) as CryptoKey,
     signing: { key: (await importJWK(stored.privateJwk, TOKEN_ALG)) as CryptoKey, kid: stored.kid },
-    source: `development key pair in ${file}`,
+    kids: [stored.kid],
+    // Said when new: a token signed with a key pair made just now is refused by a broker on another data dir.
+    source: `${made ? 'new development key pair, made just now in' : 'development key pair in'} ${file}`,
   };
 }
 
@@ -59,7 +65,8 @@ export async function loadTokenKeys(dataDir: string, env: NodeJS.ProcessEnv = pr
   const signing = env.KEYHOLE_TOKEN_PRIVATE_KEY ? { key: await importPKCS8(env.KEYHOLE_TOKEN_PRIVATE_KEY, TOKEN_ALG), kid } : undefined;
   if (env.KEYHOLE_JWKS) {
     const jwks = JSON.parse(env.KEYHOLE_JWKS) as JSONWebKeySet;
-    return { verifyKey: createLocalJWKSet(jwks), ...(signing ? { signing } : {}), source: 'KEYHOLE_JWKS' };
+    const kids = jwks.keys.flatMap((key) => (typeof key.kid === 'string' ? [key.kid] : []));
+    return { verifyKey: createLocalJWKSet(jwks), ...(signing ? { signing } : {}), kids, source: 'KEYHOLE_JWKS' };
   }
   if (env.KEYHOLE_TOKEN_PUBLIC_KEY) {
     return {

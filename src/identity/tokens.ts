@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import {
   type AgentDefinition,
   type AgentRegistry,
@@ -135,8 +135,27 @@ async function verifiedClaims(token: string, keys: TokenKeys, clockSkew: number,
     if (error instanceof errors.JWTExpired) {
       throw new IdentityError('TOKEN_EXPIRED', 'the token has expired; request a new one', claimedSubject(token));
     }
-    throw new IdentityError('TOKEN_INVALID', 'the token is not a valid Keyhole token', claimedSubject(token));
+    throw new IdentityError('TOKEN_INVALID', unheldKeyMessage(token, keys) ?? 'the token is not a valid Keyhole token', claimedSubject(token));
   }
+}
+
+/**
+ * A token signed with a key the broker does not hold is the developer's commonest first mistake (a token minted
+ * against another data dir), so the refusal names the token's key id and the broker's. Key ids are public
+ * (a JWKS publishes them); the token's is cut short and kept printable, as it is the caller's text.
+ */
+function unheldKeyMessage(token: string, keys: TokenKeys): string | null {
+  if (!keys.kids || keys.kids.length === 0) return null;
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(token).kid;
+  } catch {
+    return null;
+  }
+  if (typeof kid !== 'string' || keys.kids.includes(kid)) return null;
+  const named = kid.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
+  const held = keys.kids.map((k) => `"${k}"`).join(', ');
+  return `the token was signed with key "${named}", which this broker does not hold (it verifies with ${held}); mint it with one of those (a development key pair: keyhole token with the broker's KEYHOLE_DATA_DIR)`;
 }
 
 /** The registered agent or officer a verified token names; the registry is read on every request, never cached. */

@@ -1,5 +1,6 @@
+import type { PrivacyConfig } from '../config/index.ts';
 import { epsilonAt } from '../dp/index.ts';
-import { type BudgetRow, composed as composedCost } from '../dp/ledger.ts';
+import { type BudgetRow, budgetPeriod, composed as composedCost } from '../dp/ledger.ts';
 import type { Queryable } from '../sql/index.ts';
 import { bindParam } from './filter.ts';
 import { num } from './sql-values.ts';
@@ -22,6 +23,8 @@ export interface BudgetUse {
   deltaSpent: number;
   rhoSpent: number;
   queries: number;
+  /** When the period ends and a fresh budget starts (UTC); null for a period of unknown form. */
+  resetsAt: string | null;
 }
 
 export interface BudgetQuery {
@@ -69,6 +72,7 @@ export function budgetUse(row: BudgetRow, kind: BudgetScopeKind, name: string): 
     deltaSpent: composed.approxDelta,
     rhoSpent: composed.rho,
     queries: num(row.queries),
+    resetsAt: periodInterval(row.period)?.end.toISOString() ?? null,
   };
 }
 
@@ -85,4 +89,47 @@ export async function budgetUses(db: Queryable, query: BudgetQuery): Promise<Bud
     if (!scope || !periodOverlaps(row.period, query.from, query.to)) return [];
     return [budgetUse(row, scope[1] as BudgetScopeKind, scope[2]!)];
   });
+}
+
+/**
+ * The current period's budgets that policies.yaml declares but the ledger has no row for yet (nothing was
+ * charged): an officer sees every agent that may spend, not only those that did.
+ */
+export function unspentBudgets(
+  privacy: PrivacyConfig | undefined,
+  dataset: string,
+  query: BudgetQuery,
+  listed: readonly BudgetUse[],
+  now = new Date(),
+): BudgetUse[] {
+  if (!privacy) return [];
+  const period = budgetPeriod(privacy.period, now);
+  if (query.period ? query.period !== period : !periodOverlaps(period, query.from, query.to)) return [];
+  const declared = [
+    ...Object.entries(privacy.agents)
+      .filter(([agent]) => !query.agent || agent === query.agent)
+      .map(([agent, budget]) => ({ kind: 'agent' as const, name: agent, budget })),
+    { kind: 'dataset' as const, name: dataset, budget: privacy.dataset },
+  ];
+  const seen = new Set(listed.filter((u) => u.period === period).map((u) => u.scope));
+  return declared
+    .filter(({ kind, name }) => !seen.has(`${kind}:${name}`))
+    .map(({ kind, name, budget }) =>
+      budgetUse(
+        {
+          scope: `${kind}:${name}`,
+          period,
+          epsilon_limit: budget.epsilon,
+          delta_limit: budget.delta,
+          pure_epsilon: 0,
+          pure_rho: 0,
+          approx_epsilon: 0,
+          approx_delta: 0,
+          rho: 0,
+          queries: 0,
+        },
+        kind,
+        name,
+      ),
+    );
 }

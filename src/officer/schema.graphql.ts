@@ -112,6 +112,8 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     rhoSpent: Float!
     "Answers charged (a replayed answer is not)."
     queries: BigInt!
+    "When the period ends and the budget starts afresh (UTC, from policies.yaml privacy.period); null for a period of unknown form."
+    resetsAt: DateTime
   }
 
   type PrivacyBudgetReport {
@@ -366,6 +368,14 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
   "An agent in approval-required mode until an officer clears its anomalies."
   type Quarantine { agent: String! since: DateTime! anomalies: [ID!]! }
 
+  type RulesFileChange { path: String! linesAdded: Int! linesRemoved: Int! }
+  "What changed against the version in force before this one was first stored."
+  type RulesDiff { added: [String!]! removed: [String!]! changed: [RulesFileChange!]! }
+  "One set of schema/ and masking-rules/ files a broker put in force; audit records name it in details.rulesVersion."
+  type RulesVersionSummary { id: ID! hash: String! createdAt: DateTime! inForceAt: DateTime! previousId: ID diff: RulesDiff! }
+  type RulesFile { path: String! text: String! }
+  type RulesVersion { id: ID! hash: String! createdAt: DateTime! inForceAt: DateTime! previousId: ID diff: RulesDiff! files: [RulesFile!]! }
+
   type Mutation {
     "Approves (for validForHours) or denies a pending request; the decision is audited under the officer."
     decideApproval(id: ID!, approve: Boolean!, reason: String, validForHours: Float = 24): Approval!
@@ -389,7 +399,7 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     accessesByDay(filter: AuditFilter): [DailyAccess!]!
     decisionBreakdown(filter: AuditFilter): [DecisionCount!]!
     agentSummaries(from: DateTime, to: DateTime, filter: AuditFilter): [AgentSummary!]!
-    "The DP ledger's budgets whose period overlaps the range (or is 'period'); an agent filter narrows the agents' budgets."
+    "The DP ledger's budgets whose period overlaps the range (or is 'period'), and the current period's declared budgets nothing was charged to yet; an agent filter narrows the agents' budgets."
     privacyBudgets(period: String, from: DateTime, to: DateTime, filter: AuditFilter): PrivacyBudgetReport!
     "Compliance findings, denials first, then flags, then the rest, newest first within each. 'jurisdiction' (or the filter's) is the finding's."
     findings(from: DateTime, to: DateTime, jurisdiction: String, outcomes: [FindingOutcome!], check: String, filter: AuditFilter, limit: Int = 200): [Finding!]!
@@ -409,5 +419,9 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     incidents(agent: String, status: IncidentStatus): [Incident!]!
     "What an agent received in [since, until) (until: now by default), from its audit records, and the breach-notification duties that may apply."
     incidentReport(agent: String!, since: DateTime!, until: DateTime): IncidentReport!
+    "Rules versions, the one in force now first."
+    rulesVersions(limit: Int = 50): [RulesVersionSummary!]!
+    "One rules version with the text of every file, so a rule an audit record cites as file:line reads as it stood."
+    rulesVersion(id: ID!): RulesVersion
   }
 `;

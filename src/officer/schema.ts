@@ -14,6 +14,7 @@ import {
 } from '../agent-controls/baselines/index.ts';
 import { type AgentZoneReport, agentZoneReport, decideZoneChange, listAgentZones, ZoneChangeNotPendingError } from '../agent-controls/zones/index.ts';
 import { type FieldAccess, subjectPseudonym, verifyAuditChain } from '../audit/index.ts';
+import { listRulesVersions, readRulesVersion } from '../audit/rules-versions.ts';
 import type { BrokerSecrets, Catalog, ProjectConfig } from '../config/index.ts';
 import { refusal } from '../request/refusals.ts';
 import { requestState, type RequestState } from '../request/state.ts';
@@ -21,7 +22,7 @@ import { BigIntScalar, DateTimeScalar } from '../http/scalars.ts';
 import { type JurisdictionRules, loadJurisdictionRules, type Outcome, OUTCOMES } from '../compliance/index.ts';
 import type { OfficerPrincipal } from '../identity/index.ts';
 import type { Queryable } from '../sql/index.ts';
-import { budgetUses } from './budget-queries.ts';
+import { budgetUses, unspentBudgets } from './budget-queries.ts';
 import * as compliance from './compliance-queries.ts';
 import type { AuditFilter } from './filter.ts';
 import * as log from './log-queries.ts';
@@ -278,13 +279,15 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
         privacyBudgets: officerField('privacyBudgets', LEDGER, async (args: FilterArgs & { period?: string | null }, { db }) => {
           const filter = readFilter(args);
           checkText('period', args.period);
-          const uses = (await budgetUses(db, { agent: filter.agent, period: args.period, from: filter.from, to: filter.to })).map((u) => ({
-            ...u,
-            agent: u.kind === 'agent' ? u.name : null,
-          }));
+          const query = { agent: filter.agent, period: args.period, from: filter.from, to: filter.to };
+          const spent = await budgetUses(db, query);
+          const declared = unspentBudgets(options.config.policies.privacy, catalog.dataset, query, spent);
+          const uses = [...spent, ...declared]
+            .sort((a, b) => (a.scope === b.scope ? (a.period < b.period ? -1 : 1) : a.scope < b.scope ? -1 : 1))
+            .map((u) => ({ ...u, agent: u.kind === 'agent' ? u.name : null }));
           return {
             source: 'dp_budget',
-            note: budgetNote(uses.length === 0),
+            note: budgetNote(spent.length === 0),
             agents: uses.filter((u) => u.kind === 'agent'),
             datasets: uses.filter((u) => u.kind === 'dataset'),
           };
@@ -327,6 +330,16 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
         ),
         // Runs on the request's statements (its transaction, if it has one): PGlite serialises everything behind an open transaction.
         auditChainStatus: officerField('auditChainStatus', LOG_AND_SUBJECTS, (_args, { db }) => verifyAuditChain(db, options.secrets.auditKey)),
+        rulesVersions: officerField('rulesVersions', ['rules_versions'], (args: { limit: number }, { db }) => {
+          checkPage(args.limit, 0);
+          return listRulesVersions(db, args.limit);
+        }),
+        rulesVersion: officerField('rulesVersion', ['rules_versions'], async (args: { id: string }, { db }) => {
+          const id = Number(args.id);
+          if (!Number.isSafeInteger(id) || id < 1) throw refusal('INVALID_ARGUMENT', '"id" must be a rules version id (a positive integer).');
+          const version = await readRulesVersion(db, id);
+          return version && { ...version, files: Object.entries(version.files).map(([path, text]) => ({ path, text })) };
+        }),
         incidents: officerField('incidents', ['incidents'], (args: { agent?: string | null; status?: IncidentStatus | null }, { db }) => {
           checkText('agent', args.agent);
           return listIncidents(db, args);

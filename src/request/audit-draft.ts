@@ -38,6 +38,7 @@ function auditDetails(access: AccessTally): Record<string, unknown> {
   if (access.officerQueries.length > 0) details.officerQueries = access.officerQueries;
   if (access.encryptedAggregate !== null) details.encryptedAggregate = access.encryptedAggregate;
   if (access.untrustedText !== null) details.untrustedText = access.untrustedText;
+  if (access.rulesVersion !== null) details.rulesVersion = access.rulesVersion;
   return details;
 }
 

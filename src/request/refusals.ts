@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   APPROVAL_REQUIRED: { status: 403, message: 'A field in this request needs a human approval.' },
   BUDGET_NOT_DECLARED: { status: 403, message: 'No privacy budget is declared for this agent, so it may not ask for differentially private answers.' },
   BUDGET_EXHAUSTED: { status: 403, message: 'The privacy budget for this query is exhausted.' },
-  PRIVACY_LIMIT_EXCEEDED: { status: 400, message: 'The ε or δ asked for exceeds what one query may spend.' },
+  PRIVACY_LIMIT_EXCEEDED: { status: 400, message: 'The ε or δ asked for is outside what one query may spend.' },
   TRANSFER_DENIED: { status: 403, message: 'Compliance rules deny this transfer.' },
   COMPLIANCE_DENIED: { status: 403, message: 'Compliance rules deny this answer.' },
   HE_OVERFLOW: { status: 400, message: 'This encrypted aggregate could exceed the exact range of its encryption scheme; narrow the filter.' },

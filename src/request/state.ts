@@ -103,6 +103,8 @@ export interface AccessTally {
   encryptedAggregate: EncryptedAggregateAsked | null;
   /** `untrustedText`. */
   untrustedText: UntrustedTextTally | null;
+  /** `rulesVersion`: the stored rules version (rules_versions.id) whose files decided the request. */
+  rulesVersion: number | null;
 }
 
 export interface RequestState {
@@ -145,6 +147,7 @@ export function newAccessTally(operationKind: OperationKind = 'query'): AccessTa
     officerQueries: [],
     encryptedAggregate: null,
     untrustedText: null,
+    rulesVersion: null,
   };
 }
 

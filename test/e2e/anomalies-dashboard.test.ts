@@ -7,8 +7,8 @@ import { raiseAnomalies, type RaisedFinding } from '../../src/agent-controls/bas
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
+import { CHROMIUM, redrawn } from '../support/browser.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** An officer's note is the one free text here: it must stay text. */
 const MARKUP_NOTE = '<img src=x onerror="window.__pwned=1"> known batch job';
 
@@ -74,13 +74,6 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's anomalies section in hea
     await t?.drop();
   });
 
-  /** Waits for the page to draw an answer newer than the one shown now. */
-  async function redrawn(action: () => Promise<unknown>): Promise<void> {
-    const before = Number(await page.evaluate(() => document.body.dataset.loaded));
-    await action();
-    await page.waitForFunction((n) => Number(document.body.dataset.loaded ?? 0) > n, before);
-  }
-
   it('lists the open anomalies with their statistic, value, threshold and baseline, and the quarantined agent', async () => {
     expect(await page.locator('#total-anomalies').textContent()).toBe('3');
     expect(await page.locator('#card-anomalies').getAttribute('class')).toBe('card warn');
@@ -103,11 +96,11 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's anomalies section in hea
     await fraudRow.getByRole('button').click();
     expect(await page.getByRole('alert').textContent()).toMatch(/write why in the note first/);
     await fraudRow.getByRole('textbox').fill(MARKUP_NOTE);
-    await redrawn(() => fraudRow.getByRole('button').click());
+    await redrawn(page, () => fraudRow.getByRole('button').click());
     expect(await rowsOf(page).count()).toBe(2);
     expect(await page.locator('#total-anomalies').textContent()).toBe('2');
 
-    await redrawn(() => page.getByRole('combobox', { name: 'Status' }).selectOption('cleared'));
+    await redrawn(page, () => page.getByRole('combobox', { name: 'Status' }).selectOption('cleared'));
     const cleared = rowsOf(page);
     expect(await cleared.count()).toBe(1);
     expect(await cleared.locator('td').nth(10).textContent()).toMatch(new RegExp(`^cleared by dpo .*: ${MARKUP_NOTE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
@@ -120,10 +113,10 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's anomalies section in hea
   it("clears the agent's quarantine, and the broker serves it again", async () => {
     const token = await kh.token('support-bot');
     expect((await kh.graphql(token, '{ customers(limit: 1) { id } }')).body.errors?.[0]?.extensions?.code).toBe('APPROVAL_REQUIRED');
-    await redrawn(() => page.getByRole('combobox', { name: 'Status' }).selectOption('open'));
+    await redrawn(page, () => page.getByRole('combobox', { name: 'Status' }).selectOption('open'));
     const quarantine = page.locator('#quarantines li');
     await quarantine.getByRole('textbox').fill('Red-team exercise, agreed with the desk.');
-    await redrawn(() => quarantine.getByRole('button', { name: 'Clear quarantine of support-bot' }).click());
+    await redrawn(page, () => quarantine.getByRole('button', { name: 'Clear quarantine of support-bot' }).click());
     expect(await page.locator('#quarantines li').count()).toBe(0);
     expect(await page.locator('#total-quarantined').textContent()).toBe('0');
     expect(await page.locator('#anomalies-table tbody td').allTextContents()).toEqual(['Nothing in this range.']);

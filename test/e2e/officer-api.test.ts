@@ -166,12 +166,34 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
   });
 
   it("reads privacy budgets from the DP ledger: ε spent composed at each budget's own δ, δ spent and queries", async () => {
-    const budget = 'scope kind name agent period epsilonLimit epsilonSpent epsilonRemaining deltaLimit deltaSpent rhoSpent queries';
+    const budget = 'scope kind name agent period epsilonLimit epsilonSpent epsilonRemaining deltaLimit deltaSpent rhoSpent queries resetsAt';
     const { privacyBudgets } = await data(`{ privacyBudgets { source note agents { ${budget} } datasets { ${budget} } } }`);
     expect(privacyBudgets.source).toBe('dp_budget');
     const [agent, ...otherAgents] = privacyBudgets.agents;
     const [dataset, ...otherDatasets] = privacyBudgets.datasets;
-    expect([otherAgents, otherDatasets]).toEqual([[], []]);
+    const [year, month] = period.split('-').map(Number);
+    const resetsAt = new Date(Date.UTC(year!, month!, 1)).toISOString();
+    // fraud-bot has a budget in policies.yaml and spent nothing: listed for the current period, untouched.
+    expect([otherAgents, otherDatasets]).toEqual([
+      [
+        {
+          scope: 'agent:fraud-bot',
+          kind: 'agent',
+          name: 'fraud-bot',
+          agent: 'fraud-bot',
+          period,
+          epsilonLimit: 5,
+          epsilonSpent: 0,
+          epsilonRemaining: 5,
+          deltaLimit: 0,
+          deltaSpent: 0,
+          rhoSpent: 0,
+          queries: 0,
+          resetsAt,
+        },
+      ],
+      [],
+    ]);
     // Four answers were charged once each: the replay cost nothing, the refused one was never charged.
     expect(agent).toMatchObject({
       scope: 'agent:analytics-bot',
@@ -183,6 +205,7 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
       deltaLimit: 1e-6,
       deltaSpent: 1e-8,
       queries: 3,
+      resetsAt,
     });
     expect(dataset).toMatchObject({
       scope: 'dataset:demo-bank',
@@ -214,9 +237,9 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect(dataset.epsilonSpent).toBeLessThan(agent.epsilonSpent);
 
     const narrowed = (await data(`{ privacyBudgets(filter: { agent: "fraud-bot" }) { agents { name } datasets { name } } }`)).privacyBudgets;
-    expect(narrowed).toEqual({ agents: [], datasets: [{ name: 'demo-bank' }] });
+    expect(narrowed).toEqual({ agents: [{ name: 'fraud-bot' }], datasets: [{ name: 'demo-bank' }] });
     const byPeriod = (await data('query($p: String) { privacyBudgets(period: $p) { agents { name } } }', { p: period })).privacyBudgets;
-    expect(byPeriod.agents).toEqual([{ name: 'analytics-bot' }]);
+    expect(byPeriod.agents).toEqual([{ name: 'analytics-bot' }, { name: 'fraud-bot' }]);
     const longAgo = (await data('{ privacyBudgets(from: "2020-01-01T00:00:00Z", to: "2020-02-01T00:00:00Z") { note agents { name } datasets { name } } }'))
       .privacyBudgets;
     expect(longAgo).toEqual({ note: expect.stringMatching(/^No differentially private answer/), agents: [], datasets: [] });
@@ -230,7 +253,8 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect(all).toHaveLength(17);
     expect(all.map((f: any) => f.outcome)).toEqual([...Array(1).fill('deny'), ...Array(8).fill('flag'), ...Array(8).fill('allow')]);
     expect(all[0]).toMatchObject({
-      seq: 10,
+      // After the rules_version record of the stricter broker that refused it (officer-fixtures.ts transferDenial).
+      seq: 11,
       agent: 'support-bot',
       purpose: 'customer_service',
       decision: 'denied',
@@ -246,10 +270,10 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
 
     const concerns = (await data(q, { o: ['deny', 'flag'] })).findings;
     expect(concerns.map((f: any) => `${f.seq} ${f.check} ${f.outcome} ${f.jurisdiction}`)).toEqual([
-      '10 cross_border_transfer deny EU-FR',
-      '11 special_category flag SG',
-      '11 purpose_limitation flag SG',
-      '10 cross_border_transfer flag EU-DE',
+      '11 cross_border_transfer deny EU-FR',
+      '12 special_category flag SG',
+      '12 purpose_limitation flag SG',
+      '11 cross_border_transfer flag EU-DE',
       '3 cross_border_transfer flag CN',
       '2 cross_border_transfer flag EU-DE',
       '2 cross_border_transfer flag EU-FR',
@@ -261,7 +285,7 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     // The jurisdiction is the finding's own: seq 3 also returned EU-DE subjects, but found nothing about them.
     const de = (await data(q, { j: 'EU-DE' })).findings;
     expect(de.map((f: any) => [f.seq, f.outcome])).toEqual([
-      [10, 'flag'],
+      [11, 'flag'],
       [2, 'flag'],
       [1, 'flag'],
     ]);

@@ -1,13 +1,18 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordRulesVersion } from '../../src/audit/rules-versions.ts';
 import { ConfigError, YamlSource } from '../../src/config/index.ts';
+import { readRulesSnapshot } from '../../src/config/rules-versions.ts';
+import { migrate } from '../../src/sql/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { keyholeCli, withCliWorld } from '../support/cli.ts';
+import { createPostgresTestDatabase } from '../support/databases.ts';
 import { projectWith } from '../support/project.ts';
 
 /** catalog.yaml with line 20 (a tag) broken: a quote never closed. */
@@ -83,6 +88,100 @@ describe('configuration is checked before any database work', () => {
     expect((error as { stderr: string }).stderr).toContain('catalog.yaml:20:');
     expect(await nothingLeftIn(dataDir)).toEqual([]);
     await rm(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe('a start refused for a file names it as the steward opens it', () => {
+  const refusedWith = async (edits: Record<string, (text: string) => string>) => {
+    const root = await projectWith(edits);
+    const dataDir = await mkdtemp(join(tmpdir(), 'keyhole-config-first-'));
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, KEYHOLE_ROOT: root, KEYHOLE_DATA_DIR: dataDir, PORT: '0' };
+      delete env.DATABASE_URL;
+      return await startBroker(env);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  };
+
+  it('a schema/ field: path relative to the project, line, field and message; exit 1, no stack', async () => {
+    const result = await refusedWith({ 'schema/agents.yaml': (text) => text.replace('role: support\n', 'role: nosuchrole\n') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^keyhole: cannot start: configuration error:\nschema\/agents\.yaml:\d+: agents\.support-bot\.role: unknown role "nosuchrole"/m,
+    );
+    expect(result.stderr).not.toContain(tmpdir());
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a masking-rules/ field: the same', async () => {
+    const result = await refusedWith({ 'masking-rules/customers.yaml': (text) => text.replace('params: { keepLast: 4 }', 'params: { keepLast: four }') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^masking-rules\/customers\.yaml:\d+: rules\[\d+\]\.params/m);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('KEYHOLE_START_ON_LAST_VALID_RULES=1 with an invalid file on disk', () => {
+  it('refuses while no valid version is stored, then starts on the last one stored, saying so in the log and on /readyz', async () => {
+    const t = await createPostgresTestDatabase();
+    const root = await projectWith();
+    const dataDir = await mkdtemp(join(tmpdir(), 'keyhole-last-valid-'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KEYHOLE_ROOT: root,
+      KEYHOLE_DATA_DIR: dataDir,
+      DATABASE_URL: t.url,
+      KEYHOLE_START_ON_LAST_VALID_RULES: '1',
+    };
+    const valid = await readRulesSnapshot(root);
+    const file = join(root, 'masking-rules', 'customers.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('params: { keepLast: 4 }', 'params: { keepLast: four }'));
+    let output = '';
+    const child = { process: undefined as ReturnType<typeof spawn> | undefined };
+    try {
+      const refused = await startBroker({ ...env, PORT: '0' });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^masking-rules\/customers\.yaml:\d+: /m);
+
+      await migrate(t.db);
+      const stored = await recordRulesVersion(t.db, new Uint8Array(32), valid);
+      const port = await freePort();
+      child.process = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), 'serve'], {
+        env: { ...env, PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.process.stdout!.on('data', (chunk) => (output += chunk));
+      child.process.stderr!.on('data', (chunk) => (output += chunk));
+      let readiness: { status?: string; rules?: unknown } = {};
+      for (let waited = 0; waited < 20_000 && readiness.status !== 'ok'; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        readiness = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.json() as Promise<typeof readiness>,
+          () => ({}),
+        );
+      }
+      expect(readiness, output).toMatchObject({
+        status: 'ok',
+        rules: { version: stored.id, hash: valid.hash, pending: [{ file: 'masking-rules/customers.yaml', field: expect.stringContaining('keepLast') }] },
+      });
+      expect(output).toMatch(/"level":50,.*serving the last valid rules version/);
+    } finally {
+      child.process?.kill('SIGTERM');
+      if (child.process && child.process.exitCode === null) await new Promise((resolve) => child.process!.once('exit', resolve));
+      await t.drop();
+      await rm(root, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

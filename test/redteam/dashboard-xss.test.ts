@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditRecord, subjectPseudonym } from '../../src/audit/index.ts';
 import { auditDraft } from '../support/audit.ts';
 import { useRedTeam } from './support.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { CHROMIUM } from '../support/browser.ts';
 
 if (!existsSync(CHROMIUM)) {
   console.warn(`dashboard XSS red team skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);

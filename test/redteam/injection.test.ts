@@ -246,7 +246,7 @@ describe('red team: SQL injection strings in every argument', () => {
     const forged = `${Buffer.from('{"alg":"EdDSA"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: payload })).toString('base64url')}.AAAA`;
     const claimed = await rt.kh.graphql(forged, '{ viewer { agent } }');
     expect(claimed.status).toBe(401);
-    expect((await rt.audit(claimed.requestId!))[0]!.details).toEqual({ claimedAgent: payload });
+    expect((await rt.audit(claimed.requestId!))[0]!.details).toEqual({ claimedAgent: payload, rulesVersion: expect.any(Number) });
     expect(rt.sql.statements.filter((text) => text.includes(MARK))).toEqual([]);
   });
 });

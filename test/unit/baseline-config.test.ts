@@ -25,8 +25,8 @@ describe("policies.yaml's anomalies section", () => {
     expect(issues).toEqual([expect.stringMatching(/^\d+ anomalies\.agents\.nobody-bot\.thresholds\.rowsPerRequest: /)]);
     const names = await issuesOf(section.replace('rowsPerRequest: 1', 'rowsPerRequest: 6'));
     expect(names).toEqual([
-      expect.stringMatching(/ anomalies\.roles\.helpdesk: unknown role "helpdesk"$/),
-      expect.stringMatching(/ anomalies\.agents\.nobody-bot: unknown agent "nobody-bot"$/),
+      expect.stringMatching(/ anomalies\.roles\.helpdesk: unknown role "helpdesk" \(expected one of: support, fraud, analytics, kyc\)$/),
+      expect.stringMatching(/ anomalies\.agents\.nobody-bot: unknown agent "nobody-bot" \(expected one of: .*kyc-bot\)$/),
     ]);
     expect(await issuesOf('anomalies:\n  thresholds: { rowsPerHour: 5 }')).toEqual([expect.stringMatching(/anomalies\.thresholds/)]);
   });

@@ -30,9 +30,9 @@ describe('project config', () => {
     );
     const error = await loadError(root);
     const issue = error.issues[0]!;
-    expect(issue.file).toMatch(/schema\/catalog\.yaml$/);
+    expect(issue.file).toBe('schema/catalog.yaml');
     expect(issue.field).toBe('tables.customers.columns.email.tags[0]');
-    expect(issue.message).toContain('unknown tag "pii.emial"');
+    expect(issue.message).toMatch(/^unknown tag "pii.emial" \(expected one of: .*; did you mean "pii.email"\?\); declare it under tags: first$/);
     const text = await readFile(join(root, 'schema', 'catalog.yaml'), 'utf8');
     expect(text.split('\n')[issue.line - 1]).toContain('pii.emial');
   });
@@ -52,7 +52,12 @@ describe('project config', () => {
       text.replace('role: support', 'role: helpdesk').replace('purposes: [analytics]\n    location', 'purposes: [marketing]\n    location'),
     );
     const error = await loadError(root);
-    expect(error.issues.map((i) => i.message)).toEqual(expect.arrayContaining(['unknown role "helpdesk"', 'unknown purpose "marketing"']));
+    expect(error.issues.map((i) => i.message)).toEqual(
+      expect.arrayContaining([
+        'unknown role "helpdesk" (expected one of: support, fraud, analytics, kyc)',
+        'unknown purpose "marketing" (expected one of: customer_service, fraud_detection, analytics, kyc_verification, payroll_analytics, claims)',
+      ]),
+    );
   });
 
   it('rejects YAML syntax errors with a line number', async () => {
@@ -67,6 +72,8 @@ describe('project config', () => {
       text.replace('fields: [id, customer_id, kind, currency, opened_on]', 'fields: [id, customer_id, kind, currency, opened_on, pin]'),
     );
     const error = await loadError(root);
-    expect(error.issues[0]!.message).toBe('unknown column "accounts.pin"');
+    expect(error.issues[0]!.message).toMatch(
+      /^unknown column "accounts.pin" \(expected one of: accounts.id, accounts.customer_id, .*; did you mean "accounts.id"\?\)$/,
+    );
   });
 });

@@ -45,12 +45,17 @@ describe('admitPrivacySpend', () => {
     [1, 1.01e-7, 'PRIVACY_LIMIT_EXCEEDED'],
     [2.000001, 1e-8, 'PRIVACY_LIMIT_EXCEEDED'],
     [1, 1, 'PRIVACY_LIMIT_EXCEEDED'],
+    [0, 0, 'INVALID_ARGUMENT'],
+    [-1, 0, 'INVALID_ARGUMENT'],
+    [Number.NaN, 0, 'INVALID_ARGUMENT'],
+    [1, -1e-9, 'INVALID_ARGUMENT'],
+    [1, 1.5, 'INVALID_ARGUMENT'],
   ])('ε = %s, δ = %s → %s', (epsilon, delta, code) => {
     expect(codeOf(admit(epsilon, delta))).toBe(code);
   });
 
   it('names the whole range in its refusal', () => {
-    expect(() => admit(5, 0)()).toThrow('Each query may spend 0.01 ≤ ε ≤ 2 and δ = 0 or 1e-10 ≤ δ ≤ 1e-7.');
+    expect(() => admit(5, 0)()).toThrow('This query asks ε = 5 and δ = 0; each query may spend 0.01 ≤ ε ≤ 2 and δ = 0 or 1e-10 ≤ δ ≤ 1e-7.');
   });
 
   it('refuses an agent without a budget, and any agent without a ledger, as BUDGET_NOT_DECLARED', () => {
@@ -70,7 +75,11 @@ describe('admitPrivacySpend', () => {
 describe('chargeRelease', () => {
   const tx = {} as Queryable;
   const spendThat = (charge: () => Promise<never>): RequestPrivacySpend =>
-    ({ charge, refusalMessage: () => 'over budget: nothing released' }) as unknown as RequestPrivacySpend;
+    ({
+      charge,
+      refusalMessage: () => 'over budget: nothing released',
+      refusalExtensions: () => ({ epsilonRemaining: 0, resetsOn: '2027-01-01' }),
+    }) as unknown as RequestPrivacySpend;
 
   it('turns an exhausted budget into BUDGET_EXHAUSTED with the spend’s own message', async () => {
     const exhausted = spendThat(async () => {
@@ -86,7 +95,7 @@ describe('chargeRelease', () => {
     });
     await expect(chargeRelease(exhausted, tx, {} as never)).rejects.toMatchObject({
       message: 'over budget: nothing released',
-      extensions: { code: 'BUDGET_EXHAUSTED' },
+      extensions: { code: 'BUDGET_EXHAUSTED', epsilonRemaining: 0, resetsOn: '2027-01-01' },
     });
   });
 

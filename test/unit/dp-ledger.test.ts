@@ -29,9 +29,14 @@ describe('budget periods and refusals', () => {
   it('says whose budget cannot cover a spend, and how much of it is gone', () => {
     const state = { scope: 'agent:a', period: '2026-12', epsilonLimit: 1, deltaLimit: 0, epsilonSpent: 0.98765, deltaSpent: 0, queries: 3 };
     const agent = new BudgetExhaustedError('agent:a', 0.5, state);
-    expect(agent.message).toBe('the agent privacy budget for 2026-12 cannot cover ε=0.5 (spent 0.9877 of 1)');
-    expect(agent).toMatchObject({ name: 'BudgetExhaustedError', scope: 'agent:a' });
-    expect(new BudgetExhaustedError('dataset:demo', 0.5, state).message).toBe('the dataset privacy budget for 2026-12 cannot cover ε=0.5 (spent 0.9877 of 1)');
+    expect(agent.message).toBe(
+      'the agent privacy budget for 2026-12 cannot cover ε=0.5 (spent 0.98765 of 1); a request asking ε ≤ 0.01235 in all (with δ = 0) still fits until it resets on 2027-01-01 (UTC)',
+    );
+    expect(agent).toMatchObject({ name: 'BudgetExhaustedError', scope: 'agent:a', epsilonRemaining: 0.01235, resetsOn: '2027-01-01' });
+    expect(new BudgetExhaustedError('dataset:demo', 0.5, state).message).toMatch(/^the dataset privacy budget for 2026-12 cannot cover/);
+    expect(new BudgetExhaustedError('agent:a', 0.5, { ...state, epsilonSpent: 1 }).message).toContain(
+      '; no further ε fits until it resets on 2027-01-01 (UTC)',
+    );
   });
 });
 

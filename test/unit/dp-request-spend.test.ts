@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PrivacyConfig } from '../../src/config/index.ts';
+import { periodResetsOn } from '../../src/dp/budget-figures.ts';
 import { BudgetExhaustedError, BudgetLedger } from '../../src/dp/ledger.ts';
 import { existingPrivacySpend, type Release, RequestPrivacySpend, requestPrivacySpend } from '../../src/dp/request-spend.ts';
 import { migrate } from '../../src/sql/index.ts';
@@ -117,7 +118,7 @@ describe('one request composes its privacy releases and charges them once', () =
       const first = await spend.charge(tx, release(0.1)).catch((e: unknown) => e);
       expect(spend.exhausted).toBe(true);
       expect(spend.refusalMessage()).toBe(
-        `This request's 3 privacy releases ask ε=1.35 in all; the agent privacy budget for ${spend.period} cannot cover ε=1.25 (spent 0.0000 of 1). Nothing was released or charged.`,
+        `This request's 3 privacy releases ask ε=1.35 in all; the agent privacy budget for ${spend.period} cannot cover ε=1.25 (spent 0 of 1); a request asking ε ≤ 1 in all (with δ = 0) still fits until it resets on ${periodResetsOn(spend.period)} (UTC). Nothing was released or charged.`,
       );
       await expect(spend.commit(tx)).rejects.toBe(first);
     });

@@ -27,7 +27,8 @@ describe('the keys tokens are checked and signed with', () => {
   it('makes an Ed25519 development pair once, readable by its owner only, and signs and checks with it', async () => {
     const keys = await loadTokenKeys(join(dataDir, 'nested'), {});
     const file = join(dataDir, 'nested', 'token-keys.json');
-    expect(keys.source).toBe(`development key pair in ${file}`);
+    expect(keys.source).toBe(`new development key pair, made just now in ${file}`);
+    expect((await loadTokenKeys(join(dataDir, 'nested'), {})).source).toBe(`development key pair in ${file}`);
     expect(keys.signing?.kid).toMatch(/^dev-[0-9a-z]+$/);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const stored = JSON.parse(await readFile(file, 'utf8')) as { kid: string; publicJwk: { crv: string; kty: string } };

@@ -266,7 +266,11 @@ describe('token rules in schema/agents.yaml', () => {
   it('refuses a clock skew above 5 minutes and a per-role lifetime for a role that does not exist', async () => {
     expect((await issuesFor((text) => text.replace('clockSkew: 60s', 'clockSkew: 1h')))[0]).toMatchObject({ field: 'tokens.clockSkew', text: 'clockSkew: 1h' });
     const [unknownRole] = await issuesFor((text) => text.replace('kyc: 8h', 'helpdesk: 8h'));
-    expect(unknownRole).toMatchObject({ field: 'tokens.maxLifetime.roles.helpdesk', message: 'unknown role "helpdesk"', text: 'helpdesk: 8h' });
+    expect(unknownRole).toMatchObject({
+      field: 'tokens.maxLifetime.roles.helpdesk',
+      message: 'unknown role "helpdesk" (expected one of: support, fraud, analytics, kyc)',
+      text: 'helpdesk: 8h',
+    });
   });
 
   it('takes the defaults when the tokens section is left out', async () => {

@@ -18,7 +18,7 @@ export function usePrivacySpend(): Plugin {
         const request = (args.contextValue as KeyholeContext).request;
         const spend = existingPrivacySpend(request);
         if (!spend) return result;
-        if (spend.exhausted) return { errors: [refusal('BUDGET_EXHAUSTED', spend.refusalMessage())] };
+        if (spend.exhausted) return { errors: [refusal('BUDGET_EXHAUSTED', spend.refusalMessage(), spend.refusalExtensions())] };
         if (result.errors?.length) return result;
         const state = requestState(request);
         await spend.commit(state.tx!);

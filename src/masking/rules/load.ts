@@ -24,6 +24,7 @@ import {
   maskFunctions,
   parseMaskParams,
 } from '../mask-functions.ts';
+import { unknownChoice } from '../../config/choices.ts';
 import { findConflicts } from './conflicts.ts';
 import type { MaskingRule, SelectorKind } from './model.ts';
 import { columnKey } from './resolve.ts';
@@ -137,19 +138,18 @@ function checkRule(
 ): Omit<MaskingRule, 'order'> | undefined {
   const before = issues.length;
   const columns = selectedColumns(entry, at, source, config.catalog, issues);
-  const known: Record<ScopeDimension, { has(value: string): boolean; list: () => string }> = {
-    roles: { has: (v) => config.registry.roles.has(v), list: () => [...config.registry.roles.keys()].join(', ') },
-    purposes: { has: (v) => config.registry.purposes.has(v), list: () => [...config.registry.purposes.keys()].join(', ') },
-    agentLocations: { has: (v) => knownCodes.has(v), list: () => [...knownCodes].sort().join(', ') },
-    subjectJurisdictions: { has: (v) => knownCodes.has(v), list: () => [...knownCodes].sort().join(', ') },
+  const known: Record<ScopeDimension, { has(value: string): boolean; list: () => string[] }> = {
+    roles: { has: (v) => config.registry.roles.has(v), list: () => [...config.registry.roles.keys()] },
+    purposes: { has: (v) => config.registry.purposes.has(v), list: () => [...config.registry.purposes.keys()] },
+    agentLocations: { has: (v) => knownCodes.has(v), list: () => [...knownCodes].sort() },
+    subjectJurisdictions: { has: (v) => knownCodes.has(v), list: () => [...knownCodes].sort() },
   };
   const scope: Partial<Record<ScopeDimension, ReadonlySet<string>>> = {};
   for (const dimension of SCOPE_DIMENSIONS) {
     const values = entry[dimension];
     if (!values) continue;
     values.forEach((value, i) => {
-      if (!known[dimension].has(value))
-        issues.push(source.issue([...at, dimension, i], `unknown ${singular(dimension)} "${value}" (expected one of: ${known[dimension].list()})`));
+      if (!known[dimension].has(value)) issues.push(source.issue([...at, dimension, i], unknownChoice(singular(dimension), value, known[dimension].list())));
     });
     scope[dimension] = new Set(values);
   }
@@ -213,7 +213,7 @@ function selectedColumns(
     const [tableName = '', columnName = ''] = ref.split('.');
     const table = catalog.tables.get(tableName);
     if (!table) {
-      issues.push(source.issue([...at, 'columns', i], `unknown table "${tableName}" (expected one of: ${[...catalog.tables.keys()].join(', ')})`));
+      issues.push(source.issue([...at, 'columns', i], unknownChoice('table', tableName, catalog.tables.keys())));
       return;
     }
     if (columnName === '*') {
@@ -221,14 +221,15 @@ function selectedColumns(
       return;
     }
     const column = table.columns.get(columnName);
-    if (!column) issues.push(source.issue([...at, 'columns', i], `unknown column "${ref}" (columns of ${tableName}: ${[...table.columns.keys()].join(', ')})`));
+    const qualified = [...table.columns.keys()].map((c) => `${tableName}.${c}`);
+    if (!column) issues.push(source.issue([...at, 'columns', i], unknownChoice('column', ref, qualified)));
     else if (column.encrypted)
       issues.push(source.issue([...at, 'columns', i], `"${ref}" is encrypted-only and never shown in plaintext: no masking rule applies`));
     else add(tableName, column, 'column');
   });
   entry.tags?.forEach((tag, i) => {
     if (!catalog.tags.has(tag)) {
-      issues.push(source.issue([...at, 'tags', i], `unknown tag "${tag}" (declared tags: ${[...catalog.tags.keys()].join(', ')})`));
+      issues.push(source.issue([...at, 'tags', i], unknownChoice('tag', tag, catalog.tags.keys())));
       return;
     }
     for (const table of catalog.tables.values()) {
@@ -251,7 +252,7 @@ function checkMask(
     return {};
   }
   if (!maskFunctions.has(entry.mask)) {
-    issues.push(source.issue([...at, 'mask'], `unknown masking function "${entry.mask}" (expected one of: ${[...maskFunctions.keys()].join(', ')}, ${HIDE})`));
+    issues.push(source.issue([...at, 'mask'], unknownChoice('masking function', entry.mask, [...maskFunctions.keys(), HIDE])));
     return undefined;
   }
   let params: Record<string, unknown>;

@@ -4,7 +4,7 @@
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, formatIssue, type ProjectConfig } from '../../config/index.ts';
+import { ConfigError, type ConfigIssue, formatIssue, type ProjectConfig } from '../../config/index.ts';
 import type { Log } from '../../log.ts';
 import type { MaskingKeys } from '../mask-functions.ts';
 import { loadMaskingRules, RULES_DIR } from './load.ts';
@@ -17,7 +17,13 @@ export interface RulesWatcherOptions {
   /** The version in force when watching starts. */
   version: string;
   log: Log;
-  onReload: (decider: VersionedDecider) => void;
+  /** Puts a valid set in force; if it throws, the set is refused like an invalid one and the rules in force stay. */
+  onReload: (decider: VersionedDecider) => void | Promise<void>;
+  /**
+   * After each reload attempt, the problems of the files on disk: every one found in a refused edit (the rules in
+   * force stay; the broker shows them on /readyz), none once the files load again.
+   */
+  onProblems?: (problems: readonly ConfigIssue[]) => void;
   debounceMs?: number;
 }
 
@@ -37,13 +43,16 @@ export function watchMaskingRules(options: RulesWatcherOptions): RulesWatcher {
     try {
       const set = await loadMaskingRules(options.root, options.config, options.keys);
       const decider = deciderFor(set, options.keys);
-      if (closed || decider.version === version) return;
-      options.onReload(decider);
+      if (closed) return;
+      options.onProblems?.([]);
+      if (decider.version === version) return;
+      await options.onReload(decider);
       options.log({ level: 'info', msg: 'masking rules reloaded', version: decider.version, previous: version, rules: set.rules.length });
       version = decider.version;
     } catch (error) {
-      const problems = error instanceof ConfigError ? error.issues.map(formatIssue) : [String(error)];
-      options.log({ level: 'warn', msg: 'masking rules rejected; the rules in force stay', version, problems });
+      const issues = error instanceof ConfigError ? error.issues : [{ file: RULES_DIR, line: 0, field: '', message: String(error) }];
+      options.log({ level: 'warn', msg: 'masking rules rejected; the rules in force stay', version, problems: issues.map(formatIssue) });
+      if (!closed) options.onProblems?.(issues);
     }
   };
   // One reload at a time; changes during a reload trigger one more afterwards.

@@ -31,13 +31,14 @@ const LOG_QUERY = `query Log($filter: AuditFilter, $limit: Int, $offset: Int) {
   accessCount(filter: $filter)
   accessLog(filter: $filter, limit: $limit, offset: $offset) { ${RECORD_FIELDS} }
 }`;
-const BUDGET_FIELDS = 'kind name period epsilonLimit epsilonSpent deltaLimit deltaSpent queries';
+const BUDGET_FIELDS = 'kind name period epsilonLimit epsilonSpent epsilonRemaining resetsAt deltaLimit deltaSpent queries';
 const ANOMALY_FIELDS = 'id agent purpose kind statistic detail value threshold baseline detectedAt occurrences quarantines status clearedBy clearedAt note';
 const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $offset: Int, $outcomes: [FindingOutcome!], $check: String,
     $anomalyStatus: AnomalyStatus, $anomalyAgent: String) {
   anomalies(status: $anomalyStatus, agent: $anomalyAgent, limit: 100) { ${ANOMALY_FIELDS} }
   openAnomalies: anomalies(status: open, agent: $anomalyAgent, limit: 500) { id }
   quarantines { agent since anomalies }
+  pendingApprovals: approvals(status: "pending") { id agent purpose table field requestedAt }
   accessCount(filter: $filter)
   accessLog(filter: $filter, limit: $limit, offset: $offset) { ${RECORD_FIELDS} }
   accessesByDay(filter: $filter) { day actorKind actorId requests }
@@ -51,6 +52,9 @@ const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $off
   findings(filter: $filter, outcomes: $outcomes, check: $check, limit: 50) { seq recordedAt actorKind agent check outcome jurisdiction rule message }
 }`;
 const CLEAR_ANOMALY = 'mutation ClearAnomaly($id: ID!, $note: String!) { clearAnomaly(id: $id, note: $note) { id status } }';
+const DECIDE_APPROVAL = `mutation DecideApproval($id: ID!, $approve: Boolean!, $reason: String, $hours: Float) {
+  decideApproval(id: $id, approve: $approve, reason: $reason, validForHours: $hours) { id status decidedBy expiresAt }
+}`;
 const CLEAR_QUARANTINE = 'mutation ClearQuarantine($agent: String!, $note: String!) { clearQuarantine(agent: $agent, note: $note) { id } }';
 const SEEN_QUERY = `query WhoHasSeen($id: ID!) {
   whoHasSeen(customerId: $id) { subject agents accesses { seq recordedAt agent purpose actorLocation subjectJurisdiction fields { table field mask } rowCount } }
@@ -103,6 +107,11 @@ function el(tag, options = {}, ...children) {
 }
 
 const fmt = new Intl.NumberFormat('en', { maximumFractionDigits: 3 });
+// A budget's share used from which it is shown amber, then red: in colour and in words.
+const BUDGET_LEVELS = [
+  { share: 0.95, level: 'red', label: 'red: 95 % or more used' },
+  { share: 0.8, level: 'amber', label: 'amber: 80 % or more used' },
+];
 const percent = new Intl.NumberFormat('en', { style: 'percent', maximumFractionDigits: 1 });
 // δ lives around 1e-5 and below: fixed decimals would show it as 0.
 const small = (value) => (value === 0 ? '0' : value.toExponential(1));
@@ -134,6 +143,45 @@ function currentFilter() {
   };
 }
 
+/** The controls whose values the query string keeps, so a reload (or a shared link) shows the same view. */
+const URL_CONTROLS = [
+  ['from', 'filter-from'],
+  ['to', 'filter-to'],
+  ['agent', 'filter-agent'],
+  ['jurisdiction', 'filter-jurisdiction'],
+  ['officers', 'filter-officers'],
+  ['outcome', 'findings-outcome'],
+  ['check', 'findings-check'],
+  ['anomalies', 'anomalies-status'],
+];
+const controlValue = (control) => (control.type === 'checkbox' ? (control.checked ? 'yes' : '') : control.value);
+const defaults = new Map();
+
+/** Applies the query string over the defaults; a select whose options come later keeps its wish until then. */
+function readUrlFilters() {
+  const params = new URLSearchParams(location.search);
+  for (const [name, id] of URL_CONTROLS) {
+    const control = $(id);
+    defaults.set(name, controlValue(control));
+    if (!params.has(name)) continue;
+    const value = params.get(name);
+    if (control.type === 'checkbox') control.checked = value === 'yes';
+    else if (control.tagName === 'SELECT' && ![...control.options].some((o) => o.value === value)) control.dataset.wanted = value;
+    else control.value = value;
+  }
+}
+
+/** Writes every control that differs from its default into the query string, without a new history entry. */
+function writeUrlFilters() {
+  const params = new URLSearchParams();
+  for (const [name, id] of URL_CONTROLS) {
+    const value = controlValue($(id));
+    if (value !== defaults.get(name)) params.set(name, value);
+  }
+  const query = params.toString();
+  history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
+}
+
 /** Which anomalies the anomalies table lists (the cards count the open ones), for the agent the filters pick. */
 function anomalySelection() {
   return { anomalyStatus: $('anomalies-status').value || null, anomalyAgent: $('filter-agent').value || null };
@@ -146,7 +194,8 @@ function findingSelection() {
 }
 
 function fillSelect(select, values, label = (v) => v) {
-  const keep = select.value;
+  const keep = select.dataset.wanted ?? select.value;
+  delete select.dataset.wanted;
   select.replaceChildren(select.options[0]);
   for (const value of values) select.append(el('option', { value }, label(value)));
   select.value = values.includes(keep) ? keep : '';
@@ -156,13 +205,37 @@ function fillSelect(select, values, label = (v) => v) {
 
 const charts = new Map();
 
-function drawChart(canvasId, config, summary) {
+const BAR_HEIGHT = 26;
+
+/**
+ * Draws a chart with every category labelled (Chart.js skips labels that do not fit unless told not to); a
+ * horizontal bar chart grows with its bars so the labels fit. With nothing to draw it says so instead of
+ * showing bare axes.
+ */
+function drawChart(canvasId, config, summary, emptyText) {
   charts.get(canvasId)?.destroy();
   const canvas = $(canvasId);
   canvas.setAttribute('aria-label', summary);
+  const box = canvas.parentElement;
+  const empty = config.data.datasets.every((d) => d.data.every((v) => !v));
+  box.classList.toggle('is-empty', empty);
+  let message = box.querySelector('.chart-empty');
+  if (!message) {
+    message = el('p', { className: 'chart-empty' });
+    box.append(message);
+  }
+  message.textContent = empty ? emptyText : '';
+  message.hidden = !empty;
+  const options = config.options ?? {};
+  const categoryAxis = options.indexAxis === 'y' ? 'y' : 'x';
+  if (config.type === 'bar') {
+    options.scales ??= {};
+    options.scales[categoryAxis] = { ...options.scales[categoryAxis], ticks: { autoSkip: false, ...options.scales[categoryAxis]?.ticks } };
+  }
+  box.style.height = options.indexAxis === 'y' ? `${Math.max(260, 60 + BAR_HEIGHT * config.data.labels.length)}px` : '';
   const base = { responsive: true, maintainAspectRatio: false, animation: false };
   for (const dataset of config.data.datasets) dataset.maxBarThickness ??= 48;
-  charts.set(canvasId, new Chart(canvas, { ...config, options: { ...base, ...config.options } }));
+  charts.set(canvasId, new Chart(canvas, { ...config, options: { ...base, ...options } }));
 }
 
 function colourFor(label, labels) {
@@ -195,6 +268,7 @@ function drawAccesses(byDay) {
       options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
     },
     `Accesses per day by agent: ${total} requests over ${days.length} days by ${actors.length} callers.`,
+    'No requests in this range.',
   );
 }
 
@@ -207,8 +281,18 @@ function drawDecisions(breakdown) {
     {
       type: 'doughnut',
       data: { labels, datasets: [{ data: labels.map((l) => totals.get(l)), backgroundColor: labels.map((l) => DECISION_COLOURS[l] ?? '#868e96') }] },
+      options: {
+        // The pending slice leads to the approvals waiting for a decision.
+        onClick: (_event, elements) => {
+          if (elements.some((e) => labels[e.index] === 'pending_approval')) goToApprovals();
+        },
+        onHover: (event, elements) => {
+          event.native.target.style.cursor = elements.some((e) => labels[e.index] === 'pending_approval') ? 'pointer' : '';
+        },
+      },
     },
     `Decisions: ${labels.map((l) => `${l} ${totals.get(l)}`).join(', ') || 'none'}.`,
+    'No requests in this range.',
   );
   const refusals = breakdown.filter((row) => row.decision !== 'allowed');
   const codes = refusals.map((row) => row.code ?? row.decision);
@@ -223,10 +307,20 @@ function drawDecisions(breakdown) {
       options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
     },
     `Refusal reasons: ${refusals.map((r) => `${r.code ?? r.decision} ${r.count}`).join(', ') || 'none'}.`,
+    'No request was refused in this range.',
   );
 }
 
 const budgetLabel = (budget) => (budget.kind === 'dataset' ? `dataset ${budget.name}` : budget.name);
+
+/** The share of ε used, with its level in words as well as in colour; a budget whose δ is exceeded is spent. */
+function usedCell(budget) {
+  const share = budget.epsilonSpent === null ? 1 : budget.epsilonLimit > 0 ? budget.epsilonSpent / budget.epsilonLimit : 1;
+  const level = BUDGET_LEVELS.find((l) => share >= l.share);
+  const cell = el('td', { className: `num${level ? ` level-${level.level}` : ''}` }, budget.epsilonSpent === null ? '—' : percent.format(share));
+  if (level) cell.append(' ', el('span', { className: `level level-${level.level}` }, level.label));
+  return cell;
+}
 
 function drawBudgets(report) {
   const rows = [...report.agents, ...report.datasets];
@@ -245,6 +339,7 @@ function drawBudgets(report) {
       options: { indexAxis: 'y', scales: { x: { beginAtZero: true } } },
     },
     `Epsilon spent against budget: ${rows.map((r, i) => `${labels[i]} ${r.epsilonSpent === null ? 'over its δ' : fmt.format(r.epsilonSpent)} of ${fmt.format(r.epsilonLimit)}`).join(', ') || 'none'}.`,
+    'No privacy budget in this range.',
   );
   fillBody(
     'budget-table',
@@ -256,7 +351,9 @@ function drawBudgets(report) {
         el('td', {}, r.period),
         el('td', { className: 'num' }, r.epsilonSpent === null ? 'δ exceeded' : fmt.format(r.epsilonSpent)),
         numCell(r.epsilonLimit),
-        el('td', { className: 'num' }, r.epsilonSpent === null ? '—' : percent.format(r.epsilonSpent / r.epsilonLimit)),
+        numCell(r.epsilonRemaining),
+        usedCell(r),
+        el('td', {}, r.resetsAt ? time(r.resetsAt) : '—'),
         el('td', { className: 'num' }, `${small(r.deltaSpent)} / ${small(r.deltaLimit)}`),
         numCell(r.queries),
       ),
@@ -282,6 +379,7 @@ function drawFindingCounts(counts) {
       options: { indexAxis: 'y', scales: { x: { stacked: true, beginAtZero: true, ticks: { precision: 0 } }, y: { stacked: true } } },
     },
     `Compliance findings: ${checks.map((check) => `${check} ${OUTCOMES.map((o) => `${o} ${count(check, o)}`).join(' ')}`).join('; ') || 'none'}.`,
+    'No compliance finding in this range.',
   );
 }
 
@@ -301,6 +399,7 @@ function drawWithheld(rows) {
       options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
     },
     `Rows withheld by transfer rules: ${labels.map((l) => `${l} ${totals.get(l)}`).join(', ') || 'none'}.`,
+    'No row was withheld in this range.',
   );
 }
 
@@ -314,6 +413,7 @@ function drawSpecial(rows) {
       options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
     },
     `Special-category fields returned: ${labels.map((l, i) => `${l} ${rows[i].records}`).join(', ') || 'none'}.`,
+    'No special-category field was returned in this range.',
   );
 }
 
@@ -352,13 +452,15 @@ function drawFlows(cells) {
     body.append(row);
   }
   table.replaceChildren(caption, head, body);
-  if (cells.length === 0) body.append(el('tr', {}, el('td', {}, 'No data-subject rows were returned in this range.')));
+  if (cells.length === 0) body.append(el('tr', { className: 'empty-row' }, el('td', {}, 'No data-subject rows were returned in this range.')));
 }
 
-function fillBody(tableId, rows) {
+function fillBody(tableId, rows, emptyText = 'Nothing in this range.') {
   const body = $(tableId).tBodies[0];
   body.replaceChildren(...rows);
-  if (rows.length === 0) body.append(el('tr', {}, el('td', { colspan: String($(tableId).tHead.rows[0].cells.length) }, 'Nothing in this range.')));
+  if (rows.length === 0) {
+    body.append(el('tr', { className: 'empty-row' }, el('td', { colspan: String($(tableId).tHead.rows[0].cells.length) }, emptyText)));
+  }
 }
 
 const numCell = (value) => el('td', { className: 'num' }, fmt.format(value));
@@ -464,6 +566,113 @@ function drawAnomalies(anomalies, quarantines) {
   );
 }
 
+/** Runs an officer's decision from a button: disabled while it runs, the page refreshed once it is recorded. */
+async function decide(button, action) {
+  button.disabled = true;
+  try {
+    await action();
+    clearError();
+    await refresh();
+  } catch (error) {
+    button.disabled = false;
+    handleFailure(error);
+  }
+}
+
+/** Approve for a number of hours, or deny with a reason (required: the agent's developer reads it). */
+function approvalControls(approval) {
+  const what = `${approval.agent} ${approval.table}.${approval.field}`;
+  const hours = el('input', { type: 'number', min: '1', max: '720', step: '1', value: '24', 'aria-label': `Hours to approve ${what} for` });
+  const approve = el('button', { type: 'button' }, 'Approve');
+  approve.setAttribute('aria-label', `Approve ${what}`);
+  const reason = el('input', { type: 'text', maxlength: '1000', placeholder: 'reason', 'aria-label': `Reason for ${what}` });
+  const deny = el('button', { type: 'button', className: 'secondary' }, 'Deny');
+  deny.setAttribute('aria-label', `Deny ${what}`);
+  const variables = (approve) => ({ id: approval.id, approve, reason: reason.value.trim() || null, hours: Number(hours.value) });
+  approve.addEventListener('click', () => {
+    if (!(Number(hours.value) > 0 && Number(hours.value) <= 720)) showError(new Error('Approve for between 1 and 720 hours.'));
+    else decide(approve, () => officerGraphql(DECIDE_APPROVAL, variables(true)));
+  });
+  deny.addEventListener('click', () => {
+    if (!reason.value.trim()) showError(new Error(`Deny ${what}: write the reason first.`));
+    else decide(deny, () => officerGraphql(DECIDE_APPROVAL, { ...variables(false), hours: 24 }));
+  });
+  return el('div', { className: 'decide' }, el('span', { className: 'inline' }, hours, 'h', approve), el('span', { className: 'inline' }, reason, deny));
+}
+
+function drawApprovals(pending) {
+  fillBody(
+    'approvals-table',
+    pending.map((a) =>
+      el(
+        'tr',
+        { 'data-approval': String(a.id) },
+        el('td', {}, String(a.id)),
+        el('td', {}, time(a.requestedAt)),
+        el('td', {}, a.agent),
+        el('td', {}, a.purpose),
+        el('td', {}, `${a.table}.${a.field}`),
+        el('td', {}, approvalControls(a)),
+      ),
+    ),
+    'No request is waiting for approval.',
+  );
+  const link = $('pending-link');
+  link.hidden = pending.length === 0;
+  link.firstElementChild.textContent = `${pending.length} ${pending.length === 1 ? 'request waits' : 'requests wait'} for your approval: open the approvals panel.`;
+}
+
+function goToApprovals() {
+  $('approvals').scrollIntoView();
+  $('approvals').focus();
+}
+
+// ----- CSV export ---------------------------------------------------------------------------------------
+
+// As the CLI's export (src/csv.ts): a text cell a spreadsheet would run as a formula gets a leading quote.
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NUMBER = /^-?[\d,]*\.?\d+%?$/;
+
+/** One RFC 4180 field: quoted when it holds a quote, comma or line break, quotes doubled. */
+function csvField(text) {
+  const safe = FORMULA_START.test(text) && !NUMBER.test(text) ? `'${text}` : text;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/** The table as the officer sees it: header and rows, without control columns or the "nothing here" row. */
+function tableCsv(table) {
+  const skipped = new Set([...(table.tHead?.rows[0]?.cells ?? [])].flatMap((cell, i) => (cell.hasAttribute('data-csv-skip') ? [i] : [])));
+  const rows = [...(table.tHead?.rows ?? []), ...[...table.tBodies].flatMap((b) => [...b.rows]).filter((r) => !r.classList.contains('empty-row'))];
+  return rows
+    .map((row) =>
+      [...row.cells]
+        .filter((_cell, i) => !skipped.has(i))
+        .map((cell) => csvField(cell.textContent.trim()))
+        .join(','),
+    )
+    .map((line) => `${line}\r\n`)
+    .join('');
+}
+
+function downloadCsv(table) {
+  const url = URL.createObjectURL(new Blob([tableCsv(table)], { type: 'text/csv;charset=utf-8' }));
+  const link = el('a', { href: url, download: `keyhole-${table.dataset.csv}-${isoDay(new Date())}.csv` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+/** An "Export CSV" button above each exportable table. */
+function addCsvButtons() {
+  for (const table of document.querySelectorAll('table[data-csv]')) {
+    const title = table.closest('section')?.querySelector('h2')?.textContent ?? table.dataset.csv;
+    const button = el('button', { type: 'button', className: 'secondary csv', 'aria-label': `Export ${title} as CSV` }, 'Export CSV');
+    button.addEventListener('click', () => downloadCsv(table));
+    (table.closest('.scroll') ?? table).before(button);
+  }
+}
+
 function openRecord(record) {
   $('record-title').textContent = `Audit record #${record.seq}`;
   $('record-json').textContent = JSON.stringify(record, null, 2);
@@ -533,6 +742,7 @@ function markLoaded(n) {
 }
 
 async function refresh() {
+  writeUrlFilters();
   const mine = ++generation;
   offset = 0;
   try {
@@ -540,6 +750,7 @@ async function refresh() {
     if (mine !== generation) return;
     clearError();
     drawCards(data);
+    drawApprovals(data.pendingApprovals);
     drawAnomalies(data.anomalies, data.quarantines);
     drawAccesses(data.accessesByDay);
     drawDecisions(data.decisionBreakdown);
@@ -666,6 +877,8 @@ async function startSession() {
 
 function wire() {
   defaultRange();
+  readUrlFilters();
+  addCsvButtons();
   $('sign-in-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const token = $('token').value.trim();
@@ -684,6 +897,10 @@ function wire() {
   $('page-prev').addEventListener('click', () => turnPage(-1));
   $('page-next').addEventListener('click', () => turnPage(1));
   $('verify-chain').addEventListener('click', () => verifyChain());
+  $('pending-link').addEventListener('click', (event) => {
+    event.preventDefault();
+    goToApprovals();
+  });
   $('seen-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const id = $('seen-id').value.trim();
