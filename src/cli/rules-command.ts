@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadJurisdictionRules } from '../compliance/index.ts';
 import { type AgentDefinition, ConfigError, type ConfigIssue, loadProjectConfig, type ProjectConfig, projectRoot } from '../config/index.ts';
 import { jsonSchemaFiles } from '../config/json-schemas.ts';
-import { formatFinding, type LintFinding, lintProject, readLintSources } from '../config/lint.ts';
+import { formatFinding, type LintFinding, lintProject, readLintSources } from './rules-lint.ts';
 import { createMaskingKeys, deciderFor, loadMaskingRules, type MaskingKeys } from '../masking/index.ts';
 import { explainView, formatExplanation } from '../masking/rules/explain.ts';
 import { fixtureKeys, FIXTURES_DIR, readFixtureSources, runFixtures } from '../masking/rules/fixtures.ts';

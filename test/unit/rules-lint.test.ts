@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadJurisdictionRules } from '../../src/compliance/index.ts';
 import { loadProjectConfig } from '../../src/config/index.ts';
-import { type LintFinding, lintProject, readLintSources } from '../../src/config/lint.ts';
+import { type LintFinding, lintProject, readLintSources } from '../../src/cli/rules-lint.ts';
 import { createMaskingKeys, deciderFor, loadMaskingRules } from '../../src/masking/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { COLLECTIONS_BOT } from '../support/collections-bot.ts';

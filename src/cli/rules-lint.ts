@@ -17,10 +17,10 @@ import { maskDescription } from '../graphql/read.ts';
 import type { MaskingRuleSet } from '../masking/rules/load.ts';
 import { explainView } from '../masking/rules/explain.ts';
 import { buildView, type ExposureDecider, possibleSubjectJurisdictions, type ViewTable } from '../policy/index.ts';
-import type { AgentDefinition } from './agents.ts';
-import { policyKey } from './policies.ts';
-import type { ProjectConfig } from './project.ts';
-import { type ConfigIssue, type ConfigPath, formatIssue, YamlSource } from './yaml-source.ts';
+import type { AgentDefinition } from '../config/agents.ts';
+import { policyKey } from '../config/policies.ts';
+import type { ProjectConfig } from '../config/project.ts';
+import { type ConfigIssue, type ConfigPath, formatIssue, YamlSource } from '../config/yaml-source.ts';
 
 /**
  * Errors: the project loads, but a view cannot work at all (every answer refused, no policy behind a purpose), so
