@@ -45,10 +45,10 @@ export interface WithheldCount {
 }
 
 /** Most severe first: the order an officer reads findings in. */
-const SEVERITY_ORDER = `CASE f.value->>'outcome' WHEN 'deny' THEN 0 WHEN 'flag' THEN 1 WHEN 'allow' THEN 2 ELSE 3 END`;
+export const SEVERITY_ORDER = `CASE f.value->>'outcome' WHEN 'deny' THEN 0 WHEN 'flag' THEN 1 WHEN 'allow' THEN 2 ELSE 3 END`;
 
 /** `audit_log a` joined to each of its findings `f`, with the record filter and the finding filter applied. */
-function findingSource(filter: AuditFilter, findingFilter: FindingFilter, params: unknown[]): string {
+export function findingSource(filter: AuditFilter, findingFilter: FindingFilter, params: unknown[]): string {
   // The record's jurisdictions are the subjects it returned; a finding names its own, which is what a
   // jurisdiction filter means here (a refused request returned no subjects but still has findings).
   const conditions = [auditConditions({ ...filter, jurisdiction: null }, params), `jsonb_typeof(f.value) = 'object'`];

@@ -49,6 +49,12 @@ export interface FieldAccessCount extends ActorKey {
 
 export const MAX_PAGE = 500;
 
+/** One record of the log, or null when no record has this seq (or it was pruned). */
+export async function auditRecord(db: Queryable, seq: number | string): Promise<AuditRecord | null> {
+  const { rows } = await db.query<Parameters<typeof recordFromRow>[0]>('SELECT a.* FROM audit_log a WHERE a.seq = $1', [seq]);
+  return rows[0] ? recordFromRow(rows[0]) : null;
+}
+
 export async function accessLog(db: Queryable, filter: AuditFilter, limit: number, offset: number): Promise<AuditRecord[]> {
   const params: unknown[] = [];
   const where = auditConditions(filter, params);

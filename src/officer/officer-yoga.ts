@@ -79,7 +79,7 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
       useTransactionScope({
         db: options.db,
         // An officer's decision commits with its audit record, or not at all.
-        writesState: (field) => ['decideApproval', 'decideZoneChange', 'clearAnomaly', 'clearQuarantine'].includes(field),
+        writesState: (field) => ['decideApproval', 'decideZoneChange', 'clearAnomaly', 'clearQuarantine', 'acknowledgeFindings'].includes(field),
         deadlineMs,
       }),
       useAudit({ auditKey: options.secrets.auditKey, batcher, recordRefusal, log: options.log, deadlineMs }),

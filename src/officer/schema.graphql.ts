@@ -156,6 +156,40 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     records: BigInt!
   }
 
+  enum FindingAckStatus { acknowledged resolved }
+
+  "An officer's acknowledgement or resolution of a finding group, covering its findings up to throughSeq."
+  type FindingAck {
+    id: ID!
+    status: FindingAckStatus!
+    throughSeq: BigInt!
+    note: String!
+    decidedBy: String!
+    decidedAt: DateTime!
+  }
+
+  "The findings of one agent, check, outcome and jurisdiction."
+  type FindingGroup {
+    actorKind: ActorKind!
+    agent: String
+    check: String
+    outcome: FindingOutcome
+    jurisdiction: String
+    "The article or section the group's findings rely on (one of them, when they differ)."
+    rule: String
+    findings: BigInt!
+    "Distinct audit records carrying them."
+    records: BigInt!
+    firstSeen: DateTime!
+    lastSeen: DateTime!
+    "The newest of those records' seqs (at most 5), newest first."
+    seqs: [BigInt!]!
+    "Findings recorded after the group's acknowledgement; all of them when it has none."
+    newFindings: BigInt!
+    "The acknowledgement in force: the latest."
+    ack: FindingAck
+  }
+
   "Rows kept out of a caller's allowed answers because no transfer basis covers their subjects' jurisdictions."
   type WithheldRows {
     actorKind: ActorKind!
@@ -170,6 +204,8 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
   }
 
   type FlowCell {
+    "Only when asked byAgent."
+    agent: String
     agentLocation: String
     subjectJurisdiction: String
     records: BigInt!
@@ -203,9 +239,18 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     rowCount: BigInt!
   }
 
+  "What a who-has-seen question found: whether the identifier names one customer, and whether any answer held them."
+  enum SubjectLookupOutcome { NO_SUCH_SUBJECT AMBIGUOUS NOT_SEEN SEEN }
+
+  "One identifier an officer holds for a customer: customerId, email, nationalId, or name with birthDate (YYYY-MM-DD)."
+  input SubjectIdentifier { customerId: ID email: String nationalId: String name: String birthDate: String }
+
   type SubjectAccessReport {
-    "The subject's reference (a keyed hash of kind and id); audit_subjects keeps it under the subject's own key, which erasure destroys."
-    subject: String!
+    outcome: SubjectLookupOutcome!
+    "Customers the identifier matched (several: AMBIGUOUS, and none of them is named)."
+    matches: Int!
+    "The subject's reference (a keyed hash of kind and id), when one customer matched; audit_subjects keeps it under the subject's own key, which erasure destroys."
+    subject: String
     agents: [String!]!
     accesses: [SubjectAccess!]!
   }
@@ -385,6 +430,8 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     clearQuarantine(agent: String!, note: String!): [Anomaly!]!
     "Approves or denies an agent's pending zone change; audited under the officer. Every broker serves an approved zone within about a second."
     decideZoneChange(agent: ID!, approve: Boolean!, reason: String): AgentZone!
+    "Acknowledges (or, with resolve, resolves) a finding group's findings so far, with a required note; audited under the officer. Later findings of the group count as new."
+    acknowledgeFindings(agent: String, check: String, outcome: FindingOutcome, jurisdiction: String, note: String!, resolve: Boolean = false): FindingAck!
   }
 
   type Query {
@@ -396,6 +443,8 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     agentZones: [AgentZone!]!
     accessLog(filter: AuditFilter, limit: Int = 50, offset: Int = 0): [AuditRecord!]!
     accessCount(filter: AuditFilter): BigInt!
+    "One record of the audit log; null when none has this seq (or it was pruned)."
+    auditRecord(seq: BigInt!): AuditRecord
     accessesByDay(filter: AuditFilter): [DailyAccess!]!
     decisionBreakdown(filter: AuditFilter): [DecisionCount!]!
     agentSummaries(from: DateTime, to: DateTime, filter: AuditFilter): [AgentSummary!]!
@@ -404,12 +453,18 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     "Compliance findings, denials first, then flags, then the rest, newest first within each. 'jurisdiction' (or the filter's) is the finding's."
     findings(from: DateTime, to: DateTime, jurisdiction: String, outcomes: [FindingOutcome!], check: String, filter: AuditFilter, limit: Int = 200): [Finding!]!
     findingCounts(from: DateTime, to: DateTime, jurisdiction: String, outcomes: [FindingOutcome!], check: String, filter: AuditFilter): [FindingCount!]!
+    "Findings grouped by agent, check, outcome and jurisdiction, most severe first, then most new findings first."
+    findingGroups(from: DateTime, to: DateTime, jurisdiction: String, outcomes: [FindingOutcome!], check: String, filter: AuditFilter, limit: Int = 200): [FindingGroup!]!
     "Rows withheld from allowed answers by transfer rules; a jurisdiction filter keeps entries that withheld it."
     withheldRows(from: DateTime, to: DateTime, filter: AuditFilter): [WithheldRows!]!
-    crossBorderFlows(from: DateTime, to: DateTime, filter: AuditFilter): [FlowCell!]!
+    "byAgent: one cell per agent (and its location) rather than per location."
+    crossBorderFlows(from: DateTime, to: DateTime, filter: AuditFilter, byAgent: Boolean = false): [FlowCell!]!
     "Fields of special category (catalog class 'special') returned to each caller."
     specialCategoryAccess(filter: AuditFilter): [SpecialCategoryAccess!]!
-    whoHasSeen(customerId: ID!): SubjectAccessReport!
+    "Who has received data about one customer, named by any one identifier (customerId alone is the older form)."
+    whoHasSeen(customerId: ID, subject: SubjectIdentifier): SubjectAccessReport!
+    "A JSON document answering the data subject's access request (GDPR Art. 15, PDPA s 21): who received which of their fields, when, for what purpose, masked how."
+    dataSubjectAccessReport(subject: SubjectIdentifier!): JSON!
     auditChainStatus: ChainStatus!
     "Anomalies, newest first."
     anomalies(status: AnomalyStatus, agent: String, limit: Int = 100): [Anomaly!]!

@@ -25,9 +25,19 @@ import type { Queryable } from '../sql/index.ts';
 import { budgetUses, unspentBudgets } from './budget-queries.ts';
 import * as compliance from './compliance-queries.ts';
 import type { AuditFilter } from './filter.ts';
+import { acknowledgeFindings, findingGroups, NoSuchFindingGroupError } from './finding-groups.ts';
 import * as log from './log-queries.ts';
 import { OFFICER_TYPE_DEFS } from './schema.graphql.ts';
-import { accessesToSubject, crossBorderFlows } from './subject-queries.ts';
+import {
+  accessesToSubject,
+  accessRequestDocument,
+  crossBorderFlows,
+  customerDirectory,
+  identifierKind,
+  matchSubject,
+  type SubjectIdentifier,
+  type SubjectReport,
+} from './subject-queries.ts';
 
 export interface OfficerSchemaOptions {
   config: ProjectConfig;
@@ -78,7 +88,7 @@ function readFilter(args: { filter?: AuditFilter | null; from?: string | null; t
   return { ...filter, from, to };
 }
 
-/** Why an anomaly was acceptable: required, and kept with it. */
+/** Why an anomaly or a finding group was acceptable: required, and kept with it. */
 function checkNote(note: string): void {
   if (note.trim() === '' || note.length > 1000) throw refusal('INVALID_ARGUMENT', '"note" must say why, in at most 1000 characters.');
 }
@@ -132,13 +142,13 @@ function officerField<A extends Record<string, unknown>, R>(
   field: string,
   reads: readonly string[],
   run: (args: A, scope: Scope) => Promise<R> | R,
-  recordedArgs: (args: A) => Record<string, unknown> = (args) => args,
+  recordedArgs: (args: A, result: R) => Record<string, unknown> = (args) => args,
 ) {
   return async (_parent: unknown, args: A, context: YogaInitialContext): Promise<R> => {
     const state = requestState(context.request);
     if (state.principal?.kind !== 'officer' || !state.tx) throw new OfficerPipelineError('officer fields run for an officer inside an audited execution');
     const result = await run(args, { db: oneAtATime(state.tx), officer: state.principal, state });
-    noteQuery(state, field, recordedArgs(args), reads, result);
+    noteQuery(state, field, recordedArgs(args, result), reads, result);
     return result;
   };
 }
@@ -158,6 +168,16 @@ function readFindingArgs(args: FindingArgs): { filter: AuditFilter; findingFilte
   return { filter, findingFilter: { jurisdiction: args.jurisdiction ?? filter.jurisdiction, outcomes: args.outcomes, check: args.check } };
 }
 
+type AckArgs = { agent?: string | null; check?: string | null; outcome?: Outcome | null; jurisdiction?: string | null; note: string; resolve: boolean };
+
+type WhoHasSeenArgs = { customerId?: string | null; subject?: SubjectIdentifier | null };
+
+/** A calendar date written YYYY-MM-DD that exists (2024-02-30 does not). */
+const isDate = (value: unknown) => {
+  const day = typeof value === 'string' ? value.trim() : '';
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(day)) && new Date(day).toISOString().slice(0, 10) === day;
+};
+
 const text = (value: unknown) => (typeof value === 'string' ? value : null);
 const outcome = (value: unknown) => OUTCOMES.find((o) => o === value) ?? null;
 
@@ -172,6 +192,36 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
   const classes = fieldClasses(catalog);
   const specialFields = [...classes].filter(([, c]) => c.classes.includes('special')).map(([key]) => key);
   const classOf = (table: string, field: string): FieldClass => classes.get(`${table}.${field}`) ?? { tags: [], classes: [] };
+  const directory = customerDirectory(catalog);
+  const whoHasSeenReads = directory ? [...LOG_AND_SUBJECTS, directory.table] : LOG_AND_SUBJECTS;
+
+  /** The customer one identifier names, matched in the customers table, and the answers that held them. */
+  async function seenBy(args: WhoHasSeenArgs, db: Queryable): Promise<SubjectReport> {
+    const subject = args.subject ?? { customerId: args.customerId };
+    for (const [name, value] of Object.entries(subject)) checkText(name, value);
+    const kind = identifierKind(subject);
+    if (kind === null || (args.subject && args.customerId)) {
+      throw refusal('INVALID_ARGUMENT', 'Give exactly one identifier: customerId, email, nationalId, or name with birthDate.');
+    }
+    if (kind === 'nameAndBirthDate' && !isDate(subject.birthDate)) throw refusal('INVALID_ARGUMENT', '"birthDate" must be a date (YYYY-MM-DD).');
+    const match = directory && (await matchSubject(db, directory, kind, subject));
+    if (!match) throw refusal('INVALID_ARGUMENT', `The catalog has no customer column for identifier "${kind}".`);
+    if (match.matches > 1) return { outcome: 'AMBIGUOUS', matches: match.matches, subject: null, agents: [], accesses: [] };
+    // An internal id names its subject even when the row is gone (the records keep it until the key is erased).
+    const customerId = match.customerId ?? (kind === 'customerId' ? String(subject.customerId).trim() : null);
+    if (customerId === null) return { outcome: 'NO_SUCH_SUBJECT', matches: 0, subject: null, agents: [], accesses: [] };
+    const pseudonym = subjectPseudonym(options.secrets.subjectKey, 'customer', customerId);
+    const accesses = (await accessesToSubject(db, pseudonym)).map((a) => ({ ...a, agent: a.actorId }));
+    const outcome = accesses.length > 0 ? 'SEEN' : match.matches === 0 ? 'NO_SUCH_SUBJECT' : 'NOT_SEEN';
+    const agents = [...new Set(accesses.flatMap((a) => (a.actorId ? [a.actorId] : [])))].sort();
+    return { outcome, matches: match.matches, subject: pseudonym, agents, accesses };
+  }
+
+  /** The officer's own record must not name the person they looked up: the pseudonym at most, never the identifier. */
+  function recordedLookup(args: WhoHasSeenArgs, found: Pick<SubjectReport, 'outcome' | 'subject'>): Record<string, unknown> {
+    const subject = found.subject === null ? {} : { subject: found.subject };
+    return args.subject ? { identifier: identifierKind(args.subject), outcome: found.outcome, ...subject } : subject;
+  }
   // The rule sets the broker loaded at start, read again once on the first incident report (the files are the same).
   let jurisdictions: Promise<JurisdictionRules> | undefined;
   const jurisdictionRules = () => (jurisdictions ??= loadJurisdictionRules(join(options.config.root, 'schema', 'jurisdictions')));
@@ -228,6 +278,17 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
             }
           },
         ),
+        acknowledgeFindings: officerField('acknowledgeFindings', [...LOG, 'finding_acks'], async (args: AckArgs, { db, officer }) => {
+          for (const key of ['agent', 'check', 'jurisdiction'] as const) checkText(key, args[key]);
+          checkNote(args.note);
+          const key = { agent: args.agent ?? null, check: args.check ?? null, outcome: args.outcome ?? null, jurisdiction: args.jurisdiction ?? null };
+          try {
+            return await acknowledgeFindings(db, key, { status: args.resolve ? 'resolved' : 'acknowledged', by: officer.id, note: args.note });
+          } catch (error) {
+            if (error instanceof NoSuchFindingGroupError) throw refusal('INVALID_ARGUMENT', error.message);
+            throw error;
+          }
+        }),
         decideApproval: officerField(
           'decideApproval',
           ['approvals'],
@@ -270,6 +331,7 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
           checkPage(args.limit, args.offset);
           return log.accessLog(db, readFilter(args), args.limit, args.offset);
         }),
+        auditRecord: officerField('auditRecord', LOG, (args: { seq: number | string }, { db }) => log.auditRecord(db, args.seq)),
         accessCount: officerField('accessCount', LOG, (args: FilterArgs, { db }) => log.accessCount(db, readFilter(args))),
         accessesByDay: officerField('accessesByDay', LOG, (args: FilterArgs, { db }) => log.accessesByDay(db, readFilter(args))),
         decisionBreakdown: officerField('decisionBreakdown', LOG, (args: FilterArgs, { db }) => log.decisionBreakdown(db, readFilter(args))),
@@ -309,24 +371,26 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
           const { filter, findingFilter } = readFindingArgs(args);
           return (await compliance.findingCounts(db, filter, findingFilter)).map((c) => ({ ...c, outcome: outcome(c.outcome) }));
         }),
+        findingGroups: officerField('findingGroups', [...LOG, 'finding_acks'], async (args: FindingArgs & { limit: number }, { db }) => {
+          checkPage(args.limit, 0);
+          const { filter, findingFilter } = readFindingArgs(args);
+          return (await findingGroups(db, filter, findingFilter, args.limit)).map((g) => ({ ...g, outcome: outcome(g.outcome) }));
+        }),
         withheldRows: officerField('withheldRows', LOG, async (args: FilterArgs, { db }) =>
           (await compliance.withheldCounts(db, readFilter(args))).map((w) => ({ ...w, agent: w.actorId })),
         ),
-        crossBorderFlows: officerField('crossBorderFlows', LOG_AND_SUBJECTS, (args: FilterArgs, { db }) => crossBorderFlows(db, readFilter(args))),
+        crossBorderFlows: officerField('crossBorderFlows', LOG_AND_SUBJECTS, (args: FilterArgs & { byAgent: boolean }, { db }) =>
+          crossBorderFlows(db, readFilter(args), args.byAgent),
+        ),
         specialCategoryAccess: officerField('specialCategoryAccess', LOG, async (args: FilterArgs, { db }) =>
           (await log.fieldAccessCounts(db, readFilter(args), specialFields)).map((r) => ({ ...r, agent: r.actorId, tags: classOf(r.table, r.field).tags })),
         ),
-        whoHasSeen: officerField(
-          'whoHasSeen',
-          LOG_AND_SUBJECTS,
-          async (args: { customerId: string }, { db }) => {
-            checkText('customerId', args.customerId);
-            const subject = subjectPseudonym(options.secrets.subjectKey, 'customer', args.customerId);
-            const accesses = (await accessesToSubject(db, subject)).map((a) => ({ ...a, agent: a.actorId }));
-            return { subject, agents: [...new Set(accesses.flatMap((a) => (a.actorId ? [a.actorId] : [])))].sort(), accesses };
-          },
-          // The officer's own record must not name the person they looked up.
-          (args) => ({ subject: subjectPseudonym(options.secrets.subjectKey, 'customer', args.customerId) }),
+        whoHasSeen: officerField('whoHasSeen', whoHasSeenReads, (args: WhoHasSeenArgs, { db }) => seenBy(args, db), recordedLookup),
+        dataSubjectAccessReport: officerField(
+          'dataSubjectAccessReport',
+          whoHasSeenReads,
+          async (args: { subject: SubjectIdentifier }, { db, officer }) => accessRequestDocument(await seenBy(args, db), officer.id, new Date()),
+          recordedLookup,
         ),
         // Runs on the request's statements (its transaction, if it has one): PGlite serialises everything behind an open transaction.
         auditChainStatus: officerField('auditChainStatus', LOG_AND_SUBJECTS, (_args, { db }) => verifyAuditChain(db, options.secrets.auditKey)),

@@ -216,28 +216,31 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
     expect(await page.locator('#total-flag-findings').textContent()).toBe('8');
     expect(await page.locator('#total-withheld').textContent()).toBe('2');
 
-    const flowRow = (location: string) => page.locator('#flows tbody tr', { has: page.locator('th', { hasText: new RegExp(`^${location}$`) }) });
-    expect(await page.locator('#flows thead th').allTextContents()).toEqual(['Agent location ↓ / subject →', 'CN', 'EU-DE', 'EU-FR', 'IN', 'SG', 'US-CA']);
-    const sgToDe = flowRow('SG').locator('td').nth(1);
-    expect(await sgToDe.textContent()).toBe('2 (1)');
-    expect(await sgToDe.getAttribute('class')).toBe('cross');
+    // One row per agent, with its location.
+    const flowRow = (source: string) => page.locator('#flows tbody tr', { has: page.locator('th', { hasText: source }) });
+    expect(await page.locator('#flows thead th').allTextContents()).toEqual(['Agent (location) ↓ / subject →', 'CN', 'EU-DE', 'EU-FR', 'IN', 'SG', 'US-CA']);
+    expect(await texts(page, '#flows tbody th')).toEqual(['fraud-bot (EU-DE)', 'kyc-bot (SG)', 'support-bot (SG)']);
+    const supportToDe = flowRow('support-bot (SG)').locator('td').nth(1);
+    expect(await supportToDe.textContent()).toBe('2 (1)');
+    expect(await supportToDe.getAttribute('class')).toBe('cross');
     // CN customers were withheld from support-bot (SG): no record carried one there.
-    expect(await flowRow('SG').locator('td').nth(0).getAttribute('class')).toBe('empty');
-    expect(await flowRow('EU-DE').locator('td').nth(0).textContent()).toBe('1 (1)');
+    expect(await flowRow('support-bot (SG)').locator('td').nth(0).getAttribute('class')).toBe('empty');
+    expect(await flowRow('fraud-bot (EU-DE)').locator('td').nth(0).textContent()).toBe('1 (1)');
     expect(await page.locator('#log-table tbody tr').count()).toBe(11);
 
-    // Denials and flags by default, the denial first and marked as one.
+    // Denials and flags by default, one row per agent, check, outcome and jurisdiction; the denial first and marked as one.
     const findingRows = page.locator('#findings-table tbody tr');
-    expect(await findingRows.count()).toBe(9);
+    // The card's 1 denial and 8 flags, in six groups.
+    expect(await texts(page, '#findings-table tbody td:nth-child(6)')).toEqual(['1', '3', '2', '1', '1', '1']);
     expect(await findingRows.first().getAttribute('class')).toBe('finding-deny');
-    expect((await findingRows.first().locator('td').allTextContents()).slice(2, 7)).toEqual([
+    expect((await findingRows.first().locator('td').allTextContents()).slice(0, 5)).toEqual([
       'support-bot',
       'cross_border_transfer',
       'deny',
       'EU-FR',
       'GDPR Art. 44',
     ]);
-    expect(await texts(page, '#findings-table tbody td:nth-child(5)')).toEqual(['deny', ...Array(8).fill('flag')]);
+    expect(await texts(page, '#findings-table tbody td:nth-child(3)')).toEqual(['deny', ...Array(5).fill('flag')]);
 
     await mkdir(join(PROJECT_ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -255,8 +258,8 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
     expect(charts['budget-chart']!.labels).toEqual([expect.stringMatching(/^fraud-bot · /), expect.stringMatching(/^dataset demo-bank · /)]);
     expect(charts['withheld-chart']!.labels).toEqual([]);
     expect(await texts(page, '#log-table tbody tr td:nth-child(3)')).toEqual(['fraud-bot']);
-    expect(await texts(page, '#flows tbody th')).toEqual(['EU-DE']);
-    expect(await texts(page, '#findings-table tbody td:nth-child(6)')).toEqual(['CN']);
+    expect(await texts(page, '#flows tbody th')).toEqual(['fraud-bot (EU-DE)']);
+    expect(await texts(page, '#findings-table tbody td:nth-child(4)')).toEqual(['CN']);
 
     await page.getByRole('combobox', { name: 'Agent', exact: true }).selectOption('');
     const allAgents = await loadedAfter(page, afterAgent);
@@ -264,13 +267,13 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
 
     await page.getByRole('combobox', { name: 'Outcome' }).selectOption('allow');
     const allowed = await loadedAfter(page, allAgents);
-    expect(await texts(page, '#findings-table tbody td:nth-child(5)')).toEqual(Array(8).fill('allow'));
+    expect(await texts(page, '#findings-table tbody td:nth-child(3)')).toEqual(Array(6).fill('allow'));
     await page.getByRole('combobox', { name: 'Check' }).selectOption('special_category');
     const special = await loadedAfter(page, allowed);
-    expect(await texts(page, '#findings-table tbody td:nth-child(6)')).toEqual(['CN', 'SG']);
+    expect(await texts(page, '#findings-table tbody td:nth-child(4)')).toEqual(['CN', 'SG']);
     await page.getByRole('combobox', { name: 'Outcome' }).selectOption('deny,flag');
     const specialConcerns = await loadedAfter(page, special);
-    expect(await texts(page, '#findings-table tbody td:nth-child(3)')).toEqual(['kyc-bot']);
+    expect(await texts(page, '#findings-table tbody td:nth-child(1)')).toEqual(['kyc-bot']);
     await page.getByRole('combobox', { name: 'Check' }).selectOption('');
     const defaults = await loadedAfter(page, specialConcerns);
 

@@ -45,20 +45,37 @@ const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $off
   decisionBreakdown(filter: $filter) { decision code count }
   agentSummaries(filter: $filter) { actorKind agent location requests allowed denied errors rows distinctSubjects withheldRows epsilonSpent }
   privacyBudgets(filter: $filter) { note agents { ${BUDGET_FIELDS} } datasets { ${BUDGET_FIELDS} } }
-  crossBorderFlows(filter: $filter) { agentLocation subjectJurisdiction records subjects crossBorder }
+  crossBorderFlows(filter: $filter, byAgent: true) { agent agentLocation subjectJurisdiction records subjects crossBorder }
   specialCategoryAccess(filter: $filter) { agent table field mask records rows }
   withheldRows(filter: $filter) { actorKind agent table jurisdictions records rows }
   findingCounts(filter: $filter) { check outcome jurisdiction findings }
-  findings(filter: $filter, outcomes: $outcomes, check: $check, limit: 50) { seq recordedAt actorKind agent check outcome jurisdiction rule message }
+  findingGroups(filter: $filter, outcomes: $outcomes, check: $check, limit: 100) {
+    actorKind agent check outcome jurisdiction rule findings records lastSeen seqs newFindings ack { status note decidedBy decidedAt }
+  }
+}`;
+const RECORD_QUERY = `query Record($seq: BigInt!) { auditRecord(seq: $seq) { ${RECORD_FIELDS} } }`;
+const ACKNOWLEDGE_FINDINGS = `mutation AcknowledgeFindings($agent: String, $check: String, $outcome: FindingOutcome, $jurisdiction: String, $note: String!, $resolve: Boolean) {
+  acknowledgeFindings(agent: $agent, check: $check, outcome: $outcome, jurisdiction: $jurisdiction, note: $note, resolve: $resolve) { id status }
 }`;
 const CLEAR_ANOMALY = 'mutation ClearAnomaly($id: ID!, $note: String!) { clearAnomaly(id: $id, note: $note) { id status } }';
 const DECIDE_APPROVAL = `mutation DecideApproval($id: ID!, $approve: Boolean!, $reason: String, $hours: Float) {
   decideApproval(id: $id, approve: $approve, reason: $reason, validForHours: $hours) { id status decidedBy expiresAt }
 }`;
 const CLEAR_QUARANTINE = 'mutation ClearQuarantine($agent: String!, $note: String!) { clearQuarantine(agent: $agent, note: $note) { id } }';
-const SEEN_QUERY = `query WhoHasSeen($id: ID!) {
-  whoHasSeen(customerId: $id) { subject agents accesses { seq recordedAt agent purpose actorLocation subjectJurisdiction fields { table field mask } rowCount } }
+const SEEN_QUERY = `query WhoHasSeen($subject: SubjectIdentifier!) {
+  whoHasSeen(subject: $subject) {
+    outcome matches subject agents
+    accesses { seq recordedAt agent purpose actorLocation subjectJurisdiction fields { table field mask rule } rowCount }
+  }
 }`;
+// What the value box holds for each kind of identifier the who-has-seen form takes.
+const ACCESS_REPORT_QUERY = 'query DataSubjectAccessReport($subject: SubjectIdentifier!) { dataSubjectAccessReport(subject: $subject) }';
+const SEEN_KINDS = {
+  email: { label: 'E-mail', noun: 'the e-mail', inputmode: 'email' },
+  nationalId: { label: 'National id', noun: 'the national id', inputmode: 'text' },
+  name: { label: 'Full name', noun: 'the name and birth date', inputmode: 'text' },
+  customerId: { label: 'Customer id', noun: 'customer id', inputmode: 'numeric' },
+};
 
 async function officerGraphql(query, variables = {}) {
   const token = sessionStorage.getItem(TOKEN_KEY) ?? '';
@@ -419,22 +436,25 @@ function drawSpecial(rows) {
 
 // ----- tables -------------------------------------------------------------------------------------------
 
+const flowSource = (cell) => `${cell.agent ?? '—'} (${cell.agentLocation ?? '—'})`;
+
+/** One row per agent (with its location: whether a flow crosses a border depends on it), one column per subject jurisdiction. */
 function drawFlows(cells) {
   const table = $('flows');
   const caption = table.caption;
-  const locations = [...new Set(cells.map((c) => c.agentLocation ?? '—'))].sort();
+  const sources = [...new Set(cells.map(flowSource))].sort();
   const jurisdictions = [...new Set(cells.map((c) => c.subjectJurisdiction ?? '—'))].sort();
   const max = Math.max(1, ...cells.map((c) => c.records));
   const head = el(
     'thead',
     {},
-    el('tr', {}, el('th', { scope: 'col' }, 'Agent location ↓ / subject →'), ...jurisdictions.map((j) => el('th', { scope: 'col' }, j))),
+    el('tr', {}, el('th', { scope: 'col' }, 'Agent (location) ↓ / subject →'), ...jurisdictions.map((j) => el('th', { scope: 'col' }, j))),
   );
   const body = el('tbody');
-  for (const location of locations) {
-    const row = el('tr', {}, el('th', { scope: 'row' }, location));
+  for (const source of sources) {
+    const row = el('tr', {}, el('th', { scope: 'row' }, source));
     for (const jurisdiction of jurisdictions) {
-      const cell = cells.find((c) => (c.agentLocation ?? '—') === location && (c.subjectJurisdiction ?? '—') === jurisdiction);
+      const cell = cells.find((c) => flowSource(c) === source && (c.subjectJurisdiction ?? '—') === jurisdiction);
       if (!cell) {
         row.append(el('td', { className: 'empty' }, '·'));
         continue;
@@ -487,47 +507,95 @@ function drawAgents(summaries) {
   );
 }
 
-function drawFindings(findings) {
+/** Fetches one audit record and shows it in the record dialog. */
+async function openRecordBySeq(seq) {
+  try {
+    const { auditRecord: record } = await officerGraphql(RECORD_QUERY, { seq });
+    if (!record) throw new Error(`Audit record #${seq} is no longer in the log.`);
+    clearError();
+    openRecord(record);
+  } catch (error) {
+    handleFailure(error);
+  }
+}
+
+const groupName = (g) => [actorLabel(g.actorKind, g.agent), g.check ?? '—', g.outcome ?? '—', g.jurisdiction ?? '—'].join(' · ');
+
+/** Where an officer's decision on a group stands: new findings since it count against it. */
+function groupStatus(g) {
+  if (!g.ack) return 'new';
+  const decided = `${g.ack.status} by ${g.ack.decidedBy} ${time(g.ack.decidedAt)}: ${g.ack.note}`;
+  return g.newFindings > 0 ? `${decided} (${fmt.format(g.newFindings)} new since)` : decided;
+}
+
+function drawFindingGroups(groups) {
   fillBody(
     'findings-table',
-    findings.map((f) =>
-      el(
+    groups.map((g) => {
+      const settled = g.ack !== null && g.newFindings === 0;
+      const records = g.seqs.map((seq) => {
+        const link = el('button', { type: 'button', className: 'link', 'aria-label': `Open audit record ${seq} of ${groupName(g)}` }, `#${seq}`);
+        link.addEventListener('click', () => openRecordBySeq(seq));
+        return link;
+      });
+      const decide = (resolve) => (note) =>
+        officerGraphql(ACKNOWLEDGE_FINDINGS, { agent: g.agent, check: g.check, outcome: g.outcome, jurisdiction: g.jurisdiction, note, resolve });
+      return el(
         'tr',
-        { className: f.outcome ? `finding-${f.outcome}` : '' },
-        el('td', {}, String(f.seq)),
-        el('td', {}, time(f.recordedAt)),
-        el('td', {}, actorLabel(f.actorKind, f.agent)),
-        el('td', {}, f.check ?? '—'),
-        el('td', {}, el('span', { className: `outcome outcome-${f.outcome ?? 'unknown'}` }, f.outcome ?? '—')),
-        el('td', {}, f.jurisdiction ?? '—'),
-        el('td', { className: 'wrap' }, f.rule ?? '—'),
-        el('td', { className: 'wrap' }, f.message ?? '—'),
-      ),
-    ),
+        { className: `${g.outcome ? `finding-${g.outcome}` : ''}${settled ? ` finding-${g.ack.status}` : ''}` },
+        el('td', {}, actorLabel(g.actorKind, g.agent)),
+        el('td', {}, g.check ?? '—'),
+        el('td', {}, el('span', { className: `outcome outcome-${g.outcome ?? 'unknown'}` }, g.outcome ?? '—')),
+        el('td', {}, g.jurisdiction ?? '—'),
+        el('td', { className: 'wrap' }, g.rule ?? '—'),
+        numCell(g.findings),
+        numCell(g.newFindings),
+        el('td', {}, time(g.lastSeen)),
+        el('td', { className: 'wrap' }, `${fmt.format(g.records)}: `, ...records),
+        el('td', { className: 'wrap' }, groupStatus(g)),
+        el(
+          'td',
+          {},
+          noteControl(`Decision on ${groupName(g)}`, 'what was checked', [
+            { label: 'Acknowledge', name: `Acknowledge ${groupName(g)}`, run: decide(false) },
+            { label: 'Resolve', name: `Resolve ${groupName(g)}`, run: decide(true) },
+          ]),
+        ),
+      );
+    }),
   );
 }
 
-/** A note field and a button that clears with that note (an officer says why); refreshes once cleared. */
-function clearControl(label, clear) {
-  const note = el('input', { type: 'text', maxlength: '1000', placeholder: 'why it is acceptable', 'aria-label': `Note: ${label}` });
-  const button = el('button', { type: 'button' }, label);
-  button.addEventListener('click', async () => {
-    if (!note.value.trim()) {
-      showError(new Error(`${label}: write why in the note first.`));
-      return;
-    }
-    button.disabled = true;
-    try {
-      await clear(note.value.trim());
-      clearError();
-      await refresh();
-    } catch (error) {
-      button.disabled = false;
-      handleFailure(error);
-    }
+/**
+ * A note field and buttons that act with that note (an officer says why); refreshes once one has acted. An
+ * action's name, when its label alone would not say what it acts on, is what a screen reader announces.
+ */
+function noteControl(label, placeholder, actions) {
+  const note = el('input', { type: 'text', maxlength: '1000', placeholder, 'aria-label': `Note: ${label}` });
+  const buttons = actions.map((action) => {
+    const button = el('button', { type: 'button', ...(action.name ? { 'aria-label': action.name } : {}) }, action.label);
+    button.addEventListener('click', async () => {
+      if (!note.value.trim()) {
+        showError(new Error(`${label}: write why in the note first.`));
+        return;
+      }
+      for (const b of buttons) b.disabled = true;
+      try {
+        await action.run(note.value.trim());
+        clearError();
+        await refresh();
+      } catch (error) {
+        for (const b of buttons) b.disabled = false;
+        handleFailure(error);
+      }
+    });
+    return button;
   });
-  return el('span', { className: 'inline' }, note, button);
+  return el('span', { className: 'inline' }, note, ...buttons);
 }
+
+/** A note field and a button that clears with that note (an officer says why it is acceptable). */
+const clearControl = (label, clear) => noteControl(label, 'why it is acceptable', [{ label, run: clear }]);
 
 const statisticLabel = (a) => (a.detail ? `${a.statistic} ${a.detail}` : a.statistic);
 
@@ -654,13 +722,18 @@ function tableCsv(table) {
     .join('');
 }
 
-function downloadCsv(table) {
-  const url = URL.createObjectURL(new Blob([tableCsv(table)], { type: 'text/csv;charset=utf-8' }));
-  const link = el('a', { href: url, download: `keyhole-${table.dataset.csv}-${isoDay(new Date())}.csv` });
+/** Hands the browser `blob` to save as `name`. */
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = el('a', { href: url, download: name });
   document.body.append(link);
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+function downloadCsv(table) {
+  download(new Blob([tableCsv(table)], { type: 'text/csv;charset=utf-8' }), `keyhole-${table.dataset.csv}-${isoDay(new Date())}.csv`);
 }
 
 /** An "Export CSV" button above each exportable table. */
@@ -760,7 +833,7 @@ async function refresh() {
     drawWithheld(data.withheldRows);
     drawFlows(data.crossBorderFlows);
     drawAgents(data.agentSummaries);
-    drawFindings(data.findings);
+    drawFindingGroups(data.findingGroups);
     drawLog(data.accessLog, data.accessCount, offset);
     markLoaded(mine);
   } catch (error) {
@@ -797,18 +870,33 @@ async function verifyChain() {
   }
 }
 
-async function lookUpSubject(customerId) {
+/** The four answers to "who has seen this person?", in words; only SEEN names a pseudonym. */
+function seenSummary(seen, asked) {
+  switch (seen.outcome) {
+    case 'NO_SUCH_SUBJECT':
+      return `No customer has ${asked}: nothing can be said about who has seen them. Check the spelling, or try another identifier.`;
+    case 'AMBIGUOUS':
+      return `${seen.matches} customers have ${asked}: give an identifier that names one of them (an e-mail or national id).`;
+    case 'NOT_SEEN':
+      return `The customer with ${asked} (pseudonym ${seen.subject}) exists, and no request has returned data about them.`;
+    default:
+      return `The customer with ${asked} (pseudonym ${seen.subject}) was seen by ${seen.agents.join(', ')} in ${plural(seen.accesses.length, 'request')}.`;
+  }
+}
+
+const plural = (n, noun) => `${fmt.format(n)} ${noun}${n === 1 ? '' : 's'}`;
+
+/** A field an answer returned, with the mask that was applied to it and the rule that chose that mask. */
+const appliedMask = (f) => `${f.table}.${f.field}: ${f.mask}${f.rule ? ` (${f.rule})` : ''}`;
+
+async function lookUpSubject(kind, value, birthDate) {
   const out = $('seen-result');
+  const subject = kind === 'name' ? { name: value, birthDate } : { [kind]: value };
+  const asked = kind === 'customerId' ? `customer id ${value}` : `${SEEN_KINDS[kind].noun} “${value}”${kind === 'name' ? ` born ${birthDate}` : ''}`;
   try {
-    const { whoHasSeen: seen } = await officerGraphql(SEEN_QUERY, { id: customerId });
+    const { whoHasSeen: seen } = await officerGraphql(SEEN_QUERY, { subject });
     clearError();
-    const summary = el(
-      'p',
-      {},
-      seen.agents.length === 0
-        ? `No request has returned data about customer ${customerId}.`
-        : `Customer ${customerId} (pseudonym ${seen.subject}) was seen by ${seen.agents.join(', ')} in ${seen.accesses.length} requests.`,
-    );
+    const summary = el('p', { className: `seen-outcome seen-${seen.outcome.toLowerCase()}`, 'data-outcome': seen.outcome }, seenSummary(seen, asked));
     const rows = seen.accesses.map((a) =>
       el(
         'tr',
@@ -818,22 +906,49 @@ async function lookUpSubject(customerId) {
         el('td', {}, a.agent ?? '—'),
         el('td', {}, a.purpose ?? '—'),
         el('td', {}, `${a.actorLocation ?? '—'} ← ${a.subjectJurisdiction ?? '—'}`),
-        el('td', {}, a.fields.map((f) => `${f.table}.${f.field} (${f.mask})`).join(', ')),
+        el('td', {}, a.fields.map(appliedMask).join(', ')),
       ),
     );
     const table = el(
       'table',
       {},
-      el('thead', {}, el('tr', {}, ...['#', 'Time (UTC)', 'Agent', 'Purpose', 'Flow', 'Fields (mask)'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('thead', {}, el('tr', {}, ...['#', 'Time (UTC)', 'Agent', 'Purpose', 'Flow', 'Masks applied (rule)'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, ...rows),
     );
-    out.replaceChildren(summary, ...(rows.length > 0 ? [el('div', { className: 'scroll' }, table)] : []));
+    // Only a subject the identifier names has an access report; the request is audited like the lookup.
+    const report = ['SEEN', 'NOT_SEEN'].includes(seen.outcome) ? [accessReportButton(subject, seen.subject)] : [];
+    out.replaceChildren(summary, ...report, ...(rows.length > 0 ? [el('div', { className: 'scroll' }, table)] : []));
   } catch (error) {
     handleFailure(error);
   }
 }
 
-/** A refused token ends the session: the sign-in form comes back with the reason on screen. */
+/** Downloads the JSON document answering this person's access request (GDPR Art. 15, PDPA s 21). */
+function accessReportButton(subject, pseudonym) {
+  const button = el('button', { type: 'button', className: 'secondary' }, 'Download access report (JSON)');
+  button.addEventListener('click', async () => {
+    try {
+      const { dataSubjectAccessReport: report } = await officerGraphql(ACCESS_REPORT_QUERY, { subject });
+      clearError();
+      const json = `${JSON.stringify(report, null, 2)}\n`;
+      download(new Blob([json], { type: 'application/json' }), `keyhole-access-report-${pseudonym.replace(/\W/g, '').slice(0, 16)}-${isoDay(new Date())}.json`);
+    } catch (error) {
+      handleFailure(error);
+    }
+  });
+  return button;
+}
+
+/** Labels the value box for the chosen kind of identifier; a name needs its birth date. */
+function showSeenKind() {
+  const kind = SEEN_KINDS[$('seen-kind').value];
+  $('seen-id-label').textContent = kind.label;
+  $('seen-id').setAttribute('inputmode', kind.inputmode);
+  const byName = $('seen-kind').value === 'name';
+  $('seen-birth-date-label').hidden = !byName;
+  $('seen-birth-date').required = byName;
+}
+
 function handleFailure(error) {
   showError(error);
   if (error instanceof OfficerApiError && (error.status === 401 || error.status === 403)) signOut({ keepError: true });
@@ -901,10 +1016,11 @@ function wire() {
     event.preventDefault();
     goToApprovals();
   });
+  $('seen-kind').addEventListener('change', () => showSeenKind());
   $('seen-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    const id = $('seen-id').value.trim();
-    if (id) lookUpSubject(id);
+    const value = $('seen-id').value.trim();
+    if (value) lookUpSubject($('seen-kind').value, value, $('seen-birth-date').value);
   });
   if (sessionStorage.getItem(TOKEN_KEY)) startSession();
 }
