@@ -1,6 +1,24 @@
 import { type AuditDraft, type Decision, operationHash } from '../audit/index.ts';
 import type { AccessTally, RequestState } from './state.ts';
 
+/**
+ * graphql-js repeats the offending value in its input errors. The caller may see it (it sent it), but the log keeps
+ * the reason for years, and the value may be personal data (an officer's lookup by e-mail): the record keeps the
+ * reason without it.
+ */
+const VALUE_ECHOES: ReadonlyArray<[RegExp, string]> = [
+  [/^(Variable "\$\w+") got invalid value[\s\S]*$/, '$1 got an invalid value'],
+  [/^(Argument "\w+" has invalid value)[\s\S]*$/, '$1'],
+  [/^(Expected value of type "[^"]+"), found[\s\S]*$/, '$1'],
+  [/^([^:]*? cannot represent [^:]*): [\s\S]*$/, '$1'],
+];
+
+export function recordableReason(reason: string | null): string | null {
+  if (reason === null) return null;
+  for (const [echo, kept] of VALUE_ECHOES) if (echo.test(reason)) return `${reason.replace(echo, kept)} (the value given is not recorded).`;
+  return reason;
+}
+
 /** The audit record of a request, from what its state accumulated. */
 export function auditDraft(state: RequestState, decision: Decision, code: string | null, reason: string | null): AuditDraft {
   const principal = state.principal;
@@ -17,7 +35,7 @@ export function auditDraft(state: RequestState, decision: Decision, code: string
     operationHash: state.query ? operationHash(state.query) : null,
     decision,
     code,
-    reason,
+    reason: recordableReason(reason),
     // A refused request returned nothing: record what it asked for in details, not as returned.
     tables: allowed ? [...state.access.tables].sort() : [],
     fields: allowed ? [...state.access.fields.values()] : [],

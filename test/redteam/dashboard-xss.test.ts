@@ -34,7 +34,7 @@ const INJECTED = 'script:not([src]), img, svg, iframe, object, embed, [onerror],
 
 /**
  * Stored XSS: an agent (or anyone holding a token, or none) plants markup in what the officers' dashboard later
- * draws — the operation name, a claimed token subject, an argument echoed in a refusal, a data value — and a
+ * draws — the operation name, a claimed token subject, a data value — and a
  * record holding markup in every text field, for paths that do not exist yet. In Chromium, with the page's own
  * Content-Security-Policy bypassed (so the escaping is what is tested) and with it enforced (so it never has
  * anything to block), the dashboard shows every value as text and runs none.
@@ -65,11 +65,8 @@ describe.skipIf(!existsSync(CHROMIUM))('red team: stored XSS into the officer da
       // A forged token's subject is recorded as the agent it claimed to be.
       const forged = `${Buffer.from('{"alg":"EdDSA"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: payload })).toString('base64url')}.AAAA`;
       await rt.contained(() => rt.kh.graphql(forged, '{ viewer { agent } }'), { status: 401, code: 'TOKEN_INVALID' });
-      // A refusal's reason echoes the variable it could not take.
-      await rt.contained(() => rt.kh.graphql(support, 'query($w: CustomerWhere) { customers(where: $w) { id } }', { w: { [payload]: { eq: payload } } }), {
-        status: 400,
-        code: 'INVALID_ARGUMENT',
-      });
+      // A refusal's reason no longer repeats the value it could not take (audit-reasons.test.ts); the hand-written
+      // record below still puts markup in a reason.
     }
     // A data value the agent reads (a prompt-injection note, in the demo world's words).
     const notes = await rt.kh.graphql(await rt.token('fraud-bot'), '{ transactions(where: { id: { gte: 900 } }, limit: 20) { id note } }');
@@ -190,7 +187,7 @@ describe.skipIf(!existsSync(CHROMIUM))('red team: stored XSS into the officer da
       expect(visit.injected).toEqual([]);
       expect(visit.errors).toEqual([]);
       // The values were there to run: the records holding them were opened and read as text.
-      expect(visit.shownAsText).toBeGreaterThanOrEqual(PAYLOADS.length * 3);
+      expect(visit.shownAsText).toBeGreaterThanOrEqual(PAYLOADS.length * 2);
       expect(visit.text).toContain(PAYLOADS[0]);
     } finally {
       await context.close();
