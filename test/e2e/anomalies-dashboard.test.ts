@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { raiseAnomalies, type RaisedFinding } from '../../src/agent-controls/baselines/anomalies.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
-import { CHROMIUM, redrawn } from '../support/browser.ts';
+import { CHROMIUM, openSignedInDashboard, redrawn, type SignedInDashboard } from '../support/browser.ts';
 
 /** An officer's note is the one free text here: it must stay text. */
 const MARKUP_NOTE = '<img src=x onerror="window.__pwned=1"> known batch job';
@@ -35,8 +33,7 @@ const rowsOf = (page: Page) => page.locator('#anomalies-table tbody tr');
 describe.skipIf(!existsSync(CHROMIUM))("the dashboard's anomalies section in headless Chromium", () => {
   let t: TestDatabase;
   let kh: TestBroker;
-  let server: Server;
-  let browser: Browser;
+  let dashboard: SignedInDashboard;
   let page: Page;
   const problems: string[] = [];
 
@@ -53,23 +50,13 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's anomalies section in hea
     );
     // The broker learns of the quarantine at its next round, as it would within KEYHOLE_BASELINE_INTERVAL_MS.
     await kh.broker.baselines.tick();
-    server = createServer(kh.broker.listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    dashboard = await openSignedInDashboard(kh, { problems, viewport: { width: 1360, height: 900 } });
+    page = dashboard.page;
     page.on('dialog', (dialog) => problems.push(`dialog: ${dialog.message()}`));
-    await page.route('**/*', (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-    await page.goto(`${base}/officer`);
-    await page.getByLabel('Officer token').fill(await kh.token('dpo'));
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForFunction(() => Number(document.body.dataset.loaded ?? 0) > 0);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await new Promise((resolve) => server.close(resolve));
+    await dashboard?.close();
     await kh?.close();
     await t?.drop();
   });

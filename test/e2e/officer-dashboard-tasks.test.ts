@@ -1,15 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listApprovals } from '../../src/approvals/index.ts';
 import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
-import { CHROMIUM, redrawn } from '../support/browser.ts';
+import { CHROMIUM, openSignedInDashboard, redrawn, type SignedInDashboard } from '../support/browser.ts';
 
 const IMAGES = join(PROJECT_ROOT, 'docs', 'images');
 const WITH_ID = '{ customers { id full_name national_id } }';
@@ -26,10 +24,9 @@ const overflow = (page: Page) => page.evaluate(() => ({ scrollWidth: document.sc
 describe.skipIf(!existsSync(CHROMIUM))("the officer's tasks on the dashboard in headless Chromium", () => {
   let t: TestDatabase;
   let kh: TestBroker;
-  let server: Server;
-  let browser: Browser;
+  let dashboard: SignedInDashboard;
   let page: Page;
-  let base: string;
+  let _base: string;
   const problems: string[] = [];
   const month = currentMonth();
 
@@ -49,26 +46,14 @@ describe.skipIf(!existsSync(CHROMIUM))("the officer's tasks on the dashboard in 
        VALUES ('agent:analytics-bot', $1, 20, 1e-6, 19.2, 19.2 * 19.2 / 2, 12), ('agent:fraud-bot', $1, 5, 0, 4.675, 4.675 * 4.675 / 2, 5)`,
       [month.period],
     );
-    server = createServer(kh.broker.listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    page = await browser.newPage({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-    });
-    await page.route('**/*', (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-    await page.goto(`${base}/officer`);
-    await page.getByLabel('Officer token').fill(await kh.token('dpo'));
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForFunction(() => Number(document.body.dataset.loaded ?? 0) > 0);
+    dashboard = await openSignedInDashboard(kh, { problems, acceptDownloads: true });
+    page = dashboard.page;
+    _base = dashboard.base;
     await mkdir(IMAGES, { recursive: true });
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await new Promise((resolve) => server.close(resolve));
+    await dashboard?.close();
     await kh?.close();
     await t?.drop();
   });

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, redrawn } from '../support/browser.ts';
+import { CHROMIUM, openSignedInDashboard, redrawn, type SignedInDashboard } from '../support/browser.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
@@ -14,8 +12,7 @@ const GROUP = 'support-bot · cross_border_transfer · flag · EU-DE';
 describe.skipIf(!existsSync(CHROMIUM))('finding groups on the officer dashboard in headless Chromium', () => {
   let t: TestDatabase;
   let kh: TestBroker;
-  let server: Server;
-  let browser: Browser;
+  let dashboard: SignedInDashboard;
   let page: Page;
   const problems: string[] = [];
   const groupRow = () => page.locator('#findings-table tbody tr', { has: page.getByRole('button', { name: `Acknowledge ${GROUP}` }) });
@@ -25,25 +22,12 @@ describe.skipIf(!existsSync(CHROMIUM))('finding groups on the officer dashboard 
     await loadWorld(t.db);
     kh = await startTestBroker(t.db);
     await seedAuditTrail(kh);
-    server = createServer(kh.broker.listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-    });
-    await page.route('**/*', (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-    await page.goto(`${base}/officer`);
-    await page.getByLabel('Officer token').fill(await kh.token('dpo'));
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForFunction(() => Number(document.body.dataset.loaded ?? 0) > 0);
+    dashboard = await openSignedInDashboard(kh, { problems });
+    page = dashboard.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await new Promise((resolve) => server.close(resolve));
+    await dashboard?.close();
     await kh?.close();
     await t?.drop();
   });

@@ -1,20 +1,17 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
-import { CHROMIUM } from '../support/browser.ts';
+import { CHROMIUM, openSignedInDashboard, type SignedInDashboard } from '../support/browser.ts';
 
 describe.skipIf(!existsSync(CHROMIUM))('who-has-seen on the dashboard in headless Chromium', () => {
   let t: TestDatabase;
   let kh: TestBroker;
-  let server: Server;
-  let browser: Browser;
+  let dashboard: SignedInDashboard;
   let page: Page;
   const problems: string[] = [];
 
@@ -24,25 +21,12 @@ describe.skipIf(!existsSync(CHROMIUM))('who-has-seen on the dashboard in headles
     kh = await startTestBroker(t.db);
     // support-bot's desk sees customer 2 (Jonas Becker, EU-DE) and not customer 3 (Maria Lopez, US-CA).
     expect((await kh.graphql(await kh.token('support-bot'), '{ customers(limit: 10) { id email } }')).body.errors).toBeUndefined();
-    server = createServer(kh.broker.listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    page = await browser.newPage({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-    });
-    await page.route('**/*', (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-    await page.goto(`${base}/officer`);
-    await page.getByLabel('Officer token').fill(await kh.token('dpo'));
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForFunction(() => Number(document.body.dataset.loaded ?? 0) > 0);
+    dashboard = await openSignedInDashboard(kh, { problems, acceptDownloads: true });
+    page = dashboard.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await new Promise((resolve) => server.close(resolve));
+    await dashboard?.close();
     await kh?.close();
     await t?.drop();
   });
