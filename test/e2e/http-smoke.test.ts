@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,16 +7,7 @@ import { createPostgresTestDatabase, type TestDatabase } from '../support/databa
 import { loadWorld } from '../support/fixtures.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { keyholeCli } from '../support/cli.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+import { freePort } from '../support/ports.ts';
 
 describe('the real server process over HTTP', () => {
   let t: TestDatabase;

@@ -1,7 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +13,7 @@ import { PROJECT_ROOT } from '../support/broker.ts';
 import { keyholeCli, withCliWorld } from '../support/cli.ts';
 import { createPostgresTestDatabase } from '../support/databases.ts';
 import { projectWith } from '../support/project.ts';
+import { freePort } from '../support/ports.ts';
 
 /** catalog.yaml with line 20 (a tag) broken: a quote never closed. */
 const brokenLine20 = {
@@ -122,14 +122,6 @@ describe('a start refused for a file names it as the steward opens it', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('KEYHOLE_START_ON_LAST_VALID_RULES=1 with an invalid file on disk', () => {
   it('refuses while no valid version is stored, then starts on the last one stored, saying so in the log and on /readyz', async () => {

@@ -1,17 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadProjectConfig } from '../../src/config/index.ts';
 import { issueToken, loadTokenKeys } from '../../src/identity/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../support/ports.ts';
 
 /** `keyhole serve` as an operator runs it, in a process of its own that a test may signal or kill. */
 export interface BrokerProcess {
