@@ -17,6 +17,10 @@ CREATE TABLE IF NOT EXISTS customers (
   created_at    timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS customers_residency_idx ON customers (residency);
+-- Who-has-seen lookups (src/officer/subject-queries.ts matchSubject), on exactly the expressions it compares.
+CREATE INDEX IF NOT EXISTS customers_email_lookup_idx ON customers (lower(btrim(email)));
+CREATE INDEX IF NOT EXISTS customers_national_id_idx ON customers (national_id);
+CREATE INDEX IF NOT EXISTS customers_name_birth_lookup_idx ON customers (lower(btrim(full_name)), birth_date);
 
 CREATE TABLE IF NOT EXISTS accounts (
   id            bigint PRIMARY KEY,

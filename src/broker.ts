@@ -1,55 +1,57 @@
 import type { RequestListener } from 'node:http';
-import { join } from 'node:path';
 import type { Plugin } from 'graphql-yoga';
-import { type BrokerSecrets, type ConfigIssue, loadBrokerSecrets, loadProjectConfig, type ProjectConfig } from './config/index.ts';
-import { loadTokenKeys, type TokenKeys } from './identity/index.ts';
-import { corsOriginsFrom, createAgentYoga, dpAggregateExtension, heAggregateExtension, ViewSchemaCache } from './graphql/index.ts';
-import { type JurisdictionRules, loadJurisdictionRules, makeComplianceGate, withheldJurisdictions } from './compliance/index.ts';
-import { BudgetLedger } from './dp/ledger.ts';
-import { ZonesInForce, zonedPrivacy } from './agent-controls/zones/index.ts';
+import { type BrokerSecrets, type ConfigIssue, loadBrokerSecrets, type ProjectConfig } from './config/index.ts';
+import { DpopGate, loadTokenKeys, type TokenKeys } from './identity/index.ts';
+import { corsOriginsFrom, createAgentYoga, type ViewSchemaCache } from './graphql/index.ts';
+import { GRAPHQL_PATH } from './graphql/yoga.ts';
+import { ZonesInForce } from './agent-controls/zones/index.ts';
 import { BaselineMonitor, baselineIntervalFrom, useBaselineGuard } from './agent-controls/baselines/index.ts';
 import { type Log, silentLog } from './log.ts';
 import { useOfficerRoutes } from './officer/index.ts';
-import { loadMaskingStage, type MaskingStage, RULES_DIR, watchMaskingRules } from './masking/index.ts';
 import { type Db, migrate } from './sql/index.ts';
 import { Drain } from './http/drain.ts';
 import { explorerEnabled, useExplorer } from './http/explorer.ts';
 import { type RulesInForce, useHealthRoutes } from './http/health.ts';
-import { readRulesSnapshot, replaceDirectory, type RulesSnapshot } from './config/rules-versions.ts';
+import { useTokenKeysRoute } from './http/token-keys-route.ts';
+import { useProtectedResourceMetadata } from './http/protected-resource.ts';
+import { watchRulesFiles } from './config/watch-rules.ts';
+import { InForce } from './in-force.ts';
+import { completeRulesSetup, readRulesFiles, type RulesSetup } from './rules-setup.ts';
+import { buildRulesPipeline, configFollowing, type RulesPipeline, reloadRules } from './rules-pipeline.ts';
 import { recordRulesVersion } from './audit/rules-versions.ts';
 import { useRulesVersion } from './graphql/plugins/use-rules-version.ts';
 import { requestDeadlineFrom } from './http/request-deadline.ts';
+import { publicUrlFrom } from './http/public-url.ts';
+import { budgetNoteReader } from './mcp/budget-note.ts';
+import { MCP_METHODS, MCP_PATH, mcpEndpoint } from './mcp/http-endpoint.ts';
+import { mcpOriginPolicyFrom } from './mcp/http-origins.ts';
 
 /**
  * Everything a broker reads before it touches the database: the project's files, keys and secrets, and its
  * environment settings. Loaded first, so a mistake in any of them stops a start before a database is opened,
  * created or migrated.
  */
-export interface BrokerSetup {
-  config: ProjectConfig;
+export interface BrokerSetup extends RulesSetup {
   tokenKeys: TokenKeys;
   secrets: BrokerSecrets;
-  masking: MaskingStage;
-  jurisdictions: JurisdictionRules;
   requestDeadlineMs: number;
   corsOrigins: readonly string[];
   baselineIntervalMs: number;
-  /** The files of schema/ and masking-rules/ as read for this start: the rules version the broker starts on. */
-  rules: RulesSnapshot;
+  /** KEYHOLE_PUBLIC_URL: the URL clients address this broker at, when a proxy stands in front. */
+  publicUrl: string | undefined;
 }
 
 export async function loadBrokerSetup(root: string, dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<BrokerSetup> {
-  const rules = await readRulesSnapshot(root);
-  const config = await loadProjectConfig(root);
+  const read = await readRulesFiles(root, env);
   // In production without a configured token key the broker refuses to start.
   const tokenKeys = await loadTokenKeys(dataDir, env);
   const requestDeadlineMs = requestDeadlineFrom(env.KEYHOLE_REQUEST_DEADLINE_MS);
   const corsOrigins = corsOriginsFrom(env.KEYHOLE_CORS_ORIGINS);
   const baselineIntervalMs = baselineIntervalFrom(env.KEYHOLE_BASELINE_INTERVAL_MS);
+  const publicUrl = publicUrlFrom(env.KEYHOLE_PUBLIC_URL);
   const secrets = await loadBrokerSecrets(dataDir, env);
-  const masking = await loadMaskingStage(root, config, secrets);
-  const jurisdictions = await loadJurisdictionRules(join(root, 'schema', 'jurisdictions'));
-  return { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs, corsOrigins, baselineIntervalMs, rules };
+  const rules = await completeRulesSetup(root, read, secrets);
+  return { ...rules, tokenKeys, secrets, requestDeadlineMs, corsOrigins, baselineIntervalMs, publicUrl };
 }
 
 export interface BrokerOptions {
@@ -68,10 +70,12 @@ export interface BrokerOptions {
 }
 
 export interface Broker {
+  /** The project config in force: after a reload of schema/, the new one (within a request, the one it arrived under). */
   config: ProjectConfig;
   db: Db;
   secrets: BrokerSecrets;
   tokenKeys: TokenKeys;
+  /** The compiled views of the rules in force. */
   views: ViewSchemaCache;
   /** The shutdown state: readiness and the GraphQL endpoint refuse while it drains. */
   drain: Drain;
@@ -94,92 +98,117 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const env = options.env ?? process.env;
   const log = options.log ?? silentLog;
   const setup = options.setup ?? (await loadBrokerSetup(options.root, options.dataDir, env));
-  const { config, tokenKeys, secrets, masking, jurisdictions, requestDeadlineMs } = setup;
+  const { tokenKeys, secrets, requestDeadlineMs } = setup;
   await migrate(options.db);
-  let rulesSnapshot = setup.rules;
-  const started = await recordRulesVersion(options.db, secrets.auditKey, rulesSnapshot);
-  let rules: RulesInForce = { version: started.id, hash: started.hash, pending: options.pendingProblems ?? [] };
-  // Each masking decider this broker has served under → its stored version (schema/ does not reload, so one each).
-  const storedVersionOf = new Map([[masking.decider.version, started.id]]);
+  const started = await recordRulesVersion(options.db, secrets.auditKey, setup.rules);
   if (started.changed) log({ msg: 'rules version in force changed', rulesVersion: started.id, previous: started.previousId, hash: started.hash });
-  const zones = await ZonesInForce.open({ db: options.db, registry: config.registry, auditKey: secrets.auditKey, log });
+  // Every rules file reloads live: each request is served under the pipeline in force when it arrived (src/in-force.ts).
+  const build = (rules: RulesSetup, version: number) => buildRulesPipeline(rules, version, { subjectKey: secrets.subjectKey, zones: () => zones });
+  const pipelines = new InForce<RulesPipeline>(build(setup, started.id));
+  const config = configFollowing(pipelines);
+  let pending = options.pendingProblems ?? [];
+  const rules = (): RulesInForce => ({ version: pipelines.latest.version, hash: pipelines.latest.rules.hash, pending });
+  const zones = await ZonesInForce.open({ db: options.db, registry: () => pipelines.current.config.registry, auditKey: secrets.auditKey, log });
   const drain = new Drain();
+  const dpop = new DpopGate({
+    db: options.db,
+    // Read on every proof, so a reload of schema/agents.yaml changes the window too.
+    get windowSeconds() {
+      return config.registry.tokens.dpopProofWindow;
+    },
+    publicUrl: setup.publicUrl,
+  });
   const baselines = new BaselineMonitor({
     db: options.db,
-    config,
+    config: () => pipelines.current.config,
     auditKey: secrets.auditKey,
     intervalMs: setup.baselineIntervalMs,
     log,
   });
   await baselines.start();
   drain.onFlush(() => baselines.stop());
-  const privacy = config.policies.privacy && zonedPrivacy(config.policies.privacy, (agentId) => zones.zoneOfAgent(agentId));
-  const ledger = privacy ? new BudgetLedger(privacy, config.catalog.dataset) : null;
-  const views = new ViewSchemaCache({
-    config,
-    subjectKey: secrets.subjectKey,
-    decider: masking.decider,
-    extensions: [
-      dpAggregateExtension({ catalog: config.catalog, ledger }),
-      heAggregateExtension({
-        lookup: (name) => config.catalog.tables.get(name)!,
-        ledger,
-      }),
-    ],
-    withhold: (agent, classes) => withheldJurisdictions(agent, jurisdictions, classes),
-    zoneOf: (agent) => zones.zoneOf(agent),
-  });
-  const rulesWatcher = watchMaskingRules({
+  const rulesWatcher = watchRulesFiles({
     root: options.root,
-    config,
-    keys: masking.keys,
-    version: masking.decider.version,
     log,
-    // The new version is stored and audited before any request is served under it; if that fails, the old one stays.
-    onReload: async (decider) => {
-      const next = replaceDirectory(rulesSnapshot, RULES_DIR, await readRulesSnapshot(options.root, [RULES_DIR]));
-      const recorded = await recordRulesVersion(options.db, secrets.auditKey, next);
-      storedVersionOf.set(decider.version, recorded.id);
-      views.setDecider(decider);
-      rulesSnapshot = next;
-      rules = { ...rules, version: recorded.id, hash: recorded.hash };
-    },
-    onProblems: (pending) => {
-      rules = { ...rules, pending };
-    },
+    reload: () =>
+      reloadRules({
+        root: options.root,
+        db: options.db,
+        secrets,
+        env,
+        log,
+        pipelines,
+        follow: async (next) => {
+          await zones.follow(next.config.registry);
+          await baselines.follow(next.config);
+        },
+        build,
+        onProblems: (problems) => {
+          pending = problems;
+        },
+      }),
   });
+  const mcp = mcpEndpoint({
+    fetch: async (request) => yoga.fetch(request),
+    graphqlPath: GRAPHQL_PATH,
+    views: { get: (principal) => pipelines.current.views.get(principal) },
+    budgetNote: budgetNoteReader(options.db, () => pipelines.current.ledger),
+    origins: mcpOriginPolicyFrom(env),
+  });
+  drain.onStop(() => void mcp.close());
   const yoga = createAgentYoga({
     db: options.db,
     registry: config.registry,
     tokenKeys,
     auditKey: secrets.auditKey,
-    views,
+    views: {
+      get: (principal) => pipelines.current.views.get(principal),
+      writesState: (rootField) => pipelines.current.views.writesState(rootField),
+    },
     log,
     routes: [
       // Among the routes, which run before identity and the other gates, so the records of their refusals carry it too.
-      useRulesVersion({ inForce: () => rules.version, ofMasking: (maskingVersion) => storedVersionOf.get(maskingVersion) }),
-      useHealthRoutes(options.db, drain, () => rules),
-      useOfficerRoutes({ db: options.db, config, tokenKeys, secrets, log, requestDeadlineMs, drain }),
+      useRulesVersion(() => pipelines.current.version),
+      useHealthRoutes(options.db, drain, rules),
+      useTokenKeysRoute(tokenKeys),
+      useProtectedResourceMetadata(() => config.registry),
+      useOfficerRoutes({
+        db: options.db,
+        config,
+        tokenKeys,
+        secrets,
+        log,
+        requestDeadlineMs,
+        drain,
+        dpop,
+        jurisdictions: () => pipelines.current.jurisdictions,
+      }),
       ...(explorerEnabled(env) ? [useExplorer()] : []),
       ...(options.routes ?? []),
     ],
     plugins: [useBaselineGuard(baselines)],
-    beforeRecord: makeComplianceGate({ rules: jurisdictions, catalog: config.catalog }),
+    beforeRecord: (state, tx) => pipelines.current.complianceGate(state, tx),
     corsOrigins: setup.corsOrigins,
     requestDeadlineMs,
     drain,
+    dpop,
+    zoneOf: (agent) => zones.zoneOf(agent),
+    agentEndpoint: { path: MCP_PATH, methods: MCP_METHODS, plugin: mcp.plugin },
   });
   return {
     config,
     db: options.db,
     secrets,
     tokenKeys,
-    views,
+    get views() {
+      return pipelines.latest.views;
+    },
     drain,
-    rules: () => rules,
+    rules,
     baselines,
-    fetch: async (request) => yoga.fetch(request),
-    listener: yoga as unknown as RequestListener,
+    fetch: async (request) => pipelines.pin(() => yoga.fetch(request)),
+    // Every argument goes on: the HTTP server passes its context third (a body cut off at the size limit, src/http/server.ts).
+    listener: (...args) => pipelines.pin(() => (yoga as unknown as (...passed: unknown[]) => void)(...args)),
     stop: () => {
       rulesWatcher.close();
       zones.stop();

@@ -1,6 +1,7 @@
 export * from './record.ts';
 export { appendAuditRecord, appendAuditRecords } from './writer.ts';
 export { verifyAuditChain, type ChainFault, type ChainVerification, type ChainProblem } from './verify.ts';
+export { type IncrementalChainVerification, verifyAuditChainFromPoint } from './verified-point.ts';
 export { recordFromRow, type AuditRow } from './row.ts';
 export { type AuditCheckpoint, checkpointSignature, readCheckpoints } from './checkpoint.ts';
 export {

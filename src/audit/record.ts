@@ -17,6 +17,8 @@ export interface AuditDraft {
   requestId: string;
   actorKind: ActorKind;
   actorId: string | null;
+  /** The person an agent acted for (a delegated token's `sub`); absent or null when it acted for no one. */
+  onBehalfOf?: string | null;
   purpose: string | null;
   actorLocation: string | null;
   operationKind: string;
@@ -125,6 +127,8 @@ export function auditRecordHash(key: Uint8Array, record: HashedFields): string {
     requestId: record.requestId,
     actorKind: record.actorKind,
     actorId: record.actorId,
+    // Hashed only when set: records written before delegation existed keep the hash they were written with.
+    onBehalfOf: record.onBehalfOf ?? undefined,
     purpose: record.purpose,
     actorLocation: record.actorLocation,
     operationKind: record.operationKind,
@@ -192,6 +196,25 @@ function keyObject(key: Uint8Array): KeyObject {
   return object;
 }
 
-export function operationHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+/** Domain separation: the operation key is derived from the audit key, never the audit key itself. */
+const OPERATION_KEY_LABEL = 'keyhole operation hash v1';
+const operationKeys = new WeakMap<Uint8Array, KeyObject>();
+
+function operationKey(auditKey: Uint8Array): KeyObject {
+  let key = operationKeys.get(auditKey);
+  if (!key) {
+    key = createSecretKey(createHmac('sha256', keyObject(auditKey)).update(OPERATION_KEY_LABEL).digest());
+    operationKeys.set(auditKey, key);
+  }
+  return key;
+}
+
+/**
+ * The query text's fingerprint in the record: HMAC-SHA-256 under a key derived from the audit key. Equal texts
+ * still group together (every broker writing one chain holds the same audit key), but an identifier written into
+ * a hand-made query cannot be confirmed by hashing guesses, as it could from a plain SHA-256. Records written
+ * before keep their stored value: the record hash covers the field as stored, so the chain still verifies.
+ */
+export function operationHash(auditKey: Uint8Array, text: string): string {
+  return createHmac('sha256', operationKey(auditKey)).update(text).digest('hex');
 }

@@ -7,6 +7,7 @@ export interface AuditRow {
   request_id: string;
   actor_kind: AuditRecord['actorKind'];
   actor_id: string | null;
+  on_behalf_of: string | null;
   purpose: string | null;
   actor_location: string | null;
   operation_kind: string;
@@ -69,6 +70,7 @@ export function storedRow(record: UnhashedRecord): UnhashedRow {
     request_id: textColumn(record.requestId),
     actor_kind: textColumn(record.actorKind),
     actor_id: textColumn(record.actorId),
+    on_behalf_of: textColumn(record.onBehalfOf),
     purpose: textColumn(record.purpose),
     actor_location: textColumn(record.actorLocation),
     operation_kind: textColumn(record.operationKind),
@@ -99,6 +101,7 @@ export function recordFieldsFromRow(row: UnhashedRow): UnhashedRecord {
     requestId: row.request_id,
     actorKind: row.actor_kind,
     actorId: row.actor_id,
+    onBehalfOf: row.on_behalf_of ?? null,
     purpose: row.purpose,
     actorLocation: row.actor_location,
     operationKind: row.operation_kind,

@@ -69,10 +69,30 @@ async function subjectsOf(db: Queryable, first: number, last: number): Promise<M
  * checkpoint, and every checkpoint's signature is checked.
  */
 export async function verifyAuditChain(db: Queryable, key: Uint8Array, onProgress?: (checked: number, total: number) => void): Promise<ChainVerification> {
+  return (await walkAuditChain(db, key, null, onProgress)).verification;
+}
+
+/** A point of the chain taken as verified: the walk checks only the records after it. */
+export interface ChainPoint {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * verifyAuditChain from `resumeFrom` when it lies at or after the latest checkpoint (else from the checkpoint),
+ * with the last record walked: the point a later walk may resume from when this one found nothing wrong.
+ */
+export async function walkAuditChain(
+  db: Queryable,
+  key: Uint8Array,
+  resumeFrom: ChainPoint | null,
+  onProgress?: (checked: number, total: number) => void,
+): Promise<{ verification: ChainVerification; start: ChainPoint; end: ChainPoint }> {
   const head = (await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1')).rows[0];
   const headSeq = Number(head?.seq ?? 0);
   const checkpoints = await readCheckpoints(db);
-  const start = checkpoints.at(-1) ?? GENESIS;
+  const checkpoint = checkpoints.at(-1) ?? GENESIS;
+  const start = resumeFrom && resumeFrom.seq >= checkpoint.seq ? resumeFrom : checkpoint;
   const total = Number((await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM audit_log WHERE seq > $1', [start.seq])).rows[0]?.n ?? 0);
   const bad: ChainFault[] = invalidCheckpoints(key, checkpoints).map((c) => ({ seq: c.seq, problem: 'checkpoint_invalid', detail: c.detail }));
   let hashAtHead = headSeq === start.seq ? start.hash : null;
@@ -120,5 +140,9 @@ export async function verifyAuditChain(db: Queryable, key: Uint8Array, onProgres
     });
   }
   const ok = bad.length === 0;
-  return { ok, checked, headSeq, prunedThrough: start.seq, ...(ok ? {} : { firstBad: bad[0] }), bad };
+  return {
+    verification: { ok, checked, headSeq, prunedThrough: checkpoint.seq, ...(ok ? {} : { firstBad: bad[0] }), bad },
+    start,
+    end: { seq: lastSeq, hash: previousHash ?? start.hash },
+  };
 }

@@ -16,7 +16,7 @@ export const ADMIN_PATH = '/admin/cli';
  * here, not next to the program that registers them (broker-commands.ts), so a CLI deciding whether to hand
  * over does not load every one of those commands first.
  */
-export const BROKER_COMMANDS: readonly string[] = ['agents', 'approvals', 'audit', 'db', 'incident', 'report'];
+export const BROKER_COMMANDS: readonly string[] = ['agents', 'approvals', 'audit', 'db', 'incident', 'report', 'rules'];
 const TOKEN_FILE = 'admin-token';
 
 /**
@@ -87,21 +87,32 @@ function absolutePaths(argv: string[]): string[] {
   });
 }
 
-/** The CLI's side: the broker holding the embedded database runs the command and sends back its output. */
-export async function forwardToBroker(locked: DataDirLockedError, argv: string[]): Promise<number> {
+export interface BrokerRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Has the broker holding the data dir on `port` run `argv`; null when it cannot be asked (no secret, no answer). */
+export async function runOnBroker(port: number, argv: string[]): Promise<BrokerRun | null> {
   const token = await readFile(join(resolveDataDir(), TOKEN_FILE), 'utf8').catch(() => null);
   const response = token
-    ? await fetch(`http://127.0.0.1:${locked.brokerPort}${ADMIN_PATH}`, {
+    ? await fetch(`http://127.0.0.1:${port}${ADMIN_PATH}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-keyhole-admin': token },
         body: JSON.stringify({ argv: absolutePaths(argv) }),
       }).catch(() => null)
     : null;
-  if (!response?.ok) {
+  return response?.ok ? ((await response.json()) as BrokerRun) : null;
+}
+
+/** The CLI's side: the broker holding the embedded database runs the command and sends back its output. */
+export async function forwardToBroker(locked: DataDirLockedError, argv: string[]): Promise<number> {
+  const result = locked.brokerPort === undefined ? null : await runOnBroker(locked.brokerPort, argv);
+  if (!result) {
     stderr().write(`keyhole: ${locked.message}\n`);
     return 1;
   }
-  const result = (await response.json()) as { exitCode: number; stdout: string; stderr: string };
   stdout().write(result.stdout);
   stderr().write(result.stderr);
   return result.exitCode;

@@ -1,7 +1,9 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type Approval, ApprovalNotPendingError, decideApproval, listApprovals } from '../approvals/index.ts';
+import { appendAuditRecord, stateChangeDraft } from '../audit/index.ts';
 import { parseTtl } from '../identity/index.ts';
 import { CliError, withContext } from './context.ts';
+import { byIsGone, OFFICER_TOKEN_ENV, presentedOfficerToken, verifiedOfficer } from './officer-token.ts';
 import { printTable, stdout } from './output.ts';
 
 function show(approvals: Approval[]): void {
@@ -30,15 +32,40 @@ function approvalId(text: string): number {
   return id;
 }
 
-async function decide(id: string, status: 'approved' | 'denied', options: { by: string; reason?: string; for?: string }): Promise<void> {
+interface DecideOptions {
+  token?: string;
+  by?: string;
+  reason?: string;
+  for?: string;
+}
+
+/** Decides as the officer the token names, and audits the decision under that officer in the same transaction. */
+async function decide(id: string, status: 'approved' | 'denied', options: DecideOptions): Promise<void> {
+  const command = `approvals ${status === 'approved' ? 'approve' : 'deny'}`;
+  if (options.by !== undefined) throw byIsGone(command);
+  const token = presentedOfficerToken(command, options.token);
   const validSeconds = options.for ? parseTtl(options.for) : undefined;
-  await withContext(`approvals ${status === 'approved' ? 'approve' : 'deny'}`, async ({ db }) => {
+  await withContext(command, async ({ db, dataDir, config, secrets }) => {
+    const officer = await verifiedOfficer(token, { dataDir, registry: config.registry });
     try {
-      const approval = await decideApproval(db, approvalId(id), {
-        status,
-        by: options.by,
-        reason: options.reason ?? null,
-        ...(validSeconds ? { validSeconds } : {}),
+      const approval = await db.transaction(async (tx) => {
+        const decided = await decideApproval(tx, approvalId(id), {
+          status,
+          by: officer.id,
+          reason: options.reason ?? null,
+          ...(validSeconds ? { validSeconds } : {}),
+        });
+        await appendAuditRecord(
+          tx,
+          secrets.auditKey,
+          stateChangeDraft({
+            actor: { kind: 'officer', id: officer.id },
+            operationKind: 'approval_decision',
+            tables: ['approvals'],
+            details: { approval: decided.id, agent: decided.agentId, field: `${decided.table}.${decided.field}`, status, reason: decided.reason, via: 'cli' },
+          }),
+        );
+        return decided;
       });
       show([approval]);
     } catch (error) {
@@ -47,6 +74,16 @@ async function decide(id: string, status: 'approved' | 'denied', options: { by: 
     }
   });
 }
+
+const tokenOption = () => new Option('--token <token>', `an officer token (default: $${OFFICER_TOKEN_ENV}); the decision is recorded under its officer`);
+// Still parsed so that a script passing it hears why it is refused, rather than an unknown option.
+const goneByOption = () => new Option('--by <who>').hideHelp();
+const OFFICER_HELP = `
+The officer deciding is the one an officer token names (schema/agents.yaml officers), verified with the broker's
+token keys; the decision and its audit record carry that officer's id. Prefer the environment to --token, which
+other users of the machine can read in the process list:
+  export ${OFFICER_TOKEN_ENV}=$(npx keyhole token --agent dpo)
+  npx keyhole approvals approve 12 --for 8h --reason "KYC review of case 4411"`;
 
 export function registerApprovalCommands(program: Command): void {
   const approvals = program.command('approvals').description('Human approvals for fields a policy reserves (e.g. kyc-bot and national IDs)');
@@ -62,13 +99,17 @@ export function registerApprovalCommands(program: Command): void {
     .command('approve <id>')
     .description('Approve a pending request; the agent may then read the field for the given time')
     .option('--for <duration>', 'how long the approval lasts, e.g. 30m, 8h, 1d', '24h')
-    .option('--by <who>', 'who approves', process.env.USER ?? 'officer')
     .option('--reason <text>', 'why (kept with the approval)')
-    .action((id: string, options: { for: string; by: string; reason?: string }) => decide(id, 'approved', options));
+    .addOption(tokenOption())
+    .addOption(goneByOption())
+    .addHelpText('after', OFFICER_HELP)
+    .action((id: string, options: DecideOptions) => decide(id, 'approved', options));
   approvals
     .command('deny <id>')
     .description('Deny a pending request')
     .requiredOption('--reason <text>', 'why (kept with the decision)')
-    .option('--by <who>', 'who denies', process.env.USER ?? 'officer')
-    .action((id: string, options: { by: string; reason: string }) => decide(id, 'denied', options));
+    .addOption(tokenOption())
+    .addOption(goneByOption())
+    .addHelpText('after', OFFICER_HELP)
+    .action((id: string, options: DecideOptions) => decide(id, 'denied', options));
 }

@@ -5,6 +5,7 @@ import { registerAuditCommands } from './audit-command.ts';
 import { registerDbCommands } from './db-command.ts';
 import { registerIncidentCommands } from './incident-command.ts';
 import { registerReportCommand } from './report-command.ts';
+import { registerRulesCommands } from './rules-command.ts';
 
 /**
  * The program a broker runs handed-over commands with. It deliberately lacks the key holder's commands
@@ -18,5 +19,6 @@ export function buildBrokerProgram(): Command {
   registerApprovalCommands(program);
   registerIncidentCommands(program);
   registerReportCommand(program);
+  registerRulesCommands(program);
   return program;
 }

@@ -11,7 +11,10 @@ import { explainView, formatExplanation } from '../masking/rules/explain.ts';
 import { fixtureKeys, FIXTURES_DIR, readFixtureSources, runFixtures } from '../masking/rules/fixtures.ts';
 import { DEFAULT_K_THRESHOLD, measureKAnonymity } from '../masking/rules/k-anonymity.ts';
 import { buildView } from '../policy/index.ts';
+import { readRulesVersion } from '../audit/rules-versions.ts';
 import { CliError, withContext } from './context.ts';
+import { fileHashes, formatDrift, LOADED_FILES_COMMAND, rulesDriftOrNote } from './rules-drift.ts';
+import { BROKER_URL_OPTION, findRunningBroker } from './running-broker.ts';
 import { stderr, stdout } from './output.ts';
 
 /** Checking and explaining never shows a masked value, so a throwaway key will do. */
@@ -56,9 +59,10 @@ async function loadForCheck(root: string) {
   }
 }
 
-async function check(options: { json?: boolean }): Promise<void> {
+async function check(options: { json?: boolean; broker?: string }): Promise<void> {
   const root = projectRoot();
-  const loaded = await loadForCheck(root);
+  const [loaded, running] = await Promise.all([loadForCheck(root), findRunningBroker(options.broker)]);
+  const drift = running && (await rulesDriftOrNote(running, root));
   // A file that does not load says what it expected in its message; the linter only runs over a project that loads.
   let findings: LintFinding[] = loaded.issues.map((issue) => ({ ...issue, severity: 'error' }));
   if (loaded.config) {
@@ -72,19 +76,35 @@ async function check(options: { json?: boolean }): Promise<void> {
   if (errorCount > 0) process.exitCode = 1;
   if (options.json) {
     stdout().write(
-      `${JSON.stringify({ ok: errorCount === 0, errors: errorCount, warnings: warningCount, version: loaded.masking?.version ?? null, findings }, null, 2)}\n`,
+      `${JSON.stringify({ ok: errorCount === 0, errors: errorCount, warnings: warningCount, version: loaded.masking?.version ?? null, findings, ...(drift && { runningBroker: typeof drift === 'string' ? { error: drift } : drift }) }, null, 2)}\n`,
     );
     return;
   }
+  if (typeof drift === 'string') stderr().write(`keyhole: ${drift}\n`);
+  const driftLines =
+    drift && typeof drift !== 'string'
+      ? formatDrift(drift)
+          .map((line) => `${line}\n`)
+          .join('')
+      : '';
   for (const f of findings) stderr().write(`${formatFinding(f)}\n`);
   if (!loaded.masking) {
-    stdout().write(`FAILED: ${errorCount} error(s) stop schema/ and masking-rules/ from loading; the broker would refuse to start\n`);
+    stdout().write(`FAILED: ${errorCount} error(s) stop schema/ and masking-rules/ from loading; the broker would refuse to start\n${driftLines}`);
     return;
   }
   const what = `schema/ (catalog, agents, policies, ${loaded.jurisdictions.sets.length} jurisdiction rule set(s)) and ${loaded.masking.rules.length} masking rule(s) in ${loaded.masking.files.length} file(s)`;
   stdout().write(
-    `${errorCount === 0 ? 'ok' : 'FAILED'}: ${what} load; ${errorCount} error(s), ${warningCount} warning(s); version ${loaded.masking.version}\n`,
+    `${errorCount === 0 ? 'ok' : 'FAILED'}: ${what} load; ${errorCount} error(s), ${warningCount} warning(s); version ${loaded.masking.version}\n${driftLines}`,
   );
+}
+
+/** For `rules check` through the broker: the files of a stored rules version, as path → SHA-256 (JSON). */
+async function loadedFiles(options: { version: string }): Promise<void> {
+  await withContext('rules loaded-files', async ({ db }) => {
+    const version = await readRulesVersion(db, Number(options.version));
+    if (!version) throw new CliError(`no rules version ${options.version} is stored`);
+    stdout().write(`${JSON.stringify(fileHashes(version.files))}\n`);
+  });
 }
 
 /** Writes schema/json-schema/*.json from the zod schemas (each YAML file names its schema in its header comment). */
@@ -175,7 +195,13 @@ export function registerRulesCommands(program: Command): void {
       'Validate schema/ and masking-rules/ together and lint them across files (fields no rule covers, views whose answers the rule sets refuse); list every finding (file:line: field: problem, and a fix) and exit 1 on any error',
     )
     .option('--json', 'print the findings as JSON')
+    .option(...BROKER_URL_OPTION)
+    .addHelpText(
+      'after',
+      '\nWith a broker running, also says whether the files on disk differ from the rules version it serves, and the problems it has pending on disk.',
+    )
     .action(check);
+  rules.command(LOADED_FILES_COMMAND[1], { hidden: true }).requiredOption('--version <id>').action(loadedFiles);
   rules
     .command('schemas')
     .description('Write schema/json-schema/*.json, the JSON Schema of each kind of YAML file, from the schemas the broker loads them with')

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/index.ts';
 import { DataDirLockedError } from '../sql/embedded.ts';
 import { BROKER_COMMANDS, forwardToBroker } from './admin.ts';
 import { CliError } from './context.ts';
+import { withOfficerTokenArgument } from './officer-token.ts';
 import { brokerContext, stderr, stdout } from './output.ts';
 
 /**
@@ -24,7 +25,7 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
     }
     const args = argv.slice(2);
     if (error instanceof DataDirLockedError && error.brokerPort !== undefined && !brokerContext() && BROKER_COMMANDS.includes(args[0] ?? '')) {
-      return forwardToBroker(error, args);
+      return forwardToBroker(error, withOfficerTokenArgument(args));
     }
     if (error instanceof CliError || error instanceof DataDirLockedError) {
       stderr().write(`keyhole: ${error.message}\n`);

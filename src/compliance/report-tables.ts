@@ -55,6 +55,12 @@ export function reportTables(report: ComplianceReport): ReportTable[] {
       empty: `No agent received data of ${report.jurisdiction} subjects in this period.`,
     },
     {
+      title: 'Access on behalf of persons',
+      columns: ['Agent', 'Acting for', 'Requests', 'Rows', 'Subjects'],
+      rows: report.onBehalfOf.map((d) => [d.agent, d.person, number(d.requests), number(d.rows), number(d.subjects)]),
+      empty: `No agent acting for a person (a delegated token) received data of ${report.jurisdiction} subjects in this period.`,
+    },
+    {
       title: 'Cross-border transfers',
       columns: ['Agent', 'From', 'To', 'Purposes', 'Bases listed', 'Status today', 'Basis relied on', 'Rule', 'Requests', 'Subjects'],
       rows: report.transfers.map((t) => [

@@ -49,6 +49,15 @@ export interface TransferEntry {
   subjects: number;
 }
 
+/** What one agent fetched about this jurisdiction's subjects acting for one person (a delegated token). */
+export interface DelegatedAccess {
+  agent: string;
+  person: string;
+  requests: number;
+  rows: number;
+  subjects: number;
+}
+
 export interface SpecialCategoryAccess {
   agent: string;
   purpose: string;
@@ -95,6 +104,8 @@ export interface ComplianceReport {
   auditChain: ChainVerification;
   summary: { records: number; allowed: number; refused: number; subjects: number; agents: number };
   processing: ProcessingActivity[];
+  /** The part of `processing` done by agents acting for a person, per agent and person. */
+  onBehalfOf: DelegatedAccess[];
   transfers: TransferEntry[];
   specialCategories: SpecialCategoryAccess[];
   refusals: Refusal[];
@@ -115,6 +126,7 @@ export class UnknownJurisdictionError extends Error {
 interface LogRow {
   seq: number;
   actor_id: string | null;
+  on_behalf_of: string | null;
   purpose: string | null;
   actor_location: string | null;
   decision: string;
@@ -133,7 +145,7 @@ interface LogRow {
  * and — when no subject list says otherwise — aggregates and refusals of agents that serve it.
  */
 const SCOPED_RECORDS = `
-  SELECT l.seq, l.actor_id, l.purpose, l.actor_location, l.decision, l.code, l.reason, l.tables, l.fields, l.row_count,
+  SELECT l.seq, l.actor_id, l.on_behalf_of, l.purpose, l.actor_location, l.decision, l.code, l.reason, l.tables, l.fields, l.row_count,
          l.privacy_cost, l.findings,
          (SELECT count(*) FROM audit_subjects s WHERE s.audit_seq = l.seq AND s.jurisdiction = $1)::int8 AS subjects_here
     FROM audit_log l
@@ -305,6 +317,24 @@ function findingSummaries(code: string, rows: LogRow[]): FindingSummary[] {
   }));
 }
 
+async function delegatedAccess(db: Db, code: string, returned: LogRow[]): Promise<DelegatedAccess[]> {
+  const delegated = returned.filter((row) => row.on_behalf_of !== null);
+  const groups = groupBy(delegated, (row) => `${agentOf(row)}\u0000${row.on_behalf_of}`);
+  return Promise.all(
+    [...groups.values()].map(async (rows) => ({
+      agent: agentOf(rows[0]!),
+      person: rows[0]!.on_behalf_of!,
+      requests: rows.length,
+      rows: rows.reduce((sum, row) => sum + Number(row.row_count), 0),
+      subjects: await distinctSubjects(
+        db,
+        code,
+        rows.map((row) => row.seq),
+      ),
+    })),
+  );
+}
+
 /**
  * A record of processing for one jurisdiction's data subjects over a period, read from the audit log: who
  * accessed which categories of their data and why, transfers abroad and the bases in force, special-category
@@ -341,6 +371,7 @@ export async function buildComplianceReport(db: Db, query: ReportQuery, context:
       agents: unique(rows.map(agentOf)).length,
     },
     processing: await processingActivities(db, code, context.catalog, returned),
+    onBehalfOf: await delegatedAccess(db, code, returned),
     transfers: await transfers(db, code, set, context.registry, returned),
     specialCategories: await specialCategoryAccess(db, code, set, context.catalog, returned),
     refusals: refusals(rows),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { unknownChoice } from './choices.ts';
+import type { TrustedIssuers } from './issuers.ts';
 import { ConfigError, type YamlSource } from './yaml-source.ts';
 import { buildZones, type ZoneName, zoneName, type ZoneRules, zonesSchema } from './zones.ts';
 
@@ -45,6 +46,8 @@ const tokenLifetime = durationWithin(60, LONGEST_TOKEN_LIFETIME_SECONDS);
 const tokenRulesSchema = z
   .strictObject({
     clockSkew: durationWithin(0, 300).default(60),
+    /** How far a DPoP proof's `iat` may be from the broker's clock, either way (docs/identity.md). */
+    dpopProofWindow: durationWithin(5, 300).default(60),
     maxLifetime: z
       .strictObject({
         agents: tokenLifetime.default(24 * 3600),
@@ -89,9 +92,11 @@ export const agentsFileSchema = z.strictObject({
       /** The zone the steward asks for; an agent that names none is a sandbox one (fail closed). */
       zone: zoneName.default('sandbox'),
       rateLimit: rateLimitSchema,
+      /** Its tokens are accepted only with a DPoP proof of their key (RFC 9449), never as bearer tokens. */
+      requireDpop: z.boolean().default(false),
     }),
   ),
-  officers: z.record(agentId, z.strictObject({ description: z.string(), jurisdictions: z.array(jurisdiction) })),
+  officers: z.record(agentId, z.strictObject({ description: z.string(), jurisdictions: z.array(jurisdiction), requireDpop: z.boolean().default(false) })),
   zones: zonesSchema,
 });
 
@@ -106,12 +111,15 @@ export interface AgentDefinition {
   /** The zone agents.yaml asks for; the zone in force is an officer's to approve (src/agent-controls/zones). */
   zone: ZoneName;
   rateLimit: RateLimit;
+  /** Its tokens need a DPoP proof (src/identity/dpop-gate.ts). */
+  requireDpop: boolean;
 }
 
 export interface OfficerDefinition {
   id: string;
   description: string;
   jurisdictions: readonly string[];
+  requireDpop: boolean;
 }
 
 export interface AgentRegistry {
@@ -121,6 +129,8 @@ export interface AgentRegistry {
   officers: ReadonlyMap<string, OfficerDefinition>;
   tokens: TokenRules;
   zones: Readonly<Record<ZoneName, ZoneRules>>;
+  /** The identity providers whose tokens name these agents (schema/issuers.yaml); none unless the project loader adds them. */
+  issuers: TrustedIssuers;
 }
 
 export function buildAgentRegistry(source: YamlSource): AgentRegistry {
@@ -145,5 +155,6 @@ export function buildAgentRegistry(source: YamlSource): AgentRegistry {
     officers: new Map(Object.entries(file.officers).map(([id, officer]) => [id, { id, ...officer }])),
     tokens: file.tokens,
     zones,
+    issuers: { resource: null, byIssuer: new Map(), dpopRequired: false },
   };
 }

@@ -8,6 +8,7 @@ import { ruleSetSchema } from '../compliance/rule-schema.ts';
 import { ruleFileSchema } from '../masking/rules/rule-file.ts';
 import { agentsFileSchema } from './agents.ts';
 import { catalogFileSchema } from './catalog.ts';
+import { ISSUERS_FILE, issuersFileSchema } from './issuers.ts';
 import { policiesFileSchema } from './policies.ts';
 
 export const JSON_SCHEMA_DIR = 'schema/json-schema';
@@ -16,6 +17,7 @@ export const JSON_SCHEMA_DIR = 'schema/json-schema';
 export const YAML_FILE_KINDS = {
   agents: { schema: agentsFileSchema, files: 'schema/agents.yaml', title: 'Keyhole agents, roles, purposes, officers and zones' },
   catalog: { schema: catalogFileSchema, files: 'schema/catalog.yaml', title: 'Keyhole data catalog' },
+  issuers: { schema: issuersFileSchema, files: ISSUERS_FILE, title: 'Keyhole trusted token issuers (identity providers)' },
   policies: { schema: policiesFileSchema, files: 'schema/policies.yaml', title: 'Keyhole policies, privacy budgets and anomaly settings' },
   jurisdiction: { schema: ruleSetSchema, files: 'schema/jurisdictions/*.yaml', title: 'Keyhole jurisdiction rule set' },
   'masking-rules': { schema: ruleFileSchema, files: 'masking-rules/*.yaml', title: 'Keyhole masking rules' },

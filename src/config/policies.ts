@@ -7,8 +7,15 @@ import { ConfigError, type ConfigIssue, type YamlSource } from './yaml-source.ts
 export const SESSION_KEYS = ['agent.id', 'agent.purpose', 'agent.location', 'agent.serves'] as const;
 export type SessionKey = (typeof SESSION_KEYS)[number];
 
+/** A claim of the person an agent acts for (a delegated token, docs/identity-delegation.md), by its name in the token. */
+export const PERSON_SESSION_PREFIX = 'person.';
+const claimName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected a claim name: letters, digits and _, at most 64');
+const personSessionKey = z
+  .string()
+  .regex(/^person\.[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected agent.id, agent.purpose, agent.location, agent.serves or person.<claim>');
+
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
-const sessionRef = z.strictObject({ session: z.enum(SESSION_KEYS) });
+const sessionRef = z.strictObject({ session: z.union([z.enum(SESSION_KEYS), personSessionKey]) });
 const operand = z.union([scalar, z.array(scalar), sessionRef]);
 
 export const FILTER_OPERATORS = ['eq', 'ne', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte', 'isNull'] as const;
@@ -44,6 +51,33 @@ const tablePolicy = z.strictObject({
   exactAnswers: z.strictObject({ partitionBy: z.array(z.string()).min(1), minSubjects: z.number().int().min(2).max(10_000) }).optional(),
 });
 
+const subjectJurisdictionSchema = z
+  .strictObject({ in: operand.optional(), notIn: operand.optional() })
+  .refine((condition) => Object.keys(condition).length > 0, 'expected in or notIn');
+
+/**
+ * What a policy grants an agent acting for a person (a delegated token: `sub` the person, `act.sub` the agent): row
+ * filters over the person's claims (`{ session: person.<claim> }`) and fields hidden when the person's claims match.
+ * The agent keeps at most its own view; this only narrows it.
+ */
+const delegationSchema = z.strictObject({
+  /** true: a token naming no person is refused (DELEGATION_REQUIRED). */
+  required: z.boolean().default(false),
+  /** Rows only about data subjects of these jurisdictions (e.g. the regions the person handles), in every table. */
+  subjectJurisdiction: subjectJurisdictionSchema.optional(),
+  /** Per table, conditions added to the table's own row filter. */
+  rowFilter: z.record(z.string(), z.record(z.string(), columnCondition)).default({}),
+  /** Fields (`table.field`) the agent may not see for a person whose claims match `when`; a claim `when` needs and the token lacks matches. */
+  hide: z
+    .array(
+      z.strictObject({
+        when: z.record(claimName, z.union([scalar, z.array(scalar)])).refine((when) => Object.keys(when).length > 0, 'expected at least one claim'),
+        fields: z.array(z.string()).min(1),
+      }),
+    )
+    .default([]),
+});
+
 const budget = z.strictObject({ epsilon: z.number().positive(), delta: z.number().min(0).lt(1) });
 
 const privacySchema = z.strictObject({
@@ -62,10 +96,6 @@ const privacySchema = z.strictObject({
     }),
   ),
 });
-
-const subjectJurisdiction = z
-  .strictObject({ in: operand.optional(), notIn: operand.optional() })
-  .refine((condition) => Object.keys(condition).length > 0, 'expected in or notIn');
 
 /** What src/agent-controls/baselines scores: per request, and per window of `windowMinutes`. */
 /** What one request is scored on, against the agent's recent requests. */
@@ -122,13 +152,14 @@ export const policiesFileSchema = z.strictObject({
     z.strictObject({
       role: z.string(),
       purposes: z.array(z.string()).min(1),
-      subjectJurisdiction: subjectJurisdiction.optional(),
+      subjectJurisdiction: subjectJurisdictionSchema.optional(),
       tables: z.record(z.string(), tablePolicy),
       /** Caps on one request, summed over its aliases and nested lists; default: the policy's largest page. */
       maxRowsPerRequest: z.number().int().min(1).max(100_000).optional(),
       maxSubjectsPerRequest: z.number().int().min(1).max(100_000).optional(),
       /** What leaves for a value of an untrusted-text field that the scanner flags; every such value is scanned. */
       untrustedText: z.strictObject({ action: z.enum(UNTRUSTED_TEXT_ACTIONS) }).default(DEFAULT_UNTRUSTED_TEXT),
+      delegation: delegationSchema.optional(),
     }),
   ),
 });
@@ -164,12 +195,31 @@ export interface RequestCaps {
   subjects: number;
 }
 
+export type ClaimMatch = string | number | boolean | ReadonlyArray<string | number | boolean>;
+
+export interface DelegationPolicy {
+  required: boolean;
+  /** Rows only about data subjects whose jurisdiction passes this, in every table, besides the policy's own. */
+  subjectJurisdiction: Readonly<{ in?: Operand; notIn?: Operand }> | undefined;
+  /** Per table, conditions over its columns whose session values may name the person's claims. */
+  rowFilter: ReadonlyMap<string, Readonly<Record<string, ColumnCondition>>>;
+  hide: ReadonlyArray<{ when: Readonly<Record<string, ClaimMatch>>; fields: ReadonlyArray<{ table: string; field: string }> }>;
+  /** Every claim the section names: the only ones of a person's claims that reach a view, its cache key and its filters. */
+  claims: readonly string[];
+  /** The claims the row filters need: a token without one of them is refused (DELEGATION_CLAIM_MISSING). */
+  requiredClaims: readonly string[];
+  /** Whether a row filter names `person.id`: then each person has a view of their own. */
+  namesPersonId: boolean;
+}
+
 export interface Policy {
   role: string;
   purpose: string;
   tables: ReadonlyMap<string, TablePolicy>;
   requestCaps: RequestCaps;
   untrustedText: UntrustedTextPolicy;
+  /** Absent: a delegated token gets the agent's own view, and an undelegated one is served. */
+  delegation: DelegationPolicy | undefined;
 }
 
 export type PrivacyConfig = z.output<typeof privacySchema>;
@@ -210,7 +260,10 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
           issues.push(source.issue([...tableAt, 'fields', i], `"${field}" is encrypted-only: list it under encryptedAggregates`));
         }
       });
-      for (const column of Object.keys(table.rowFilter ?? {})) checkColumn(column, [...tableAt, 'rowFilter', column]);
+      for (const [column, condition] of Object.entries(table.rowFilter ?? {})) {
+        checkColumn(column, [...tableAt, 'rowFilter', column]);
+        issues.push(...personRefIssues(source, condition, [...tableAt, 'rowFilter', column]));
+      }
       table.requireApproval.forEach((field, i) => {
         if (!table.fields.includes(field)) issues.push(source.issue([...tableAt, 'requireApproval', i], `"${field}" is not in fields`));
       });
@@ -239,13 +292,15 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
         source: `${source.file}:${source.lineOf(tableAt)}`,
       });
     }
+    if (policy.subjectJurisdiction) issues.push(...personRefIssues(source, policy.subjectJurisdiction, [...at, 'subjectJurisdiction']));
+    const delegation = policy.delegation && buildDelegation(source, policy.delegation, tables, catalog, [...at, 'delegation'], issues);
     const largestPage = Math.max(1, ...[...tables.values()].map((table) => table.maxLimit));
     const requestCaps = { rows: policy.maxRowsPerRequest ?? largestPage, subjects: policy.maxSubjectsPerRequest ?? largestPage };
     policy.purposes.forEach((purpose, i) => {
       if (!registry.purposes.has(purpose)) issues.push(source.issue([...at, 'purposes', i], unknownChoice('purpose', purpose, registry.purposes.keys())));
       const key = policyKey(policy.role, purpose);
       if (set.has(key)) issues.push(source.issue([...at, 'purposes', i], `a policy for ${key} is already declared`));
-      set.set(key, { role: policy.role, purpose, tables, requestCaps, untrustedText: policy.untrustedText });
+      set.set(key, { role: policy.role, purpose, tables, requestCaps, untrustedText: policy.untrustedText, delegation });
     });
   });
   for (const agent of Object.keys(file.privacy?.agents ?? {})) {
@@ -259,4 +314,82 @@ export function buildPolicySet(source: YamlSource, catalog: Catalog, registry: A
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return { byRolePurpose: set, privacy: file.privacy, anomalies: file.anomalies };
+}
+
+const personClaimOf = (operand: unknown): string | undefined => {
+  const session = typeof operand === 'object' && operand !== null && !Array.isArray(operand) ? (operand as { session: string }).session : undefined;
+  return session?.startsWith(PERSON_SESSION_PREFIX) ? session.slice(PERSON_SESSION_PREFIX.length) : undefined;
+};
+
+/** A person's claims exist only for a delegated token: outside a delegation section a filter on them would see nothing. */
+function personRefIssues(source: YamlSource, condition: Record<string, unknown>, at: (string | number)[]): ConfigIssue[] {
+  return Object.entries(condition)
+    .filter(([, operand]) => personClaimOf(operand) !== undefined)
+    .map(([operator]) =>
+      source.issue([...at, operator], 'person.* session values exist only for delegated tokens: write this filter under delegation.rowFilter'),
+    );
+}
+
+function buildDelegation(
+  source: YamlSource,
+  declared: z.output<typeof delegationSchema>,
+  tables: ReadonlyMap<string, TablePolicy>,
+  catalog: Catalog,
+  at: (string | number)[],
+  issues: ConfigIssue[],
+): DelegationPolicy {
+  const rowFilter = new Map<string, Readonly<Record<string, ColumnCondition>>>();
+  const requiredClaims = new Set<string>();
+  let namesPersonId = false;
+  const noteClaim = (operand: unknown) => {
+    const claim = personClaimOf(operand);
+    if (claim === 'id') namesPersonId = true;
+    else if (claim !== undefined) requiredClaims.add(claim);
+  };
+  for (const operand of Object.values(declared.subjectJurisdiction ?? {})) noteClaim(operand);
+  for (const [tableName, conditions] of Object.entries(declared.rowFilter)) {
+    const tableAt = [...at, 'rowFilter', tableName];
+    if (!tables.has(tableName)) {
+      issues.push(source.issue(tableAt, unknownChoice('table of this policy', tableName, tables.keys())));
+      continue;
+    }
+    const columns = catalog.tables.get(tableName)!.columns;
+    for (const [column, condition] of Object.entries(conditions)) {
+      if (!columns.has(column))
+        issues.push(
+          source.issue(
+            [...tableAt, column],
+            unknownChoice(
+              'column',
+              `${tableName}.${column}`,
+              [...columns.keys()].map((c) => `${tableName}.${c}`),
+            ),
+          ),
+        );
+      for (const operand of Object.values(condition)) noteClaim(operand);
+    }
+    rowFilter.set(tableName, conditions);
+  }
+  const hide = declared.hide.map((rule, r) => ({
+    when: rule.when,
+    fields: rule.fields.flatMap((name, i) => {
+      const [table = '', field = ''] = name.split('.', 2);
+      if (!tables.get(table)?.fields.includes(field)) {
+        const known = [...tables.values()].flatMap((t) => t.fields.map((f) => `${t.table}.${f}`));
+        issues.push(source.issue([...at, 'hide', r, 'fields', i], unknownChoice('field of this policy (table.field)', name, known)));
+        return [];
+      }
+      return [{ table, field }];
+    }),
+  }));
+  const claims = [...new Set([...requiredClaims, ...declared.hide.flatMap((rule) => Object.keys(rule.when))])].sort();
+  return {
+    required: declared.required,
+    subjectJurisdiction: declared.subjectJurisdiction,
+    rowFilter,
+    hide,
+    claims,
+    requiredClaims: [...requiredClaims].sort(),
+    namesPersonId,
+  };
 }

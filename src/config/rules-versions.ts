@@ -61,12 +61,6 @@ export async function readRulesSnapshot(root: string, dirs: readonly string[] = 
   return snapshotOf(Object.fromEntries(paths.map((path, i) => [path, texts[i]!])));
 }
 
-/** `base` with the files under `dir` replaced by those of `update` (a reload of one directory). */
-export function replaceDirectory(base: RulesSnapshot, dir: string, update: RulesSnapshot): RulesSnapshot {
-  const kept = Object.entries(base.files).filter(([path]) => !path.startsWith(`${dir}/`));
-  return snapshotOf({ ...Object.fromEntries(kept), ...update.files });
-}
-
 /**
  * Lines only in `before` and only in `after`, by their longest common subsequence. The common head and tail are
  * set aside first, so a typical edit costs the size of the edited region squared, not the file's.

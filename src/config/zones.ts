@@ -19,6 +19,8 @@ export interface ZoneRules {
   /** Caps on the agent's declared DP budget: ε per query and per budget period; undefined: as declared. */
   maxEpsilonPerQuery: number | undefined;
   maxEpsilonPerPeriod: number | undefined;
+  /** True: every agent served in this zone must send DPoP-bound tokens with their proofs (RFC 9449). */
+  requireDpop: boolean;
 }
 
 type ZoneAllowance = Omit<ZoneRules, 'name'>;
@@ -28,8 +30,15 @@ type ZoneAllowance = Omit<ZoneRules, 'name'>;
  * open as production (fail closed): masked data only, no encrypted aggregates, small pages and tiny budgets.
  */
 export const ZONE_DEFAULTS: Readonly<Record<ZoneName, ZoneAllowance>> = {
-  sandbox: { clearPersonalFields: false, encryptedAggregates: false, maxLimit: 10, maxEpsilonPerQuery: 0.1, maxEpsilonPerPeriod: 1 },
-  production: { clearPersonalFields: true, encryptedAggregates: true, maxLimit: undefined, maxEpsilonPerQuery: undefined, maxEpsilonPerPeriod: undefined },
+  sandbox: { clearPersonalFields: false, encryptedAggregates: false, maxLimit: 10, maxEpsilonPerQuery: 0.1, maxEpsilonPerPeriod: 1, requireDpop: false },
+  production: {
+    clearPersonalFields: true,
+    encryptedAggregates: true,
+    maxLimit: undefined,
+    maxEpsilonPerQuery: undefined,
+    maxEpsilonPerPeriod: undefined,
+    requireDpop: false,
+  },
 };
 
 const zoneAllowanceSchema = z.strictObject({
@@ -38,6 +47,7 @@ const zoneAllowanceSchema = z.strictObject({
   maxLimit: z.number().int().min(1).max(10_000).optional(),
   maxEpsilonPerQuery: z.number().positive().optional(),
   maxEpsilonPerPeriod: z.number().positive().optional(),
+  requireDpop: z.boolean().optional(),
 });
 
 export const zonesSchema = z.strictObject({ sandbox: zoneAllowanceSchema.optional(), production: zoneAllowanceSchema.optional() }).prefault({});

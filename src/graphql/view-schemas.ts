@@ -1,6 +1,7 @@
-import type { AgentDefinition, ProjectConfig, ZoneRules } from '../config/index.ts';
+import { type AgentDefinition, policyKey, type ProjectConfig, type ZoneRules } from '../config/index.ts';
 import type { AgentPrincipal } from '../identity/index.ts';
-import { buildView, type ExposureDecider, type View, type WithholdDecider } from '../policy/index.ts';
+import { buildView, delegationKey, delegationRefusal, type ExposureDecider, type View, viewKey, type WithholdDecider } from '../policy/index.ts';
+import { refusal } from '../request/refusals.ts';
 import { buildViewSchema, type ViewSchema, type ViewSchemaExtension } from './schema.ts';
 
 export interface CompiledView extends ViewSchema {
@@ -11,11 +12,20 @@ export interface CompiledView extends ViewSchema {
 export type ZoneOf = (agent: AgentDefinition) => ZoneRules;
 
 /**
+ * Delegated views kept: one per agent, purpose and distinct values of the claims the policy names (people of one
+ * region and role share one), least recently used out first, so a stream of distinct claims cannot grow memory.
+ */
+export const DELEGATED_VIEWS_KEPT = 256;
+
+/**
  * Views and their schemas are compiled once per (agent, purpose, zone, rules version) and reused: a request
  * only looks its view up. A new rules version (hot reload) or an approved zone change simply misses the cache.
+ * An agent acting for a person gets a view of its own per value of the person's claims the policy names: the
+ * view binds them into its row filters and read plans, so one person's plan can never serve another's request.
  */
 export class ViewSchemaCache {
   private readonly cache = new Map<string, CompiledView>();
+  private readonly delegated = new Map<string, CompiledView>();
   /** State-writing root fields of every view compiled so far: one named alike in another view only adds a transaction. */
   private readonly statefulFields = new Set<string>();
   private readonly config: ProjectConfig;
@@ -46,14 +56,25 @@ export class ViewSchemaCache {
   setDecider(decider: { decide: ExposureDecider; version: string }): void {
     this.decider = decider;
     this.cache.clear();
+    this.delegated.clear();
   }
 
+  /** The principal's compiled view; throws DELEGATION_REQUIRED or DELEGATION_CLAIM_MISSING when its policy refuses it. */
   get(principal: AgentPrincipal): CompiledView {
     const zone = this.zoneOf(principal.agent);
-    const key = `${principal.agent.id}/${principal.purpose}:${zone.name}@${this.decider.version}`;
-    let compiled = this.cache.get(key);
+    const person = principal.onBehalfOf;
+    const policy = this.config.policies.byRolePurpose.get(policyKey(principal.agent.role, principal.purpose));
+    const refused = delegationRefusal(policy, person);
+    if (refused) throw refusal(refused.code, refused.message);
+    const key = viewKey(principal.agent, principal.purpose, zone, this.decider.version, person && delegationKey(policy?.delegation, person));
+    const cache = person ? this.delegated : this.cache;
+    let compiled = cache.get(key);
+    if (compiled && person) {
+      cache.delete(key);
+      cache.set(key, compiled);
+    }
     if (!compiled) {
-      const view = buildView(this.config, principal.agent, principal.purpose, this.decider.decide, this.decider.version, this.withhold, zone);
+      const view = buildView(this.config, principal.agent, principal.purpose, this.decider.decide, this.decider.version, this.withhold, zone, person);
       const schema = buildViewSchema(view, {
         lookup: (name) => this.config.catalog.tables.get(name)!,
         subjectKey: this.subjectKey,
@@ -61,7 +82,8 @@ export class ViewSchemaCache {
       });
       compiled = { view, ...schema };
       for (const field of schema.statefulFields) this.statefulFields.add(field);
-      this.cache.set(key, compiled);
+      cache.set(key, compiled);
+      if (this.delegated.size > DELEGATED_VIEWS_KEPT) this.delegated.delete(this.delegated.keys().next().value!);
     }
     return compiled;
   }

@@ -6,11 +6,11 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { GraphQLError, ValidationContext } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { ComplianceGate } from '../compliance/index.ts';
-import type { AgentRegistry } from '../config/index.ts';
+import type { AgentDefinition, AgentRegistry, ZoneRules } from '../config/index.ts';
 import { AuditBatcher } from '../audit/index.ts';
-import { RevocationGate, refuseRevokedAgents, type TokenKeys } from '../identity/index.ts';
+import { DpopGate, RevocationGate, refuseRevokedAgents, type TokenKeys } from '../identity/index.ts';
 import type { Drain } from '../http/drain.ts';
-import { useEndpointOnly } from '../http/endpoint.ts';
+import { isEndpoint, useEndpointOnly } from '../http/endpoint.ts';
 import { useAudit } from '../http/plugins/use-audit.ts';
 import { useDrainGate } from '../http/plugins/use-drain-gate.ts';
 import { useErrorHygiene } from '../http/plugins/use-error-hygiene.ts';
@@ -21,6 +21,7 @@ import { useRequestGate } from '../http/plugins/use-request-gate.ts';
 import { useRequestId } from '../http/plugins/use-request-id.ts';
 import { useTransactionScope } from '../http/plugins/use-transaction-scope.ts';
 import { refusalRecorder } from '../http/refusal-recorder.ts';
+import type { RecordRefusal } from '../request/audit-draft.ts';
 import { DEFAULT_REQUEST_DEADLINE_MS } from '../http/request-deadline.ts';
 import type { Log } from '../log.ts';
 import { ERROR_CODES, refusal } from '../request/refusals.ts';
@@ -44,7 +45,8 @@ export interface AgentYogaOptions {
   registry: AgentRegistry;
   tokenKeys: TokenKeys;
   auditKey: Uint8Array;
-  views: ViewSchemaCache;
+  /** The compiled views, read per request (a broker swaps them as a whole on a rules reload). */
+  views: Pick<ViewSchemaCache, 'get' | 'writesState'>;
   log: Log;
   /** Other HTTP routes served by the same server (health, officer page), answered before GraphQL. */
   routes?: Plugin[];
@@ -58,6 +60,15 @@ export interface AgentYogaOptions {
   beforeRecord?: ComplianceGate;
   /** The broker's shutdown: requests arriving while it drains are refused, and its flush waits for pending records. */
   drain?: Drain;
+  /** DPoP proofs (the broker shares one gate between its endpoints); by default one over `db` without a public URL. */
+  dpop?: DpopGate;
+  /** The zone an agent is served in now; by default the zone agents.yaml asks for. */
+  zoneOf?: (agent: AgentDefinition) => ZoneRules;
+  /**
+   * Another endpoint for agents on a path of its own (MCP over HTTP, src/mcp/http-endpoint.ts), answered once the
+   * request gate, identity and the drain gate have passed a request, so its refusals are GraphQL's, recorded alike.
+   */
+  agentEndpoint?: { path: string; methods: readonly string[]; plugin: (recordRefusal: RecordRefusal) => Plugin };
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -85,8 +96,9 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
   const batcher = new AuditBatcher(options.db, options.auditKey, { settle, log: options.log });
   options.drain?.onFlush(() => batcher.flush());
   options.drain?.onStop(() => batcher.stop());
-  const recordRefusal = refusalRecorder(batcher, options.log);
+  const recordRefusal = refusalRecorder(batcher, options.auditKey, options.log);
   const deadlineMs = options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
+  const agentEndpoint = options.agentEndpoint;
   return createYoga<Record<string, unknown>, KeyholeContext>({
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: false,
@@ -119,12 +131,21 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       useNoParserEcho(),
       useBodyLimit(GRAPHQL_PATH, recordRefusal),
       ...(options.routes ?? []),
-      useEndpointOnly(GRAPHQL_PATH),
+      useEndpointOnly(GRAPHQL_PATH, ...(agentEndpoint ? [agentEndpoint.path] : [])),
       useCors(GRAPHQL_PATH, options.corsOrigins ?? []),
       useRequestLog(GRAPHQL_PATH, options.log),
-      useRequestGate({ recordRefusal }),
-      useIdentity({ keys: options.tokenKeys, registry: options.registry, db: options.db, revocations, recordRefusal }),
+      useRequestGate({ recordRefusal, otherMethods: (url) => (agentEndpoint && isEndpoint(url, agentEndpoint.path) ? agentEndpoint.methods : []) }),
+      useIdentity({
+        keys: options.tokenKeys,
+        registry: options.registry,
+        db: options.db,
+        revocations,
+        recordRefusal,
+        dpop: options.dpop ?? new DpopGate({ db: options.db, windowSeconds: options.registry.tokens.dpopProofWindow }),
+        zoneOf: options.zoneOf ?? ((agent) => options.registry.zones[agent.zone]),
+      }),
       useDrainGate(() => options.drain?.draining ?? false, recordRefusal),
+      ...(agentEndpoint ? [agentEndpoint.plugin(recordRefusal)] : []),
       useRateLimit({ db: options.db, recordRefusal, log: options.log }),
       useRecordEveryResult(recordRefusal),
       useOperationCapture(recordRefusal),

@@ -13,12 +13,12 @@ export function isEndpoint(url: URL, path: string): boolean {
  * Any other path answers 404 before yoga sees it. yoga serves its endpoint on more paths than the configured
  * one (`/graphql/`, `//graphql`, any URL whose text ends in `/graphql`), a rule that is neither documented nor
  * stable across versions; one exact path is the only one identity, the gate and the audit can be sure to see.
- * Installed after the server's other routes and before everything that handles GraphQL.
+ * Installed after the server's other routes and before everything that handles GraphQL (or MCP, on its own path).
  */
-export function useEndpointOnly(path: string): Plugin {
+export function useEndpointOnly(...paths: string[]): Plugin {
   return {
     onRequest({ request, url, endResponse }) {
-      if (!isEndpoint(url, path)) endResponse(refusalResponse(request, 'NOT_FOUND'));
+      if (!paths.some((path) => isEndpoint(url, path))) endResponse(refusalResponse(request, 'NOT_FOUND'));
     },
   };
 }

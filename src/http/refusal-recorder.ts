@@ -8,10 +8,10 @@ import { auditDraft, type RecordRefusal } from '../request/audit-draft.ts';
  * fails is kept by the batcher and written once the log takes records again (nothing was sent, so it still tells
  * the truth).
  */
-export function refusalRecorder(batcher: AuditBatcher, log: Log): RecordRefusal {
+export function refusalRecorder(batcher: AuditBatcher, auditKey: Uint8Array, log: Log): RecordRefusal {
   return async (state, code, reason, decision = 'denied') => {
     try {
-      await batcher.append(auditDraft(state, decision, code, reason));
+      await batcher.append(auditDraft(state, auditKey, decision, code, reason));
       state.audited = true;
     } catch (error) {
       log({ level: 'error', msg: 'audit record of a refusal could not be written', requestId: state.requestId, code, error: String(error) });

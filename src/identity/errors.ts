@@ -11,6 +11,11 @@ export type IdentityCode = Extract<
   | 'PURPOSE_NOT_ALLOWED'
   | 'AGENT_REVOKED'
   | 'NOT_AN_OFFICER'
+  | 'ISSUER_UNAVAILABLE'
+  | 'DPOP_REQUIRED'
+  | 'DPOP_INVALID'
+  | 'DPOP_REPLAYED'
+  | 'DATABASE_UNAVAILABLE'
 >;
 
 export class IdentityError extends Error {

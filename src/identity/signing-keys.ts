@@ -1,4 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import {
   createLocalJWKSet,
@@ -18,9 +19,12 @@ export const TOKEN_ALG = 'EdDSA';
 /** What the broker needs to check tokens, and (in embedded/dev mode or for the CLI) to sign them. */
 export interface TokenKeys {
   verifyKey: CryptoKey | JWTVerifyGetKey;
-  signing?: { key: CryptoKey; kid: string };
+  /** The signing key, its id, and its public half (so a signer can check a broker verifies with it). */
+  signing?: { key: CryptoKey; kid: string; publicJwk: JWK };
   /** The key ids the broker verifies with, where it knows them (a bare public key names none). */
   kids?: readonly string[];
+  /** The public keys it verifies with, as JWKs (published so a token issuer can check it signs with one of them). */
+  publicJwks: readonly JWK[];
   source: string;
 }
 
@@ -47,11 +51,18 @@ async function devKeys(dataDir: string): Promise<TokenKeys> {
   }
   return {
     verifyKey: (await importJWK(stored.publicJwk, TOKEN_ALG)) as CryptoKey,
-    signing: { key: (await importJWK(stored.privateJwk, TOKEN_ALG)) as CryptoKey, kid: stored.kid },
+    signing: { key: (await importJWK(stored.privateJwk, TOKEN_ALG)) as CryptoKey, kid: stored.kid, publicJwk: stored.publicJwk },
     kids: [stored.kid],
+    publicJwks: [{ ...stored.publicJwk, kid: stored.kid, alg: TOKEN_ALG }],
     // Said when new: a token signed with a key pair made just now is refused by a broker on another data dir.
     source: `${made ? 'new development key pair, made just now in' : 'development key pair in'} ${file}`,
   };
+}
+
+/** A JWK without any private member a JWKS document might carry by mistake (RFC 7517 §9.3: never publish them). */
+function publicPart(jwk: JWK): JWK {
+  const { d, p, q, dp, dq, qi, oth, k, ...rest } = jwk;
+  return rest;
 }
 
 /**
@@ -62,16 +73,19 @@ async function devKeys(dataDir: string): Promise<TokenKeys> {
  */
 export async function loadTokenKeys(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<TokenKeys> {
   const kid = env.KEYHOLE_TOKEN_KID ?? 'keyhole';
-  const signing = env.KEYHOLE_TOKEN_PRIVATE_KEY ? { key: await importPKCS8(env.KEYHOLE_TOKEN_PRIVATE_KEY, TOKEN_ALG), kid } : undefined;
+  const pem = env.KEYHOLE_TOKEN_PRIVATE_KEY;
+  const signing = pem ? { key: await importPKCS8(pem, TOKEN_ALG), kid, publicJwk: createPublicKey(pem).export({ format: 'jwk' }) as JWK } : undefined;
   if (env.KEYHOLE_JWKS) {
     const jwks = JSON.parse(env.KEYHOLE_JWKS) as JSONWebKeySet;
     const kids = jwks.keys.flatMap((key) => (typeof key.kid === 'string' ? [key.kid] : []));
-    return { verifyKey: createLocalJWKSet(jwks), ...(signing ? { signing } : {}), kids, source: 'KEYHOLE_JWKS' };
+    return { verifyKey: createLocalJWKSet(jwks), ...(signing ? { signing } : {}), kids, publicJwks: jwks.keys.map(publicPart), source: 'KEYHOLE_JWKS' };
   }
   if (env.KEYHOLE_TOKEN_PUBLIC_KEY) {
+    const verifyKey = await importSPKI(env.KEYHOLE_TOKEN_PUBLIC_KEY, TOKEN_ALG, { extractable: true });
     return {
-      verifyKey: await importSPKI(env.KEYHOLE_TOKEN_PUBLIC_KEY, TOKEN_ALG),
+      verifyKey,
       ...(signing ? { signing } : {}),
+      publicJwks: [{ ...(await exportJWK(verifyKey)), alg: TOKEN_ALG }],
       source: 'KEYHOLE_TOKEN_PUBLIC_KEY',
     };
   }

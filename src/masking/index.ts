@@ -19,7 +19,6 @@ export {
 export { buildMaskingRules, loadMaskingRules, readRuleSources, RULES_DIR, type MaskingRuleSet } from './rules/load.ts';
 export { createExposureDecider } from './rules/decider.ts';
 export { deciderFor, loadMaskingStage, type MaskingStage, type VersionedDecider } from './rules/stage.ts';
-export { watchMaskingRules, type RulesWatcher, type RulesWatcherOptions } from './rules/watch.ts';
 export { maskedEqualityCondition } from './rules/equality-sql.ts';
 export { resolveField, type FieldResolution, type Ranking } from './rules/resolve.ts';
 export { describeMask, describeSpecificity, type MaskingRule } from './rules/model.ts';

@@ -3,12 +3,15 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { DESCRIBE_VIEW_QUERY, viewDescriptionOf } from './describe-view.ts';
 import { type GraphqlReply, queryResult, replyError, toolError } from './tool-results.ts';
+import type { ViewTool } from './view-tools.ts';
 
 /** Sends one GraphQL request to the broker as the agent (its own token) and returns the HTTP reply. */
 export type GraphqlCall = (query: string, variables?: Record<string, unknown>) => Promise<GraphqlReply>;
 
 export interface KeyholeMcpServerOptions {
   graphql: GraphqlCall;
+  /** Tools generated from the agent's view (viewTools), served beside describe_view and query. */
+  viewTools?: readonly ViewTool[];
 }
 
 const INSTRUCTIONS =
@@ -78,6 +81,18 @@ export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpSer
       return isToolResult(reply) ? reply : queryResult(reply);
     },
   );
+
+  for (const tool of options.viewTools ?? []) {
+    server.registerTool(
+      tool.name,
+      { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, annotations: { readOnlyHint: true, openWorldHint: false } },
+      async (args: Record<string, unknown>) => {
+        const { query, variables } = tool.request(args);
+        const reply = await callBroker(options.graphql, query, variables);
+        return isToolResult(reply) ? reply : queryResult(reply);
+      },
+    );
+  }
 
   return server;
 }

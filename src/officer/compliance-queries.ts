@@ -2,6 +2,7 @@ import type { Outcome } from '../compliance/index.ts';
 import type { Queryable } from '../sql/index.ts';
 import { type AuditFilter, auditConditions, bindParam } from './filter.ts';
 import { jsonElements, jsonNumber, num } from './sql-values.ts';
+import { type FindingCountRow, summarisedFindingCounts, summarisedWithheldCounts, type WithheldRow } from './summary-queries.ts';
 
 /**
  * What query-time compliance left in the audit log: the findings of each record (`findings`, see
@@ -93,15 +94,21 @@ export async function findings(db: Queryable, filter: AuditFilter, findingFilter
 
 /** How many findings there are per check, outcome and jurisdiction, and on how many records. */
 export async function findingCounts(db: Queryable, filter: AuditFilter, findingFilter: FindingFilter): Promise<FindingCount[]> {
+  const rows = (await summarisedFindingCounts(db, filter, findingFilter)) ?? (await findingCountsFromLog(db, filter, findingFilter));
+  return rows.map((r) => ({ check: r.check_name, outcome: r.outcome, jurisdiction: r.jurisdiction, findings: num(r.findings), records: num(r.records) }));
+}
+
+/** The counts by a scan of the log: filters the summaries do not keep, and tests, use it. */
+export async function findingCountsFromLog(db: Queryable, filter: AuditFilter, findingFilter: FindingFilter): Promise<FindingCountRow[]> {
   const params: unknown[] = [];
-  const { rows } = await db.query<{ check_name: string | null; outcome: string | null; jurisdiction: string | null; findings: number; records: number }>(
+  const { rows } = await db.query<FindingCountRow>(
     `SELECT f.value->>'check' AS check_name, f.value->>'outcome' AS outcome, f.value->>'jurisdiction' AS jurisdiction,
             count(*) AS findings, count(DISTINCT a.seq) AS records
        FROM ${findingSource(filter, findingFilter, params)}
       GROUP BY 1, 2, 3 ORDER BY min(${SEVERITY_ORDER}), 1, 3`,
     params,
   );
-  return rows.map((r) => ({ check: r.check_name, outcome: r.outcome, jurisdiction: r.jurisdiction, findings: num(r.findings), records: num(r.records) }));
+  return rows;
 }
 
 /**
@@ -110,25 +117,7 @@ export async function findingCounts(db: Queryable, filter: AuditFilter, findingF
  * filter keeps the entries that name it.
  */
 export async function withheldCounts(db: Queryable, filter: AuditFilter): Promise<WithheldCount[]> {
-  const params: unknown[] = [];
-  const conditions = [auditConditions({ ...filter, jurisdiction: null }, params), `a.decision = 'allowed'`, `jsonb_typeof(w.value) = 'object'`];
-  if (filter.jurisdiction) conditions.push(`w.value->'jurisdictions' @> jsonb_build_array(${bindParam(params, filter.jurisdiction)}::text)`);
-  const { rows } = await db.query<{
-    actor_kind: string;
-    actor_id: string | null;
-    location: string | null;
-    t: string | null;
-    jurisdictions: unknown;
-    records: number;
-    rows: number | null;
-  }>(
-    `SELECT a.actor_kind, a.actor_id, max(a.actor_location) AS location, w.value->>'table' AS t, w.value->'jurisdictions' AS jurisdictions,
-            count(DISTINCT a.seq) AS records, coalesce(sum(${jsonNumber('w.value', 'rows')}), 0) AS rows
-       FROM audit_log a CROSS JOIN LATERAL ${jsonElements("a.details->'withheld'")} AS w(value)
-      WHERE ${conditions.join(' AND ')}
-      GROUP BY 1, 2, 4, 5 ORDER BY 7 DESC, 2, 4`,
-    params,
-  );
+  const rows = (await summarisedWithheldCounts(db, filter)) ?? (await withheldCountsFromLog(db, filter));
   return rows.map((r) => ({
     actorKind: r.actor_kind,
     actorId: r.actor_id,
@@ -138,4 +127,20 @@ export async function withheldCounts(db: Queryable, filter: AuditFilter): Promis
     records: num(r.records),
     rows: num(r.rows),
   }));
+}
+
+/** The withheld rows by a scan of the log: filters the summaries do not keep, and tests, use it. */
+export async function withheldCountsFromLog(db: Queryable, filter: AuditFilter): Promise<WithheldRow[]> {
+  const params: unknown[] = [];
+  const conditions = [auditConditions({ ...filter, jurisdiction: null }, params), `a.decision = 'allowed'`, `jsonb_typeof(w.value) = 'object'`];
+  if (filter.jurisdiction) conditions.push(`w.value->'jurisdictions' @> jsonb_build_array(${bindParam(params, filter.jurisdiction)}::text)`);
+  const { rows } = await db.query<WithheldRow>(
+    `SELECT a.actor_kind, a.actor_id, max(a.actor_location) AS location, w.value->>'table' AS t, w.value->'jurisdictions' AS jurisdictions,
+            count(DISTINCT a.seq) AS records, coalesce(sum(${jsonNumber('w.value', 'rows')}), 0) AS rows
+       FROM audit_log a CROSS JOIN LATERAL ${jsonElements("a.details->'withheld'")} AS w(value)
+      WHERE ${conditions.join(' AND ')}
+      GROUP BY 1, 2, 4, 5 ORDER BY 7 DESC, 2, 4`,
+    params,
+  );
+  return rows;
 }

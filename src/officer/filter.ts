@@ -1,6 +1,8 @@
 /** What an officer narrows the audit log to. Every field is optional; absent means "any". */
 export interface AuditFilter {
   agent?: string | null | undefined;
+  /** The person an agent acted for (a delegated token's subject). */
+  onBehalfOf?: string | null | undefined;
   purpose?: string | null | undefined;
   /** Inclusive lower bound, ISO 8601. */
   from?: string | null | undefined;
@@ -30,6 +32,7 @@ export function auditConditions(filter: AuditFilter, params: unknown[], alias = 
   const conditions: string[] = [];
   const bind = (value: unknown) => bindParam(params, value);
   if (filter.agent) conditions.push(`${alias}.actor_id = ${bind(filter.agent)}`);
+  if (filter.onBehalfOf) conditions.push(`${alias}.on_behalf_of = ${bind(filter.onBehalfOf)}`);
   if (filter.purpose) conditions.push(`${alias}.purpose = ${bind(filter.purpose)}`);
   if (filter.from) conditions.push(`${alias}.recorded_at >= ${bind(filter.from)}::timestamptz`);
   if (filter.to) conditions.push(`${alias}.recorded_at < ${bind(filter.to)}::timestamptz`);

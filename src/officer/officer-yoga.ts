@@ -1,6 +1,7 @@
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { AuditBatcher } from '../audit/index.ts';
 import type { BrokerSecrets, ProjectConfig } from '../config/index.ts';
+import type { JurisdictionRules } from '../compliance/index.ts';
 import type { Drain } from '../http/drain.ts';
 import { useEndpointOnly } from '../http/endpoint.ts';
 import { useAudit } from '../http/plugins/use-audit.ts';
@@ -14,7 +15,7 @@ import { useRequestId } from '../http/plugins/use-request-id.ts';
 import { useTransactionScope } from '../http/plugins/use-transaction-scope.ts';
 import { refusalRecorder } from '../http/refusal-recorder.ts';
 import { DEFAULT_REQUEST_DEADLINE_MS } from '../http/request-deadline.ts';
-import type { TokenKeys } from '../identity/index.ts';
+import { DpopGate, type TokenKeys } from '../identity/index.ts';
 import type { Log } from '../log.ts';
 import { newAccessTally, requestState } from '../request/state.ts';
 import type { Db } from '../sql/index.ts';
@@ -42,6 +43,10 @@ export interface OfficerYogaOptions {
   requestDeadlineMs?: number;
   /** The broker's shutdown: a review that arrives while it drains is refused and recorded, like an agent's request. */
   drain?: Drain;
+  /** DPoP proofs (shared with the agents' endpoint); by default one over `db` without a public URL. */
+  dpop?: DpopGate;
+  /** The jurisdiction rule sets in force, for incident reports; by default read from the files once. */
+  jurisdictions?: () => JurisdictionRules;
 }
 
 /**
@@ -52,11 +57,11 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
   const batcher = new AuditBatcher(options.db, options.secrets.auditKey, { log: options.log });
   options.drain?.onFlush(() => batcher.flush());
   options.drain?.onStop(() => batcher.stop());
-  const recordRefusal = refusalRecorder(batcher, options.log);
+  const recordRefusal = refusalRecorder(batcher, options.secrets.auditKey, options.log);
   const deadlineMs = options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
   return createYoga({
     graphqlEndpoint: OFFICER_GRAPHQL_PATH,
-    schema: createOfficerSchema({ config: options.config, secrets: options.secrets }),
+    schema: createOfficerSchema({ config: options.config, secrets: options.secrets, jurisdictions: options.jurisdictions }),
     graphiql: false,
     landingPage: false,
     batching: false,
@@ -71,7 +76,12 @@ export function createOfficerYoga(options: OfficerYogaOptions) {
       useEndpointOnly(OFFICER_GRAPHQL_PATH),
       useReviewTally(),
       useRequestGate({ recordRefusal }),
-      useOfficerIdentity({ keys: options.tokenKeys, registry: options.config.registry, recordRefusal }),
+      useOfficerIdentity({
+        keys: options.tokenKeys,
+        registry: options.config.registry,
+        recordRefusal,
+        dpop: options.dpop ?? new DpopGate({ db: options.db, windowSeconds: options.config.registry.tokens.dpopProofWindow }),
+      }),
       useDrainGate(() => options.drain?.draining ?? false, recordRefusal),
       useRecordEveryResult(recordRefusal),
       useOperationCapture(recordRefusal),

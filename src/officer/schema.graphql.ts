@@ -1,3 +1,4 @@
+import { MAX_DIFF_LINES_PER_FILE } from '../config/rules-line-diff.ts';
 import { WITHHELD_COUNT_CAP } from '../sql/index.ts';
 
 /** The officers' GraphQL schema: read-only questions about the audit log, each answer itself audited. */
@@ -18,6 +19,8 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
   "Narrows the audit log. Absent fields match everything; 'to' is exclusive."
   input AuditFilter {
     agent: String
+    "The person an agent acted for (a delegated token's subject): what was fetched on their behalf."
+    onBehalfOf: String
     purpose: String
     from: DateTime
     to: DateTime
@@ -50,10 +53,13 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     requestId: String!
     actorKind: ActorKind!
     actorId: String
+    "The person the agent acted for (a delegated token, RFC 8693); null when it acted for no one."
+    onBehalfOf: String
     purpose: String
     actorLocation: String
     operationKind: String!
     operationName: String
+    "The query text's fingerprint: HMAC-SHA-256 under a key derived from the audit key, equal for equal texts on every broker; a guessed text cannot be checked against it. Records from before it was keyed hold a plain SHA-256."
     operationHash: String
     decision: Decision!
     code: String
@@ -263,6 +269,14 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     "Records 1..prunedThrough were pruned under a valid checkpoint; the check started after them."
     prunedThrough: BigInt
     firstBad: ChainProblem
+    "Records up to verifiedFrom were verified by an earlier check (a point signed with the audit key); this one walked the records after them. A change at or before it is found by a full check (full: true, or keyhole audit verify)."
+    verifiedFrom: BigInt!
+    "The last record this check reached."
+    verifiedThrough: BigInt!
+    "When a full check last found the chain intact."
+    fullVerifiedAt: DateTime
+    "What this check covers, in words."
+    coverage: String!
   }
 
   "A human approval of a field a policy reserves (schema/policies.yaml requireApproval)."
@@ -419,7 +433,23 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
   "One set of schema/ and masking-rules/ files a broker put in force; audit records name it in details.rulesVersion."
   type RulesVersionSummary { id: ID! hash: String! createdAt: DateTime! inForceAt: DateTime! previousId: ID diff: RulesDiff! }
   type RulesFile { path: String! text: String! }
-  type RulesVersion { id: ID! hash: String! createdAt: DateTime! inForceAt: DateTime! previousId: ID diff: RulesDiff! files: [RulesFile!]! }
+  enum RulesDiffOp { added removed }
+  "One changed line: line is 1-based, in this version's file when added, in the previous version's when removed."
+  type RulesDiffLine { op: RulesDiffOp! line: Int! text: String! }
+  enum RulesFileStatus { added removed changed }
+  "A file's changed lines against the previous version (at most ${MAX_DIFF_LINES_PER_FILE}; omitted counts the rest)."
+  type RulesFileDiff { path: String! status: RulesFileStatus! lines: [RulesDiffLine!]! omitted: Int! }
+  type RulesVersion {
+    id: ID!
+    hash: String!
+    createdAt: DateTime!
+    inForceAt: DateTime!
+    previousId: ID
+    diff: RulesDiff!
+    files: [RulesFile!]!
+    "The lines each file changed against previousId (every line, as added, for the first version)."
+    changes: [RulesFileDiff!]!
+  }
 
   type Mutation {
     "Approves (for validForHours) or denies a pending request; the decision is audited under the officer."
@@ -465,7 +495,8 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     whoHasSeen(customerId: ID, subject: SubjectIdentifier): SubjectAccessReport!
     "A JSON document answering the data subject's access request (GDPR Art. 15, PDPA s 21): who received which of their fields, when, for what purpose, masked how."
     dataSubjectAccessReport(subject: SubjectIdentifier!): JSON!
-    auditChainStatus: ChainStatus!
+    "Verifies the chain from the last verified point on (incremental), or the whole chain when full."
+    auditChainStatus(full: Boolean = false): ChainStatus!
     "Anomalies, newest first."
     anomalies(status: AnomalyStatus, agent: String, limit: Int = 100): [Anomaly!]!
     "Agents in quarantine now."

@@ -13,8 +13,9 @@ import {
   type Quarantine,
 } from '../agent-controls/baselines/index.ts';
 import { type AgentZoneReport, agentZoneReport, decideZoneChange, listAgentZones, ZoneChangeNotPendingError } from '../agent-controls/zones/index.ts';
-import { type FieldAccess, subjectPseudonym, verifyAuditChain } from '../audit/index.ts';
+import { type FieldAccess, subjectPseudonym, verifyAuditChainFromPoint } from '../audit/index.ts';
 import { listRulesVersions, readRulesVersion } from '../audit/rules-versions.ts';
+import { rulesLineDiff } from '../config/rules-line-diff.ts';
 import type { BrokerSecrets, Catalog, ProjectConfig } from '../config/index.ts';
 import { refusal } from '../request/refusals.ts';
 import { requestState, type RequestState } from '../request/state.ts';
@@ -42,6 +43,8 @@ import {
 export interface OfficerSchemaOptions {
   config: ProjectConfig;
   secrets: BrokerSecrets;
+  /** The jurisdiction rule sets in force (they reload with schema/); by default read from the files once. */
+  jurisdictions?: (() => JurisdictionRules) | undefined;
 }
 
 /** A resolver ran outside the officer pipeline (identity, then audited execution): a wiring bug, never a user error. */
@@ -81,7 +84,7 @@ const iso = (value: string | null | undefined) => (value ? new Date(value).toISO
 /** The filter an officer sent, checked and with explicit from/to arguments taking precedence. */
 function readFilter(args: { filter?: AuditFilter | null; from?: string | null; to?: string | null }): AuditFilter {
   const filter = { ...(args.filter ?? {}) };
-  for (const key of ['agent', 'purpose', 'table', 'field', 'jurisdiction'] as const) checkText(key, filter[key]);
+  for (const key of ['agent', 'onBehalfOf', 'purpose', 'table', 'field', 'jurisdiction'] as const) checkText(key, filter[key]);
   const from = iso(args.from ?? filter.from);
   const to = iso(args.to ?? filter.to);
   if (from && to && from >= to) throw refusal('INVALID_ARGUMENT', '"from" must be before "to".');
@@ -222,9 +225,12 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
     const subject = found.subject === null ? {} : { subject: found.subject };
     return args.subject ? { identifier: identifierKind(args.subject), outcome: found.outcome, ...subject } : subject;
   }
-  // The rule sets the broker loaded at start, read again once on the first incident report (the files are the same).
-  let jurisdictions: Promise<JurisdictionRules> | undefined;
-  const jurisdictionRules = () => (jurisdictions ??= loadJurisdictionRules(join(options.config.root, 'schema', 'jurisdictions')));
+  let jurisdictionsFromFiles: Promise<JurisdictionRules> | undefined;
+  const jurisdictionRules = async () => {
+    if (options.jurisdictions) return options.jurisdictions();
+    jurisdictionsFromFiles ??= loadJurisdictionRules(join(options.config.root, 'schema', 'jurisdictions'));
+    return jurisdictionsFromFiles;
+  };
 
   return createSchema({
     typeDefs: OFFICER_TYPE_DEFS,
@@ -393,7 +399,9 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
           recordedLookup,
         ),
         // Runs on the request's statements (its transaction, if it has one): PGlite serialises everything behind an open transaction.
-        auditChainStatus: officerField('auditChainStatus', LOG_AND_SUBJECTS, (_args, { db }) => verifyAuditChain(db, options.secrets.auditKey)),
+        auditChainStatus: officerField('auditChainStatus', [...LOG_AND_SUBJECTS, 'audit_verified_point'], (args: { full: boolean }, { db }) =>
+          verifyAuditChainFromPoint(db, options.secrets.auditKey, { full: args.full }),
+        ),
         rulesVersions: officerField('rulesVersions', ['rules_versions'], (args: { limit: number }, { db }) => {
           checkPage(args.limit, 0);
           return listRulesVersions(db, args.limit);
@@ -402,7 +410,10 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
           const id = Number(args.id);
           if (!Number.isSafeInteger(id) || id < 1) throw refusal('INVALID_ARGUMENT', '"id" must be a rules version id (a positive integer).');
           const version = await readRulesVersion(db, id);
-          return version && { ...version, files: Object.entries(version.files).map(([path, text]) => ({ path, text })) };
+          if (!version) return version;
+          const previous = version.previousId === null ? undefined : await readRulesVersion(db, version.previousId);
+          const files = Object.entries(version.files).map(([path, text]) => ({ path, text }));
+          return { ...version, files, changes: rulesLineDiff(previous?.files ?? {}, version.files) };
         }),
         incidents: officerField('incidents', ['incidents'], (args: { agent?: string | null; status?: IncidentStatus | null }, { db }) => {
           checkText('agent', args.agent);

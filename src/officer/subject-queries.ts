@@ -2,6 +2,7 @@ import { currentRecordedPseudonym, type FieldAccess } from '../audit/index.ts';
 import type { Catalog } from '../config/index.ts';
 import { ident, type Queryable } from '../sql/index.ts';
 import { type AuditFilter, auditConditions } from './filter.ts';
+import { type FlowRow, summarisedFlows } from './summary-queries.ts';
 
 /** Questions about data subjects, answered from audit_subjects: pseudonyms only, never raw ids. */
 
@@ -44,15 +45,7 @@ export function isCrossBorder(agentLocation: string | null, subjectJurisdiction:
  * location alongside: how many records carried such subjects, and how many subjects.
  */
 export async function crossBorderFlows(db: Queryable, filter: AuditFilter, byAgent = false): Promise<FlowCell[]> {
-  const params: unknown[] = [];
-  const { rows } = await db.query<{ agent: string | null; location: string | null; jurisdiction: string | null; records: number; subjects: number }>(
-    `SELECT ${byAgent ? 'a.actor_id' : 'NULL::text'} AS agent, a.actor_location AS location, s.jurisdiction,
-            count(DISTINCT a.seq) AS records, count(DISTINCT s.subject) AS subjects
-       FROM audit_log a JOIN audit_subjects s ON s.audit_seq = a.seq
-      WHERE ${auditConditions(filter, params, 'a', { subject: 's' })}
-      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-    params,
-  );
+  const rows = (await summarisedFlows(db, filter, byAgent)) ?? (await crossBorderFlowsFromLog(db, filter, byAgent));
   return rows.map((r) => ({
     agent: r.agent,
     agentLocation: r.location,
@@ -61,6 +54,20 @@ export async function crossBorderFlows(db: Queryable, filter: AuditFilter, byAge
     subjects: Number(r.subjects),
     crossBorder: isCrossBorder(r.location, r.jurisdiction),
   }));
+}
+
+/** The flows by a scan of the log and its subjects: filters the summaries do not keep, and tests, use it. */
+export async function crossBorderFlowsFromLog(db: Queryable, filter: AuditFilter, byAgent = false): Promise<FlowRow[]> {
+  const params: unknown[] = [];
+  const { rows } = await db.query<FlowRow>(
+    `SELECT ${byAgent ? 'a.actor_id' : 'NULL::text'} AS agent, a.actor_location AS location, s.jurisdiction,
+            count(DISTINCT a.seq) AS records, count(DISTINCT s.subject) AS subjects
+       FROM audit_log a JOIN audit_subjects s ON s.audit_seq = a.seq
+      WHERE ${auditConditions(filter, params, 'a', { subject: 's' })}
+      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    params,
+  );
+  return rows;
 }
 
 /**

@@ -3,13 +3,15 @@ import type { AgentRegistry } from '../config/index.ts';
 import { refusalResponse } from '../request/refusal-response.ts';
 import type { RecordRefusal } from '../request/audit-draft.ts';
 import { requestState } from '../request/state.ts';
-import { bearerToken, IdentityError, type TokenKeys, verifyToken } from '../identity/index.ts';
+import { type DpopGate, IdentityError, presentedToken, type TokenKeys, verifyToken } from '../identity/index.ts';
 
 export interface OfficerIdentityOptions {
   keys: TokenKeys;
   registry: AgentRegistry;
   /** Records a refusal (no token, a bad one, an agent's) before GraphQL runs. */
   recordRefusal: RecordRefusal;
+  /** Checks DPoP proofs of bound officer tokens, and of every token of an officer that requires them. */
+  dpop: DpopGate;
 }
 
 /**
@@ -22,9 +24,11 @@ export function useOfficerIdentity(options: OfficerIdentityOptions): Plugin {
     async onRequest({ request, endResponse }) {
       const state = requestState(request);
       try {
-        const token = bearerToken(request.headers.get('authorization'));
-        if (!token) throw new IdentityError('UNAUTHENTICATED', 'Send an officer token: Authorization: Bearer <token>.');
-        const principal = await verifyToken(token, options.keys, options.registry);
+        const presented = presentedToken(request.headers.get('authorization'));
+        if (!presented) throw new IdentityError('UNAUTHENTICATED', 'Send an officer token: Authorization: Bearer <token>.');
+        const principal = await verifyToken(presented.token, options.keys, options.registry);
+        const required = options.registry.issuers.dpopRequired || (principal.kind === 'officer' && principal.officer.requireDpop);
+        await options.dpop.check(request, presented, { holderId: principal.id, required });
         state.principal = principal;
         if (principal.kind !== 'officer') {
           throw new IdentityError('NOT_AN_OFFICER', `"${principal.id}" is an agent; the officer API serves privacy officers only.`, principal.id);

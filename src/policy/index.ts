@@ -1,4 +1,5 @@
 export * from './capabilities.ts';
+export * from './delegation.ts';
 export * from './exposure.ts';
 export * from './view.ts';
 export * from './fail-closed.ts';

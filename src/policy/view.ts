@@ -5,6 +5,7 @@ import type {
   CatalogRelation,
   CatalogTable,
   ColumnCondition,
+  Operand,
   ProjectConfig,
   RequestCaps,
   TablePolicy,
@@ -13,6 +14,7 @@ import type {
 } from '../config/index.ts';
 import { DEFAULT_UNTRUSTED_TEXT, policyKey } from '../config/index.ts';
 import { type FieldCapabilities, fieldCapabilities } from './capabilities.ts';
+import { type ClaimValue, delegationKey, fieldsHiddenFor, namedClaims, type Person } from './delegation.ts';
 import type { ExposureDecider, FieldExposure } from './exposure.ts';
 import { zoneAdmits, zoneCaps, zoneExposure, zonePolicy } from './zone.ts';
 
@@ -32,8 +34,16 @@ export interface ViewTable {
   /** Relations to other row-access tables of the same view, joined on visible-or-internal keys. */
   relations: readonly CatalogRelation[];
   rowFilter: Readonly<Record<string, ColumnCondition>>;
+  /** For an agent acting for a person: the policy's delegation filters for this table, ANDed with its own. */
+  delegated?: DelegatedFilter;
   /** Subject jurisdictions whose rows this agent may not receive at all (compliance: no transfer basis). */
   withheld: readonly string[];
+}
+
+/** What the policy's delegation section adds to a table's filters for an agent acting for a person. */
+export interface DelegatedFilter {
+  rowFilter: Readonly<Record<string, ColumnCondition>>;
+  subjectJurisdiction: Readonly<{ in?: Operand; notIn?: Operand }> | undefined;
 }
 
 /** What one agent, acting for one purpose, may see: the input from which its GraphQL schema is built. */
@@ -48,16 +58,31 @@ export interface View {
   zone: ZoneRules;
   /** What leaves for a flagged value of an untrusted-text field (src/agent-controls/injection). */
   untrustedText: UntrustedTextPolicy;
+  /** The person the agent acts for, with only the claims the policy names; absent for an undelegated token. */
+  person?: Person;
 }
 
-/** Session values row filters may refer to, resolved for the calling agent. */
-export function sessionValues(agent: AgentDefinition, purpose: string): Record<string, unknown> {
-  return {
+/** Session values row filters may refer to, resolved for the calling agent and the person it acts for. */
+export function sessionValues(agent: AgentDefinition, purpose: string, person?: Person): Record<string, unknown> {
+  const values: Record<string, unknown> = {
     'agent.id': agent.id,
     'agent.purpose': purpose,
     'agent.location': agent.location,
     'agent.serves': [...agent.serves],
   };
+  if (person) {
+    values['person.id'] = person.id;
+    for (const [claim, value] of Object.entries(person.claims) as Array<[string, ClaimValue]>) values[`person.${claim}`] = value;
+  }
+  return values;
+}
+
+/**
+ * What identifies a view: everything it is built from. The masking version stays last: the rules-version plugin
+ * reads it after the last '@'.
+ */
+export function viewKey(agent: AgentDefinition, purpose: string, zone: ZoneRules, version: string, personKey?: string): string {
+  return `${agent.id}/${purpose}:${zone.name}${personKey === undefined ? '' : `~for:${personKey}`}@${version}`;
 }
 
 /**
@@ -75,8 +100,12 @@ export function buildView(
   version: string,
   withhold: WithholdDecider = () => [],
   zone: ZoneRules = config.registry.zones[agent.zone],
+  onBehalfOf?: Person,
 ): View {
   const policy = config.policies.byRolePurpose.get(policyKey(agent.role, purpose));
+  const delegation = policy?.delegation;
+  const person = onBehalfOf && { id: onBehalfOf.id, claims: namedClaims(delegation, onBehalfOf) };
+  const hiddenForPerson = person ? fieldsHiddenFor(delegation, person.claims) : new Set<string>();
   const tables = new Map<string, ViewTable>();
   const scope = { role: agent.role, purpose, agentLocation: agent.location };
   const decideInZone = zoneExposure(decide, zone);
@@ -88,6 +117,10 @@ export function buildView(
     const hidden = new Map<string, string>();
     for (const column of table.columns.values()) {
       if (!tablePolicy.fields.includes(column.name)) continue;
+      if (hiddenForPerson.has(`${tableName}.${column.name}`)) {
+        hidden.set(column.name, "the policy's delegation.hide keeps it from the person the agent acts for");
+        continue;
+      }
       // Aggregate-only tables never return a value of one row: DP protects them, not masking.
       const exposure = tablePolicy.access === 'aggregates' ? ({ kind: 'clear', rule: undefined } as const) : decideInZone(table, column, scope);
       if (exposure.kind === 'hidden') hidden.set(column.name, exposure.reason);
@@ -107,10 +140,21 @@ export function buildView(
     // A relation is followed only between two tables the view reads rows of.
     const rowAccess = (name: string) => policy?.tables.get(name)?.access === 'rows';
     const relations = rowAccess(tableName) ? table.relations.filter((relation) => rowAccess(relation.target)) : [];
-    tables.set(tableName, { table, policy: tablePolicy, fields, hidden, relations, rowFilter: tablePolicy.rowFilter, withheld });
+    const delegated = person && delegation && { rowFilter: delegation.rowFilter.get(tableName) ?? {}, subjectJurisdiction: delegation.subjectJurisdiction };
+    tables.set(tableName, {
+      table,
+      policy: tablePolicy,
+      fields,
+      hidden,
+      relations,
+      rowFilter: tablePolicy.rowFilter,
+      ...(delegated ? { delegated } : {}),
+      withheld,
+    });
   }
   // No policy, no rows (fail closed).
   const caps = zoneCaps(policy?.requestCaps ?? { rows: 0, subjects: 0 }, zone);
   const untrustedText = policy?.untrustedText ?? DEFAULT_UNTRUSTED_TEXT;
-  return { key: `${agent.id}/${purpose}:${zone.name}@${version}`, agent, purpose, tables, caps, zone, untrustedText };
+  const key = viewKey(agent, purpose, zone, version, onBehalfOf && delegationKey(delegation, onBehalfOf));
+  return { key, agent, purpose, tables, caps, zone, untrustedText, ...(person ? { person } : {}) };
 }

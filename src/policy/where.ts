@@ -29,7 +29,7 @@ const sessions = new WeakMap<View, Record<string, unknown>>();
 function sessionOf(view: View): Record<string, unknown> {
   let values = sessions.get(view);
   if (!values) {
-    values = sessionValues(view.agent, view.purpose);
+    values = sessionValues(view.agent, view.purpose, view.person);
     sessions.set(view, values);
   }
   return values;
@@ -44,18 +44,21 @@ function resolveOperand(operand: Operand, session: Record<string, unknown>): unk
 export function rowFilterConditions(view: View, viewTable: ViewTable): Condition[] {
   const session = sessionOf(view);
   const conditions: Condition[] = [];
-  for (const [columnName, condition] of Object.entries(viewTable.rowFilter) as Array<[string, ColumnCondition]>) {
-    const column = viewTable.table.columns.get(columnName)!;
-    for (const [operator, operand] of Object.entries(condition) as Array<[ComparisonOperator, Operand]>) {
-      conditions.push({ kind: 'comparison', comparison: { column, operator, value: resolveOperand(operand, session) } });
+  for (const filter of [viewTable.rowFilter, viewTable.delegated?.rowFilter ?? {}]) {
+    for (const [columnName, condition] of Object.entries(filter) as Array<[string, ColumnCondition]>) {
+      const column = viewTable.table.columns.get(columnName)!;
+      for (const [operator, operand] of Object.entries(condition) as Array<[ComparisonOperator, Operand]>) {
+        conditions.push({ kind: 'comparison', comparison: { column, operator, value: resolveOperand(operand, session) } });
+      }
     }
   }
-  const subjectFilter = viewTable.policy.subjectJurisdiction;
-  for (const operator of ['in', 'notIn'] as const) {
-    const operand = subjectFilter?.[operator];
-    if (operand === undefined) continue;
-    const value = resolveOperand(operand, session);
-    conditions.push({ kind: 'subject-jurisdiction', operator, value: (Array.isArray(value) ? value : [value]).map(String) });
+  for (const subjectFilter of [viewTable.policy.subjectJurisdiction, viewTable.delegated?.subjectJurisdiction]) {
+    for (const operator of ['in', 'notIn'] as const) {
+      const operand = subjectFilter?.[operator];
+      if (operand === undefined) continue;
+      const value = resolveOperand(operand, session);
+      conditions.push({ kind: 'subject-jurisdiction', operator, value: (Array.isArray(value) ? value : [value]).map(String) });
+    }
   }
   return conditions;
 }

@@ -19,8 +19,8 @@ export function recordableReason(reason: string | null): string | null {
   return reason;
 }
 
-/** The audit record of a request, from what its state accumulated. */
-export function auditDraft(state: RequestState, decision: Decision, code: string | null, reason: string | null): AuditDraft {
+/** The audit record of a request, from what its state accumulated; `auditKey` keys its operation hash. */
+export function auditDraft(state: RequestState, auditKey: Uint8Array, decision: Decision, code: string | null, reason: string | null): AuditDraft {
   const principal = state.principal;
   const allowed = decision === 'allowed';
   return {
@@ -28,11 +28,12 @@ export function auditDraft(state: RequestState, decision: Decision, code: string
     requestId: state.requestId,
     actorKind: principal?.kind ?? 'anonymous',
     actorId: principal?.id ?? null,
+    onBehalfOf: principal?.kind === 'agent' ? (principal.onBehalfOf?.id ?? null) : null,
     purpose: principal?.kind === 'agent' ? principal.purpose : null,
     actorLocation: principal?.kind === 'agent' ? principal.agent.location : null,
     operationKind: state.access.operationKind,
     operationName: state.operationName,
-    operationHash: state.query ? operationHash(state.query) : null,
+    operationHash: state.query ? operationHash(auditKey, state.query) : null,
     decision,
     code,
     reason: recordableReason(reason),
@@ -57,6 +58,7 @@ function auditDetails(access: AccessTally): Record<string, unknown> {
   if (access.encryptedAggregate !== null) details.encryptedAggregate = access.encryptedAggregate;
   if (access.untrustedText !== null) details.untrustedText = access.untrustedText;
   if (access.rulesVersion !== null) details.rulesVersion = access.rulesVersion;
+  if (access.transport !== null) details.transport = access.transport;
   return details;
 }
 

@@ -1,3 +1,5 @@
+import { dpopChallenge } from '../identity/dpop-gate.ts';
+import { resourceMetadataUrl } from '../http/protected-resource.ts';
 import { answerMediaType } from './media-type.ts';
 import { ERROR_CODES, type RefusalCode } from './refusals.ts';
 import { requestState } from './state.ts';
@@ -13,7 +15,9 @@ import { requestState } from './state.ts';
 export function refusalResponse(request: Request, code: RefusalCode, message: string = ERROR_CODES[code].message, realm = 'keyhole'): Response {
   const { status } = ERROR_CODES[code];
   const headers: Record<string, string> = { 'content-type': `${answerMediaType(request.headers.get('accept'))}; charset=utf-8` };
-  if (status === 401) headers['www-authenticate'] = `Bearer realm="${realm}"`;
+  // RFC 9728 §5.1: every 401 names where a client finds out which issuers to ask for a token, and how.
+  if (status === 401)
+    headers['www-authenticate'] = `${dpopChallenge(code) ?? `Bearer realm="${realm}"`}, resource_metadata="${resourceMetadataUrl(request.url)}"`;
   if (status === 405) headers.allow = 'POST';
   const body = { errors: [{ message, extensions: { code } }], extensions: { requestId: requestState(request).requestId } };
   return new Response(JSON.stringify(body), { status, headers });

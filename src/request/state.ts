@@ -105,6 +105,11 @@ export interface AccessTally {
   untrustedText: UntrustedTextTally | null;
   /** `rulesVersion`: the stored rules version (rules_versions.id) whose files decided the request. */
   rulesVersion: number | null;
+  /**
+   * `transport`: how the agent reached the broker when not by GraphQL over HTTP itself (`mcp-http`: a tool call on
+   * /mcp). Set by the broker's own code on the request it makes, never from anything the agent sends.
+   */
+  transport: string | null;
 }
 
 export interface RequestState {
@@ -148,6 +153,7 @@ export function newAccessTally(operationKind: OperationKind = 'query'): AccessTa
     encryptedAggregate: null,
     untrustedText: null,
     rulesVersion: null,
+    transport: null,
   };
 }
 

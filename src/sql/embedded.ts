@@ -49,6 +49,20 @@ async function takeLock(lockFile: string, dir: string, holder: LockHolder): Prom
   throw new DataDirLockedError(dir, 'another process');
 }
 
+/**
+ * The port of the live broker holding `dataDir`'s embedded database, if one does: how a CLI finds the broker it
+ * should ask (its keys, its rules) without taking the lock.
+ */
+export async function brokerPortHolding(dataDir: string): Promise<number | undefined> {
+  let current: { pid?: number; port?: number };
+  try {
+    current = JSON.parse(await readFile(join(dataDir, 'pgdata.lock'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return current.pid && current.port !== undefined && alive(current.pid) ? current.port : undefined;
+}
+
 export interface EmbeddedDb {
   db: Db;
   /** True when this open created the database (first start). */

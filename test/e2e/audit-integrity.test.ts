@@ -139,7 +139,7 @@ describe.each(ENGINES)('what is hashed is what is stored, on $engine', ({ create
           state.access.findings = input.findings;
           for (const table of input.tables) state.access.tables.add(table);
           // details are typed on the state; any JSON the record's column could hold is given to the draft.
-          return { ...auditDraft(state, input.decision, input.code, input.reason), details: input.details };
+          return { ...auditDraft(state, key, input.decision, input.code, input.reason), details: input.details };
         });
         const records = await Promise.all(drafts.map((draft) => batcher.append(draft)));
         const stored = await t.db.query<AuditRow>('SELECT * FROM audit_log WHERE seq = ANY($1::int8[]) ORDER BY seq', [records.map((r) => r.seq)]);

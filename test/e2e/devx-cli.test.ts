@@ -48,7 +48,7 @@ describe('the CLI beside a running embedded broker', () => {
     const { kid } = JSON.parse(await readFile(join(dataDir, 'token-keys.json'), 'utf8')) as { kid: string };
     const { stdout, stderr } = await keyhole('token', '--agent', 'support-bot');
     expect(stderr).toBe(
-      `keyhole: signed with key "${kid}" (development key pair in ${join(dataDir, 'token-keys.json')}); a broker accepts it only if it verifies with that key\n`,
+      `keyhole: signed with key "${kid}" (development key pair in ${join(dataDir, 'token-keys.json')}); the broker at http://127.0.0.1:${PORT} (it holds ${dataDir}) verifies with it\n`,
     );
     expect((await viewerWith(stdout.trim())).data).toEqual({ viewer: { agent: 'support-bot' } });
   });

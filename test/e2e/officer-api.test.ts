@@ -467,12 +467,18 @@ describe.each(ENGINES)('officer API on $engine', ({ create }) => {
     expect(byAgent.status).toBe(403);
   });
 
-  it('verifies the audit chain, and finds a record changed behind its back', async () => {
-    const intact = (await data('{ auditChainStatus { ok checked headSeq prunedThrough firstBad { seq problem } } }')).auditChainStatus;
-    expect(intact).toMatchObject({ ok: true, prunedThrough: 0, firstBad: null });
+  it('verifies the audit chain from where it last did, and a full check finds a record changed behind its back', async () => {
+    const intact = (
+      await data('{ auditChainStatus { ok checked headSeq prunedThrough verifiedFrom verifiedThrough fullVerifiedAt firstBad { seq problem } } }')
+    ).auditChainStatus;
+    expect(intact).toMatchObject({ ok: true, prunedThrough: 0, verifiedFrom: 0, fullVerifiedAt: expect.any(String), firstBad: null });
     expect(intact.checked).toBe(intact.headSeq);
     await t.db.query("UPDATE audit_log SET row_count = 0 WHERE actor_id = 'fraud-bot'");
-    const broken = (await data('{ auditChainStatus { ok firstBad { seq problem } } }')).auditChainStatus;
+    // The change lies before the verified point: the incremental check says so rather than finding it.
+    const resumed = (await data('{ auditChainStatus { ok verifiedFrom coverage } }')).auditChainStatus;
+    expect(resumed).toMatchObject({ ok: true, verifiedFrom: intact.verifiedThrough });
+    expect(resumed.coverage).toContain('full verification');
+    const broken = (await data('{ auditChainStatus(full: true) { ok firstBad { seq problem } } }')).auditChainStatus;
     expect(broken).toEqual({ ok: false, firstBad: { seq: 3, problem: 'changed' } });
   });
 });

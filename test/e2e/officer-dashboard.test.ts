@@ -244,6 +244,9 @@ describe.skipIf(!existsSync(CHROMIUM))('officer dashboard in headless Chromium',
 
     await mkdir(join(PROJECT_ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    // For docs/officers.md: the flows table and the audit chain's status, as this seeded trail shows them.
+    await page.locator('section[aria-labelledby="flows-title"]').screenshot({ path: join(PROJECT_ROOT, 'docs', 'images', 'officer-flows.png') });
+    await page.locator('section[aria-labelledby="filters-title"]').screenshot({ path: join(PROJECT_ROOT, 'docs', 'images', 'officer-audit-chain.png') });
     expect(problems).toEqual([]);
   });
 

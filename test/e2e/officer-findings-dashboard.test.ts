@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, openSignedInDashboard, redrawn, type SignedInDashboard } from '../support/browser.ts';
-import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { seedAuditTrail } from './officer-fixtures.ts';
@@ -67,6 +68,9 @@ describe.skipIf(!existsSync(CHROMIUM))('finding groups on the officer dashboard 
     expect(await row.getAttribute('class')).toBe('finding-flag finding-acknowledged');
     expect(await row.locator('td').nth(6).textContent()).toBe('0');
     expect(await row.locator('td').nth(9).textContent()).toMatch(/^acknowledged by dpo \S+ \S+: EU desk serves these customers under SCCs$/);
+    // The click scrolled the table to its buttons; the picture starts at the agent.
+    await page.locator('#findings-table').evaluate((table) => table.parentElement!.scrollTo(0, 0));
+    await page.locator('section[aria-labelledby="findings-title"]').screenshot({ path: join(PROJECT_ROOT, 'docs', 'images', 'officer-findings.png') });
     expect(await page.locator('#error').isHidden()).toBe(true);
     const { rows } = await t.db.query<Record<string, unknown>>(
       'SELECT agent_id, check_name, outcome, jurisdiction, status, note, decided_by FROM finding_acks',

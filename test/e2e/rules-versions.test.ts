@@ -5,9 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRulesVersions, readRulesVersion, recordRulesVersion } from '../../src/audit/rules-versions.ts';
 import { verifyAuditChain } from '../../src/audit/index.ts';
 import { diffRules, readRulesSnapshot, snapshotOf } from '../../src/config/rules-versions.ts';
-import { useRulesVersion } from '../../src/graphql/plugins/use-rules-version.ts';
-import type { View } from '../../src/policy/index.ts';
-import { requestState } from '../../src/request/state.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
@@ -37,19 +34,6 @@ describe('rules diffs', () => {
   it('lists added, removed and changed files with the lines added and removed', () => {
     const diff = diffRules({ 'a.yaml': 'x\ny\nz', 'gone.yaml': 'g' }, { 'a.yaml': 'x\nY\nz\nw', 'new.yaml': 'n' });
     expect(diff).toEqual({ added: ['new.yaml'], removed: ['gone.yaml'], changed: [{ path: 'a.yaml', linesAdded: 2, linesRemoved: 1 }] });
-  });
-});
-
-describe('the rules version a request is recorded under', () => {
-  it('is the one its view was compiled under when a reload lands between its arrival and its execution', () => {
-    const plugin = useRulesVersion({ inForce: () => 7, ofMasking: (masking) => (masking === 'rules-aaaa' ? 6 : undefined) });
-    const request = new Request('http://keyhole.test/graphql');
-    const state = requestState(request);
-    (plugin.onRequest as (payload: { request: Request }) => void)({ request });
-    expect(state.access.rulesVersion).toBe(7);
-    state.view = { key: 'support-bot/support:production@rules-aaaa' } as View;
-    (plugin.onExecute as (payload: { args: { contextValue: { request: Request } } }) => void)({ args: { contextValue: { request } } });
-    expect(state.access.rulesVersion).toBe(6);
   });
 });
 

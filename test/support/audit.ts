@@ -33,6 +33,7 @@ export const fullAuditDraft = (n: number, jurisdiction = 'DE'): AuditDraft =>
   auditDraft({
     recordedAt: new Date(Date.UTC(2026, 0, n, 12)),
     actorId: 'support-bot',
+    onBehalfOf: 'clerk-ada',
     purpose: 'customer_service',
     actorLocation: 'DE',
     operationName: `Q${n}`,

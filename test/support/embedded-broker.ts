@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './broker.ts';
 
-/** Starts `keyhole serve` without DATABASE_URL (the embedded database) and waits for /healthz. */
-export async function startEmbedded(dataDir: string, port: number): Promise<{ process: ChildProcess; output: () => string }> {
+/** Starts `keyhole serve` without DATABASE_URL (the embedded database) on the project at `root`, and waits for /healthz. */
+export async function startEmbedded(dataDir: string, port: number, root = PROJECT_ROOT): Promise<{ process: ChildProcess; output: () => string }> {
   let output = '';
-  const env: NodeJS.ProcessEnv = { ...process.env, KEYHOLE_DATA_DIR: dataDir, PORT: String(port), KEYHOLE_ROOT: PROJECT_ROOT };
+  const env: NodeJS.ProcessEnv = { ...process.env, KEYHOLE_DATA_DIR: dataDir, PORT: String(port), KEYHOLE_ROOT: root };
   delete env.DATABASE_URL;
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/keyhole.ts'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (chunk) => (output += chunk));

@@ -21,6 +21,7 @@ const HASHED_COLUMNS: Array<[column: string, edit: string]> = [
   ['request_id', "'forged-request'"],
   ['actor_kind', "'officer'"],
   ['actor_id', "'fraud-bot'"],
+  ['on_behalf_of', "'someone-else'"],
   ['purpose', "'fraud_review'"],
   ['actor_location', "'US'"],
   ['operation_kind', "'mutation'"],

@@ -290,6 +290,7 @@ describe('eraseSubject', () => {
       request_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
       actor_kind: 'officer',
       actor_id: 'dpo-1',
+      on_behalf_of: null,
       purpose: null,
       actor_location: null,
       operation_kind: 'subject_erasure',

@@ -80,7 +80,15 @@ describe('what an audit record hashes', () => {
     expect(subjectPseudonym(key, 'customer', 42)).toBe(reference);
     expect(subjectPseudonym(key, 'customer', '42')).toBe(reference);
     expect(subjectPseudonym(new Uint8Array(32).fill(8), 'customer', 42)).not.toBe(reference);
-    expect(operationHash('{ a }')).toBe(createHash('sha256').update('{ a }').digest('hex'));
+  });
+
+  it('fingerprints a query text under a key derived from the audit key, so a guess cannot be confirmed by hashing it', () => {
+    const derived = createHmac('sha256', key).update('keyhole operation hash v1').digest();
+    const text = '{ customers(where: { email: "ada@example.com" }) { id } }';
+    expect(operationHash(key, text)).toBe(createHmac('sha256', derived).update(text).digest('hex'));
+    expect(operationHash(key, text)).toBe(operationHash(Uint8Array.from(key), text));
+    expect(operationHash(key, text)).not.toBe(createHash('sha256').update(text).digest('hex'));
+    expect(operationHash(new Uint8Array(32).fill(8), text)).not.toBe(operationHash(key, text));
   });
 
   it('keeps pseudonyms apart per key and stays right past the bound of the ones it keeps', () => {
@@ -130,6 +138,7 @@ describe('the row an audit record is stored as', () => {
       request_id: 'r\uFFFD',
       actor_kind: 'agent',
       actor_id: '7',
+      on_behalf_of: null,
       purpose: null,
       actor_location: null,
       operation_kind: 'query',

@@ -368,6 +368,7 @@ describe('pruning the audit log', () => {
         requestId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
         actorKind: 'cli',
         actorId: 'ops',
+        onBehalfOf: null,
         purpose: null,
         actorLocation: null,
         operationKind: 'audit_prune',

@@ -40,8 +40,16 @@ const fieldsOf = (view: View, table: string) => [...(view.tables.get(table)?.fie
 describe('zones in agents.yaml', () => {
   it('loads the shipped zones, with the demo agents in production', () => {
     expect(config.registry.zones).toEqual({
-      sandbox: { name: 'sandbox', clearPersonalFields: false, encryptedAggregates: false, maxLimit: 10, maxEpsilonPerQuery: 0.1, maxEpsilonPerPeriod: 1 },
-      production: { name: 'production', clearPersonalFields: true, encryptedAggregates: true },
+      sandbox: {
+        name: 'sandbox',
+        clearPersonalFields: false,
+        encryptedAggregates: false,
+        maxLimit: 10,
+        maxEpsilonPerQuery: 0.1,
+        maxEpsilonPerPeriod: 1,
+        requireDpop: false,
+      },
+      production: { name: 'production', clearPersonalFields: true, encryptedAggregates: true, requireDpop: false },
     });
     expect([...config.registry.agents.values()].map((agent) => agent.zone)).toEqual(['production', 'production', 'production', 'production']);
   });
@@ -61,6 +69,7 @@ describe('zones in agents.yaml', () => {
       maxLimit: 10,
       maxEpsilonPerQuery: 0.1,
       maxEpsilonPerPeriod: 1,
+      requireDpop: false,
     });
     expect(registry.zones.production).toMatchObject({ clearPersonalFields: true, encryptedAggregates: true, maxLimit: undefined });
   });

@@ -21,15 +21,31 @@ export function baselineIntervalFrom(value: string | undefined): number {
   return ms;
 }
 
+type BaselineConfig = Pick<ProjectConfig, 'registry' | 'policies'>;
+
 export interface BaselineMonitorOptions {
   db: Db;
-  config: Pick<ProjectConfig, 'registry' | 'policies'>;
+  /** The agents and policies in force: read on every use, so a reloaded file applies to the next request. */
+  config: () => BaselineConfig;
   auditKey: Uint8Array;
   intervalMs: number;
   log: Log;
 }
 
 const pairKey = (agentId: string, purpose: string) => `${agentId}\u0000${purpose}`;
+
+/** What the files decide: each agent's policy, the window, and the agents whose policy quarantines. */
+interface BaselineRules {
+  policies: ReadonlyMap<string, AnomalyPolicy>;
+  windowMs: number;
+  guarded: readonly string[];
+}
+
+function baselineRulesOf(config: BaselineConfig): BaselineRules {
+  const policies = anomalyPolicies(config.policies.anomalies, config.registry);
+  const guarded = [...policies].filter(([, policy]) => policy.quarantine).map(([agent]) => agent);
+  return { policies, windowMs: config.policies.anomalies.windowMinutes * 60_000, guarded };
+}
 
 interface Refreshed {
   quarantined: string[];
@@ -45,14 +61,13 @@ interface Refreshed {
  * with no statement of its own (see useBaselineGuard).
  */
 export class BaselineMonitor {
-  readonly policies: ReadonlyMap<string, AnomalyPolicy>;
   readonly db: Db;
   readonly auditKey: Uint8Array;
-  /** The length of a baseline window (policies.yaml anomalies.windowMinutes). */
-  readonly windowMs: number;
   private readonly options: BaselineMonitorOptions;
-  /** Agents whose policy quarantines: the only ones checked on the request path, so the only ones copied. */
-  private readonly guarded: string[];
+  /** Derived once per configuration put in force. */
+  private readonly rulesOf = new WeakMap<BaselineConfig, BaselineRules>();
+  /** Guarded agents whose baselines are copied here. */
+  private readonly loaded = new Set<string>();
   private readonly quarantined = new Set<string>();
   private readonly baselines = new Map<string, RequestBaseline>();
   private readonly fields = new Map<string, Set<string>>();
@@ -65,15 +80,45 @@ export class BaselineMonitor {
     this.options = options;
     this.db = options.db;
     this.auditKey = options.auditKey;
-    this.policies = anomalyPolicies(options.config.policies.anomalies, options.config.registry);
-    this.windowMs = options.config.policies.anomalies.windowMinutes * 60_000;
-    this.guarded = [...this.policies].filter(([, policy]) => policy.quarantine).map(([agent]) => agent);
+  }
+
+  private rules(config = this.options.config()): BaselineRules {
+    let rules = this.rulesOf.get(config);
+    if (!rules) {
+      rules = baselineRulesOf(config);
+      this.rulesOf.set(config, rules);
+    }
+    return rules;
+  }
+
+  get policies(): ReadonlyMap<string, AnomalyPolicy> {
+    return this.rules().policies;
+  }
+
+  /** The length of a baseline window (policies.yaml anomalies.windowMinutes). */
+  get windowMs(): number {
+    return this.rules().windowMs;
+  }
+
+  /** Agents whose policy quarantines: the only ones checked on the request path, so the only ones copied. */
+  private get guarded(): readonly string[] {
+    return this.rules().guarded;
   }
 
   /** Loads what the request path needs, then evaluates every `intervalMs` (none when it is 0). */
   async start(): Promise<void> {
     await this.refresh(this.db);
+    for (const agent of this.guarded) this.loaded.add(agent);
     this.schedule(this.options.intervalMs);
+  }
+
+  /** Before a configuration is put in force (a reload): copies the baselines of the agents it starts guarding. */
+  async follow(config: BaselineConfig): Promise<void> {
+    for (const agent of this.rules(config).guarded) {
+      if (this.loaded.has(agent)) continue;
+      await this.loadAgent(this.db, agent);
+      this.loaded.add(agent);
+    }
   }
 
   /** Ends the timer and waits for an evaluation under way: call before the database closes. */
@@ -175,7 +220,10 @@ export class BaselineMonitor {
 
   /** Everything of one agent again (after its quarantine ends, the fields an officer accepted with it). */
   private async reloadAgent(db: Queryable, agentId: string): Promise<void> {
-    if (!this.policies.get(agentId)?.quarantine) return;
+    if (this.policies.get(agentId)?.quarantine) await this.loadAgent(db, agentId);
+  }
+
+  private async loadAgent(db: Queryable, agentId: string): Promise<void> {
     // Read from the start for this agent alone: the version stays where the refreshes of every agent left it.
     const version = this.version;
     await this.refresh(db, [agentId], 0);

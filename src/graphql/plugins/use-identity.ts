@@ -1,6 +1,15 @@
 import type { Plugin } from 'graphql-yoga';
-import type { AgentRegistry } from '../../config/index.ts';
-import { bearerToken, IdentityError, type RevocationGate, revokedMessage, type TokenKeys, VerifiedTokens, verifyToken } from '../../identity/index.ts';
+import type { AgentDefinition, AgentRegistry, ZoneRules } from '../../config/index.ts';
+import {
+  type DpopGate,
+  IdentityError,
+  presentedToken,
+  type RevocationGate,
+  revokedMessage,
+  type TokenKeys,
+  VerifiedTokens,
+  verifyToken,
+} from '../../identity/index.ts';
 import type { Db } from '../../sql/index.ts';
 import type { RefusalCode } from '../../request/refusals.ts';
 import { refusalResponse } from '../../request/refusal-response.ts';
@@ -15,6 +24,10 @@ export interface IdentityOptions {
   revocations: RevocationGate;
   /** Records a refusal that happens before GraphQL runs. */
   recordRefusal: RecordRefusal;
+  /** Checks DPoP proofs of bound tokens, and of every token of an agent or zone that requires them. */
+  dpop: DpopGate;
+  /** The zone an agent is served in now (its requireDpop applies to every agent in it). */
+  zoneOf: (agent: AgentDefinition) => ZoneRules;
 }
 
 /**
@@ -32,12 +45,14 @@ export function useIdentity(options: IdentityOptions): Plugin {
         endResponse(refusalResponse(request, code, message));
       };
       try {
-        const token = bearerToken(request.headers.get('authorization'));
-        if (!token) throw new IdentityError('UNAUTHENTICATED', 'Send an agent token: Authorization: Bearer <token>.');
-        const principal = await verifyToken(token, options.keys, options.registry, verified);
+        const presented = presentedToken(request.headers.get('authorization'));
+        if (!presented) throw new IdentityError('UNAUTHENTICATED', 'Send an agent token: Authorization: Bearer <token>.');
+        const principal = await verifyToken(presented.token, options.keys, options.registry, verified);
         if (principal.kind !== 'agent') {
           throw new IdentityError('UNKNOWN_AGENT', 'This endpoint serves agents; officers use /officer/graphql.', principal.id);
         }
+        const required = options.registry.issuers.dpopRequired || principal.agent.requireDpop || options.zoneOf(principal.agent).requireDpop;
+        await options.dpop.check(request, presented, { holderId: principal.id, required });
         state.principal = principal;
         if ((await options.revocations.refusesUpFront(options.db, principal.id)).revoked) {
           throw new IdentityError('AGENT_REVOKED', revokedMessage(principal.id), principal.id);

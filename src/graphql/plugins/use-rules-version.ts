@@ -1,33 +1,15 @@
 import type { Plugin } from 'graphql-yoga';
-import { type KeyholeContext, requestState } from '../../request/state.ts';
-
-export interface RulesVersionLookup {
-  /** The stored rules version in force now. */
-  inForce: () => number | null;
-  /** The stored rules version behind a masking decider's version, for those this broker has put in force. */
-  ofMasking: (maskingVersion: string) => number | undefined;
-}
-
-/** The masking version a view was compiled under: the end of its key (src/policy/view.ts buildView). */
-function maskingVersionOf(viewKey: string): string {
-  return viewKey.slice(viewKey.lastIndexOf('@') + 1);
-}
+import { requestState } from '../../request/state.ts';
 
 /**
  * Stamps every request's audit record with the rules version that decided it (`details.rulesVersion`), so a rule it
- * cites as file:line resolves to the text in force. On arrival, the version in force (for a request refused before
- * it has a view); once its view is chosen, the version that view was compiled under, so a hot reload landing
- * between the two cannot attribute the answer to rules that did not make it.
+ * cites as file:line resolves to the text in force. The broker pins one rules version per request on arrival
+ * (src/in-force.ts): a hot reload landing while it runs leaves the request under the version it arrived under.
  */
-export function useRulesVersion(lookup: RulesVersionLookup): Plugin {
+export function useRulesVersion(inForce: () => number | null): Plugin {
   return {
     onRequest({ request }) {
-      requestState(request).access.rulesVersion = lookup.inForce();
-    },
-    onExecute({ args }) {
-      const state = requestState((args.contextValue as KeyholeContext).request);
-      const decided = state.view && lookup.ofMasking(maskingVersionOf(state.view.key));
-      if (decided !== undefined && decided !== null) state.access.rulesVersion = decided;
+      requestState(request).access.rulesVersion = inForce();
     },
   };
 }

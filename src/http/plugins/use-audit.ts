@@ -58,10 +58,10 @@ function conclude(result: ExecutionResult): ExecutionResult {
   return errors.length > 0 ? { errors } : result;
 }
 
-function draftFor(state: RequestState, answer: ExecutionResult): AuditDraft {
+function draftFor(state: RequestState, auditKey: Uint8Array, answer: ExecutionResult): AuditDraft {
   const refused = answer.errors?.[0];
   const decision = !refused ? 'allowed' : errorCodeOf(refused) === 'APPROVAL_REQUIRED' ? 'pending_approval' : 'denied';
-  return auditDraft(state, decision, refused ? (errorCodeOf(refused) ?? null) : null, refused?.message ?? null);
+  return auditDraft(state, auditKey, decision, refused ? (errorCodeOf(refused) ?? null) : null, refused?.message ?? null);
 }
 
 const revokedAnswer = (reason: string): ExecutionResult => ({ errors: [refusal('AGENT_REVOKED', reason)] });
@@ -91,7 +91,7 @@ export function useAudit(options: AuditOptions): Plugin {
 
   /** Last in the request's own transaction: a revocation rolls back its writes, and the record with them. */
   const recordInTransaction = async (state: RequestState, tx: Queryable, answer: ExecutionResult): Promise<ExecutionResult> => {
-    const draft = draftFor(state, answer);
+    const draft = draftFor(state, options.auditKey, answer);
     const [settled] = await settle(tx, [draft]);
     if (revokedMeanwhile(draft, settled!)) throw new RevokedWhileRunning(revocationReason(settled!));
     await appendAuditRecord(tx, options.auditKey, settled!);
@@ -99,7 +99,7 @@ export function useAudit(options: AuditOptions): Plugin {
   };
 
   const recordByGroupCommit = async (state: RequestState, answer: ExecutionResult): Promise<ExecutionResult> => {
-    const draft = draftFor(state, answer);
+    const draft = draftFor(state, options.auditKey, answer);
     const record = await options.batcher.append(draft);
     state.audited = true;
     return revokedMeanwhile(draft, record) ? revokedAnswer(revocationReason(record)) : answer;

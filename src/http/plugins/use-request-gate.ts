@@ -13,6 +13,8 @@ function isJsonBody(contentType: string | null): boolean {
 export interface RequestGateOptions {
   /** Records the refusal: a probe with the wrong method or body is an access attempt too. */
   recordRefusal: RecordRefusal;
+  /** Methods taken besides POST on a path (MCP's DELETE and GET); a POST must carry JSON everywhere. */
+  otherMethods?: (url: URL) => readonly string[];
 }
 
 /**
@@ -23,12 +25,12 @@ export interface RequestGateOptions {
  */
 export function useRequestGate(options: RequestGateOptions): Plugin {
   return {
-    async onRequest({ request, endResponse }) {
+    async onRequest({ request, url, endResponse }) {
       const refuse = async (code: RefusalCode) => {
         await options.recordRefusal(requestState(request), code, ERROR_CODES[code].message);
         endResponse(refusalResponse(request, code));
       };
-      if (request.method !== 'POST') return refuse('METHOD_NOT_ALLOWED');
+      if (request.method !== 'POST') return options.otherMethods?.(url).includes(request.method) ? undefined : refuse('METHOD_NOT_ALLOWED');
       if (!isJsonBody(request.headers.get('content-type'))) return refuse('UNSUPPORTED_MEDIA_TYPE');
     },
   };

@@ -26,7 +26,7 @@ const RECORD_FIELDS = `seq recordedAt requestId actorKind actorId purpose actorL
   privacyCost findings details prevHash hash`;
 
 const SESSION_QUERY = 'query Session { me { id description jurisdictions } agents { id location role } }';
-const CHAIN_QUERY = 'query Chain { auditChainStatus { ok checked headSeq firstBad { seq problem detail } } }';
+const CHAIN_QUERY = 'query Chain { auditChainStatus { ok checked headSeq prunedThrough verifiedThrough coverage firstBad { seq problem detail } } }';
 const LOG_QUERY = `query Log($filter: AuditFilter, $limit: Int, $offset: Int) {
   accessCount(filter: $filter)
   accessLog(filter: $filter, limit: $limit, offset: $offset) { ${RECORD_FIELDS} }
@@ -49,9 +49,13 @@ const DASHBOARD_QUERY = `query Dashboard($filter: AuditFilter, $limit: Int, $off
   specialCategoryAccess(filter: $filter) { agent table field mask records rows }
   withheldRows(filter: $filter) { actorKind agent table jurisdictions records rows }
   findingCounts(filter: $filter) { check outcome jurisdiction findings }
+  rulesVersions(limit: 50) { id hash inForceAt previousId diff { added removed changed { path linesAdded linesRemoved } } }
   findingGroups(filter: $filter, outcomes: $outcomes, check: $check, limit: 100) {
     actorKind agent check outcome jurisdiction rule findings records lastSeen seqs newFindings ack { status note decidedBy decidedAt }
   }
+}`;
+const RULES_VERSION_QUERY = `query RulesVersion($id: ID!) {
+  rulesVersion(id: $id) { id previousId changes { path status omitted lines { op line text } } }
 }`;
 const RECORD_QUERY = `query Record($seq: BigInt!) { auditRecord(seq: $seq) { ${RECORD_FIELDS} } }`;
 const ACKNOWLEDGE_FINDINGS = `mutation AcknowledgeFindings($agent: String, $check: String, $outcome: FindingOutcome, $jurisdiction: String, $note: String!, $resolve: Boolean) {
@@ -170,6 +174,7 @@ const URL_CONTROLS = [
   ['outcome', 'findings-outcome'],
   ['check', 'findings-check'],
   ['anomalies', 'anomalies-status'],
+  ['rules', 'rules-version'],
 ];
 const controlValue = (control) => (control.type === 'checkbox' ? (control.checked ? 'yes' : '') : control.value);
 const defaults = new Map();
@@ -695,6 +700,109 @@ function goToApprovals() {
   $('approvals').focus();
 }
 
+// ----- rules history ------------------------------------------------------------------------------------
+
+const shortHash = (hash) => hash.slice(0, 12);
+
+/** What a version changed, file by file; the first version stored changed nothing, it only holds files. */
+function changeSummary(v) {
+  if (v.previousId === null) return `first version stored: ${plural(v.diff.added.length, 'file')}`;
+  const files = [
+    ...v.diff.added.map((path) => `added ${path}`),
+    ...v.diff.removed.map((path) => `removed ${path}`),
+    ...v.diff.changed.map((c) => `changed ${c.path} (+${c.linesAdded} −${c.linesRemoved})`),
+  ];
+  return files.join('; ') || 'no file changed';
+}
+let rulesVersions = [];
+
+/** The version whose changes the panel shows: the one the selector (or the URL) names, else the one in force. */
+function selectedRulesVersion() {
+  return rulesVersions.find((v) => v.id === $('rules-version').value) ?? rulesVersions[0];
+}
+
+function drawRulesVersions(versions) {
+  rulesVersions = versions;
+  // The first is in force; each older one was in force until the next newer one replaced it.
+  fillSelect(
+    $('rules-version'),
+    versions.slice(1).map((v) => v.id),
+    (id) => `#${id}, in force from ${time(versions.find((v) => v.id === id).inForceAt)}`,
+  );
+  const selected = selectedRulesVersion();
+  fillBody(
+    'rules-table',
+    versions.map((v, i) => {
+      const show = el('button', { type: 'button', className: 'secondary', 'aria-label': `Show the changes of rules version ${v.id}` }, 'Show changes');
+      show.addEventListener('click', () => {
+        $('rules-version').value = i === 0 ? '' : v.id;
+        showRulesChanges();
+      });
+      return el(
+        'tr',
+        { 'data-rules-version': v.id, className: v === selected ? 'rules-selected' : '' },
+        el('th', { scope: 'row' }, `#${v.id}`),
+        el('td', {}, i === 0 ? el('span', { className: 'badge in-force' }, 'in force') : 'replaced'),
+        el('td', {}, time(v.inForceAt)),
+        el('td', {}, i === 0 ? 'now' : time(versions[i - 1].inForceAt)),
+        el('td', {}, el('code', { title: v.hash }, shortHash(v.hash))),
+        el('td', { className: 'wrap' }, changeSummary(v)),
+        el('td', {}, show),
+      );
+    }),
+    'No rules version is stored yet: a broker stores one when it starts.',
+  );
+}
+
+/** One file's changed lines, each with its sign, its line number and its text; the sign is spelt out for screen readers. */
+function fileChanges(file) {
+  const lines = file.lines.map((l) =>
+    el(
+      'li',
+      { className: `diff-${l.op}` },
+      el('span', { 'aria-hidden': 'true' }, l.op === 'added' ? '+' : '−'),
+      el('span', { className: 'line-no' }, el('span', { className: 'sr-only' }, `${l.op} line `), String(l.line)),
+      el('code', {}, l.text),
+    ),
+  );
+  const more = file.omitted > 0 ? [el('p', { className: 'note' }, `${plural(file.omitted, 'more changed line')} not shown.`)] : [];
+  return [el('h3', {}, `${file.path} (${file.status})`), el('ol', { className: 'diff', 'aria-label': `Changed lines of ${file.path}` }, ...lines), ...more];
+}
+
+function drawRulesChanges(version) {
+  const out = $('rules-diff');
+  if (!version) {
+    out.replaceChildren();
+    return;
+  }
+  const inForce = version.id === rulesVersions[0]?.id ? ' (in force)' : '';
+  const against = version.previousId ? `against version #${version.previousId}` : 'the first version stored: every file is new';
+  const summary = el('p', { className: 'rules-diff-title' }, `Version #${version.id}${inForce}, ${against}.`);
+  const files = version.changes.flatMap(fileChanges);
+  out.replaceChildren(summary, ...(files.length > 0 ? files : [el('p', { className: 'note' }, 'No file changed.')]));
+}
+
+async function fetchRulesChanges() {
+  const selected = selectedRulesVersion();
+  return selected ? (await officerGraphql(RULES_VERSION_QUERY, { id: selected.id })).rulesVersion : null;
+}
+
+/** Shows the selected version's changes (the selection kept in the URL) without redrawing the rest. */
+async function showRulesChanges() {
+  writeUrlFilters();
+  const mine = ++generation;
+  try {
+    const version = await fetchRulesChanges();
+    if (mine !== generation) return;
+    clearError();
+    drawRulesVersions(rulesVersions);
+    drawRulesChanges(version);
+    markLoaded(mine);
+  } catch (error) {
+    if (mine === generation) handleFailure(error);
+  }
+}
+
 // ----- CSV export ---------------------------------------------------------------------------------------
 
 // As the CLI's export (src/csv.ts): a text cell a spreadsheet would run as a formula gets a leading quote.
@@ -835,6 +943,10 @@ async function refresh() {
     drawAgents(data.agentSummaries);
     drawFindingGroups(data.findingGroups);
     drawLog(data.accessLog, data.accessCount, offset);
+    drawRulesVersions(data.rulesVersions);
+    const changes = await fetchRulesChanges();
+    if (mine !== generation) return;
+    drawRulesChanges(changes);
     markLoaded(mine);
   } catch (error) {
     if (mine === generation) handleFailure(error);
@@ -861,9 +973,11 @@ async function verifyChain() {
   badge.className = 'badge';
   try {
     const { auditChainStatus: status } = await officerGraphql(CHAIN_QUERY);
-    badge.textContent = status.ok ? `intact (${status.checked} records)` : `BROKEN at #${status.firstBad.seq}: ${status.firstBad.problem}`;
+    // The check resumes where the last one ended: the badge counts every record verified so far, its title says how.
+    const verified = Number(status.verifiedThrough) - Number(status.prunedThrough ?? 0);
+    badge.textContent = status.ok ? `intact (${verified} records)` : `BROKEN at #${status.firstBad.seq}: ${status.firstBad.problem}`;
     badge.className = `badge ${status.ok ? 'ok' : 'bad'}`;
-    if (!status.ok) badge.title = status.firstBad.detail;
+    badge.title = status.ok ? status.coverage : status.firstBad.detail;
   } catch (error) {
     badge.textContent = 'not checked';
     handleFailure(error);
@@ -1009,6 +1123,8 @@ function wire() {
   $('findings-filters').addEventListener('submit', (event) => event.preventDefault());
   $('anomalies-filters').addEventListener('change', () => refresh());
   $('anomalies-filters').addEventListener('submit', (event) => event.preventDefault());
+  $('rules-filters').addEventListener('change', () => showRulesChanges());
+  $('rules-filters').addEventListener('submit', (event) => event.preventDefault());
   $('page-prev').addEventListener('click', () => turnPage(-1));
   $('page-next').addEventListener('click', () => turnPage(1));
   $('verify-chain').addEventListener('click', () => verifyChain());

@@ -1,0 +1,258 @@
+-- Officer panels without scanning the log (issue 22): summaries the audit writer's own statement keeps up to date.
+-- Statement-level triggers with transition tables fold every batch into them inside the batch's statement, so a
+-- rolled-back batch leaves no trace in them, no extra round trip is made, and records written by any path (the
+-- writer, erasure, bulk SQL) are counted. Pruning subtracts what it deletes. Hours and days are UTC.
+
+-- Everything here is derived from the log and rebuilt from it below: a changed version of this file starts over.
+-- Appenders (any broker) wait until it has, so that no batch slips between the rebuild and the new triggers.
+LOCK TABLE audit_head IN EXCLUSIVE MODE;
+DROP TABLE IF EXISTS audit_summary, audit_flow_summary, audit_subject_reach, audit_actor_reach, audit_field_summary, audit_finding_summary, audit_withheld_summary;
+
+-- Per hour and record key: what agentSummaries, accessCount, accessesByDay and decisionBreakdown add up.
+CREATE TABLE audit_summary (
+  hour            timestamptz NOT NULL,
+  actor_kind      text NOT NULL,
+  actor_id        text,
+  purpose         text,
+  actor_location  text,
+  decision        text NOT NULL,
+  code            text,
+  records         bigint NOT NULL,
+  row_count       bigint NOT NULL,
+  -- Rows transfer rules kept out of allowed answers (src/officer/sql-values.ts withheldRowsOf).
+  withheld_rows   float8 NOT NULL,
+  -- Σε the records declare.
+  epsilon         float8 NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (hour, actor_kind, actor_id, purpose, actor_location, decision, code)
+);
+
+-- Per hour, record key and subject jurisdiction: how many records carried subjects of that jurisdiction (crossBorderFlows).
+CREATE TABLE audit_flow_summary (
+  hour            timestamptz NOT NULL,
+  actor_kind      text NOT NULL,
+  actor_id        text,
+  purpose         text,
+  actor_location  text,
+  decision        text NOT NULL,
+  jurisdiction    text,
+  records         bigint NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (hour, actor_kind, actor_id, purpose, actor_location, decision, jurisdiction)
+);
+
+-- Each subject (pseudonym) an actor received, with the last UTC day it did: distinct subjects since a day are
+-- counted from an index alone, without reading the subject lists. Not pruned: readers use them only from the latest
+-- prune's cut-off on. Per actor (agentSummaries), and per agent, location and jurisdiction (flows). '' stands for an
+-- absent value, so that a batch finds the subjects already counted today by plain equality on the key, reading the
+-- index only, and writes (and locks) nothing for them.
+CREATE TABLE audit_actor_reach (
+  actor_kind  text NOT NULL,
+  actor_id    text NOT NULL,
+  subject     text NOT NULL,
+  last_day    date NOT NULL,
+  PRIMARY KEY (actor_kind, actor_id, subject) INCLUDE (last_day)
+);
+CREATE TABLE audit_subject_reach (
+  actor_kind      text NOT NULL,
+  actor_id        text NOT NULL,
+  actor_location  text NOT NULL,
+  jurisdiction    text NOT NULL,
+  subject         text NOT NULL,
+  last_day        date NOT NULL,
+  PRIMARY KEY (actor_id, actor_location, jurisdiction, subject, actor_kind) INCLUDE (last_day)
+);
+
+-- Per hour, record key and field returned: specialCategoryAccess (fieldAccessCounts).
+CREATE TABLE audit_field_summary (
+  hour            timestamptz NOT NULL,
+  actor_kind      text NOT NULL,
+  actor_id        text,
+  purpose         text,
+  decision        text NOT NULL,
+  field_key       text,
+  table_name      text,
+  field_name      text,
+  mask            text NOT NULL,
+  records         bigint NOT NULL,
+  row_count       bigint NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (hour, actor_kind, actor_id, purpose, decision, field_key, table_name, field_name, mask)
+);
+
+-- Per hour, record key and withheld entry of allowed answers: withheldRows. `records` counts each record once per group.
+CREATE TABLE audit_withheld_summary (
+  hour            timestamptz NOT NULL,
+  actor_kind      text NOT NULL,
+  actor_id        text,
+  purpose         text,
+  decision        text NOT NULL,
+  actor_location  text,
+  table_name      text,
+  jurisdictions   jsonb,
+  records         bigint NOT NULL,
+  row_count       float8 NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (hour, actor_kind, actor_id, purpose, decision, actor_location, table_name, jurisdictions)
+);
+
+-- Per hour, record key and finding: findingCounts. `records` counts each record once per group.
+CREATE TABLE audit_finding_summary (
+  hour          timestamptz NOT NULL,
+  actor_kind    text NOT NULL,
+  actor_id      text,
+  purpose       text,
+  decision      text NOT NULL,
+  check_name    text,
+  outcome       text,
+  jurisdiction  text,
+  findings      bigint NOT NULL,
+  records       bigint NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (hour, actor_kind, actor_id, purpose, decision, check_name, outcome, jurisdiction)
+);
+
+-- The statements that add a set of records (`sign` 1) or take it away (-1), as text over the relation that holds
+-- them: a trigger's transition table, or the whole log when backfilling. Text rather than functions over row types,
+-- which would tie the log's tables to these functions (a migration could then no longer rebuild them).
+CREATE OR REPLACE FUNCTION audit_summary_sql(records text, sign integer) RETURNS text[] LANGUAGE sql IMMUTABLE AS $f$
+  SELECT ARRAY[format($q$
+    INSERT INTO audit_summary AS s (hour, actor_kind, actor_id, purpose, actor_location, decision, code, records, row_count, withheld_rows, epsilon)
+    SELECT date_trunc('hour', a.recorded_at, 'UTC'), a.actor_kind, a.actor_id, a.purpose, a.actor_location, a.decision, a.code,
+           %2$s * count(*), %2$s * coalesce(sum(a.row_count), 0),
+           %2$s * coalesce(sum(CASE WHEN a.decision = 'allowed' THEN (
+             SELECT coalesce(sum(CASE WHEN jsonb_typeof(w.value->'rows') = 'number' THEN (w.value->>'rows')::float8 END), 0)
+               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(a.details->'withheld') = 'array' THEN a.details->'withheld' ELSE '[]'::jsonb END) AS w(value)
+           ) ELSE 0 END), 0),
+           %2$s * coalesce(sum(CASE WHEN jsonb_typeof(a.privacy_cost->'epsilon') = 'number' THEN (a.privacy_cost->>'epsilon')::float8 END), 0)
+      FROM %1$I AS a
+     GROUP BY 1, 2, 3, 4, 5, 6, 7
+    ON CONFLICT (hour, actor_kind, actor_id, purpose, actor_location, decision, code) DO UPDATE
+       SET records = s.records + EXCLUDED.records, row_count = s.row_count + EXCLUDED.row_count,
+           withheld_rows = s.withheld_rows + EXCLUDED.withheld_rows, epsilon = s.epsilon + EXCLUDED.epsilon$q$, records, sign),
+  format($q$
+    INSERT INTO audit_field_summary AS s (hour, actor_kind, actor_id, purpose, decision, field_key, table_name, field_name, mask, records, row_count)
+    SELECT date_trunc('hour', a.recorded_at, 'UTC'), a.actor_kind, a.actor_id, a.purpose, a.decision,
+           (f.value->>'table') || '.' || (f.value->>'field'), f.value->>'table', f.value->>'field', coalesce(f.value->>'mask', 'clear'),
+           %2$s * count(*), %2$s * coalesce(sum(a.row_count), 0)
+      FROM %1$I AS a CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.fields) = 'array' THEN a.fields ELSE '[]'::jsonb END) AS f(value)
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+    ON CONFLICT (hour, actor_kind, actor_id, purpose, decision, field_key, table_name, field_name, mask) DO UPDATE
+       SET records = s.records + EXCLUDED.records, row_count = s.row_count + EXCLUDED.row_count$q$, records, sign),
+  format($q$
+    INSERT INTO audit_finding_summary AS s (hour, actor_kind, actor_id, purpose, decision, check_name, outcome, jurisdiction, findings, records)
+    SELECT date_trunc('hour', a.recorded_at, 'UTC'), a.actor_kind, a.actor_id, a.purpose, a.decision,
+           f.value->>'check', f.value->>'outcome', f.value->>'jurisdiction', %2$s * count(*), %2$s * count(DISTINCT a.seq)
+      FROM %1$I AS a CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.findings) = 'array' THEN a.findings ELSE '[]'::jsonb END) AS f(value)
+     WHERE jsonb_typeof(f.value) = 'object'
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    ON CONFLICT (hour, actor_kind, actor_id, purpose, decision, check_name, outcome, jurisdiction) DO UPDATE
+       SET findings = s.findings + EXCLUDED.findings, records = s.records + EXCLUDED.records$q$, records, sign),
+  format($q$
+    INSERT INTO audit_withheld_summary AS s (hour, actor_kind, actor_id, purpose, decision, actor_location, table_name, jurisdictions, records, row_count)
+    SELECT date_trunc('hour', a.recorded_at, 'UTC'), a.actor_kind, a.actor_id, a.purpose, a.decision, a.actor_location,
+           w.value->>'table', w.value->'jurisdictions', %2$s * count(DISTINCT a.seq),
+           %2$s * coalesce(sum(CASE WHEN jsonb_typeof(w.value->'rows') = 'number' THEN (w.value->>'rows')::float8 END), 0)
+      FROM %1$I AS a
+     CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.details->'withheld') = 'array' THEN a.details->'withheld' ELSE '[]'::jsonb END) AS w(value)
+     WHERE a.decision = 'allowed' AND jsonb_typeof(w.value) = 'object'
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    ON CONFLICT (hour, actor_kind, actor_id, purpose, decision, actor_location, table_name, jurisdictions) DO UPDATE
+       SET records = s.records + EXCLUDED.records, row_count = s.row_count + EXCLUDED.row_count$q$, records, sign)]
+    || CASE WHEN sign < 0 THEN ARRAY['DELETE FROM audit_summary WHERE records <= 0', 'DELETE FROM audit_field_summary WHERE records <= 0',
+                                     'DELETE FROM audit_finding_summary WHERE findings <= 0', 'DELETE FROM audit_withheld_summary WHERE records <= 0'] ELSE ARRAY[]::text[] END
+$f$;
+
+-- Flows join the lists to their records: prune deletes the lists before the records (src/audit/prune.ts).
+CREATE OR REPLACE FUNCTION audit_flows_sql(lists text, sign integer) RETURNS text[] LANGUAGE sql IMMUTABLE AS $f$
+  SELECT ARRAY[format($q$
+    INSERT INTO audit_flow_summary AS s (hour, actor_kind, actor_id, purpose, actor_location, decision, jurisdiction, records)
+    SELECT date_trunc('hour', a.recorded_at, 'UTC'), a.actor_kind, a.actor_id, a.purpose, a.actor_location, a.decision, j.jurisdiction, %2$s * count(*)
+      FROM %1$I AS l JOIN audit_log a ON a.seq = l.audit_seq
+     CROSS JOIN LATERAL (SELECT DISTINCT x AS jurisdiction FROM unnest(l.jurisdictions) AS x) AS j
+     GROUP BY 1, 2, 3, 4, 5, 6, 7
+    ON CONFLICT (hour, actor_kind, actor_id, purpose, actor_location, decision, jurisdiction) DO UPDATE SET records = s.records + EXCLUDED.records$q$,
+    lists, sign)]
+    || CASE WHEN sign < 0 THEN ARRAY['DELETE FROM audit_flow_summary WHERE records <= 0'] ELSE ARRAY[format($q$
+    INSERT INTO audit_actor_reach AS r (actor_kind, actor_id, subject, last_day)
+    SELECT x.* FROM (
+      SELECT a.actor_kind, coalesce(a.actor_id, '') AS actor_id, s.subject, max((a.recorded_at AT TIME ZONE 'UTC')::date) AS last_day
+        FROM %1$I AS l JOIN audit_log a ON a.seq = l.audit_seq CROSS JOIN LATERAL unnest(l.subjects) AS s (subject)
+       GROUP BY 1, 2, 3) AS x
+     WHERE NOT EXISTS (SELECT 1 FROM audit_actor_reach o
+                        WHERE o.actor_kind = x.actor_kind AND o.actor_id = x.actor_id AND o.subject = x.subject AND o.last_day >= x.last_day)
+    ON CONFLICT (actor_kind, actor_id, subject) DO UPDATE SET last_day = EXCLUDED.last_day WHERE r.last_day < EXCLUDED.last_day$q$, lists), format($q$
+    INSERT INTO audit_subject_reach AS r (actor_kind, actor_id, actor_location, jurisdiction, subject, last_day)
+    SELECT x.* FROM (
+      SELECT a.actor_kind, coalesce(a.actor_id, '') AS actor_id, coalesce(a.actor_location, '') AS actor_location,
+             coalesce(s.jurisdiction, '') AS jurisdiction, s.subject, max((a.recorded_at AT TIME ZONE 'UTC')::date) AS last_day
+        FROM %1$I AS l JOIN audit_log a ON a.seq = l.audit_seq
+       CROSS JOIN LATERAL unnest(l.subjects, l.jurisdictions) AS s (subject, jurisdiction)
+       GROUP BY 1, 2, 3, 4, 5) AS x
+     WHERE NOT EXISTS (SELECT 1 FROM audit_subject_reach o
+                        WHERE o.actor_id = x.actor_id AND o.actor_location = x.actor_location AND o.jurisdiction = x.jurisdiction
+                          AND o.subject = x.subject AND o.actor_kind = x.actor_kind AND o.last_day >= x.last_day)
+    ON CONFLICT (actor_id, actor_location, jurisdiction, subject, actor_kind) DO UPDATE SET last_day = EXCLUDED.last_day
+       WHERE r.last_day < EXCLUDED.last_day$q$, lists)] END
+$f$;
+
+-- One trigger function per table and change, its statements written out from the text above so that PL/pgSQL plans
+-- them once per session rather than on every batch. `added_*`/`removed_*` are the triggers' transition tables.
+DO $$
+DECLARE
+  made record;
+BEGIN
+  FOR made IN SELECT * FROM (VALUES
+      ('audit_log_added', audit_summary_sql('added_records', 1)),
+      ('audit_log_removed', audit_summary_sql('removed_records', -1)),
+      ('audit_subject_lists_added', audit_flows_sql('added_lists', 1)),
+      ('audit_subject_lists_removed', audit_flows_sql('removed_lists', -1))) AS f (name, statements) LOOP
+    EXECUTE format('CREATE OR REPLACE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS %L', made.name,
+                   'BEGIN ' || array_to_string(made.statements, '; ') || '; RETURN NULL; END');
+  END LOOP;
+END $$;
+
+DROP TRIGGER IF EXISTS audit_log_summary_insert ON audit_log;
+CREATE TRIGGER audit_log_summary_insert AFTER INSERT ON audit_log REFERENCING NEW TABLE AS added_records
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_added();
+DROP TRIGGER IF EXISTS audit_log_summary_delete ON audit_log;
+CREATE TRIGGER audit_log_summary_delete AFTER DELETE ON audit_log REFERENCING OLD TABLE AS removed_records
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_removed();
+DROP TRIGGER IF EXISTS audit_subject_lists_summary_insert ON audit_subject_lists;
+CREATE TRIGGER audit_subject_lists_summary_insert AFTER INSERT ON audit_subject_lists REFERENCING NEW TABLE AS added_lists
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_subject_lists_added();
+DROP TRIGGER IF EXISTS audit_subject_lists_summary_delete ON audit_subject_lists;
+CREATE TRIGGER audit_subject_lists_summary_delete AFTER DELETE ON audit_subject_lists REFERENCING OLD TABLE AS removed_lists
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_subject_lists_removed();
+
+-- Emptying the log (tests, a fresh start) empties what is derived from it; TRUNCATE fires no DELETE trigger.
+CREATE OR REPLACE FUNCTION audit_summary_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'audit_log' THEN
+    TRUNCATE audit_summary, audit_field_summary, audit_finding_summary, audit_withheld_summary;
+    DELETE FROM audit_verified_point;
+  ELSE
+    TRUNCATE audit_flow_summary, audit_subject_reach, audit_actor_reach;
+  END IF;
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS audit_log_summary_truncate ON audit_log;
+CREATE TRIGGER audit_log_summary_truncate AFTER TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_summary_truncate();
+DROP TRIGGER IF EXISTS audit_subject_lists_summary_truncate ON audit_subject_lists;
+CREATE TRIGGER audit_subject_lists_summary_truncate AFTER TRUNCATE ON audit_subject_lists FOR EACH STATEMENT EXECUTE FUNCTION audit_summary_truncate();
+
+-- Backfill from the log as it is.
+DO $$
+DECLARE
+  statement text;
+BEGIN
+  FOREACH statement IN ARRAY audit_summary_sql('audit_log', 1) || audit_flows_sql('audit_subject_lists', 1) LOOP
+    EXECUTE statement;
+  END LOOP;
+END $$;
+
+-- Incremental chain verification (src/audit/verified-point.ts): where the last verification of the officer's
+-- panel ended, signed with the audit key, and when a full verification last passed.
+CREATE TABLE IF NOT EXISTS audit_verified_point (
+  id                integer PRIMARY KEY CHECK (id = 1),
+  seq               bigint NOT NULL,
+  hash              text NOT NULL,
+  verified_at       timestamptz NOT NULL,
+  full_verified_at  timestamptz,
+  signature         text NOT NULL
+);
