@@ -10,25 +10,7 @@ import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { projectWith } from '../support/project.ts';
 import { officerHandlerOf, officerQuery } from './officer-fixtures.ts';
-
-interface Readiness {
-  status: string;
-  rules: { version: number; hash: string; pending: Array<{ file: string; line: number; field: string; message: string }> };
-}
-
-async function readyz(kh: TestBroker): Promise<Readiness> {
-  return (await (await kh.broker.fetch(new Request('http://keyhole.test/readyz'))).json()) as Readiness;
-}
-
-/** Polls /readyz until `done` holds (a hot reload is debounced, then loaded and recorded). */
-async function readyzUntil(kh: TestBroker, done: (r: Readiness) => boolean): Promise<Readiness> {
-  for (let waited = 0; waited < 5000; waited += 25) {
-    const readiness = await readyz(kh);
-    if (done(readiness)) return readiness;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`/readyz did not change within 5 s: ${JSON.stringify(await readyz(kh))}`);
-}
+import { readyz, readyzUntil } from '../support/readiness.ts';
 
 describe('rules diffs', () => {
   it('lists added, removed and changed files with the lines added and removed', () => {
