@@ -51,46 +51,64 @@ function draft(n: number, subjects: number, people: number): AuditDraft {
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
-/** The probes' people as a broker's batcher remembers them: their keys are not read again. */
-const known = new KnownPseudonyms();
+/** A log being written, with the probes' people as a broker's batcher remembers them: their keys are not read again. */
+interface Log {
+  db: Db;
+  known: KnownPseudonyms;
+}
 
 /** Time to commit `count` records, drafted beforehand so that only the writer is timed. */
-async function appendBatch(db: Db, first: number, count: number, subjects: number, people: number): Promise<number> {
+async function appendBatch(log: Log, first: number, count: number, subjects: number, people: number): Promise<number> {
   const drafts = Array.from({ length: count }, (_, i) => draft(first + i, subjects, people));
-  const scope = people === PROBE_PEOPLE ? known.scope() : undefined;
+  const scope = people === PROBE_PEOPLE ? log.known.scope() : undefined;
   const started = performance.now();
-  await db.transaction((tx) => appendAuditRecords(tx, KEY, drafts, scope));
+  await log.db.transaction((tx) => appendAuditRecords(tx, KEY, drafts, scope));
   scope?.commit();
   return performance.now() - started;
 }
 
-/** Median time to commit one broker-sized batch at the log's current size. */
-async function probeAppend(db: Db, next: number): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < PROBES; i++) times.push(await appendBatch(db, next + i * PROBE_BATCH, PROBE_BATCH, PROBE_SUBJECTS, PROBE_PEOPLE));
-  return median(times);
+/** Median time to commit one broker-sized batch at each log's current size, the logs' probes taking turns so that load falls on both alike. */
+async function probeAppend(logs: readonly Log[], next: number): Promise<number[]> {
+  const times = logs.map((): number[] => []);
+  for (let i = 0; i < PROBES; i++) {
+    for (const [n, log] of logs.entries()) times[n]!.push(await appendBatch(log, next + i * PROBE_BATCH, PROBE_BATCH, PROBE_SUBJECTS, PROBE_PEOPLE));
+  }
+  return times.map(median);
+}
+
+/** A second log without the officer summaries' triggers (150-officer-summaries.sql): what they cost a batch. */
+async function createLogWithoutSummaries() {
+  const database = await createEmptyBenchDatabase({ poolSize: 2 });
+  await database.db.exec(`DROP TRIGGER audit_log_summary_insert ON audit_log; DROP TRIGGER audit_subject_lists_summary_insert ON audit_subject_lists`);
+  return database;
 }
 
 export default async function auditLogBench(): Promise<string> {
   const loadBefore = loadavg();
   const database = await createEmptyBenchDatabase({ poolSize: 2 });
+  const unsummarised = await createLogWithoutSummaries().catch(async (error) => {
+    await database.drop();
+    throw error;
+  });
   const db = database.db;
+  const log: Log = { db, known: new KnownPseudonyms() };
+  const logs = [log, { db: unsummarised.db, known: new KnownPseudonyms() }];
   try {
-    // The probes' people get their keys first (and the broker's memory of them), so both probes measure appending, not making keys.
-    await appendBatch(db, 0, PROBE_PEOPLE / PROBE_SUBJECTS, PROBE_SUBJECTS, PROBE_PEOPLE);
+    // The probes' people get their keys first (and the broker's memory of them), so the probes measure appending, not making keys.
+    for (const each of logs) await appendBatch(each, 0, PROBE_PEOPLE / PROBE_SUBJECTS, PROBE_SUBJECTS, PROBE_PEOPLE);
     let written = PROBE_PEOPLE / PROBE_SUBJECTS;
-    const appendEmpty = await probeAppend(db, written);
+    const [appendEmpty = Number.NaN, appendUnsummarised = Number.NaN] = await probeAppend(logs, written);
     written += PROBES * PROBE_BATCH;
     const fillStarted = performance.now();
     while (written < RECORDS) {
       const count = Math.min(FILL_BATCH, RECORDS - written);
-      await appendBatch(db, written, count, SUBJECTS_PER_RECORD, 100_000);
+      await appendBatch(log, written, count, SUBJECTS_PER_RECORD, 100_000);
       written += count;
     }
     const fillSeconds = (performance.now() - fillStarted) / 1000;
     // VACUUM refuses to run inside a transaction, and several statements in one exec are one.
     for (const table of ['audit_log', 'audit_subject_lists', 'subject_keys']) await db.exec(`VACUUM ANALYZE ${table}`);
-    const appendFull = await probeAppend(db, written);
+    const [appendFull = Number.NaN] = await probeAppend([log], written);
     written += PROBES * PROBE_BATCH;
 
     // The heap's peak over each half of the walk: a walk that kept what it read would peak higher in the second.
@@ -121,10 +139,11 @@ export default async function auditLogBench(): Promise<string> {
       `| \`audit verify\` (verifyAuditChain, every record and its subjects) | ${perSecond.toLocaleString('en-US')} records/s (${verifySeconds.toFixed(1)} s) | ≥ 100,000 records/s: ${perSecond >= 100_000 ? 'met' : 'not met'} |`,
       `| verify's peak heap, first half of the walk → second half | ${mb(peakHeap[0]!)} → ${mb(peakHeap[1]!)} | flat: it holds two pages of 2,000 records at a time |`,
       `| one group commit of ${PROBE_BATCH} records × ${PROBE_SUBJECTS} subjects, log of ${(PROBE_PEOPLE / PROBE_SUBJECTS).toLocaleString('en-US')} records (median of ${PROBES}) | ${ms(appendEmpty)} ms | |`,
+      `| the same without the officer summaries' triggers, probes taking turns with the above | ${ms(appendUnsummarised)} ms (summaries cost ${(appendEmpty / appendUnsummarised).toFixed(2)}×) | summaries ≤ 1.25×: ${appendEmpty <= 1.25 * appendUnsummarised ? 'met' : 'not met'} |`,
       `| the same at ${written.toLocaleString('en-US')} records | ${ms(appendFull)} ms (${(appendFull / appendEmpty).toFixed(2)}×) | no slow-down as the log grows |`,
       '',
     ].join('\n');
   } finally {
-    await database.drop();
+    await Promise.all([database.drop(), unsummarised.drop()]);
   }
 }

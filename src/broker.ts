@@ -13,6 +13,8 @@ import { Drain } from './http/drain.ts';
 import { explorerEnabled, useExplorer } from './http/explorer.ts';
 import { type RulesInForce, useHealthRoutes } from './http/health.ts';
 import { useTokenKeysRoute } from './http/token-keys-route.ts';
+import { useCheckpointKeyRoute } from './http/checkpoint-key-route.ts';
+import { type CheckpointSetup, loadCheckpointSetup, startCheckpointing } from './audit/provable/index.ts';
 import { useProtectedResourceMetadata } from './http/protected-resource.ts';
 import { watchRulesFiles } from './config/watch-rules.ts';
 import { InForce } from './in-force.ts';
@@ -25,6 +27,10 @@ import { publicUrlFrom } from './http/public-url.ts';
 import { budgetNoteReader } from './mcp/budget-note.ts';
 import { MCP_METHODS, MCP_PATH, mcpEndpoint } from './mcp/http-endpoint.ts';
 import { mcpOriginPolicyFrom } from './mcp/http-origins.ts';
+import type { KeyholeMetrics } from './ops/metrics.ts';
+import { useMetrics } from './ops/metrics-plugin.ts';
+import { readAgentControls } from './ops/agent-controls-reader.ts';
+import { inRequestSpan, inSpan } from './ops/trace-spans.ts';
 
 /**
  * Everything a broker reads before it touches the database: the project's files, keys and secrets, and its
@@ -39,6 +45,8 @@ export interface BrokerSetup extends RulesSetup {
   baselineIntervalMs: number;
   /** KEYHOLE_PUBLIC_URL: the URL clients address this broker at, when a proxy stands in front. */
   publicUrl: string | undefined;
+  /** The audit log's signed checkpoints: how often, their key, and the directory outside the database they go to. */
+  checkpoints: CheckpointSetup;
 }
 
 export async function loadBrokerSetup(root: string, dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<BrokerSetup> {
@@ -50,8 +58,10 @@ export async function loadBrokerSetup(root: string, dataDir: string, env: NodeJS
   const baselineIntervalMs = baselineIntervalFrom(env.KEYHOLE_BASELINE_INTERVAL_MS);
   const publicUrl = publicUrlFrom(env.KEYHOLE_PUBLIC_URL);
   const secrets = await loadBrokerSecrets(dataDir, env);
+  // In production without a checkpoint key the broker refuses to start, like without a token key.
+  const checkpoints = await loadCheckpointSetup(dataDir, env);
   const rules = await completeRulesSetup(root, read, secrets);
-  return { ...rules, tokenKeys, secrets, requestDeadlineMs, corsOrigins, baselineIntervalMs, publicUrl };
+  return { ...rules, tokenKeys, secrets, requestDeadlineMs, corsOrigins, baselineIntervalMs, publicUrl, checkpoints };
 }
 
 export interface BrokerOptions {
@@ -67,6 +77,8 @@ export interface BrokerOptions {
   routes?: Plugin[];
   /** Problems of the files on disk when `root` is a stored rules version started on instead (shown on /readyz). */
   pendingProblems?: readonly ConfigIssue[];
+  /** Prometheus metrics to count into (served by the caller on a port of its own); none when absent. */
+  metrics?: KeyholeMetrics;
 }
 
 export interface Broker {
@@ -127,6 +139,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   });
   await baselines.start();
   drain.onFlush(() => baselines.stop());
+  const checkpointer = await startCheckpointing(options.db, setup.checkpoints, log);
   const rulesWatcher = watchRulesFiles({
     root: options.root,
     log,
@@ -148,11 +161,24 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
         },
       }),
   });
+  const budgetNote = budgetNoteReader(options.db, () => pipelines.current.ledger);
+  const metrics = options.metrics;
+  metrics?.readPoolWith(() => options.db.poolStats?.());
+  metrics?.readAgentControlsWith(() => readAgentControls(options.db, config.registry));
+  metrics?.readBudgetsWith(async () => {
+    // One agent at a time: a scrape holds at most one of the requests' pooled connections.
+    const remaining: Array<{ agent: string; epsilon: number }> = [];
+    for (const agent of config.registry.agents.keys()) {
+      const note = await budgetNote(agent);
+      if (note) remaining.push({ agent, epsilon: note.epsilonRemaining });
+    }
+    return remaining;
+  });
   const mcp = mcpEndpoint({
     fetch: async (request) => yoga.fetch(request),
     graphqlPath: GRAPHQL_PATH,
     views: { get: (principal) => pipelines.current.views.get(principal) },
-    budgetNote: budgetNoteReader(options.db, () => pipelines.current.ledger),
+    budgetNote,
     origins: mcpOriginPolicyFrom(env),
   });
   drain.onStop(() => void mcp.close());
@@ -171,6 +197,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       useRulesVersion(() => pipelines.current.version),
       useHealthRoutes(options.db, drain, rules),
       useTokenKeysRoute(tokenKeys),
+      useCheckpointKeyRoute(setup.checkpoints.key.verifierKey),
       useProtectedResourceMetadata(() => config.registry),
       useOfficerRoutes({
         db: options.db,
@@ -186,8 +213,9 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       ...(explorerEnabled(env) ? [useExplorer()] : []),
       ...(options.routes ?? []),
     ],
-    plugins: [useBaselineGuard(baselines)],
-    beforeRecord: (state, tx) => pipelines.current.complianceGate(state, tx),
+    plugins: [useBaselineGuard(baselines), ...(metrics ? [useMetrics({ metrics, registry: () => config.registry, graphqlPath: GRAPHQL_PATH })] : [])],
+    observeAuditBatch: metrics?.observeAuditBatch,
+    beforeRecord: (state, tx) => inSpan('keyhole.compliance', () => pipelines.current.complianceGate(state, tx)),
     corsOrigins: setup.corsOrigins,
     requestDeadlineMs,
     drain,
@@ -206,17 +234,19 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     drain,
     rules,
     baselines,
-    fetch: async (request) => pipelines.pin(() => yoga.fetch(request)),
+    fetch: async (request) => inRequestSpan(async () => pipelines.pin(() => yoga.fetch(request))),
     // Every argument goes on: the HTTP server passes its context third (a body cut off at the size limit, src/http/server.ts).
-    listener: (...args) => pipelines.pin(() => (yoga as unknown as (...passed: unknown[]) => void)(...args)),
+    listener: (...args) => void inRequestSpan(async () => pipelines.pin(() => (yoga as unknown as (...passed: unknown[]) => Promise<void>)(...args))),
     stop: () => {
       rulesWatcher.close();
+      checkpointer.stop();
       zones.stop();
       drain.stop();
       void baselines.stop();
     },
     close: async () => {
       rulesWatcher.close();
+      checkpointer.stop();
       zones.stop();
       drain.stop();
       await baselines.stop();

@@ -9,6 +9,9 @@ import { type BrokerServer, createBrokerServer } from './http/server.ts';
 import type { Log } from './log.ts';
 import { type Db, migrate } from './sql/index.ts';
 import { openDatabase } from './sql/open-database.ts';
+import { KeyholeMetrics } from './ops/metrics.ts';
+import { createMetricsServer, metricsPortFrom } from './ops/metrics-server.ts';
+import { startTracing, type Tracing } from './ops/tracing.ts';
 
 /** PORT: a TCP port; absent means 4000. */
 function portFrom(value: string | undefined): number {
@@ -55,11 +58,15 @@ interface Started {
   where: string;
   port: number;
   limits: HttpLimits;
+  /** KEYHOLE_METRICS_PORT and what to serve there, when metrics are on. */
+  metrics: { port: number; metrics: KeyholeMetrics } | undefined;
 }
 
 async function startBroker({ env, log, routes }: ServeOptions): Promise<Started> {
   // Everything read from files and the environment is checked before the database is opened, created or seeded.
   const port = portFrom(env.PORT);
+  const metricsPort = metricsPortFrom(env.KEYHOLE_METRICS_PORT);
+  const metrics = metricsPort === undefined ? undefined : { port: metricsPort, metrics: new KeyholeMetrics() };
   const limits = httpLimitsFrom(env);
   const dataDir = resolveDataDir(env);
   const root = projectRoot(env);
@@ -89,8 +96,9 @@ async function startBroker({ env, log, routes }: ServeOptions): Promise<Started>
       setup: served.setup,
       routes: extra,
       pendingProblems: onDisk instanceof ConfigError ? onDisk.issues : undefined,
+      metrics: metrics?.metrics,
     });
-    return { broker: serving, where, port, limits };
+    return { broker: serving, where, port, limits, metrics };
   } catch (error) {
     await db.close().catch(() => undefined);
     throw error;
@@ -98,7 +106,7 @@ async function startBroker({ env, log, routes }: ServeOptions): Promise<Started>
 }
 
 /** On SIGINT or SIGTERM: drains (see createBrokerServer), then closes the database; exit 0 only when every request in flight finished. */
-function stopOnSignals(http: BrokerServer, broker: Broker, limits: HttpLimits, log: Log): void {
+function stopOnSignals(http: BrokerServer, broker: Broker, limits: HttpLimits, log: Log, tracing: Tracing | undefined): void {
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -109,6 +117,8 @@ function stopOnSignals(http: BrokerServer, broker: Broker, limits: HttpLimits, l
       () => true,
       () => false,
     );
+    // The spans of the last requests are exported before the process ends; an unreachable collector loses them.
+    await tracing?.shutdown().catch(() => undefined);
     log({
       level: clean && closed ? 'info' : 'error',
       msg: clean && closed ? 'stopped' : 'stopped with requests unfinished or the database not closed cleanly',
@@ -125,10 +135,18 @@ function stopOnSignals(http: BrokerServer, broker: Broker, limits: HttpLimits, l
  * happen throws before anything listens.
  */
 export async function serveBroker(options: ServeOptions): Promise<void> {
-  const { broker, where, port, limits } = await startBroker(options);
+  // Before the database is opened and the server listens, so every request and statement is traced (OTEL_*: off by default).
+  const tracing = startTracing({ env: options.env });
+  const { broker, where, port, limits, metrics } = await startBroker(options);
   const http = createBrokerServer(broker.listener, limits, broker.drain);
+  if (metrics) {
+    const metricsServer = createMetricsServer(metrics.metrics);
+    metricsServer.listen(metrics.port, () => options.log({ msg: `metrics on http://localhost:${metrics.port}/metrics`, metricsPort: metrics.port }));
+    // Scraped until the process exits, so a drain stays visible; never holds the process open on its own.
+    metricsServer.unref();
+  }
   http.server.listen(port, () => {
     options.log({ msg: `keyhole listening on http://localhost:${port}/graphql (database: ${where})`, port });
   });
-  stopOnSignals(http, broker, limits, options.log);
+  stopOnSignals(http, broker, limits, options.log, tracing);
 }

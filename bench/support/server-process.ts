@@ -73,9 +73,16 @@ async function keyholeServer(): Promise<{ server: Server; token: string; close: 
   const { createBroker } = await import('../../src/broker.ts');
   const { createPgDb } = await import('../../src/sql/index.ts');
   const { issueToken } = await import('../../src/identity/index.ts');
+  const { KeyholeMetrics } = await import('../../src/ops/metrics.ts');
+  const { createMetricsServer } = await import('../../src/ops/metrics-server.ts');
+  const { startTracing } = await import('../../src/ops/tracing.ts');
   const dataDir = await mkdtemp(join(tmpdir(), 'keyhole-bench-'));
   const root = process.env.BENCH_ROOT!;
-  const broker = await createBroker({ root, db: createPgDb({ connectionString, max: POOL_SIZE }), dataDir, env: {} });
+  // The operations options the broker process has (src/main.ts): metrics on BENCH_METRICS_PORT, OTEL_* tracing.
+  const metrics = process.env.BENCH_METRICS_PORT ? new KeyholeMetrics() : undefined;
+  if (metrics) createMetricsServer(metrics).listen(Number(process.env.BENCH_METRICS_PORT), '127.0.0.1').unref();
+  const tracing = startTracing({ env: process.env });
+  const broker = await createBroker({ root, db: createPgDb({ connectionString, max: POOL_SIZE }), dataDir, env: {}, metrics });
   const token = await issueToken({
     keys: broker.tokenKeys,
     registry: broker.config.registry,
@@ -87,6 +94,7 @@ async function keyholeServer(): Promise<{ server: Server; token: string; close: 
     token,
     close: async () => {
       await broker.close();
+      await tracing?.shutdown();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -61,7 +61,7 @@ function nextMessage<T extends ServerMessage['type']>(child: ChildProcess, type:
 /** Forks one server on the bench's Node (Node 24: PostGraphile 5 needs ≥ 22) and waits until it listens. */
 export async function startServer(
   kind: ServerKind,
-  options: { databaseUrl: string; root?: string; agent?: string; profileDir?: string },
+  options: { databaseUrl: string; root?: string; agent?: string; profileDir?: string; env?: NodeJS.ProcessEnv },
 ): Promise<RunningServer> {
   const child = fork(ENTRY, [kind], {
     execPath: process.execPath,
@@ -73,6 +73,7 @@ export async function startServer(
       BENCH_DATABASE_URL: options.databaseUrl,
       BENCH_ROOT: options.root ?? PROJECT_ROOT,
       BENCH_AGENT: options.agent ?? 'support-bot',
+      ...options.env,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

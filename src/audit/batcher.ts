@@ -13,6 +13,13 @@ export type SettleDrafts = (tx: Queryable, drafts: readonly AuditDraft[]) => Pro
 /** Settles nothing: every draft is recorded as drafted. */
 export const keepDrafts: SettleDrafts = async (_, drafts) => [...drafts];
 
+/** One group commit as an observer sees it: how many records, how long its transaction took, whether it committed. */
+export interface AuditBatchObserved {
+  size: number;
+  seconds: number;
+  committed: boolean;
+}
+
 interface Waiting {
   draft: AuditDraft;
   resolve: (record: AuditRecord) => void;
@@ -27,6 +34,8 @@ export interface AuditBatcherOptions {
   retryMs?: number;
   /** How many such refusals are kept for later at most; beyond, each is logged as unrecordable (10,000). */
   maxBacklog?: number;
+  /** Told of every batch written (metrics); it must not throw. */
+  observe?: (batch: AuditBatchObserved) => void;
 }
 
 /** Decisions that released nothing: recorded late, they still tell the truth (an allowed draft whose batch failed was never sent). */
@@ -45,6 +54,7 @@ export class AuditBatcher {
   private readonly log: Log;
   private readonly retryMs: number;
   private readonly maxBacklog: number;
+  private readonly observe: ((batch: AuditBatchObserved) => void) | undefined;
   private queue: Waiting[] = [];
   private writing = false;
   private drained: Promise<void> = Promise.resolve();
@@ -68,6 +78,7 @@ export class AuditBatcher {
     this.log = options.log ?? silentLog;
     this.retryMs = options.retryMs ?? 1000;
     this.maxBacklog = options.maxBacklog ?? 10_000;
+    this.observe = options.observe;
   }
 
   /**
@@ -103,12 +114,20 @@ export class AuditBatcher {
 
   private async write(drafts: readonly AuditDraft[]): Promise<AuditRecord[]> {
     const known = this.pseudonyms.scope();
-    const records = await this.db.transaction(async (tx) => {
-      const settled = await this.settle(tx, drafts);
-      // Callers are answered by position: a draft dropped or added would hand each later caller another's record.
-      if (settled.length !== drafts.length) throw new Error(`settling ${drafts.length} audit drafts gave ${settled.length}: the batch is not recorded`);
-      return appendAuditRecords(tx, this.key, settled, known);
-    });
+    const started = performance.now();
+    const observed = (committed: boolean) => this.observe?.({ size: drafts.length, seconds: (performance.now() - started) / 1000, committed });
+    const records = await this.db
+      .transaction(async (tx) => {
+        const settled = await this.settle(tx, drafts);
+        // Callers are answered by position: a draft dropped or added would hand each later caller another's record.
+        if (settled.length !== drafts.length) throw new Error(`settling ${drafts.length} audit drafts gave ${settled.length}: the batch is not recorded`);
+        return appendAuditRecords(tx, this.key, settled, known);
+      })
+      .catch((error: unknown) => {
+        observed(false);
+        throw error;
+      });
+    observed(true);
     known.commit();
     return records;
   }

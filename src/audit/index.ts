@@ -1,7 +1,7 @@
 export * from './record.ts';
 export { appendAuditRecord, appendAuditRecords } from './writer.ts';
 export { verifyAuditChain, type ChainFault, type ChainVerification, type ChainProblem } from './verify.ts';
-export { type IncrementalChainVerification, verifyAuditChainFromPoint } from './verified-point.ts';
+export { type IncrementalChainVerification, verifyAuditChainFromPoint, verifyWholeAuditChain } from './verified-point.ts';
 export { recordFromRow, type AuditRow } from './row.ts';
 export { type AuditCheckpoint, checkpointSignature, readCheckpoints } from './checkpoint.ts';
 export {
@@ -30,4 +30,4 @@ export {
   type RetentionRule,
   type RetentionRuleSets,
 } from './prune.ts';
-export { AuditBatcher, keepDrafts, type SettleDrafts } from './batcher.ts';
+export { AuditBatcher, type AuditBatcherOptions, keepDrafts, type SettleDrafts } from './batcher.ts';

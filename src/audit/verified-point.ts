@@ -60,6 +60,21 @@ export async function writeVerifiedPoint(db: Queryable, key: Uint8Array, point: 
   );
 }
 
+/**
+ * The whole chain, as `keyhole audit verify` checks it: a walk that finds nothing wrong becomes the verified point,
+ * stamped as a full verification, so the officer's panel resumes from it and says when the chain was last wholly checked.
+ */
+export async function verifyWholeAuditChain(
+  db: Queryable,
+  key: Uint8Array,
+  onProgress?: (checked: number, total: number) => void,
+  now = new Date(),
+): Promise<ChainVerification> {
+  const { verification, end } = await walkAuditChain(db, key, null, onProgress);
+  if (verification.ok) await writeVerifiedPoint(db, key, { ...end, verifiedAt: now, fullVerifiedAt: now });
+  return verification;
+}
+
 const FORGED: ChainFault = { seq: 0, problem: 'checkpoint_invalid', detail: 'the verified point of the chain is forged or was modified' };
 
 /**

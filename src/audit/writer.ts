@@ -2,6 +2,9 @@ import type { Queryable } from '../sql/index.ts';
 import { type AuditDraft, type AuditRecord, auditRecordHash, subjectsDigest } from './record.ts';
 import { type AuditRow, recordFieldsFromRow, storableText, storedRow } from './row.ts';
 import { type PseudonymScope, recordedPseudonymsFor } from './subject-keys.ts';
+import { appendLeaves, frontierToJson } from './merkle/index.ts';
+import { auditLeafHash } from './provable/leaf.ts';
+import { catchUpTree, frontierOf, nodesInsert, nodesJson, TREE_HEAD_COLUMNS, type TreeHeadRow } from './provable/tree-store.ts';
 
 /**
  * Appends records, in order, to the chain inside the caller's transaction, in a fixed number of statements
@@ -12,9 +15,13 @@ import { type PseudonymScope, recordedPseudonymsFor } from './subject-keys.ts';
  * subjects this broker has recorded before (call its `commit` once the caller's transaction has committed).
  */
 export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts: readonly AuditDraft[], known?: PseudonymScope): Promise<AuditRecord[]> {
-  const head = await tx.query<{ seq: number; hash: string; key_epoch: string }>('SELECT seq, hash, key_epoch::text FROM audit_head WHERE id = 1 FOR UPDATE');
+  const head = await tx.query<TreeHeadRow & { seq: number; hash: string; key_epoch: string }>(
+    `SELECT hash, key_epoch::text, ${TREE_HEAD_COLUMNS} FROM audit_head WHERE id = 1 FOR UPDATE`,
+  );
   const previous = head.rows[0];
   if (!previous) throw new Error('audit_head is missing: run the migrations');
+  // The tree is extended under the same lock as the chain; it trails the chain only in a log older than the tree.
+  const frontier = Number(previous.tree_size) === Number(previous.seq) ? frontierOf(previous) : await catchUpTree(tx, previous);
   const refs = [...new Set(drafts.flatMap((draft) => [...draft.subjects.keys()]))];
   const pseudonyms = await recordedPseudonymsFor(tx, refs, known && { scope: known, epoch: previous.key_epoch });
   let seq = Number(previous.seq);
@@ -43,13 +50,24 @@ export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts:
     prevHash = hash;
     if (subjects.size > 0) subjectLists.push({ audit_seq: seq, subjects: [...subjects.keys()], jurisdictions: [...subjects.values()] });
   }
-  // One statement for the records, their subjects and the new head: a round trip per batch instead of three.
-  // Every data-modifying part of a WITH runs to completion, and the subjects' foreign keys are checked at its end.
+  const tree = appendLeaves(frontier, records.map(auditLeafHash));
+  // One statement for the records, their subjects, the tree's completed nodes and the new head: a round trip per
+  // batch instead of four. Every data-modifying part of a WITH runs to completion, and the subjects' foreign keys
+  // are checked at its end.
   await tx.query(
     `WITH records AS (INSERT INTO audit_log SELECT * FROM jsonb_populate_recordset(NULL::audit_log, $1::jsonb)),
-          subjects AS (INSERT INTO audit_subject_lists SELECT * FROM jsonb_populate_recordset(NULL::audit_subject_lists, $2::jsonb))
-     UPDATE audit_head SET seq = $3, hash = $4 WHERE id = 1`,
-    [JSON.stringify(rows), JSON.stringify(subjectLists), seq, prevHash],
+          subjects AS (INSERT INTO audit_subject_lists SELECT * FROM jsonb_populate_recordset(NULL::audit_subject_lists, $2::jsonb)),
+          nodes AS (${nodesInsert(5)})
+     UPDATE audit_head SET seq = $3, hash = $4, tree_size = $6, tree_frontier = $7::jsonb WHERE id = 1`,
+    [
+      JSON.stringify(rows),
+      JSON.stringify(subjectLists),
+      seq,
+      prevHash,
+      nodesJson(tree.completed),
+      tree.frontier.size,
+      JSON.stringify(frontierToJson(tree.frontier).hashes),
+    ],
   );
   return records;
 }

@@ -11,10 +11,11 @@ import {
   RetentionPolicyError,
   type RetentionPolicy,
   type RetentionRuleSets,
-  verifyAuditChain,
+  verifyWholeAuditChain,
 } from '../audit/index.ts';
 import { loadJurisdictionRules } from '../compliance/index.ts';
 import { registerAuditExport } from './audit-export.ts';
+import { checkpointsReport, registerProvableAuditCommands, verifyCheckpointsFor } from './audit-provable-command.ts';
 import { CliError, withContext } from './context.ts';
 import { type Progress, progressBar } from './progress.ts';
 import { stdout } from './output.ts';
@@ -100,22 +101,27 @@ interface EraseCommandOptions {
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('Check and export the hash-chained audit log');
   registerAuditExport(audit);
+  registerProvableAuditCommands(audit);
   audit
     .command('verify')
     .description('Verify the whole audit chain; reports every changed, removed, inserted or reordered record (exit 2 if any)')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { json?: boolean }) => {
-      const result = await withContext('audit verify', async ({ db, secrets }) => {
+    .option('--checkpoints <dir|url>', 'also check the log against signed checkpoints kept outside it: catches a cut-off tail or a rewritten log')
+    .option('--public-key <key>', "with --checkpoints: the checkpoint verifier key or a file holding it (default: this broker's own)")
+    .action(async (options: { json?: boolean; checkpoints?: string; publicKey?: string }) => {
+      const { result, checkpoints } = await withContext('audit verify', async (ctx) => {
         const bar = options.json ? null : progressBar('verifying');
         try {
-          return await verifyAuditChain(db, secrets.auditKey, (checked, total) => bar?.update(checked, total));
+          const result = await verifyWholeAuditChain(ctx.db, ctx.secrets.auditKey, (checked, total) => bar?.update(checked, total));
+          return { result, checkpoints: options.checkpoints ? await verifyCheckpointsFor(ctx, options.checkpoints, options.publicKey) : null };
         } finally {
           bar?.stop();
         }
       });
-      if (options.json) stdout().write(`${JSON.stringify(result)}\n`);
-      if (!result.ok) throw new CliError(brokenChainReport(result), 2);
-      if (!options.json) stdout().write(`${chainSummary(result)}\n`);
+      if (options.json) stdout().write(`${JSON.stringify(checkpoints ? { ...result, checkpoints } : result)}\n`);
+      const failures = [...(result.ok ? [] : [brokenChainReport(result)]), ...(checkpoints && !checkpoints.ok ? [checkpointsReport(checkpoints)] : [])];
+      if (failures.length > 0) throw new CliError(failures.join('\n'), 2);
+      if (!options.json) stdout().write(`${[chainSummary(result), ...(checkpoints ? [checkpointsReport(checkpoints)] : [])].join('\n')}\n`);
     });
 
   audit

@@ -17,6 +17,7 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description("Run the broker: the agents' GraphQL endpoint, the officer dashboard and health checks, on PORT")
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (same as KEYHOLE_METRICS_PORT)')
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
@@ -31,12 +32,17 @@ export function registerServeCommand(program: Command): void {
         '                                rules version stored in the database (said in the log and on /readyz) instead of refusing\n' +
         '  KEYHOLE_MAX_BODY_BYTES, KEYHOLE_HEADERS_TIMEOUT_MS, KEYHOLE_REQUEST_TIMEOUT_MS, KEYHOLE_KEEP_ALIVE_TIMEOUT_MS,\n' +
         '  KEYHOLE_MAX_CONNECTIONS, KEYHOLE_SHUTDOWN_DEADLINE_MS   HTTP limits (README, HTTP)\n' +
+        "  KEYHOLE_METRICS_PORT          serve Prometheus metrics at /metrics on this port, never on the agents' (default off)\n" +
+        '  KEYHOLE_CHECKPOINT_PRIVATE_KEY  the Ed25519 key (PKCS#8 PEM) signing audit checkpoints (required when NODE_ENV=production);\n' +
+        '  KEYHOLE_CHECKPOINT_EVERY_RECORDS, _EVERY_SECONDS, _DIR, _ORIGIN  when and where they go (docs/officers.md)\n' +
+        '  OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER…  OpenTelemetry traces (default off;\n' +
+        '                                docs/operations.md)\n' +
         '\nSIGINT or SIGTERM drains: requests in flight finish (up to KEYHOLE_SHUTDOWN_DEADLINE_MS), then it exits.\n' +
         "While it holds the embedded database, operators' commands (agents, audit, report, …) are handed to it.",
     )
-    .action(async () => {
+    .action(async (options: { metricsPort?: string }) => {
       await serveBroker({
-        env: process.env,
+        env: options.metricsPort === undefined ? process.env : { ...process.env, KEYHOLE_METRICS_PORT: options.metricsPort },
         log: createLog(),
         // CLI commands run while this process holds the embedded database are handed to it (admin.ts).
         routes: async ({ root, dataDir, db, where, broker }) => [

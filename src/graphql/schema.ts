@@ -11,6 +11,7 @@ import { requestState, type KeyholeContext, type RequestState } from '../request
 import { SCALARS } from '../http/scalars.ts';
 import { FILTER_INPUTS_SDL, whereInputSdl } from './filter-inputs.ts';
 import { describe, fieldTypeName } from './type-names.ts';
+import { inSpanSync } from '../ops/trace-spans.ts';
 
 /**
  * A later stage's part of a view's schema (DP aggregates, encrypted aggregates, …): its own types and
@@ -152,7 +153,7 @@ export function buildViewSchema(view: View, deps: SchemaDeps): ViewSchema {
           });
         }
       }
-      const shaped = shapeRows(rows, shape, state.access, deps.subjectKey);
+      const shaped = inSpanSync('keyhole.masking', () => shapeRows(rows, shape, state.access, deps.subjectKey));
       checkReturned(state.access, view);
       return shaped;
     };

@@ -7,7 +7,7 @@ import type { GraphQLError, ValidationContext } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { ComplianceGate } from '../compliance/index.ts';
 import type { AgentDefinition, AgentRegistry, ZoneRules } from '../config/index.ts';
-import { AuditBatcher } from '../audit/index.ts';
+import { AuditBatcher, type AuditBatcherOptions } from '../audit/index.ts';
 import { DpopGate, RevocationGate, refuseRevokedAgents, type TokenKeys } from '../identity/index.ts';
 import type { Drain } from '../http/drain.ts';
 import { isEndpoint, useEndpointOnly } from '../http/endpoint.ts';
@@ -24,6 +24,7 @@ import { refusalRecorder } from '../http/refusal-recorder.ts';
 import type { RecordRefusal } from '../request/audit-draft.ts';
 import { DEFAULT_REQUEST_DEADLINE_MS } from '../http/request-deadline.ts';
 import type { Log } from '../log.ts';
+import { tracedOnRequest, useTracing } from '../ops/trace-plugin.ts';
 import { ERROR_CODES, refusal } from '../request/refusals.ts';
 import { requestState, type KeyholeContext } from '../request/state.ts';
 import type { Db } from '../sql/index.ts';
@@ -69,6 +70,8 @@ export interface AgentYogaOptions {
    * request gate, identity and the drain gate have passed a request, so its refusals are GraphQL's, recorded alike.
    */
   agentEndpoint?: { path: string; methods: readonly string[]; plugin: (recordRefusal: RecordRefusal) => Plugin };
+  /** Told of every group commit of audit records (metrics). */
+  observeAuditBatch?: AuditBatcherOptions['observe'];
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -93,7 +96,7 @@ const reportLimit = {
 export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<Record<string, unknown>, KeyholeContext> {
   const revocations = new RevocationGate();
   const settle = refuseRevokedAgents(revocations);
-  const batcher = new AuditBatcher(options.db, options.auditKey, { settle, log: options.log });
+  const batcher = new AuditBatcher(options.db, options.auditKey, { settle, log: options.log, observe: options.observeAuditBatch });
   options.drain?.onFlush(() => batcher.flush());
   options.drain?.onStop(() => batcher.stop());
   const recordRefusal = refusalRecorder(batcher, options.auditKey, options.log);
@@ -127,6 +130,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       return compiled.schema;
     },
     plugins: [
+      useTracing(),
       useRequestId(),
       useNoParserEcho(),
       useBodyLimit(GRAPHQL_PATH, recordRefusal),
@@ -135,15 +139,18 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       useCors(GRAPHQL_PATH, options.corsOrigins ?? []),
       useRequestLog(GRAPHQL_PATH, options.log),
       useRequestGate({ recordRefusal, otherMethods: (url) => (agentEndpoint && isEndpoint(url, agentEndpoint.path) ? agentEndpoint.methods : []) }),
-      useIdentity({
-        keys: options.tokenKeys,
-        registry: options.registry,
-        db: options.db,
-        revocations,
-        recordRefusal,
-        dpop: options.dpop ?? new DpopGate({ db: options.db, windowSeconds: options.registry.tokens.dpopProofWindow }),
-        zoneOf: options.zoneOf ?? ((agent) => options.registry.zones[agent.zone]),
-      }),
+      tracedOnRequest(
+        'keyhole.identity',
+        useIdentity({
+          keys: options.tokenKeys,
+          registry: options.registry,
+          db: options.db,
+          revocations,
+          recordRefusal,
+          dpop: options.dpop ?? new DpopGate({ db: options.db, windowSeconds: options.registry.tokens.dpopProofWindow }),
+          zoneOf: options.zoneOf ?? ((agent) => options.registry.zones[agent.zone]),
+        }),
+      ),
       useDrainGate(() => options.drain?.draining ?? false, recordRefusal),
       ...(agentEndpoint ? [agentEndpoint.plugin(recordRefusal)] : []),
       useRateLimit({ db: options.db, recordRefusal, log: options.log }),

@@ -55,8 +55,9 @@ export interface DpopPolicy {
 }
 
 /**
- * Sender-constrained tokens (RFC 9449) for every HTTP endpoint that takes a token: /graphql, /officer/graphql,
- * and MCP over HTTP when it lands. Runs after the token's signature verified and before the caller counts as
+ * Sender-constrained tokens (RFC 9449) for every HTTP endpoint that takes a token: /graphql, /officer/graphql and
+ * /mcp (whose tool calls' inner /graphql requests carry the /mcp request's result instead: see
+ * RequestState.dpopPassedToken). Runs after the token's signature verified and before the caller counts as
  * identified. A token bound to a key always needs a proof from that key, whatever the policy; a policy that
  * requires DPoP refuses unbound tokens. Refusals are IdentityErrors naming the holder as claimed, not proven.
  */

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Plugin } from 'graphql-yoga';
-import type { ViewSchemaCache } from '../graphql/view-schemas.ts';
+import type { CompiledView, ViewSchemaCache } from '../graphql/view-schemas.ts';
 import { isEndpoint } from '../http/endpoint.ts';
-import type { AgentPrincipal } from '../identity/index.ts';
+import { type AgentPrincipal, presentedToken } from '../identity/index.ts';
 import type { RecordRefusal } from '../request/audit-draft.ts';
 import { refusalResponse } from '../request/refusal-response.ts';
-import { ERROR_CODES, type RefusalCode } from '../request/refusals.ts';
+import { ERROR_CODES, errorCodeOf, isRefusal, type RefusalCode } from '../request/refusals.ts';
 import { requestState } from '../request/state.ts';
 import { type McpOriginPolicy, mcpRequestAllowed } from './http-origins.ts';
 import { McpSessions, ownerOf } from './http-sessions.ts';
@@ -33,16 +34,43 @@ export interface McpEndpointOptions {
   sessionsPerAgent?: number;
 }
 
-/** GraphQL through the broker's own pipeline with the agent's Authorization, marked as a tool call on /mcp. */
-function brokerGraphql(fetch: McpEndpointOptions['fetch'], endpoint: URL, authorization: string): GraphqlCall {
-  return async (query, variables) => {
-    const request = new Request(endpoint, {
+/** The /mcp request each caller (AuthInfo) handed to the SDK stands for: only this module's code can put one here. */
+const mcpRequests = new WeakMap<AuthInfo, Request>();
+
+/**
+ * What a tool call is told of the /mcp request it came in, identified (token, DPoP, revocation) before MCP saw it.
+ * Handed to the SDK's transport as its AuthInfo, which only the broker's code sets: no message an agent sends can
+ * name another request.
+ */
+function callerOf(request: Request, principal: AgentPrincipal): AuthInfo {
+  const token = presentedToken(request.headers.get('authorization'))?.token ?? '';
+  const caller: AuthInfo = { token, clientId: principal.id, scopes: [], expiresAt: Math.floor(principal.expiresAt.getTime() / 1000) };
+  mcpRequests.set(caller, request);
+  return caller;
+}
+
+/**
+ * GraphQL through the broker's own pipeline with the Authorization of the /mcp request the tool call came in,
+ * marked as a tool call on /mcp. The token is verified again there (signature, expiry, revocation); its DPoP proof
+ * is not: that proof was for /mcp, verified and spent there moments ago, and the inner request is the broker's own,
+ * so it carries the /mcp request's DPoP result in request state, which no header can set.
+ */
+function brokerGraphql(fetch: McpEndpointOptions['fetch'], graphqlPath: string): GraphqlCall {
+  return async (query, variables, caller) => {
+    const mcpRequest = caller && mcpRequests.get(caller);
+    if (!mcpRequest) throw new Error('this tool call came without the /mcp request it answers, so it has no one to act as');
+    const request = new Request(new URL(graphqlPath, mcpRequest.url), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        authorization: mcpRequest.headers.get('authorization') ?? '',
+      },
       body: JSON.stringify({ query, variables }),
     });
-    // Request state, not a header: nothing the agent sends can set or remove the note.
-    requestState(request).access.transport = MCP_HTTP_TRANSPORT;
+    const state = requestState(request);
+    state.access.transport = MCP_HTTP_TRANSPORT;
+    state.dpopPassedToken = requestState(mcpRequest).dpopPassedToken;
     const response = await fetch(request);
     return { status: response.status, body: await response.json().catch(() => null) };
   };
@@ -64,16 +92,14 @@ export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefus
   const sessions = new McpSessions<OpenSession>(options.sessionsPerAgent);
 
   /** What the DP tools' descriptions say of the budget: read only for a view that has DP aggregates. */
-  async function budgetFor(principal: AgentPrincipal): Promise<DpBudgetNote | null> {
-    const { view } = options.views.get(principal);
+  async function budgetFor(principal: AgentPrincipal, { view }: CompiledView): Promise<DpBudgetNote | null> {
     const hasDp = [...view.tables.values()].some((table) => table.policy.access === 'aggregates');
     return hasDp ? options.budgetNote(principal.id) : null;
   }
 
-  async function openSession(principal: AgentPrincipal, request: Request, budget: DpBudgetNote | null): Promise<OpenSession> {
-    const compiled = options.views.get(principal);
+  async function openSession(principal: AgentPrincipal, compiled: CompiledView, budget: DpBudgetNote | null): Promise<OpenSession> {
     const server = createKeyholeMcpServer({
-      graphql: brokerGraphql(options.fetch, new URL(options.graphqlPath, request.url), request.headers.get('authorization')!),
+      graphql: brokerGraphql(options.fetch, options.graphqlPath),
       viewTools: viewTools(compiled.schema, compiled.view, budget),
     });
     const owner = ownerOf(principal);
@@ -97,9 +123,9 @@ export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefus
       async onRequest({ request, url, endResponse }) {
         if (!isEndpoint(url, MCP_PATH)) return;
         const state = requestState(request);
-        const refuse = async (code: RefusalCode, decision?: 'error') => {
-          await recordRefusal(state, code, ERROR_CODES[code].message, decision);
-          endResponse(refusalResponse(request, code));
+        const refuse = async (code: RefusalCode, decision?: 'error', message: string = ERROR_CODES[code].message) => {
+          await recordRefusal(state, code, message, decision);
+          endResponse(refusalResponse(request, code, message));
         };
         if (!mcpRequestAllowed(request, options.origins)) return refuse('ORIGIN_NOT_ALLOWED');
         if (request.method === 'GET') {
@@ -111,16 +137,24 @@ export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefus
         if (sessionId !== null) {
           const session = sessions.get(sessionId, ownerOf(principal));
           if (!session) return refuse('MCP_SESSION_NOT_FOUND');
-          return endResponse(await session.transport.handleRequest(request));
+          return endResponse(await session.transport.handleRequest(request, { authInfo: callerOf(request, principal) }));
+        }
+        let compiled: CompiledView;
+        try {
+          compiled = options.views.get(principal);
+        } catch (error) {
+          // The policy refuses this principal any view (DELEGATION_REQUIRED, DELEGATION_CLAIM_MISSING): no tools, its code.
+          if (!isRefusal(error)) throw error;
+          return refuse(errorCodeOf(error) as RefusalCode, undefined, (error as Error).message);
         }
         let budget: DpBudgetNote | null;
         try {
-          budget = await budgetFor(principal);
+          budget = await budgetFor(principal, compiled);
         } catch {
           return refuse('DATABASE_UNAVAILABLE', 'error');
         }
-        const session = await openSession(principal, request, budget);
-        const response = await session.transport.handleRequest(request);
+        const session = await openSession(principal, compiled, budget);
+        const response = await session.transport.handleRequest(request, { authInfo: callerOf(request, principal) });
         // Anything but an initialize request opens nothing (the transport answered 400): drop what was built for it.
         if (session.transport.sessionId === undefined) await session.close();
         endResponse(response);

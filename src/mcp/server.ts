@@ -1,3 +1,4 @@
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -5,8 +6,11 @@ import { DESCRIBE_VIEW_QUERY, viewDescriptionOf } from './describe-view.ts';
 import { type GraphqlReply, queryResult, replyError, toolError } from './tool-results.ts';
 import type { ViewTool } from './view-tools.ts';
 
-/** Sends one GraphQL request to the broker as the agent (its own token) and returns the HTTP reply. */
-export type GraphqlCall = (query: string, variables?: Record<string, unknown>) => Promise<GraphqlReply>;
+/**
+ * Sends one GraphQL request to the broker as the agent (its own token) and returns the HTTP reply. `caller` is what
+ * the MCP transport was handed with the message the tool call came in (over HTTP: the /mcp request, by the broker).
+ */
+export type GraphqlCall = (query: string, variables?: Record<string, unknown>, caller?: AuthInfo) => Promise<GraphqlReply>;
 
 export interface KeyholeMcpServerOptions {
   graphql: GraphqlCall;
@@ -20,9 +24,14 @@ const INSTRUCTIONS =
   'your view do not exist; masked values stay masked. Every call is audited.';
 
 /** A failure to reach the broker is reported to the model by its message only, never a stack. */
-async function callBroker(graphql: GraphqlCall, query: string, variables?: Record<string, unknown>): Promise<GraphqlReply | CallToolResult> {
+async function callBroker(
+  graphql: GraphqlCall,
+  caller: AuthInfo | undefined,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphqlReply | CallToolResult> {
   try {
-    return await graphql(query, variables);
+    return await graphql(query, variables, caller);
   } catch (error) {
     return toolError(`BROKER_UNREACHABLE: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -47,8 +56,8 @@ export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpSer
         'of your view, with field descriptions. Call this before writing queries.',
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
-    async () => {
-      const reply = await callBroker(options.graphql, DESCRIBE_VIEW_QUERY);
+    async ({ authInfo }) => {
+      const reply = await callBroker(options.graphql, authInfo, DESCRIBE_VIEW_QUERY);
       if (isToolResult(reply)) return reply;
       const error = replyError(reply);
       if (error !== null) return toolError(error);
@@ -76,8 +85,8 @@ export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpSer
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    async ({ query, variables }) => {
-      const reply = await callBroker(options.graphql, query, variables);
+    async ({ query, variables }, { authInfo }) => {
+      const reply = await callBroker(options.graphql, authInfo, query, variables);
       return isToolResult(reply) ? reply : queryResult(reply);
     },
   );
@@ -86,9 +95,9 @@ export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpSer
     server.registerTool(
       tool.name,
       { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, annotations: { readOnlyHint: true, openWorldHint: false } },
-      async (args: Record<string, unknown>) => {
+      async (args: Record<string, unknown>, { authInfo }) => {
         const { query, variables } = tool.request(args);
-        const reply = await callBroker(options.graphql, query, variables);
+        const reply = await callBroker(options.graphql, authInfo, query, variables);
         return isToolResult(reply) ? reply : queryResult(reply);
       },
     );

@@ -45,8 +45,9 @@ export interface WithheldCount {
   rows: number;
 }
 
-/** Most severe first: the order an officer reads findings in. */
-export const SEVERITY_ORDER = `CASE f.value->>'outcome' WHEN 'deny' THEN 0 WHEN 'flag' THEN 1 WHEN 'allow' THEN 2 ELSE 3 END`;
+/** Most severe first: the order an officer reads findings in, of the outcome that `outcome` (SQL) reads. */
+export const severityOf = (outcome: string) => `CASE ${outcome} WHEN 'deny' THEN 0 WHEN 'flag' THEN 1 WHEN 'allow' THEN 2 ELSE 3 END`;
+export const SEVERITY_ORDER = severityOf("f.value->>'outcome'");
 
 /** `audit_log a` joined to each of its findings `f`, with the record filter and the finding filter applied. */
 export function findingSource(filter: AuditFilter, findingFilter: FindingFilter, params: unknown[]): string {

@@ -1,7 +1,8 @@
 import type { Queryable } from '../sql/index.ts';
-import { type FindingFilter, findingSource, SEVERITY_ORDER } from './compliance-queries.ts';
+import { type FindingFilter, findingSource, SEVERITY_ORDER, severityOf } from './compliance-queries.ts';
 import { type AuditFilter, bindParam } from './filter.ts';
-import { jsonElements, num } from './sql-values.ts';
+import { num } from './sql-values.ts';
+import { findingSummaryConditions } from './summary-queries.ts';
 
 /**
  * Findings grouped by what an officer decides on once: one agent, check, outcome and jurisdiction. An
@@ -78,42 +79,27 @@ function ackOf(row: AckRow): FindingAck {
   };
 }
 
+interface GroupRow {
+  agent_id: string;
+  check_name: string;
+  outcome: string;
+  jurisdiction: string;
+  actor_kind: string;
+  rule: string | null;
+  findings: number;
+  records: number;
+  first_seen: Date;
+  last_seen: Date;
+  seqs: unknown[];
+  new_findings: number;
+  ack: AckRow | null;
+}
+
+const GROUP_ORDER = 'g.severity, g.new_findings DESC, g.findings DESC, g.agent_id, g.check_name, g.jurisdiction';
+
 /** Groups of the findings the filters select, most severe first, then the most findings not yet acknowledged. */
 export async function findingGroups(db: Queryable, filter: AuditFilter, findingFilter: FindingFilter, limit: number): Promise<FindingGroup[]> {
-  const params: unknown[] = [];
-  const source = findingSource(filter, findingFilter, params);
-  const { rows } = await db.query<{
-    agent_id: string;
-    check_name: string;
-    outcome: string;
-    jurisdiction: string;
-    actor_kind: string;
-    rule: string | null;
-    findings: number;
-    records: number;
-    first_seen: Date;
-    last_seen: Date;
-    seqs: unknown[];
-    new_findings: number;
-    ack: AckRow | null;
-  }>(
-    `WITH f AS (
-       SELECT a.seq, a.recorded_at, a.actor_kind, coalesce(a.actor_id, '') AS agent_id, coalesce(f.value->>'check', '') AS check_name,
-              coalesce(f.value->>'outcome', '') AS outcome, coalesce(f.value->>'jurisdiction', '') AS jurisdiction, f.value
-         FROM ${source}
-     ), g AS (
-       SELECT f.agent_id, f.check_name, f.outcome, f.jurisdiction, max(f.actor_kind) AS actor_kind, max(f.value->>'rule') AS rule,
-              count(*) AS findings, count(DISTINCT f.seq) AS records, min(f.recorded_at) AS first_seen, max(f.recorded_at) AS last_seen,
-              (array_agg(DISTINCT f.seq ORDER BY f.seq DESC))[1:${GROUP_SEQS}] AS seqs,
-              count(*) FILTER (WHERE k.id IS NULL OR f.seq > k.through_seq) AS new_findings, max(k.id) AS ack_id, min(${SEVERITY_ORDER}) AS severity
-         FROM f LEFT JOIN (${LATEST_ACKS}) k USING (${KEY_COLUMNS.join(', ')})
-        GROUP BY 1, 2, 3, 4
-     )
-     SELECT g.*, to_jsonb(ack) AS ack FROM g LEFT JOIN finding_acks ack ON ack.id = g.ack_id
-      ORDER BY g.severity, g.new_findings DESC, g.findings DESC, g.agent_id, g.check_name, g.jurisdiction
-      LIMIT ${bindParam(params, limit)}`,
-    params,
-  );
+  const rows = (await summarisedFindingGroups(db, filter, findingFilter, limit)) ?? (await findingGroupsFromLog(db, filter, findingFilter, limit));
   return rows.map((r) => ({
     agent: orNull(r.agent_id),
     check: orNull(r.check_name),
@@ -129,6 +115,65 @@ export async function findingGroups(db: Queryable, filter: AuditFilter, findingF
     newFindings: num(r.new_findings),
     ack: r.ack && ackOf(r.ack),
   }));
+}
+
+/**
+ * The groups from the hourly finding summary, or null when it cannot answer the filters (see summary-queries.ts).
+ * A group's newest records and its findings after its acknowledgement come from audit_finding_records, read from
+ * the group's newest end: the work grows with the groups and with the findings since their acknowledgements, not
+ * with the log.
+ */
+export async function summarisedFindingGroups(db: Queryable, filter: AuditFilter, findingFilter: FindingFilter, limit: number): Promise<GroupRow[] | null> {
+  const params: unknown[] = [];
+  const where = findingSummaryConditions(filter, findingFilter, params);
+  if (where === null) return null;
+  // The filters read each record of the group as they read a summary row: its hour, key and finding.
+  const recordsOf = (condition: string) =>
+    `(SELECT r.*, date_trunc('hour', r.recorded_at, 'UTC') AS hour FROM audit_finding_records r
+       WHERE (r.${KEY_COLUMNS.join(', r.')}) = (g.${KEY_COLUMNS.join(', g.')}) AND ${condition}) s WHERE ${where}`;
+  const { rows } = await db.query<GroupRow>(
+    `WITH g AS (
+       SELECT coalesce(s.actor_id, '') AS agent_id, coalesce(s.check_name, '') AS check_name, coalesce(s.outcome, '') AS outcome,
+              coalesce(s.jurisdiction, '') AS jurisdiction, max(s.actor_kind) AS actor_kind, max(s.rule) AS rule, sum(s.findings) AS findings,
+              sum(s.records) AS records, min(s.first_seen) AS first_seen, max(s.last_seen) AS last_seen, min(${severityOf('s.outcome')}) AS severity
+         FROM audit_finding_summary s WHERE ${where}
+        GROUP BY 1, 2, 3, 4
+     ), acked AS (
+       SELECT g.*, k.id AS ack_id,
+              CASE WHEN k.id IS NULL THEN g.findings ELSE (SELECT coalesce(sum(s.findings), 0) FROM ${recordsOf('r.seq > k.through_seq')}) END AS new_findings
+         FROM g LEFT JOIN (${LATEST_ACKS}) k USING (${KEY_COLUMNS.join(', ')})
+     )
+     SELECT g.*, ARRAY(SELECT s.seq FROM ${recordsOf('TRUE')} ORDER BY s.seq DESC LIMIT ${GROUP_SEQS}) AS seqs, to_jsonb(ack) AS ack
+       FROM acked g LEFT JOIN finding_acks ack ON ack.id = g.ack_id
+      ORDER BY ${GROUP_ORDER} LIMIT ${bindParam(params, limit)}`,
+    params,
+  );
+  return rows;
+}
+
+/** The groups from a scan of the log's findings: any filter. */
+export async function findingGroupsFromLog(db: Queryable, filter: AuditFilter, findingFilter: FindingFilter, limit: number): Promise<GroupRow[]> {
+  const params: unknown[] = [];
+  const source = findingSource(filter, findingFilter, params);
+  const { rows } = await db.query<GroupRow>(
+    `WITH f AS (
+       SELECT a.seq, a.recorded_at, a.actor_kind, coalesce(a.actor_id, '') AS agent_id, coalesce(f.value->>'check', '') AS check_name,
+              coalesce(f.value->>'outcome', '') AS outcome, coalesce(f.value->>'jurisdiction', '') AS jurisdiction, f.value
+         FROM ${source}
+     ), g AS (
+       SELECT f.agent_id, f.check_name, f.outcome, f.jurisdiction, max(f.actor_kind) AS actor_kind, max(f.value->>'rule') AS rule,
+              count(*) AS findings, count(DISTINCT f.seq) AS records, min(f.recorded_at) AS first_seen, max(f.recorded_at) AS last_seen,
+              (array_agg(DISTINCT f.seq ORDER BY f.seq DESC))[1:${GROUP_SEQS}] AS seqs,
+              count(*) FILTER (WHERE k.id IS NULL OR f.seq > k.through_seq) AS new_findings, max(k.id) AS ack_id, min(${SEVERITY_ORDER}) AS severity
+         FROM f LEFT JOIN (${LATEST_ACKS}) k USING (${KEY_COLUMNS.join(', ')})
+        GROUP BY 1, 2, 3, 4
+     )
+     SELECT g.*, to_jsonb(ack) AS ack FROM g LEFT JOIN finding_acks ack ON ack.id = g.ack_id
+      ORDER BY ${GROUP_ORDER}
+      LIMIT ${bindParam(params, limit)}`,
+    params,
+  );
+  return rows;
 }
 
 /** No finding of the group exists: there is nothing to acknowledge. */
@@ -147,10 +192,8 @@ export async function acknowledgeFindings(
 ): Promise<FindingAck> {
   const { rows } = await db.query<AckRow>(
     `INSERT INTO finding_acks (${KEY_COLUMNS.join(', ')}, status, through_seq, note, decided_by)
-     SELECT $1, $2, $3, $4, $5, max(a.seq), $6, $7
-       FROM audit_log a CROSS JOIN LATERAL ${jsonElements('a.findings')} AS f(value)
-      WHERE jsonb_typeof(f.value) = 'object' AND coalesce(a.actor_id, '') = $1 AND coalesce(f.value->>'check', '') = $2
-        AND coalesce(f.value->>'outcome', '') = $3 AND coalesce(f.value->>'jurisdiction', '') = $4
+     SELECT $1, $2, $3, $4, $5, max(r.seq), $6, $7
+       FROM audit_finding_records r WHERE (r.${KEY_COLUMNS.join(', r.')}) = ($1, $2, $3, $4)
      HAVING count(*) > 0
      RETURNING *`,
     [key.agent ?? '', key.check ?? '', key.outcome ?? '', key.jurisdiction ?? '', decision.status, decision.note, decision.by],

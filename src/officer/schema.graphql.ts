@@ -262,6 +262,21 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
   }
 
   type ChainProblem { seq: BigInt! problem: String! detail: String! }
+  "An audit record's inclusion proof (RFC 9162) against the latest signed checkpoint (a C2SP signed note); check it offline with keyhole audit check-proof and the key at /.well-known/keyhole/checkpoint-key."
+  type AuditInclusionProof {
+    seq: BigInt!
+    leafIndex: BigInt!
+    treeSize: BigInt!
+    "Hex hashes, leaf to root."
+    proof: [String!]!
+    checkpoint: String!
+    "The whole proof, record included, as keyhole audit prove prints it."
+    document: JSON!
+  }
+
+  "That the log's tree at size2 extends its tree at size1 (RFC 9162 consistency proof), checked."
+  type AuditConsistencyProof { size1: BigInt! size2: BigInt! root1: String! root2: String! proof: [String!]! verified: Boolean! }
+
   type ChainStatus {
     ok: Boolean!
     checked: BigInt!
@@ -497,6 +512,10 @@ export const OFFICER_TYPE_DEFS = /* GraphQL */ `
     dataSubjectAccessReport(subject: SubjectIdentifier!): JSON!
     "Verifies the chain from the last verified point on (incremental), or the whole chain when full."
     auditChainStatus(full: Boolean = false): ChainStatus!
+    "An inclusion proof of one record against the latest signed checkpoint; refused (extensions.reason) when the record was pruned or no checkpoint covers it yet."
+    auditProof(seq: BigInt!): AuditInclusionProof!
+    "A consistency proof between two sizes of the log's tree."
+    auditConsistency(size1: BigInt!, size2: BigInt!): AuditConsistencyProof!
     "Anomalies, newest first."
     anomalies(status: AnomalyStatus, agent: String, limit: Int = 100): [Anomaly!]!
     "Agents in quarantine now."

@@ -28,6 +28,7 @@ import * as compliance from './compliance-queries.ts';
 import type { AuditFilter } from './filter.ts';
 import { acknowledgeFindings, findingGroups, NoSuchFindingGroupError } from './finding-groups.ts';
 import * as log from './log-queries.ts';
+import { auditConsistency, auditProof, PROOF_TABLES } from './provable-queries.ts';
 import { OFFICER_TYPE_DEFS } from './schema.graphql.ts';
 import {
   accessesToSubject,
@@ -401,6 +402,10 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
         // Runs on the request's statements (its transaction, if it has one): PGlite serialises everything behind an open transaction.
         auditChainStatus: officerField('auditChainStatus', [...LOG_AND_SUBJECTS, 'audit_verified_point'], (args: { full: boolean }, { db }) =>
           verifyAuditChainFromPoint(db, options.secrets.auditKey, { full: args.full }),
+        ),
+        auditProof: officerField('auditProof', PROOF_TABLES, (args: { seq: number | string }, { db }) => auditProof(db, args.seq)),
+        auditConsistency: officerField('auditConsistency', PROOF_TABLES, (args: { size1: number | string; size2: number | string }, { db }) =>
+          auditConsistency(db, args.size1, args.size2),
         ),
         rulesVersions: officerField('rulesVersions', ['rules_versions'], (args: { limit: number }, { db }) => {
           checkPage(args.limit, 0);

@@ -36,7 +36,7 @@ function summaryConditions(filter: AuditFilter, params: unknown[], byJurisdictio
 }
 
 /**
- * Conditions over audit_actor_reach or audit_subject_reach `r` (where '' is an absent value) for distinct subjects,
+ * Conditions over audit_subject_reach `r` (where '' is an absent value) for distinct subjects,
  * or null when they cannot count them exactly. They know each subject's last day per actor: exact for "since a UTC
  * day, up to now", and only since the latest prune's cut-off (subjects of pruned records stay in them).
  */
@@ -119,8 +119,8 @@ export async function summarisedAgentSummaries(db: Queryable, filter: AuditFilte
               coalesce(sum(s.records) FILTER (WHERE s.decision = 'pending_approval'), 0) AS pending,
               sum(s.row_count) AS rows, sum(s.withheld_rows) AS withheld, sum(s.epsilon) AS epsilon
          FROM audit_summary s WHERE ${where} GROUP BY 1, 2
-     ), reached AS (
-       SELECT r.actor_kind, nullif(r.actor_id, '') AS actor_id, count(*) AS n FROM audit_actor_reach r WHERE ${reach} GROUP BY 1, 2
+     ), reached AS MATERIALIZED (
+       SELECT r.actor_kind, nullif(r.actor_id, '') AS actor_id, count(DISTINCT r.subject) AS n FROM audit_subject_reach r WHERE ${reach} GROUP BY 1, 2
      )
      SELECT t.*, r.n AS subjects
        FROM totals t LEFT JOIN reached r ON r.actor_kind = t.actor_kind AND r.actor_id IS NOT DISTINCT FROM t.actor_id
@@ -144,11 +144,12 @@ export async function summarisedFlows(db: Queryable, filter: AuditFilter, byAgen
   const reach = where === null ? null : await reachConditions(db, filter, params, true);
   if (where === null || reach === null) return null;
   const agent = (column: string) => (byAgent ? column : 'NULL::text');
+  // Materialised: the join on IS NOT DISTINCT FROM cannot hash, and an inlined count would run once per flow.
   const { rows } = await db.query<FlowRow>(
     `WITH flows AS (
        SELECT ${agent('s.actor_id')} AS agent, s.actor_location AS location, s.jurisdiction, sum(s.records) AS records
          FROM audit_flow_summary s WHERE ${where} GROUP BY 1, 2, 3
-     ), reached AS (
+     ), reached AS MATERIALIZED (
        SELECT ${agent("nullif(r.actor_id, '')")} AS agent, nullif(r.actor_location, '') AS location, nullif(r.jurisdiction, '') AS jurisdiction,
               count(DISTINCT r.subject) AS subjects
          FROM audit_subject_reach r WHERE ${reach} GROUP BY 1, 2, 3
@@ -193,9 +194,12 @@ export interface FindingCountRow {
   records: number;
 }
 
-/** The finding's jurisdiction, not the record's, is what a jurisdiction filter means here (as findingSource reads it). */
-export async function summarisedFindingCounts(db: Queryable, filter: AuditFilter, findingFilter: FindingFilter): Promise<FindingCountRow[] | null> {
-  const params: unknown[] = [];
+/**
+ * Conditions over findings `s` (hour, record key, check_name, outcome, jurisdiction) for the filters, or null when
+ * hourly buckets cannot answer them. The finding's jurisdiction, not the record's, is what a jurisdiction filter
+ * means here (as findingSource reads it).
+ */
+export function findingSummaryConditions(filter: AuditFilter, findingFilter: FindingFilter, params: unknown[]): string | null {
   const where = summaryConditions({ ...filter, jurisdiction: null }, params, false);
   if (where === null) return null;
   const conditions = [where];
@@ -203,9 +207,16 @@ export async function summarisedFindingCounts(db: Queryable, filter: AuditFilter
   if (findingFilter.outcomes && findingFilter.outcomes.length > 0)
     conditions.push(`s.outcome = ANY(${bindParam(params, [...findingFilter.outcomes])}::text[])`);
   if (findingFilter.check) conditions.push(`s.check_name = ${bindParam(params, findingFilter.check)}`);
+  return conditions.join(' AND ');
+}
+
+export async function summarisedFindingCounts(db: Queryable, filter: AuditFilter, findingFilter: FindingFilter): Promise<FindingCountRow[] | null> {
+  const params: unknown[] = [];
+  const where = findingSummaryConditions(filter, findingFilter, params);
+  if (where === null) return null;
   const { rows } = await db.query<FindingCountRow>(
     `SELECT s.check_name, s.outcome, s.jurisdiction, sum(s.findings) AS findings, sum(s.records) AS records
-       FROM audit_finding_summary s WHERE ${conditions.join(' AND ')}
+       FROM audit_finding_summary s WHERE ${where}
       GROUP BY 1, 2, 3 ORDER BY min(CASE s.outcome WHEN 'deny' THEN 0 WHEN 'flag' THEN 1 WHEN 'allow' THEN 2 ELSE 3 END), 1, 3`,
     params,
   );

@@ -37,7 +37,7 @@ export function useOfficerIdentity(options: OfficerIdentityOptions): Plugin {
         if (!(error instanceof IdentityError)) throw error;
         if (!state.principal && error.claimedId) state.access.claimedOfficer = error.claimedId;
         await options.recordRefusal(state, error.code, error.message);
-        endResponse(refusalResponse(request, error.code, error.message, 'keyhole-officer'));
+        endResponse(refusalResponse(request, error.code, error.message, { realm: 'keyhole-officer', dpopRequired: options.registry.issuers.dpopRequired }));
       }
     },
   };

@@ -131,6 +131,12 @@ export interface RequestState {
    */
   tx: Queryable | null;
   audited: boolean;
+  /**
+   * The token that passed the DPoP gate for this request (a bound token's proof verified and spent, or no proof
+   * needed). A tool call's inner /graphql request starts with the /mcp request's: that proof was for /mcp and is
+   * spent, and the inner request, which the broker makes, has none. Set by the broker's code only, never from a header.
+   */
+  dpopPassedToken: string | null;
 }
 
 const states = new WeakMap<Request, RequestState>();
@@ -173,6 +179,7 @@ export function requestState(request: Request): RequestState {
       withholding: new Map(),
       tx: null,
       audited: false,
+      dpopPassedToken: null,
     };
     states.set(request, state);
   }

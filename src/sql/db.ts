@@ -22,6 +22,8 @@ export interface Db extends Queryable {
   /** Runs trusted multi-statement SQL (migrations, DDL files shipped with Keyhole): no parameters. */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
+  /** Connections checked out of the pool and callers waiting for one (metrics); absent where there is no pool. */
+  poolStats?(): { inUse: number; waiting: number };
 }
 
 /** A database failure, with the engine's message kept for logs only (never sent to an agent). */

@@ -87,5 +87,6 @@ export function createPgDb(options: PgDbOptions): Db {
     async close(): Promise<void> {
       await pool.end();
     },
+    poolStats: () => ({ inUse: pool.totalCount - pool.idleCount, waiting: pool.waitingCount }),
   };
 }

@@ -94,6 +94,9 @@ describe('keyhole audit verify (CLI, real PostgreSQL)', () => {
       await makeTraffic(kh);
       const ok = await keyhole('audit', 'verify');
       expect(ok.stdout).toContain('audit chain OK: 5 records verified');
+      // The officer's panel resumes from the walk, and says when the chain was last wholly verified.
+      const point = await t.db.query<{ seq: number; full_verified_at: Date | null }>('SELECT seq, full_verified_at FROM audit_verified_point');
+      expect(point.rows.map((r) => [Number(r.seq), r.full_verified_at !== null])).toEqual([[5, true]]);
       await t.db.query("UPDATE audit_log SET decision = 'allowed' WHERE seq = 2");
       const broken = await keyhole('audit', 'verify').catch((error: { code: number; stderr: string }) => error);
       expect(broken).toMatchObject({ code: 2 });

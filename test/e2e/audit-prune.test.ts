@@ -15,6 +15,7 @@ import {
 } from '../../src/audit/index.ts';
 import { loadJurisdictionRules } from '../../src/compliance/index.ts';
 import { migrate } from '../../src/sql/index.ts';
+import { emptyAuditLog } from '../support/audit.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { withCliWorld } from '../support/cli.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
@@ -78,9 +79,7 @@ describe.each(ENGINES)('audit prune on $engine', ({ create }) => {
     policy = retentionPolicy(await loadJurisdictionRules(join(PROJECT_ROOT, 'schema', 'jurisdictions')));
   });
   beforeEach(async () => {
-    await t.db.exec(
-      "TRUNCATE audit_subject_lists, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis', key_epoch = key_epoch + 1",
-    );
+    await emptyAuditLog(t.db);
     for (const record of RECORDS) await t.db.transaction((tx) => appendAuditRecord(tx, key, record));
   });
   afterAll(async () => {

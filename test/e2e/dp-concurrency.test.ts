@@ -16,8 +16,14 @@ describe('two broker processes sharing one PostgreSQL budget', () => {
       ),
     );
     const codes = replies.map((r) => (r.status === 200 ? 'ok' : r.body.errors![0]!.extensions?.code));
-    expect(codes.filter((c) => c === 'ok')).toHaveLength(10);
-    expect(codes.filter((c) => c === 'BUDGET_EXHAUSTED')).toHaveLength(40);
+    expect(
+      codes.filter((c) => c === 'ok'),
+      codes.join(' '),
+    ).toHaveLength(10);
+    expect(
+      codes.filter((c) => c === 'BUDGET_EXHAUSTED'),
+      codes.join(' '),
+    ).toHaveLength(40);
     const { rows } = await world.t.db.query<{ pure_epsilon: number; queries: number }>(
       "SELECT pure_epsilon, queries FROM dp_budget WHERE scope = 'agent:analytics-bot'",
     );

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey } from 'jose';
@@ -149,7 +150,13 @@ describe.each(ENGINES)('agent identity on $engine', ({ create }) => {
     );
     const issuer = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const kh = await startTestBroker(world.t.db, {
-      env: { ...production, KEYHOLE_TOKEN_PUBLIC_KEY: await exportSPKI(issuer.publicKey), KEYHOLE_TOKEN_PRIVATE_KEY: await exportPKCS8(issuer.privateKey) },
+      env: {
+        ...production,
+        KEYHOLE_TOKEN_PUBLIC_KEY: await exportSPKI(issuer.publicKey),
+        KEYHOLE_TOKEN_PRIVATE_KEY: await exportPKCS8(issuer.privateKey),
+        // Production also refuses to sign audit checkpoints with a key made in the data dir.
+        KEYHOLE_CHECKPOINT_PRIVATE_KEY: generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      },
       dataDir: world.kh.dataDir,
     });
     try {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listApprovals } from '../../src/approvals/index.ts';
+import { issueToken } from '../../src/identity/index.ts';
 import { PROJECT_ROOT, startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPgliteTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
@@ -39,6 +40,14 @@ describe.skipIf(!existsSync(CHROMIUM))("the officer's tasks on the dashboard in 
     // Two more refusal reasons, so the refusal chart has bars to label.
     expect((await kh.graphql(null, WITH_ID)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await kh.graphql('not-a-token', WITH_ID)).body.errors?.[0]?.extensions?.code).toBe('TOKEN_INVALID');
+    // support-bot acting for ada (a delegated token), so the records table has a person to show and filter by.
+    const forAda = await issueToken({
+      keys: kh.broker.tokenKeys,
+      registry: kh.broker.config.registry,
+      subject: 'support-bot',
+      onBehalfOf: { id: 'ada', claims: { regions: ['EU-DE'], role: 'clerk' } },
+    });
+    expect((await kh.graphql(forAda, '{ customers { id } }')).status).toBe(200);
     // analytics-bot has spent 96 % of its ε this month, fraud-bot 93.5 % (each in one pure-ε answer, whose
     // ρ is ε²/2); nothing was charged to the dataset.
     await t.db.query(
@@ -68,6 +77,30 @@ describe.skipIf(!existsSync(CHROMIUM))("the officer's tasks on the dashboard in 
     await expect.poll(async () => (await overflow(page)).scrollWidth, { timeout: 3000 }).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(IMAGES, 'officer-dashboard-390.png') });
     await page.setViewportSize({ width: 1366, height: 900 });
+  });
+
+  it('shows on whose behalf each record was fetched, and filters the records by that person', async () => {
+    const onBehalfOf = () => page.locator('#log-table tbody tr td:nth-child(4)').allTextContents();
+    expect(await onBehalfOf()).toContain('ada');
+    await redrawn(page, () =>
+      page
+        .getByLabel('On behalf of')
+        .fill('ada')
+        .then(() => page.getByLabel('On behalf of').press('Enter')),
+    );
+    expect(await onBehalfOf()).toEqual(['ada']);
+    expect(await page.locator('#log-table tbody tr td:nth-child(3)').allTextContents()).toEqual(['support-bot']);
+    expect(new URL(page.url()).searchParams.get('person')).toBe('ada');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(async () => (await overflow(page)).scrollWidth, { timeout: 3000 }).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await redrawn(page, () =>
+      page
+        .getByLabel('On behalf of')
+        .fill('')
+        .then(() => page.getByLabel('On behalf of').press('Enter')),
+    );
+    expect(new URL(page.url()).search).toBe('');
   });
 
   it('labels every bar of a chart, even when cramped, and says so when a chart has nothing to draw', async () => {

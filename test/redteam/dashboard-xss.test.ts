@@ -143,15 +143,22 @@ describe.skipIf(!existsSync(CHROMIUM))('red team: stored XSS into the officer da
     let shownAsText = 0;
     for (let more = true; more; ) {
       const opened = await page.evaluate(
-        ({ codes, payloads }) =>
-          [...document.querySelectorAll<HTMLTableRowElement>('#log-table tbody tr')]
-            .filter((row) => codes.includes(row.cells[5]?.textContent ?? '') || payloads.some((payload) => (row.cells[2]?.textContent ?? '').includes(payload)))
+        ({ codes, payloads }) => {
+          // Columns found by their headings, so a column added to the log cannot make this visit open nothing.
+          const headings = [...document.querySelectorAll('#log-table thead th')].map((th) => th.textContent);
+          const [caller, code] = [headings.indexOf('Caller'), headings.indexOf('Code')];
+          return [...document.querySelectorAll<HTMLTableRowElement>('#log-table tbody tr')]
+            .filter(
+              (row) =>
+                codes.includes(row.cells[code]?.textContent ?? '') || payloads.some((payload) => (row.cells[caller]?.textContent ?? '').includes(payload)),
+            )
             .map((row) => {
               row.click();
               const json = document.getElementById('record-json')!.textContent ?? '';
               (document.getElementById('record-dialog') as HTMLDialogElement).close();
               return json;
-            }),
+            });
+        },
         { codes: [...PLANTED_CODES], payloads: [...PAYLOADS] },
       );
       shownAsText += opened.filter((json) => PAYLOADS.some((payload) => json.includes(JSON.stringify(payload).slice(1, -1)))).length;

@@ -50,8 +50,9 @@ export const fullAuditDraft = (n: number, jurisdiction = 'DE'): AuditDraft =>
     details: { note: `n${n}` },
   });
 
-/** Empties a migrated database's audit log, checkpoints and subject keys (a new key epoch), and resets the head to genesis. */
+/** Empties a migrated database's audit log, its tree, checkpoints and subject keys (a new key epoch), and resets the head to genesis. */
 export const emptyAuditLog = (db: Db) =>
   db.exec(
-    "TRUNCATE audit_subject_lists, audit_log, audit_checkpoints, subject_keys; UPDATE audit_head SET seq = 0, hash = 'genesis', key_epoch = key_epoch + 1",
+    'TRUNCATE audit_subject_lists, audit_log, audit_checkpoints, audit_tree_nodes, audit_checkpoints_signed, subject_keys; ' +
+      "UPDATE audit_head SET seq = 0, hash = 'genesis', key_epoch = key_epoch + 1, tree_size = 0, tree_frontier = '[]'",
   );

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Broker, createBroker } from '../../src/broker.ts';
 import { issueToken, parseTtl } from '../../src/identity/index.ts';
+import type { KeyholeMetrics } from '../../src/ops/metrics.ts';
 import type { Db } from '../../src/sql/index.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,9 +26,13 @@ export interface TestBroker {
 }
 
 /** Starts a broker for one test over `db`, with its own data dir (keys, secrets). */
-export async function startTestBroker(db: Db, options: { root?: string; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<TestBroker> {
+export async function startTestBroker(
+  db: Db,
+  options: { root?: string; env?: NodeJS.ProcessEnv; dataDir?: string; metrics?: KeyholeMetrics } = {},
+): Promise<TestBroker> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'keyhole-test-')));
-  const broker = await createBroker({ root: options.root ?? PROJECT_ROOT, db, dataDir, env: { KEYHOLE_BASELINE_INTERVAL_MS: '0', ...options.env } });
+  const env = { KEYHOLE_BASELINE_INTERVAL_MS: '0', ...options.env };
+  const broker = await createBroker({ root: options.root ?? PROJECT_ROOT, db, dataDir, env, metrics: options.metrics });
   return {
     broker,
     dataDir,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditDraft, appendAuditRecords, type FieldAccess, planPrune, pruneAuditLog } from '../../src/audit/index.ts';
 import { type AuditFilter, auditConditions } from '../../src/officer/filter.ts';
 import { findingCountsFromLog, withheldCountsFromLog } from '../../src/officer/compliance-queries.ts';
+import { acknowledgeFindings, findingGroupsFromLog, summarisedFindingGroups } from '../../src/officer/finding-groups.ts';
 import { accessCount, accessesByDayFromLog, agentSummariesFromLog, decisionBreakdownFromLog, fieldAccessCountsFromLog } from '../../src/officer/log-queries.ts';
 import { crossBorderFlowsFromLog } from '../../src/officer/subject-queries.ts';
 import {
@@ -132,6 +133,9 @@ describe.each(ENGINES)('officer panels from summaries ($engine)', ({ create }) =
     );
     for (const findingFilter of [{}, { outcomes: ['flag' as const], jurisdiction: filter.jurisdiction }, { check: 'cross_border' }]) {
       await compare('findingCounts', await summarisedFindingCounts(t.db, filter, findingFilter), () => findingCountsFromLog(t.db, filter, findingFilter));
+      await compare('findingGroups', await summarisedFindingGroups(t.db, filter, findingFilter, 100), () =>
+        findingGroupsFromLog(t.db, filter, findingFilter, 100),
+      );
     }
     for (const byAgent of [false, true]) {
       await compare(`crossBorderFlows${byAgent ? ' by agent' : ''}`, await summarisedFlows(t.db, filter, byAgent), () =>
@@ -146,8 +150,16 @@ describe.each(ENGINES)('officer panels from summaries ($engine)', ({ create }) =
     await migrate(t.db);
     await emptyAuditLog(t.db);
     const drafts = variedDrafts(160);
-    // In batches of several sizes, as group commit writes them.
-    for (let i = 0; i < drafts.length; i += 1 + (i % 37)) await append(drafts.slice(i, i + 1 + (i % 37)));
+    // In batches of several sizes, as group commit writes them; an officer acknowledges some finding groups halfway.
+    for (let i = 0; i < drafts.length; i += 1 + (i % 37)) {
+      await append(drafts.slice(i, i + 1 + (i % 37)));
+      if (i === 63) {
+        for (const group of (await findingGroupsFromLog(t.db, {}, {}, 100)).slice(0, 3)) {
+          const key = { agent: group.agent_id, check: group.check_name, outcome: group.outcome, jurisdiction: group.jurisdiction };
+          await acknowledgeFindings(t.db, key, { status: 'acknowledged', by: 'dpo', note: 'seen' });
+        }
+      }
+    }
   });
   afterAll(() => t?.drop());
 
@@ -160,8 +172,11 @@ describe.each(ENGINES)('officer panels from summaries ($engine)', ({ create }) =
       'withheldCounts',
       'fieldAccessCounts',
       'findingCounts',
+      'findingGroups',
       'findingCounts',
+      'findingGroups',
       'findingCounts',
+      'findingGroups',
       'crossBorderFlows',
       'crossBorderFlows by agent',
     ]);
@@ -192,6 +207,22 @@ describe.each(ENGINES)('officer panels from summaries ($engine)', ({ create }) =
     expect(await summarisedAgentSummaries(t.db, {})).toBeNull();
     expect(await summarisedAgentSummaries(t.db, { from: '2026-12-01T00:00:00Z' })).not.toBeNull();
     expect(await accessCount(t.db, {})).toBe(Number((await t.db.query<{ n: number }>('SELECT count(*) AS n FROM audit_log')).rows[0]!.n));
+  });
+
+  it("recomputes a finding group's rule and times when a prune cuts into an hour", async () => {
+    const finding = { check: 'retention', outcome: 'flag', jurisdiction: 'JP' };
+    // A log of one hour: its older record carries the greater rule, and the prune takes only that one.
+    await emptyAuditLog(t.db);
+    await append([
+      auditDraft({ recordedAt: new Date('2026-12-01T01:05:00Z'), actorId: 'audit-bot', findings: [{ ...finding, rule: 'z-older' }] }),
+      auditDraft({ recordedAt: new Date('2026-12-01T01:50:00Z'), actorId: 'audit-bot', findings: [{ ...finding, rule: 'a-newer' }] }),
+    ]);
+    const rule = { days: 1, rule: 'test', law: 'test' };
+    const plan = await planPrune(t.db, { before: new Date('2026-12-01T01:30:00Z'), policy: { byJurisdiction: new Map(), ungoverned: rule, noSubjects: rule } });
+    await pruneAuditLog(t.db, key, plan, { actor: { kind: 'officer', id: 'dpo' }, force: true });
+    const groups = await summarisedFindingGroups(t.db, { agent: 'audit-bot' }, {}, 100);
+    expect(groups?.map((g) => [g.rule, new Date(g.first_seen).toISOString(), Number(g.findings)])).toEqual([['a-newer', '2026-12-01T01:50:00.000Z', 1]]);
+    for (const [, filter] of [...FILTERS, ...PARTLY_SUMMARISED]) await expectSameAnswers(filter);
   });
 });
 

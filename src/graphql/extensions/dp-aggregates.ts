@@ -9,6 +9,7 @@ import type { KeyholeContext } from '../../request/state.ts';
 import { collectFields } from '../read.ts';
 import { whereInputSdl } from '../filter-inputs.ts';
 import type { ViewSchemaExtension } from '../schema.ts';
+import { inSpan } from '../../ops/trace-spans.ts';
 
 /** The DP stage's options; masked-field filters are evaluated by the masking stage. */
 export type DpExtensionOptions = Omit<DpAggregateOptions, 'maskedEquality'>;
@@ -84,7 +85,9 @@ export function dpAggregateExtension(options: DpExtensionOptions): ViewSchemaExt
           ]),
         );
         query[`${viewTable.table.name}_aggregate`] = (_: unknown, args: DpAggregateArgs, context: KeyholeContext, info: GraphQLResolveInfo) =>
-          answerDpAggregate(stage, { request: context.request, view, viewTable, field: String(info.path.key), args, outputs: selectedOutputs(info, type) });
+          inSpan('keyhole.dp', () =>
+            answerDpAggregate(stage, { request: context.request, view, viewTable, field: String(info.path.key), args, outputs: selectedOutputs(info, type) }),
+          );
       }
       return { Query: query, ...types };
     },

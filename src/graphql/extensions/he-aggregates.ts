@@ -6,6 +6,7 @@ import type { KeyholeContext } from '../../request/state.ts';
 import { whereInputSdl } from '../filter-inputs.ts';
 import type { ViewSchemaExtension } from '../schema.ts';
 import { describe } from '../type-names.ts';
+import { inSpan } from '../../ops/trace-spans.ts';
 
 /** The HE stage's options; masked-field filters are evaluated by the masking stage. */
 export type HeExtensionOptions = Omit<HeAggregateOptions, 'maskedEquality'>;
@@ -103,7 +104,7 @@ export function heAggregateExtension(options: HeExtensionOptions): ViewSchemaExt
       const fields: Record<string, unknown> = {};
       for (const viewTable of encryptedTables(view)) {
         fields[`${viewTable.table.name}_encrypted`] = (_: unknown, args: EncryptedAggregateArgs, context: KeyholeContext, info: GraphQLResolveInfo) =>
-          answerEncryptedAggregate(stage, { request: context.request, view, viewTable, field: String(info.path.key), args });
+          inSpan('keyhole.he', () => answerEncryptedAggregate(stage, { request: context.request, view, viewTable, field: String(info.path.key), args }));
       }
       return Object.keys(fields).length === 0 ? {} : { Query: fields };
     },

@@ -42,8 +42,13 @@ export function useIdentity(options: IdentityOptions): Plugin {
       const refuse = async (code: RefusalCode, message: string, claimedId: string | null) => {
         if (!state.principal && claimedId) state.access.claimedAgent = claimedId;
         await options.recordRefusal(state, code, message);
-        endResponse(refusalResponse(request, code, message));
+        // Only an expired token's signature has been verified, so only its agent is known: another's claimed name
+        // must not learn what that agent's policy asks.
+        const knownAgent = code === 'TOKEN_EXPIRED' && claimedId ? options.registry.agents.get(claimedId) : undefined;
+        endResponse(refusalResponse(request, code, message, { dpopRequired: dpopRequiredOf(knownAgent) }));
       };
+      const dpopRequiredOf = (agent: AgentDefinition | undefined) =>
+        options.registry.issuers.dpopRequired || (agent !== undefined && (agent.requireDpop || options.zoneOf(agent).requireDpop));
       try {
         const presented = presentedToken(request.headers.get('authorization'));
         if (!presented) throw new IdentityError('UNAUTHENTICATED', 'Send an agent token: Authorization: Bearer <token>.');
@@ -51,8 +56,10 @@ export function useIdentity(options: IdentityOptions): Plugin {
         if (principal.kind !== 'agent') {
           throw new IdentityError('UNKNOWN_AGENT', 'This endpoint serves agents; officers use /officer/graphql.', principal.id);
         }
-        const required = options.registry.issuers.dpopRequired || principal.agent.requireDpop || options.zoneOf(principal.agent).requireDpop;
-        await options.dpop.check(request, presented, { holderId: principal.id, required });
+        if (state.dpopPassedToken !== presented.token) {
+          await options.dpop.check(request, presented, { holderId: principal.id, required: dpopRequiredOf(principal.agent) });
+          state.dpopPassedToken = presented.token;
+        }
         state.principal = principal;
         if ((await options.revocations.refusesUpFront(options.db, principal.id)).revoked) {
           throw new IdentityError('AGENT_REVOKED', revokedMessage(principal.id), principal.id);

@@ -8,6 +8,7 @@ import { ERROR_CODES, errorCodeOf, isRefusal, type RefusalCode, refusal } from '
 import { type KeyholeContext, type RequestState, requestState } from '../../request/state.ts';
 import { DatabaseError, type Queryable } from '../../sql/index.ts';
 import { ExecutionDeadline } from '../execution-deadline.ts';
+import { inSpan, noteOnRequest } from '../../ops/trace-spans.ts';
 import { commitWithRequest } from './use-transaction-scope.ts';
 
 export interface AuditOptions {
@@ -94,13 +95,16 @@ export function useAudit(options: AuditOptions): Plugin {
     const draft = draftFor(state, options.auditKey, answer);
     const [settled] = await settle(tx, [draft]);
     if (revokedMeanwhile(draft, settled!)) throw new RevokedWhileRunning(revocationReason(settled!));
-    await appendAuditRecord(tx, options.auditKey, settled!);
+    const record = await inSpan('keyhole.audit.append', () => appendAuditRecord(tx, options.auditKey, settled!));
+    noteOnRequest(state, { 'keyhole.audit_seq': record.seq });
     return answer;
   };
 
   const recordByGroupCommit = async (state: RequestState, answer: ExecutionResult): Promise<ExecutionResult> => {
     const draft = draftFor(state, options.auditKey, answer);
-    const record = await options.batcher.append(draft);
+    // The span is the wait for the group commit that holds this record (the batch's own work is shared).
+    const record = await inSpan('keyhole.audit.commit', () => options.batcher.append(draft));
+    noteOnRequest(state, { 'keyhole.audit_seq': record.seq });
     state.audited = true;
     return revokedMeanwhile(draft, record) ? revokedAnswer(revocationReason(record)) : answer;
   };

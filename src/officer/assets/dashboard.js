@@ -21,7 +21,7 @@ class OfficerApiError extends Error {
   }
 }
 
-const RECORD_FIELDS = `seq recordedAt requestId actorKind actorId purpose actorLocation operationKind operationName operationHash
+const RECORD_FIELDS = `seq recordedAt requestId actorKind actorId onBehalfOf purpose actorLocation operationKind operationName operationHash
   decision code reason tables fields { table field mask rule tags classes special } rowCount subjectCount jurisdictions
   privacyCost findings details prevHash hash`;
 
@@ -159,6 +159,7 @@ function currentFilter() {
     from: from ? `${from}T00:00:00Z` : null,
     to: to ? nextDay(to) : null,
     agent: $('filter-agent').value || null,
+    onBehalfOf: $('filter-person').value.trim() || null,
     jurisdiction: $('filter-jurisdiction').value || null,
     actorKinds: $('filter-officers').checked ? null : ['agent', 'anonymous'],
   };
@@ -169,6 +170,7 @@ const URL_CONTROLS = [
   ['from', 'filter-from'],
   ['to', 'filter-to'],
   ['agent', 'filter-agent'],
+  ['person', 'filter-person'],
   ['jurisdiction', 'filter-jurisdiction'],
   ['officers', 'filter-officers'],
   ['outcome', 'findings-outcome'],
@@ -870,6 +872,7 @@ function drawLog(records, total, offset) {
         el('td', {}, String(r.seq)),
         el('td', {}, time(r.recordedAt)),
         el('td', {}, actorLabel(r.actorKind, r.actorId)),
+        el('td', {}, r.onBehalfOf ?? '—'),
         el('td', {}, r.purpose ?? '—'),
         el('td', { className: `decision-${r.decision}` }, r.decision),
         el('td', {}, r.code ?? ''),

@@ -6,7 +6,7 @@
 -- Everything here is derived from the log and rebuilt from it below: a changed version of this file starts over.
 -- Appenders (any broker) wait until it has, so that no batch slips between the rebuild and the new triggers.
 LOCK TABLE audit_head IN EXCLUSIVE MODE;
-DROP TABLE IF EXISTS audit_summary, audit_flow_summary, audit_subject_reach, audit_actor_reach, audit_field_summary, audit_finding_summary, audit_withheld_summary;
+DROP TABLE IF EXISTS audit_summary, audit_flow_summary, audit_subject_reach, audit_actor_reach, audit_field_summary, audit_finding_summary, audit_finding_records, audit_withheld_summary;
 
 -- Per hour and record key: what agentSummaries, accessCount, accessesByDay and decisionBreakdown add up.
 CREATE TABLE audit_summary (
@@ -39,26 +39,21 @@ CREATE TABLE audit_flow_summary (
   UNIQUE NULLS NOT DISTINCT (hour, actor_kind, actor_id, purpose, actor_location, decision, jurisdiction)
 );
 
--- Each subject (pseudonym) an actor received, with the last UTC day it did: distinct subjects since a day are
--- counted from an index alone, without reading the subject lists. Not pruned: readers use them only from the latest
--- prune's cut-off on. Per actor (agentSummaries), and per agent, location and jurisdiction (flows). '' stands for an
--- absent value, so that a batch finds the subjects already counted today by plain equality on the key, reading the
--- index only, and writes (and locks) nothing for them.
-CREATE TABLE audit_actor_reach (
-  actor_kind  text NOT NULL,
-  actor_id    text NOT NULL,
-  subject     text NOT NULL,
-  last_day    date NOT NULL,
-  PRIMARY KEY (actor_kind, actor_id, subject) INCLUDE (last_day)
-);
+-- Each subject (pseudonym) an actor received, per actor location and subject jurisdiction, with the last UTC day it
+-- did: distinct subjects since a day are counted from it without reading the subject lists, per actor
+-- (agentSummaries) and per agent, location and jurisdiction (flows). Not pruned: readers use it only from the latest
+-- prune's cut-off on. '' stands for an absent value, so that a batch finds the subjects already counted today by
+-- plain equality on the key, reading the index only, and writes (and locks) nothing for them. Every batch probes
+-- the key once per subject it names, the cost of this table on the audit write path: the key starts with the
+-- subject and compares bytes (COLLATE "C"), so that a probe descends on one random, cheaply compared column.
 CREATE TABLE audit_subject_reach (
-  actor_kind      text NOT NULL,
-  actor_id        text NOT NULL,
-  actor_location  text NOT NULL,
-  jurisdiction    text NOT NULL,
-  subject         text NOT NULL,
+  subject         text COLLATE "C" NOT NULL,
+  actor_kind      text COLLATE "C" NOT NULL,
+  actor_id        text COLLATE "C" NOT NULL,
+  actor_location  text COLLATE "C" NOT NULL,
+  jurisdiction    text COLLATE "C" NOT NULL,
   last_day        date NOT NULL,
-  PRIMARY KEY (actor_id, actor_location, jurisdiction, subject, actor_kind) INCLUDE (last_day)
+  PRIMARY KEY (subject, actor_kind, actor_id, actor_location, jurisdiction) INCLUDE (last_day)
 );
 
 -- Per hour, record key and field returned: specialCategoryAccess (fieldAccessCounts).
@@ -92,7 +87,8 @@ CREATE TABLE audit_withheld_summary (
   UNIQUE NULLS NOT DISTINCT (hour, actor_kind, actor_id, purpose, decision, actor_location, table_name, jurisdictions)
 );
 
--- Per hour, record key and finding: findingCounts. `records` counts each record once per group.
+-- Per hour, record key and finding: findingCounts and findingGroups. `records` counts each record once per group.
+-- The greatest rule and the first and last times are kept as they grow; pruning recomputes them from the records left.
 CREATE TABLE audit_finding_summary (
   hour          timestamptz NOT NULL,
   actor_kind    text NOT NULL,
@@ -104,7 +100,28 @@ CREATE TABLE audit_finding_summary (
   jurisdiction  text,
   findings      bigint NOT NULL,
   records       bigint NOT NULL,
+  rule          text,
+  first_seen    timestamptz NOT NULL,
+  last_seen     timestamptz NOT NULL,
   UNIQUE NULLS NOT DISTINCT (hour, actor_kind, actor_id, purpose, decision, check_name, outcome, jurisdiction)
+);
+
+-- Each record with findings, once per finding group it falls in (src/officer/finding-groups.ts: agent, check, outcome
+-- and jurisdiction, '' for an absent value as finding_acks keeps them): a group's newest records, and its findings
+-- after an acknowledgement, are read from the group's end of the key instead of from the whole log.
+CREATE TABLE audit_finding_records (
+  agent_id      text NOT NULL,
+  check_name    text NOT NULL,
+  outcome       text NOT NULL,
+  jurisdiction  text NOT NULL,
+  seq           bigint NOT NULL,
+  recorded_at   timestamptz NOT NULL,
+  actor_kind    text NOT NULL,
+  actor_id      text,
+  purpose       text,
+  decision      text NOT NULL,
+  findings      integer NOT NULL,
+  PRIMARY KEY (agent_id, check_name, outcome, jurisdiction, seq)
 );
 
 -- The statements that add a set of records (`sign` 1) or take it away (-1), as text over the relation that holds
@@ -135,14 +152,16 @@ CREATE OR REPLACE FUNCTION audit_summary_sql(records text, sign integer) RETURNS
     ON CONFLICT (hour, actor_kind, actor_id, purpose, decision, field_key, table_name, field_name, mask) DO UPDATE
        SET records = s.records + EXCLUDED.records, row_count = s.row_count + EXCLUDED.row_count$q$, records, sign),
   format($q$
-    INSERT INTO audit_finding_summary AS s (hour, actor_kind, actor_id, purpose, decision, check_name, outcome, jurisdiction, findings, records)
+    INSERT INTO audit_finding_summary AS s (hour, actor_kind, actor_id, purpose, decision, check_name, outcome, jurisdiction, findings, records, rule, first_seen, last_seen)
     SELECT date_trunc('hour', a.recorded_at, 'UTC'), a.actor_kind, a.actor_id, a.purpose, a.decision,
-           f.value->>'check', f.value->>'outcome', f.value->>'jurisdiction', %2$s * count(*), %2$s * count(DISTINCT a.seq)
+           f.value->>'check', f.value->>'outcome', f.value->>'jurisdiction', %2$s * count(*), %2$s * count(DISTINCT a.seq),
+           max(f.value->>'rule'), min(a.recorded_at), max(a.recorded_at)
       FROM %1$I AS a CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.findings) = 'array' THEN a.findings ELSE '[]'::jsonb END) AS f(value)
      WHERE jsonb_typeof(f.value) = 'object'
      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     ON CONFLICT (hour, actor_kind, actor_id, purpose, decision, check_name, outcome, jurisdiction) DO UPDATE
-       SET findings = s.findings + EXCLUDED.findings, records = s.records + EXCLUDED.records$q$, records, sign),
+       SET findings = s.findings + EXCLUDED.findings, records = s.records + EXCLUDED.records, rule = greatest(s.rule, EXCLUDED.rule),
+           first_seen = least(s.first_seen, EXCLUDED.first_seen), last_seen = greatest(s.last_seen, EXCLUDED.last_seen)$q$, records, sign),
   format($q$
     INSERT INTO audit_withheld_summary AS s (hour, actor_kind, actor_id, purpose, decision, actor_location, table_name, jurisdictions, records, row_count)
     SELECT date_trunc('hour', a.recorded_at, 'UTC'), a.actor_kind, a.actor_id, a.purpose, a.decision, a.actor_location,
@@ -155,7 +174,29 @@ CREATE OR REPLACE FUNCTION audit_summary_sql(records text, sign integer) RETURNS
     ON CONFLICT (hour, actor_kind, actor_id, purpose, decision, actor_location, table_name, jurisdictions) DO UPDATE
        SET records = s.records + EXCLUDED.records, row_count = s.row_count + EXCLUDED.row_count$q$, records, sign)]
     || CASE WHEN sign < 0 THEN ARRAY['DELETE FROM audit_summary WHERE records <= 0', 'DELETE FROM audit_field_summary WHERE records <= 0',
-                                     'DELETE FROM audit_finding_summary WHERE findings <= 0', 'DELETE FROM audit_withheld_summary WHERE records <= 0'] ELSE ARRAY[]::text[] END
+                                     'DELETE FROM audit_finding_summary WHERE findings <= 0', 'DELETE FROM audit_withheld_summary WHERE records <= 0', format($q$
+    DELETE FROM audit_finding_records r USING %1$I AS a CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.findings) = 'array' THEN a.findings ELSE '[]'::jsonb END) AS f(value)
+     WHERE jsonb_typeof(f.value) = 'object' AND r.seq = a.seq AND r.agent_id = coalesce(a.actor_id, '') AND r.check_name = coalesce(f.value->>'check', '')
+       AND r.outcome = coalesce(f.value->>'outcome', '') AND r.jurisdiction = coalesce(f.value->>'jurisdiction', '')$q$, records), format($q$
+    UPDATE audit_finding_summary s SET rule = x.rule, first_seen = x.first_seen, last_seen = x.last_seen
+      FROM (SELECT date_trunc('hour', a.recorded_at, 'UTC') AS hour, a.actor_kind, a.actor_id, a.purpose, a.decision, f.value->>'check' AS check_name,
+                   f.value->>'outcome' AS outcome, f.value->>'jurisdiction' AS jurisdiction, max(f.value->>'rule') AS rule,
+                   min(a.recorded_at) AS first_seen, max(a.recorded_at) AS last_seen
+              FROM audit_log a CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.findings) = 'array' THEN a.findings ELSE '[]'::jsonb END) AS f(value)
+             WHERE jsonb_typeof(f.value) = 'object'
+               AND a.recorded_at >= (SELECT date_trunc('hour', min(recorded_at), 'UTC') FROM %1$I)
+               AND a.recorded_at < (SELECT date_trunc('hour', max(recorded_at), 'UTC') + interval '1 hour' FROM %1$I)
+               AND date_trunc('hour', a.recorded_at, 'UTC') IN (SELECT date_trunc('hour', recorded_at, 'UTC') FROM %1$I)
+             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) AS x
+     WHERE s.hour = x.hour AND s.actor_kind = x.actor_kind AND s.actor_id IS NOT DISTINCT FROM x.actor_id AND s.purpose IS NOT DISTINCT FROM x.purpose
+       AND s.decision = x.decision AND s.check_name IS NOT DISTINCT FROM x.check_name AND s.outcome IS NOT DISTINCT FROM x.outcome
+       AND s.jurisdiction IS NOT DISTINCT FROM x.jurisdiction$q$, records)] ELSE ARRAY[format($q$
+    INSERT INTO audit_finding_records (agent_id, check_name, outcome, jurisdiction, seq, recorded_at, actor_kind, actor_id, purpose, decision, findings)
+    SELECT coalesce(a.actor_id, ''), coalesce(f.value->>'check', ''), coalesce(f.value->>'outcome', ''), coalesce(f.value->>'jurisdiction', ''),
+           a.seq, a.recorded_at, a.actor_kind, a.actor_id, a.purpose, a.decision, count(*)
+      FROM %1$I AS a CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.findings) = 'array' THEN a.findings ELSE '[]'::jsonb END) AS f(value)
+     WHERE jsonb_typeof(f.value) = 'object'
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10$q$, records)] END
 $f$;
 
 -- Flows join the lists to their records: prune deletes the lists before the records (src/audit/prune.ts).
@@ -169,25 +210,17 @@ CREATE OR REPLACE FUNCTION audit_flows_sql(lists text, sign integer) RETURNS tex
     ON CONFLICT (hour, actor_kind, actor_id, purpose, actor_location, decision, jurisdiction) DO UPDATE SET records = s.records + EXCLUDED.records$q$,
     lists, sign)]
     || CASE WHEN sign < 0 THEN ARRAY['DELETE FROM audit_flow_summary WHERE records <= 0'] ELSE ARRAY[format($q$
-    INSERT INTO audit_actor_reach AS r (actor_kind, actor_id, subject, last_day)
+    INSERT INTO audit_subject_reach AS r (subject, actor_kind, actor_id, actor_location, jurisdiction, last_day)
     SELECT x.* FROM (
-      SELECT a.actor_kind, coalesce(a.actor_id, '') AS actor_id, s.subject, max((a.recorded_at AT TIME ZONE 'UTC')::date) AS last_day
-        FROM %1$I AS l JOIN audit_log a ON a.seq = l.audit_seq CROSS JOIN LATERAL unnest(l.subjects) AS s (subject)
-       GROUP BY 1, 2, 3) AS x
-     WHERE NOT EXISTS (SELECT 1 FROM audit_actor_reach o
-                        WHERE o.actor_kind = x.actor_kind AND o.actor_id = x.actor_id AND o.subject = x.subject AND o.last_day >= x.last_day)
-    ON CONFLICT (actor_kind, actor_id, subject) DO UPDATE SET last_day = EXCLUDED.last_day WHERE r.last_day < EXCLUDED.last_day$q$, lists), format($q$
-    INSERT INTO audit_subject_reach AS r (actor_kind, actor_id, actor_location, jurisdiction, subject, last_day)
-    SELECT x.* FROM (
-      SELECT a.actor_kind, coalesce(a.actor_id, '') AS actor_id, coalesce(a.actor_location, '') AS actor_location,
-             coalesce(s.jurisdiction, '') AS jurisdiction, s.subject, max((a.recorded_at AT TIME ZONE 'UTC')::date) AS last_day
+      SELECT s.subject, a.actor_kind, coalesce(a.actor_id, ''), coalesce(a.actor_location, ''), coalesce(s.jurisdiction, ''),
+             max((a.recorded_at AT TIME ZONE 'UTC')::date)
         FROM %1$I AS l JOIN audit_log a ON a.seq = l.audit_seq
        CROSS JOIN LATERAL unnest(l.subjects, l.jurisdictions) AS s (subject, jurisdiction)
-       GROUP BY 1, 2, 3, 4, 5) AS x
+       GROUP BY 1, 2, 3, 4, 5) AS x (subject, actor_kind, actor_id, actor_location, jurisdiction, last_day)
      WHERE NOT EXISTS (SELECT 1 FROM audit_subject_reach o
-                        WHERE o.actor_id = x.actor_id AND o.actor_location = x.actor_location AND o.jurisdiction = x.jurisdiction
-                          AND o.subject = x.subject AND o.actor_kind = x.actor_kind AND o.last_day >= x.last_day)
-    ON CONFLICT (actor_id, actor_location, jurisdiction, subject, actor_kind) DO UPDATE SET last_day = EXCLUDED.last_day
+                        WHERE o.subject = x.subject AND o.actor_kind = x.actor_kind AND o.actor_id = x.actor_id
+                          AND o.actor_location = x.actor_location AND o.jurisdiction = x.jurisdiction AND o.last_day >= x.last_day)
+    ON CONFLICT (subject, actor_kind, actor_id, actor_location, jurisdiction) DO UPDATE SET last_day = EXCLUDED.last_day
        WHERE r.last_day < EXCLUDED.last_day$q$, lists)] END
 $f$;
 
@@ -224,10 +257,10 @@ CREATE TRIGGER audit_subject_lists_summary_delete AFTER DELETE ON audit_subject_
 CREATE OR REPLACE FUNCTION audit_summary_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_TABLE_NAME = 'audit_log' THEN
-    TRUNCATE audit_summary, audit_field_summary, audit_finding_summary, audit_withheld_summary;
+    TRUNCATE audit_summary, audit_field_summary, audit_finding_summary, audit_finding_records, audit_withheld_summary;
     DELETE FROM audit_verified_point;
   ELSE
-    TRUNCATE audit_flow_summary, audit_subject_reach, audit_actor_reach;
+    TRUNCATE audit_flow_summary, audit_subject_reach;
   END IF;
   RETURN NULL;
 END $$;
@@ -245,6 +278,8 @@ BEGIN
     EXECUTE statement;
   END LOOP;
 END $$;
+-- Plans read the rebuilt tables at once (the officer's panels), before autovacuum would have counted them.
+ANALYZE audit_summary, audit_flow_summary, audit_subject_reach, audit_field_summary, audit_finding_summary, audit_finding_records, audit_withheld_summary;
 
 -- Incremental chain verification (src/audit/verified-point.ts): where the last verification of the officer's
 -- panel ended, signed with the audit key, and when a full verification last passed.

@@ -1,0 +1,126 @@
+import type { Log } from '../../log.ts';
+import type { Queryable } from '../../sql/index.ts';
+import { checkpointBody, frontierRoot, signNote } from '../merkle/index.ts';
+import type { CheckpointConfig } from './checkpoint-config.ts';
+import type { CheckpointKey } from './checkpoint-key.ts';
+import type { CheckpointSink } from './checkpoint-sink.ts';
+import { frontierOf, type TreeHeadRow } from './tree-store.ts';
+
+export interface SignedCheckpoint {
+  size: number;
+  root: Uint8Array;
+  note: string;
+}
+
+interface HeadAndLatest extends TreeHeadRow {
+  signed_size: number | string | null;
+  signed_at: Date | string | null;
+}
+
+/**
+ * Whether the tree has grown enough, or long enough ago, since the latest checkpoint to sign another. Before the
+ * first checkpoint, `latest` is the empty tree as of when the checkpointer started.
+ */
+export function checkpointDue(
+  config: Pick<CheckpointConfig, 'everyRecords' | 'everySeconds'>,
+  size: number,
+  latest: { size: number; at: Date },
+  now: Date,
+): boolean {
+  if (size <= latest.size) return false;
+  return size - latest.size >= config.everyRecords || now.getTime() - latest.at.getTime() >= config.everySeconds * 1000;
+}
+
+/** The signed note of the tree `frontier` describes: origin, size, root, and the time it was signed. */
+export function signCheckpoint(key: CheckpointKey, origin: string, row: TreeHeadRow, now: Date): SignedCheckpoint {
+  const frontier = frontierOf(row);
+  const root = frontierRoot(frontier);
+  const body = checkpointBody({ origin, size: frontier.size, root, extensions: [`time ${now.toISOString().replace(/\.\d{3}Z$/, 'Z')}`] });
+  return { size: frontier.size, root, note: signNote(body, [key.signer]) };
+}
+
+export interface CheckpointerOptions {
+  db: Queryable;
+  key: CheckpointKey;
+  config: CheckpointConfig;
+  sink: CheckpointSink;
+  log: Log;
+  /** How often the head is looked at (1 s, or T when shorter). */
+  pollMs?: number;
+}
+
+/**
+ * Signs checkpoints of the committed tree every N records or T seconds, off the request path: each broker polls the
+ * head, and a size is signed by whichever broker inserts it first (the primary key on size); that broker appends the
+ * note to the sink. A tree of one size has one root, so two brokers racing sign the same statement anyway.
+ */
+export class Checkpointer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<SignedCheckpoint | null> | null = null;
+  private readonly startedAt = new Date();
+  /** Checkpoints this broker signed whose notes the sink has not taken yet (it was unreachable): tried again first. */
+  private readonly unsunk: SignedCheckpoint[] = [];
+  private readonly options: CheckpointerOptions;
+  constructor(options: CheckpointerOptions) {
+    this.options = options;
+  }
+
+  /** Signs the committed tree if a checkpoint is due (or `force`d and the tree grew): the new checkpoint, else null. */
+  signDue(force = false): Promise<SignedCheckpoint | null> {
+    this.running ??= this.sign(force).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  start(): void {
+    const pollMs = this.options.pollMs ?? Math.min(1000, this.options.config.everySeconds * 1000);
+    this.timer = setInterval(() => {
+      this.signDue().catch((error: unknown) => this.options.log({ level: 'error', msg: 'audit checkpoint not signed', error: String(error) }));
+    }, pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async sink(): Promise<void> {
+    const { sink, log } = this.options;
+    while (this.unsunk.length > 0) {
+      const checkpoint = this.unsunk[0]!;
+      await sink.append(checkpoint.size, checkpoint.note);
+      this.unsunk.shift();
+      log({ msg: 'audit checkpoint signed', size: checkpoint.size, sink: sink.where });
+    }
+  }
+
+  private async sign(force: boolean): Promise<SignedCheckpoint | null> {
+    const { db, key, config } = this.options;
+    await this.sink();
+    const row = (
+      await db.query<HeadAndLatest>(
+        `SELECT h.seq, h.tree_size, h.tree_frontier, c.size AS signed_size, c.signed_at
+           FROM audit_head h LEFT JOIN LATERAL (SELECT size, signed_at FROM audit_checkpoints_signed ORDER BY size DESC LIMIT 1) c ON true
+          WHERE h.id = 1`,
+      )
+    ).rows[0];
+    if (!row) return null;
+    const now = new Date();
+    const latest = row.signed_size === null ? { size: 0, at: this.startedAt } : { size: Number(row.signed_size), at: new Date(row.signed_at!) };
+    const size = Number(row.tree_size);
+    const due = force ? size > latest.size : checkpointDue(config, size, latest, now);
+    if (!due) return null;
+    const checkpoint = signCheckpoint(key, config.origin, row, now);
+    const inserted = await db.query(
+      'INSERT INTO audit_checkpoints_signed (size, root, note, signed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING',
+      [checkpoint.size, Buffer.from(checkpoint.root), checkpoint.note, now],
+    );
+    // Another broker signed this size first: it appends its note to the sink.
+    if (inserted.rowCount === 0) return null;
+    this.unsunk.push(checkpoint);
+    await this.sink();
+    return checkpoint;
+  }
+}

@@ -1,0 +1,26 @@
+import type { Log } from '../../log.ts';
+import type { Db } from '../../sql/index.ts';
+import { type CheckpointConfig, checkpointConfigFrom } from './checkpoint-config.ts';
+import { type CheckpointKey, loadCheckpointKey } from './checkpoint-key.ts';
+import { directorySink } from './checkpoint-sink.ts';
+import { Checkpointer } from './checkpointer.ts';
+import { ensureAuditTree } from './tree-store.ts';
+
+export interface CheckpointSetup {
+  config: CheckpointConfig;
+  key: CheckpointKey;
+}
+
+/** Read before the database is opened: a bad setting or a missing production key stops the start. */
+export async function loadCheckpointSetup(dataDir: string, env: NodeJS.ProcessEnv): Promise<CheckpointSetup> {
+  const config = checkpointConfigFrom(dataDir, env);
+  return { config, key: await loadCheckpointKey(dataDir, config.origin, env) };
+}
+
+/** Catches the tree up with a log older than it, then signs checkpoints in the background until stopped. */
+export async function startCheckpointing(db: Db, setup: CheckpointSetup, log: Log): Promise<Checkpointer> {
+  await ensureAuditTree(db);
+  const checkpointer = new Checkpointer({ db, key: setup.key, config: setup.config, sink: directorySink(setup.config.dir), log });
+  checkpointer.start();
+  return checkpointer;
+}

@@ -1,0 +1,60 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { noteVerifierFromKey, openNote, signNote } from '../../src/audit/merkle/index.ts';
+import { checkpointConfigFrom, checkpointDue, loadCheckpointKey } from '../../src/audit/provable/index.ts';
+
+const pem = () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+
+describe('checkpoint settings and key', () => {
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'keyhole-checkpoint-key-'));
+  });
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('is due every N records or T seconds after the latest checkpoint, never for a tree that did not grow', () => {
+    const config = { everyRecords: 100, everySeconds: 60 };
+    const at = new Date('2026-12-06T19:00:00Z');
+    const later = (seconds: number) => new Date(at.getTime() + seconds * 1000);
+    expect(checkpointDue(config, 150, { size: 50, at }, later(1))).toBe(true);
+    expect(checkpointDue(config, 149, { size: 50, at }, later(1))).toBe(false);
+    expect(checkpointDue(config, 51, { size: 50, at }, later(60))).toBe(true);
+    expect(checkpointDue(config, 50, { size: 50, at }, later(3600))).toBe(false);
+  });
+
+  it('reads its settings from the environment, refusing nonsense', () => {
+    expect(checkpointConfigFrom(dataDir, {})).toEqual({
+      origin: 'keyhole.local/audit',
+      everyRecords: 1000,
+      everySeconds: 60,
+      dir: join(dataDir, 'checkpoints'),
+    });
+    expect(() => checkpointConfigFrom(dataDir, { KEYHOLE_CHECKPOINT_EVERY_RECORDS: '0' })).toThrow(/positive whole number/);
+    expect(() => checkpointConfigFrom(dataDir, { KEYHOLE_CHECKPOINT_ORIGIN: 'two words' })).toThrow(/no space/);
+  });
+
+  it('makes a development key once in the data dir and signs notes its published verifier key checks', async () => {
+    const made = await loadCheckpointKey(dataDir, 'keyhole.local/audit', {});
+    const again = await loadCheckpointKey(dataDir, 'keyhole.local/audit', {});
+    expect(again.verifierKey).toBe(made.verifierKey);
+    expect(await readFile(join(dataDir, 'checkpoint-key.pem'), 'utf8')).toMatch(/BEGIN PRIVATE KEY/);
+    const note = signNote('keyhole.local/audit\n1\nAAAA\n', [made.signer]);
+    expect(openNote(note, [noteVerifierFromKey(made.verifierKey)]).verifiedBy).toEqual(['keyhole.local/audit']);
+  });
+
+  it('takes KEYHOLE_CHECKPOINT_PRIVATE_KEY, and refuses none under production, the token key, or a key that is not Ed25519', async () => {
+    const key = pem();
+    expect((await loadCheckpointKey(dataDir, 'o', { KEYHOLE_CHECKPOINT_PRIVATE_KEY: key, NODE_ENV: 'production' })).source).toBe(
+      'KEYHOLE_CHECKPOINT_PRIVATE_KEY',
+    );
+    await expect(loadCheckpointKey(dataDir, 'o', { NODE_ENV: 'production' })).rejects.toMatchObject({ code: 'AUDIT_CHECKPOINT_KEY_MISSING' });
+    await expect(loadCheckpointKey(dataDir, 'o', { KEYHOLE_CHECKPOINT_PRIVATE_KEY: key, KEYHOLE_TOKEN_PRIVATE_KEY: key })).rejects.toThrow(/is the token key/);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    await expect(loadCheckpointKey(dataDir, 'o', { KEYHOLE_CHECKPOINT_PRIVATE_KEY: rsa })).rejects.toThrow(/must be Ed25519/);
+  });
+});
