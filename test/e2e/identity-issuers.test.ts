@@ -27,7 +27,12 @@ describe('tokens from a trusted identity provider', () => {
   beforeAll(async () => {
     const port = await freePort();
     resource = `http://127.0.0.1:${port}`;
-    idp = await startTestIssuer({ resource, clients: ['support-bot', 'fraud-bot', 'kyc-bot', ENTRA_STYLE_CLIENT] });
+    idp = await startTestIssuer({
+      resource,
+      clients: ['support-bot', 'fraud-bot', 'kyc-bot', 'dpo', ENTRA_STYLE_CLIENT],
+      // A person the provider knows as "dpo" whose claims say officer: what a hostile or careless provider could send.
+      persons: { dpo: { kh_kind: 'officer' } },
+    });
     t = await createPostgresTestDatabase();
     await loadWorld(t.db);
     const issuers = {
@@ -250,6 +255,27 @@ describe('tokens from a trusted identity provider', () => {
     const answer = await oauth.protectedResourceRequest(access_token, 'POST', graphql, headers, body, options);
     expect(answer.status).toBe(200);
     expect(await answer.json()).toMatchObject({ data: { viewer: { agent: 'support-bot' } } });
+  });
+
+  it("takes a trusted issuer's token naming an officer as an agent's: it opens neither the officer API nor a view", async () => {
+    const token = await idp.clientCredentialsToken('dpo', { scope: PURPOSE_SCOPE });
+    expect(await refusal(token)).toMatchObject({ status: 401, code: 'UNKNOWN_AGENT' });
+    const officer = await fetch(new URL('/officer/graphql', resource), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ agents { id } }' }),
+    });
+    expect(officer.status).toBe(401);
+    expect(((await officer.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('UNKNOWN_AGENT');
+    // A token exchanged for a person named like the officer, claiming kh_kind officer, is an agent's acting for them.
+    const claimed = await idp.exchangeToken('support-bot', { subjectToken: await idp.personToken('dpo'), scope: PURPOSE_SCOPE });
+    const asOfficer = await fetch(new URL('/officer/graphql', resource), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${claimed}` },
+      body: JSON.stringify({ query: '{ agents { id } }' }),
+    });
+    expect(asOfficer.status).toBe(403);
+    expect(((await asOfficer.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('NOT_AN_OFFICER');
   });
 
   it('names the resource metadata in every 401, the officer API included', async () => {
