@@ -1,7 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Command } from 'commander';
 import { createLog } from '../log.ts';
-import { createKeyholeMcpServer, graphqlEndpoint, httpGraphql } from '../mcp/index.ts';
+import { BrokerConnectError, mcpEndpointUrl, openStdioBridge, type StdioBridge } from '../mcp/index.ts';
 import { CliError } from './context.ts';
 
 interface McpOptions {
@@ -20,7 +20,7 @@ export function registerMcpCommand(program: Command): void {
   program
     .command('mcp')
     .description(
-      "Serve MCP (Model Context Protocol) on stdio: tools describe_view and query, each one audited GraphQL request to the broker as the token's agent",
+      "Serve MCP (Model Context Protocol) on stdio: the tools the broker's /mcp generates for the token's agent, each call forwarded there and audited",
     )
     .option('--url <url>', "the running broker's base URL", 'http://localhost:4000')
     .option('--token <token>', 'the agent token (prefer --token-env: command lines are visible to other users)')
@@ -33,15 +33,23 @@ export function registerMcpCommand(program: Command): void {
     )
     .action(async (options: McpOptions) => {
       const token = agentToken(options, process.env);
-      let endpoint: string;
+      let endpoint: URL;
       try {
-        endpoint = graphqlEndpoint(options.url);
+        endpoint = mcpEndpointUrl(options.url);
       } catch {
         throw new CliError(`--url is not a URL: ${options.url}`, 2);
       }
       const log = createLog(process.stderr);
-      const server = createKeyholeMcpServer({ graphql: httpGraphql({ url: options.url, token }) });
-      await server.connect(new StdioServerTransport());
-      log({ msg: 'MCP server listening on stdio', broker: endpoint });
+      let bridge: StdioBridge;
+      try {
+        bridge = await openStdioBridge(endpoint, token);
+      } catch (error) {
+        if (error instanceof BrokerConnectError) throw new CliError(error.message, 1);
+        throw error;
+      }
+      // The host ends the server by closing stdin (then signals it): the broker's session ends with it.
+      process.stdin.once('end', () => void bridge.close());
+      await bridge.server.connect(new StdioServerTransport());
+      log({ msg: 'MCP server listening on stdio', broker: endpoint.toString() });
     });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Plugin } from 'graphql-yoga';
 import type { CompiledView, ViewSchemaCache } from '../graphql/view-schemas.ts';
@@ -21,6 +22,16 @@ export const MCP_METHODS: readonly string[] = ['POST', 'GET', 'DELETE'];
 
 /** How a tool call's audit record names its way in (`details.transport`). */
 export const MCP_HTTP_TRANSPORT = 'mcp-http';
+/** `details.transport` of a tool call that came through `keyhole mcp` (stdio), by the client's own account. */
+export const MCP_STDIO_TRANSPORT = 'mcp-stdio';
+/**
+ * The client name `keyhole mcp` (the stdio bridge) introduces itself with. A session opened under it has its calls
+ * recorded as `mcp-stdio`: a claim, which any client holding the agent's token could also make; who acts is still
+ * decided by the token alone.
+ */
+export const MCP_STDIO_CLIENT = 'keyhole-mcp-stdio';
+
+const transportOf = (server: McpServer): string => (server.server.getClientVersion()?.name === MCP_STDIO_CLIENT ? MCP_STDIO_TRANSPORT : MCP_HTTP_TRANSPORT);
 
 export interface McpEndpointOptions {
   /** The broker's own HTTP handler: every tool call is one GraphQL request through it, as the agent. */
@@ -55,7 +66,7 @@ function callerOf(request: Request, principal: AgentPrincipal): AuthInfo {
  * is not: that proof was for /mcp, verified and spent there moments ago, and the inner request is the broker's own,
  * so it carries the /mcp request's DPoP result in request state, which no header can set.
  */
-function brokerGraphql(fetch: McpEndpointOptions['fetch'], graphqlPath: string): GraphqlCall {
+function brokerGraphql(fetch: McpEndpointOptions['fetch'], graphqlPath: string, transport: () => string): GraphqlCall {
   return async (query, variables, caller) => {
     const mcpRequest = caller && mcpRequests.get(caller);
     if (!mcpRequest) throw new Error('this tool call came without the /mcp request it answers, so it has no one to act as');
@@ -69,7 +80,7 @@ function brokerGraphql(fetch: McpEndpointOptions['fetch'], graphqlPath: string):
       body: JSON.stringify({ query, variables }),
     });
     const state = requestState(request);
-    state.access.transport = MCP_HTTP_TRANSPORT;
+    state.access.transport = transport();
     state.dpopPassedToken = requestState(mcpRequest).dpopPassedToken;
     const response = await fetch(request);
     return { status: response.status, body: await response.json().catch(() => null) };
@@ -99,7 +110,7 @@ export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefus
 
   async function openSession(principal: AgentPrincipal, compiled: CompiledView, budget: DpBudgetNote | null): Promise<OpenSession> {
     const server = createKeyholeMcpServer({
-      graphql: brokerGraphql(options.fetch, options.graphqlPath),
+      graphql: brokerGraphql(options.fetch, options.graphqlPath, () => transportOf(server)),
       viewTools: viewTools(compiled.schema, compiled.view, budget),
     });
     const owner = ownerOf(principal);

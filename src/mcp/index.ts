@@ -1,3 +1,3 @@
 export { createKeyholeMcpServer, type GraphqlCall, type KeyholeMcpServerOptions } from './server.ts';
-export { BrokerUnreachableError, graphqlEndpoint, httpGraphql, type HttpGraphqlOptions } from './http-graphql.ts';
+export { BrokerConnectError, mcpEndpointUrl, openStdioBridge, type StdioBridge } from './stdio-bridge.ts';
 export { DATA_NOTICE, type GraphqlReply } from './tool-results.ts';
