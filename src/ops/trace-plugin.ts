@@ -1,9 +1,6 @@
-import { trace } from '@opentelemetry/api';
 import type { Plugin } from 'graphql-yoga';
 import { requestState } from '../request/state.ts';
-import { adoptRequestSpan, inSpan, noteOnRequest } from './trace-spans.ts';
-
-const tracer = trace.getTracer('keyhole');
+import { adoptRequestSpan, inSpan, requestSpan, spanUntilDone } from './trace-spans.ts';
 
 /**
  * GraphQL's phases as spans under the request's root span (src/ops/trace-spans.ts): parse, validate and execute,
@@ -16,26 +13,23 @@ export function useTracing(): Plugin {
     onRequest({ request }) {
       adoptRequestSpan(requestState(request));
     },
-    onParse() {
-      const span = tracer.startSpan('graphql.parse');
-      return () => span.end();
-    },
-    onValidate() {
-      const span = tracer.startSpan('graphql.validate');
-      return () => span.end();
-    },
+    onParse: () => spanUntilDone('graphql.parse'),
+    onValidate: () => spanUntilDone('graphql.validate'),
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn((args) => inSpan('graphql.execute', async () => executeFn(args)));
     },
     onResponse({ request, response }) {
       const state = requestState(request);
+      const root = requestSpan(state);
+      // An unsampled request has no root span: its attributes are not worth computing.
+      if (!root) return;
       const attributes: Record<string, string | number> = {
         'http.response.status_code': response.status,
         'keyhole.operation_kind': state.access.operationKind,
       };
       // A verified agent's id is a name from agents.yaml; a claimed one, or an officer's, is never recorded here.
       if (state.principal?.kind === 'agent') attributes['keyhole.agent'] = state.principal.id;
-      noteOnRequest(state, attributes);
+      root.setAttributes(attributes);
     },
   };
 }

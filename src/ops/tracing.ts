@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 /**
  * Traces are on when the standard OpenTelemetry variables ask for an exporter (OTEL_TRACES_EXPORTER other than
@@ -24,6 +24,8 @@ export interface TracingOptions {
   env: NodeJS.ProcessEnv;
   /** Where spans go instead of the exporter the OTEL_* variables name (tests: an in-memory exporter). */
   spanProcessors?: SpanProcessor[];
+  /** The sampler instead of the one OTEL_TRACES_SAMPLER names (tests: one that counts its decisions). */
+  sampler?: Sampler;
 }
 
 /**
@@ -31,12 +33,16 @@ export interface TracingOptions {
  * HTTP server and `pg` instrumentations, or returns undefined when tracing is off. The `pg` spans carry the
  * statement text, which is always parameterised here, and never the parameters' values.
  */
-export function startTracing({ env, spanProcessors }: TracingOptions): Tracing | undefined {
+export function startTracing({ env, spanProcessors, sampler }: TracingOptions): Tracing | undefined {
   if (!spanProcessors && !tracingRequested(env)) return undefined;
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME?.trim() || 'keyhole',
     instrumentations: [
-      new HttpInstrumentation(),
+      new HttpInstrumentation({
+        // An outgoing call (a JWKS or OIDC fetch) is traced only inside a sampled request: an unsampled request's
+        // context carries no span (src/ops/trace-spans.ts), and a call there must not start a trace of its own.
+        requireParentforOutgoingSpans: true,
+      }),
       new PgInstrumentation({
         // Explicitly off (also the default): on, every statement's parameters would be copied into its span.
         enhancedDatabaseReporting: false,
@@ -46,6 +52,7 @@ export function startTracing({ env, spanProcessors }: TracingOptions): Tracing |
       }),
     ],
     ...(spanProcessors ? { spanProcessors } : {}),
+    ...(sampler ? { sampler } : {}),
   });
   sdk.start();
   // The broker's modules, `pg` and `http` among them, were loaded before the SDK started: the instrumentations

@@ -1,7 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOnSampler,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type Sampler,
+  SamplingDecision,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/demo/index.ts';
 import { startTracing, type Tracing, tracingRequested } from '../../src/ops/tracing.ts';
@@ -14,8 +22,23 @@ const DP_COUNT = '{ transactions_aggregate(groupBy: [merchant_category], epsilon
 const spanId = (span: ReadableSpan) => span.spanContext().spanId;
 const startOf = (span: ReadableSpan) => span.startTime[0] * 1e9 + span.startTime[1];
 
+/** Drops every span it is asked about, counting them: each one a span something tried to start. */
+class CountingDropSampler implements Sampler {
+  asked = 0;
+  shouldSample() {
+    this.asked++;
+    return { decision: SamplingDecision.NOT_RECORD };
+  }
+  toString() {
+    return 'CountingDropSampler';
+  }
+}
+
 describe('OpenTelemetry traces of a request', () => {
   const exporter = new InMemorySpanExporter();
+  // The default sampler (parent-based, every root sampled), with a count of the spans started under an unsampled one.
+  const underUnsampled = new CountingDropSampler();
+  const sampler = new ParentBasedSampler({ root: new AlwaysOnSampler(), localParentNotSampled: underUnsampled });
   let tracing: Tracing | undefined;
   let t: TestDatabase;
   let kh: TestBroker;
@@ -23,11 +46,11 @@ describe('OpenTelemetry traces of a request', () => {
   let customer: { id: string; full_name: string; email: string; phone: string; national_id: string };
   let spans: ReadableSpan[];
 
-  async function post(token: string, requestId: string, query: string, variables: Record<string, unknown> = {}) {
+  async function post(token: string, requestId: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
     const { port } = server.address() as AddressInfo;
     return fetch(`http://127.0.0.1:${port}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': requestId },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': requestId, ...headers },
       body: JSON.stringify({ query, variables }),
     });
   }
@@ -48,7 +71,7 @@ describe('OpenTelemetry traces of a request', () => {
   }
 
   beforeAll(async () => {
-    tracing = startTracing({ env: {}, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    tracing = startTracing({ env: {}, spanProcessors: [new SimpleSpanProcessor(exporter)], sampler });
     t = await createPostgresTestDatabase();
     await seedDemo(t.db, { scale: 0.05 });
     kh = await startTestBroker(t.db);
@@ -109,6 +132,23 @@ describe('OpenTelemetry traces of a request', () => {
     expect(one('keyhole.audit.append')).toBeDefined();
     const { rows } = await t.db.query<{ seq: number }>('SELECT seq FROM audit_log WHERE request_id = $1', ['trace-dp-1']);
     expect(root.attributes['keyhole.audit_seq']).toBe(Number(rows[0]!.seq));
+  });
+
+  it('starts no span at all below a request the sampler left out, not even a non-recording one', async () => {
+    const token = await kh.token('support-bot');
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    underUnsampled.asked = 0;
+    const exportedBefore = exporter.getFinishedSpans().length;
+    // The caller's trace context says "not sampled": the parent-based sampler drops the HTTP span, and all below it.
+    const reply = await post(token, 'trace-unsampled-1', LOOKUP, { id: customer.id }, { traceparent: `00-${traceId}-00f067aa0ba902b7-00` });
+    expect(reply.status).toBe(200);
+    expect(JSON.stringify(await reply.json())).toContain(customer.id);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const { rows } = await t.db.query('SELECT seq FROM audit_log WHERE request_id = $1', ['trace-unsampled-1']);
+    expect(rows).toHaveLength(1);
+    // Nothing recorded: not in the caller's trace, nor in a trace of its own started by a stage that lost its parent.
+    expect(exporter.getFinishedSpans().slice(exportedBefore)).toEqual([]);
+    expect(underUnsampled.asked).toBe(0);
   });
 
   it('puts no personal value and no SQL parameter in any span attribute', async () => {
