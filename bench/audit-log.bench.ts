@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { type AuditDraft, appendAuditRecords, KnownPseudonyms, subjectPseudonym, verifyAuditChain } from '../src/audit/index.ts';
+import { type AuditDraft, appendAuditRecords, KnownPseudonyms, knownReach, subjectPseudonym, verifyAuditChain } from '../src/audit/index.ts';
 import type { Db } from '../src/sql/index.ts';
 import { createEmptyBenchDatabase } from './support/database.ts';
 import { median, ms } from './support/stats.ts';
@@ -51,19 +51,25 @@ function draft(n: number, subjects: number, people: number): AuditDraft {
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
-/** A log being written, with the probes' people as a broker's batcher remembers them: their keys are not read again. */
+/**
+ * A log being written, with the probes' people as a broker's batcher remembers them: their keys are not read again,
+ * and, where the log keeps officer summaries, their reach keys are not written again.
+ */
 interface Log {
   db: Db;
   known: KnownPseudonyms;
+  reach?: ReturnType<typeof knownReach>;
 }
 
 /** Time to commit `count` records, drafted beforehand so that only the writer is timed. */
 async function appendBatch(log: Log, first: number, count: number, subjects: number, people: number): Promise<number> {
   const drafts = Array.from({ length: count }, (_, i) => draft(first + i, subjects, people));
   const scope = people === PROBE_PEOPLE ? log.known.scope() : undefined;
+  const reach = people === PROBE_PEOPLE ? log.reach?.scope() : undefined;
   const started = performance.now();
-  await log.db.transaction((tx) => appendAuditRecords(tx, KEY, drafts, scope));
+  await log.db.transaction((tx) => appendAuditRecords(tx, KEY, drafts, scope, reach));
   scope?.commit();
+  reach?.commit();
   return performance.now() - started;
 }
 
@@ -91,7 +97,7 @@ export default async function auditLogBench(): Promise<string> {
     throw error;
   });
   const db = database.db;
-  const log: Log = { db, known: new KnownPseudonyms() };
+  const log: Log = { db, known: new KnownPseudonyms(), reach: knownReach() };
   const logs = [log, { db: unsummarised.db, known: new KnownPseudonyms() }];
   try {
     // The probes' people get their keys first (and the broker's memory of them), so the probes measure appending, not making keys.

@@ -1,6 +1,7 @@
 import { type Log, silentLog } from '../log.ts';
 import type { Db, Queryable } from '../sql/index.ts';
 import type { AuditDraft, AuditRecord } from './record.ts';
+import { knownReach } from './known-reach.ts';
 import { KnownPseudonyms } from './subject-keys.ts';
 import { appendAuditRecords } from './writer.ts';
 
@@ -69,6 +70,8 @@ export class AuditBatcher {
   private stopped = false;
   /** Subjects' recorded pseudonyms: agents keep returning to the same people, whose keys need not be read again. */
   private readonly pseudonyms = new KnownPseudonyms();
+  /** Reach keys committed: the same people, the same agent and day, need no summary write after the first. */
+  private readonly reach = knownReach();
 
   constructor(db: Db, key: Uint8Array, options: AuditBatcherOptions = {}) {
     this.db = db;
@@ -114,6 +117,7 @@ export class AuditBatcher {
 
   private async write(drafts: readonly AuditDraft[]): Promise<AuditRecord[]> {
     const known = this.pseudonyms.scope();
+    const reach = this.reach.scope();
     const started = performance.now();
     const observed = (committed: boolean) => this.observe?.({ size: drafts.length, seconds: (performance.now() - started) / 1000, committed });
     const records = await this.db
@@ -121,7 +125,7 @@ export class AuditBatcher {
         const settled = await this.settle(tx, drafts);
         // Callers are answered by position: a draft dropped or added would hand each later caller another's record.
         if (settled.length !== drafts.length) throw new Error(`settling ${drafts.length} audit drafts gave ${settled.length}: the batch is not recorded`);
-        return appendAuditRecords(tx, this.key, settled, known);
+        return appendAuditRecords(tx, this.key, settled, known, reach);
       })
       .catch((error: unknown) => {
         observed(false);
@@ -129,6 +133,7 @@ export class AuditBatcher {
       });
     observed(true);
     known.commit();
+    reach.commit();
     return records;
   }
 

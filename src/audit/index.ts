@@ -30,4 +30,5 @@ export {
   type RetentionRule,
   type RetentionRuleSets,
 } from './prune.ts';
+export { knownReach } from './known-reach.ts';
 export { AuditBatcher, type AuditBatcherOptions, keepDrafts, type SettleDrafts } from './batcher.ts';

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../sql/index.ts';
+import type { EpochMemoryScope as PseudonymScope } from './epoch-memory.ts';
 
 /**
  * Crypto-shredding of data subjects in the audit log. A subject is known to the broker by its reference,
@@ -94,76 +95,8 @@ export async function recordedPseudonymsFor(
   );
 }
 
-/**
- * Recorded pseudonyms one broker has written, kept while the key epoch they were read under stands. Keys only
- * change by erasure, which bumps `audit_head.key_epoch` under the head lock; a writer reads the epoch under that
- * same lock, so a pseudonym from before an erasure is never used after it. Bounded (oldest dropped first).
- */
-export class KnownPseudonyms {
-  private epoch: string | null = null;
-  private readonly byRef = new Map<string, string>();
-  private readonly max: number;
-
-  constructor(max = 65_536) {
-    this.max = max;
-  }
-
-  /** A view for one transaction: what it learns is kept only once `commit` says that transaction committed. */
-  scope(): PseudonymScope {
-    return new PseudonymScope(this);
-  }
-
-  /** The pseudonyms known under `epoch`: any other epoch than the one kept drops every pseudonym first. */
-  under(epoch: string): ReadonlyMap<string, string> {
-    if (epoch !== this.epoch) {
-      this.byRef.clear();
-      this.epoch = epoch;
-    }
-    return this.byRef;
-  }
-
-  /**
-   * Keeps pseudonyms a committed transaction read or made under `epoch`. A key made in a transaction that rolled
-   * back never existed, so nothing is kept before the commit; and once a later epoch has been seen, what an
-   * earlier one learned is dropped.
-   */
-  keep(epoch: string, learned: ReadonlyMap<string, string>): void {
-    if (epoch !== this.epoch) return;
-    for (const [ref, pseudonym] of learned) {
-      if (this.byRef.size >= this.max) this.byRef.delete(this.byRef.keys().next().value!);
-      this.byRef.set(ref, pseudonym);
-    }
-  }
-
-  get size(): number {
-    return this.byRef.size;
-  }
-}
-
-/** One transaction's use of a `KnownPseudonyms`. */
-export class PseudonymScope {
-  private readonly known: KnownPseudonyms;
-  private epoch: string | null = null;
-  private readonly learned = new Map<string, string>();
-
-  constructor(known: KnownPseudonyms) {
-    this.known = known;
-  }
-
-  under(epoch: string): ReadonlyMap<string, string> {
-    this.epoch = epoch;
-    return this.known.under(epoch);
-  }
-
-  learn(ref: string, pseudonym: string): void {
-    this.learned.set(ref, pseudonym);
-  }
-
-  /** Call once the transaction has committed. */
-  commit(): void {
-    if (this.epoch !== null) this.known.keep(this.epoch, this.learned);
-  }
-}
+/** Recorded pseudonyms one broker has written (the subject reference → pseudonym), per key epoch. */
+export { EpochMemory as KnownPseudonyms, type EpochMemoryScope as PseudonymScope } from './epoch-memory.ts';
 
 /** The current keys of these subjects; a subject without one (never seen, or erased) is absent. Read only. */
 export async function currentSubjectKeys(db: Queryable, refs: readonly string[]): Promise<Map<string, Uint8Array>> {

@@ -1,6 +1,8 @@
 import type { Queryable } from '../sql/index.ts';
 import { type AuditDraft, type AuditRecord, auditRecordHash, subjectsDigest } from './record.ts';
 import { type AuditRow, recordFieldsFromRow, storableText, storedRow } from './row.ts';
+import type { EpochMemoryScope } from './epoch-memory.ts';
+import { type ReachingRecord, reachRowsToWrite } from './known-reach.ts';
 import { type PseudonymScope, recordedPseudonymsFor } from './subject-keys.ts';
 import { appendLeaves, frontierToJson } from './merkle/index.ts';
 import { auditLeafHash } from './provable/leaf.ts';
@@ -13,8 +15,16 @@ import { catchUpTree, frontierOf, nodesInsert, nodesJson, TREE_HEAD_COLUMNS, typ
  * that waits for that commit never leaves before its record. Drafts name subjects by reference; records keep
  * them under their own keys (subject-keys.ts), made under the same lock; `known` spares reading the keys of
  * subjects this broker has recorded before (call its `commit` once the caller's transaction has committed).
+ * With `reach` (a scope of knownReach, committed likewise) the writer keeps audit_subject_reach itself, writing only
+ * the keys this broker has not committed yet; without it the subject lists' trigger probes the table per subject.
  */
-export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts: readonly AuditDraft[], known?: PseudonymScope): Promise<AuditRecord[]> {
+export async function appendAuditRecords(
+  tx: Queryable,
+  key: Uint8Array,
+  drafts: readonly AuditDraft[],
+  known?: PseudonymScope,
+  reach?: EpochMemoryScope,
+): Promise<AuditRecord[]> {
   const head = await tx.query<TreeHeadRow & { seq: number; hash: string; key_epoch: string }>(
     `SELECT hash, key_epoch::text, ${TREE_HEAD_COLUMNS} FROM audit_head WHERE id = 1 FOR UPDATE`,
   );
@@ -29,6 +39,7 @@ export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts:
   const records: AuditRecord[] = [];
   const rows: AuditRow[] = [];
   const subjectLists: Array<{ audit_seq: number; subjects: string[]; jurisdictions: Array<string | null> }> = [];
+  const reaching: ReachingRecord[] = [];
   for (const draft of drafts) {
     const { subjects: refs, ...fields } = draft;
     const subjects = new Map([...refs].map(([ref, jurisdiction]) => [pseudonyms.get(ref)!, jurisdiction == null ? null : storableText(String(jurisdiction))]));
@@ -49,7 +60,11 @@ export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts:
     records.push({ ...stored, hash });
     prevHash = hash;
     if (subjects.size > 0) subjectLists.push({ audit_seq: seq, subjects: [...subjects.keys()], jurisdictions: [...subjects.values()] });
+    reaching.push({ ...stored, subjects });
   }
+  const reachRows = reach ? reachRowsToWrite(reaching, reach.under(previous.key_epoch)) : new Map();
+  // The seqs whose reach this statement writes: the trigger skips their lists (it still covers any other writer's).
+  const reachWritten = reach && subjectLists.length > 0 ? `[${Number(previous.seq) + 1},${seq}]` : '';
   const tree = appendLeaves(frontier, records.map(auditLeafHash));
   // One statement for the records, their subjects, the tree's completed nodes and the new head: a round trip per
   // batch instead of four. Every data-modifying part of a WITH runs to completion, and the subjects' foreign keys
@@ -57,8 +72,12 @@ export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts:
   await tx.query(
     `WITH records AS (INSERT INTO audit_log SELECT * FROM jsonb_populate_recordset(NULL::audit_log, $1::jsonb)),
           subjects AS (INSERT INTO audit_subject_lists SELECT * FROM jsonb_populate_recordset(NULL::audit_subject_lists, $2::jsonb)),
-          nodes AS (${nodesInsert(5)})
-     UPDATE audit_head SET seq = $3, hash = $4, tree_size = $6, tree_frontier = $7::jsonb WHERE id = 1`,
+          nodes AS (${nodesInsert(5)}),
+          reach AS (INSERT INTO audit_subject_reach AS r SELECT * FROM jsonb_populate_recordset(NULL::audit_subject_reach, $8::jsonb)
+                    ON CONFLICT (subject, actor_kind, actor_id, actor_location, jurisdiction) DO UPDATE SET last_day = EXCLUDED.last_day
+                    WHERE r.last_day < EXCLUDED.last_day)
+     UPDATE audit_head SET seq = $3, hash = $4, tree_size = $6, tree_frontier = $7::jsonb
+      WHERE id = 1 AND set_config('keyhole.reach_written', $9, true) IS NOT NULL`,
     [
       JSON.stringify(rows),
       JSON.stringify(subjectLists),
@@ -67,8 +86,11 @@ export async function appendAuditRecords(tx: Queryable, key: Uint8Array, drafts:
       nodesJson(tree.completed),
       tree.frontier.size,
       JSON.stringify(frontierToJson(tree.frontier).hashes),
+      JSON.stringify([...reachRows.values()]),
+      reachWritten,
     ],
   );
+  for (const [reachKey, row] of reachRows) reach?.learn(reachKey, row.last_day);
   return records;
 }
 

@@ -37,6 +37,7 @@ import {
   customerDirectory,
   identifierKind,
   matchSubject,
+  type SubjectDirectory,
   type SubjectIdentifier,
   type SubjectReport,
 } from './subject-queries.ts';
@@ -193,11 +194,20 @@ function budgetNote(empty: boolean): string {
 
 export function createOfficerSchema(options: OfficerSchemaOptions) {
   const { catalog, registry } = options.config;
-  const classes = fieldClasses(catalog);
-  const specialFields = [...classes].filter(([, c]) => c.classes.includes('special')).map(([key]) => key);
-  const classOf = (table: string, field: string): FieldClass => classes.get(`${table}.${field}`) ?? { tags: [], classes: [] };
-  const directory = customerDirectory(catalog);
-  const whoHasSeenReads = directory ? [...LOG_AND_SUBJECTS, directory.table] : LOG_AND_SUBJECTS;
+  // Read again when a reload of schema/ replaced the catalog (its tables map is then another object).
+  let facts: { tables: Catalog['tables']; classes: Map<string, FieldClass>; specialFields: string[]; directory: SubjectDirectory | null } | undefined;
+  const catalogFacts = () => {
+    if (facts?.tables !== catalog.tables) {
+      const classes = fieldClasses(catalog);
+      const specialFields = [...classes].filter(([, c]) => c.classes.includes('special')).map(([key]) => key);
+      facts = { tables: catalog.tables, classes, specialFields, directory: customerDirectory(catalog) };
+    }
+    return facts;
+  };
+  const classOf = (table: string, field: string): FieldClass => catalogFacts().classes.get(`${table}.${field}`) ?? { tags: [], classes: [] };
+  // The tables a who-has-seen review reads, as its record names them: the customers table as the broker started.
+  const startDirectory = catalogFacts().directory;
+  const whoHasSeenReads = startDirectory ? [...LOG_AND_SUBJECTS, startDirectory.table] : LOG_AND_SUBJECTS;
 
   /** The customer one identifier names, matched in the customers table, and the answers that held them. */
   async function seenBy(args: WhoHasSeenArgs, db: Queryable): Promise<SubjectReport> {
@@ -208,6 +218,7 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
       throw refusal('INVALID_ARGUMENT', 'Give exactly one identifier: customerId, email, nationalId, or name with birthDate.');
     }
     if (kind === 'nameAndBirthDate' && !isDate(subject.birthDate)) throw refusal('INVALID_ARGUMENT', '"birthDate" must be a date (YYYY-MM-DD).');
+    const { directory } = catalogFacts();
     const match = directory && (await matchSubject(db, directory, kind, subject));
     if (!match) throw refusal('INVALID_ARGUMENT', `The catalog has no customer column for identifier "${kind}".`);
     if (match.matches > 1) return { outcome: 'AMBIGUOUS', matches: match.matches, subject: null, agents: [], accesses: [] };
@@ -390,7 +401,11 @@ export function createOfficerSchema(options: OfficerSchemaOptions) {
           crossBorderFlows(db, readFilter(args), args.byAgent),
         ),
         specialCategoryAccess: officerField('specialCategoryAccess', LOG, async (args: FilterArgs, { db }) =>
-          (await log.fieldAccessCounts(db, readFilter(args), specialFields)).map((r) => ({ ...r, agent: r.actorId, tags: classOf(r.table, r.field).tags })),
+          (await log.fieldAccessCounts(db, readFilter(args), catalogFacts().specialFields)).map((r) => ({
+            ...r,
+            agent: r.actorId,
+            tags: classOf(r.table, r.field).tags,
+          })),
         ),
         whoHasSeen: officerField('whoHasSeen', whoHasSeenReads, (args: WhoHasSeenArgs, { db }) => seenBy(args, db), recordedLookup),
         dataSubjectAccessReport: officerField(

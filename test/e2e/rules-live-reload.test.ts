@@ -9,6 +9,7 @@ import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { projectWith } from '../support/project.ts';
 import { readyz, readyzUntil } from '../support/readiness.ts';
+import { officerQuery } from './officer-fixtures.ts';
 
 /** Names debt_collection among the purposes notified to a jurisdiction's subjects. */
 const notifyDebtCollection = (text: string) =>
@@ -63,7 +64,8 @@ describe.each(ENGINES)('live reload of every rules file on $engine', ({ create }
     t = await create();
     await loadWorld(t.db);
     root = await projectWith();
-    for (const file of [...Object.keys(COLLECTIONS_BOT_ALLOWED), 'masking-rules/customers.yaml']) originals.set(file, await readFile(join(root, file), 'utf8'));
+    for (const file of [...Object.keys(COLLECTIONS_BOT_ALLOWED), 'masking-rules/customers.yaml', 'schema/catalog.yaml'])
+      originals.set(file, await readFile(join(root, file), 'utf8'));
     // Two brokers of one deployment watching the same project: one database, the same secrets.
     dataDir = await mkdtemp(join(tmpdir(), 'keyhole-live-reload-'));
     first = await startTestBroker(t.db, { root, dataDir });
@@ -116,6 +118,32 @@ describe.each(ENGINES)('live reload of every rules file on $engine', ({ create }
     const refused = await first.graphql(token, COLLECTIONS_QUERY);
     expect(refused.status).toBe(401);
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('UNKNOWN_AGENT');
+  });
+
+  it("reads fields' classes for officers from the catalog in force: a column tagged special after a reload reads as special", async () => {
+    const before = await readyz(first);
+    const answer = await first.graphql(await first.token('support-bot'), '{ customers(limit: 1) { segment } }');
+    expect(answer.body.errors).toBeUndefined();
+    const { rows } = await t.db.query<{ seq: string }>('SELECT seq::text FROM audit_log WHERE request_id = $1', [answer.requestId]);
+    const segment = async () => {
+      const reply = await officerQuery(
+        (request) => first.broker.fetch(request),
+        await first.token('dpo'),
+        'query($seq: BigInt!) { auditRecord(seq: $seq) { fields { field classes } } }',
+        {
+          seq: rows[0]!.seq,
+        },
+      );
+      return (reply.body.data!.auditRecord as { fields: Array<{ field: string; classes: string[] }> }).fields.find((f) => f.field === 'segment')!.classes;
+    };
+    expect(await segment()).toEqual(['public']);
+    await writeProject({
+      'schema/catalog.yaml': (text) => text.replace('segment: { type: text, tags: [public]', 'segment: { type: text, tags: [special.health]'),
+    });
+    await readyzUntil(first, (r) => r.rules.version !== before.rules.version && r.rules.pending.length === 0);
+    expect(await segment()).toEqual(['special']);
+    await writeProject({});
+    await readyzUntil(first, (r) => r.rules.version === before.rules.version);
   });
 
   it.each([

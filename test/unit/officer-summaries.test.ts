@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditDraft, appendAuditRecords, type FieldAccess, planPrune, pruneAuditLog } from '../../src/audit/index.ts';
+import { type AuditDraft, appendAuditRecords, type FieldAccess, knownReach, planPrune, pruneAuditLog } from '../../src/audit/index.ts';
 import { type AuditFilter, auditConditions } from '../../src/officer/filter.ts';
 import { findingCountsFromLog, withheldCountsFromLog } from '../../src/officer/compliance-queries.ts';
 import { acknowledgeFindings, findingGroupsFromLog, summarisedFindingGroups } from '../../src/officer/finding-groups.ts';
@@ -104,7 +104,14 @@ const PARTLY_SUMMARISED: Array<[string, AuditFilter]> = [
 
 describe.each(ENGINES)('officer panels from summaries ($engine)', ({ create }) => {
   let t: TestDatabase;
-  const append = (drafts: readonly AuditDraft[]) => t.db.transaction((tx) => appendAuditRecords(tx, key, drafts));
+  /** Two brokers, each remembering the reach keys it committed, and a writer remembering none (the trigger's path) take turns. */
+  const writers = [knownReach(), knownReach(), undefined];
+  let turn = 0;
+  const append = async (drafts: readonly AuditDraft[]) => {
+    const reach = writers[turn++ % writers.length]?.scope();
+    await t.db.transaction((tx) => appendAuditRecords(tx, key, drafts, undefined, reach));
+    reach?.commit();
+  };
   const summaryTotals = async () =>
     (
       await t.db.query<{ records: number; flows: number; reach: number }>(
@@ -189,7 +196,7 @@ describe.each(ENGINES)('officer panels from summaries ($engine)', ({ create }) =
   it('leaves the summaries untouched by a batch that rolls back', async () => {
     const before = await summaryTotals();
     const failing = t.db.transaction(async (tx) => {
-      await appendAuditRecords(tx, key, variedDrafts(12));
+      await appendAuditRecords(tx, key, variedDrafts(12), undefined, writers[0]!.scope());
       throw new Error('the batch fails after its records were written');
     });
     await expect(failing).rejects.toThrow('the batch fails');

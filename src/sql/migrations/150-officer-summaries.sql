@@ -6,6 +6,8 @@
 -- Everything here is derived from the log and rebuilt from it below: a changed version of this file starts over.
 -- Appenders (any broker) wait until it has, so that no batch slips between the rebuild and the new triggers.
 LOCK TABLE audit_head IN EXCLUSIVE MODE;
+-- Brokers' memories of reach keys (src/audit/known-reach.ts) hold only while the key epoch stands: the table is rebuilt.
+UPDATE audit_head SET key_epoch = key_epoch + 1;
 DROP TABLE IF EXISTS audit_summary, audit_flow_summary, audit_subject_reach, audit_actor_reach, audit_field_summary, audit_finding_summary, audit_finding_records, audit_withheld_summary;
 
 -- Per hour and record key: what agentSummaries, accessCount, accessesByDay and decisionBreakdown add up.
@@ -43,9 +45,11 @@ CREATE TABLE audit_flow_summary (
 -- did: distinct subjects since a day are counted from it without reading the subject lists, per actor
 -- (agentSummaries) and per agent, location and jurisdiction (flows). Not pruned: readers use it only from the latest
 -- prune's cut-off on. '' stands for an absent value, so that a batch finds the subjects already counted today by
--- plain equality on the key, reading the index only, and writes (and locks) nothing for them. Every batch probes
--- the key once per subject it names, the cost of this table on the audit write path: the key starts with the
--- subject and compares bytes (COLLATE "C"), so that a probe descends on one random, cheaply compared column.
+-- plain equality on the key, reading the index only, and writes (and locks) nothing for them. The audit writer of a
+-- broker keeps the keys it has committed in memory (src/audit/known-reach.ts) and writes, in its own statement,
+-- only the others, naming the seqs it covered in `keyhole.reach_written`; the subject lists' trigger covers every
+-- other list (SQL-only writers), probing the key once per subject: the key starts with the subject and compares
+-- bytes (COLLATE "C"), so that a probe descends on one random, cheaply compared column.
 CREATE TABLE audit_subject_reach (
   subject         text COLLATE "C" NOT NULL,
   actor_kind      text COLLATE "C" NOT NULL,
@@ -199,12 +203,14 @@ CREATE OR REPLACE FUNCTION audit_summary_sql(records text, sign integer) RETURNS
      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10$q$, records)] END
 $f$;
 
--- Flows join the lists to their records: prune deletes the lists before the records (src/audit/prune.ts).
+-- Flows join the lists to their records: prune deletes the lists before the records (src/audit/prune.ts). Each list
+-- looks its record up by seq (OFFSET 0 keeps the lookup a nested loop): a trigger plans once per session, when
+-- the log may still be small, and a hash join planned then would read the whole log on every later batch.
 CREATE OR REPLACE FUNCTION audit_flows_sql(lists text, sign integer) RETURNS text[] LANGUAGE sql IMMUTABLE AS $f$
   SELECT ARRAY[format($q$
     INSERT INTO audit_flow_summary AS s (hour, actor_kind, actor_id, purpose, actor_location, decision, jurisdiction, records)
     SELECT date_trunc('hour', a.recorded_at, 'UTC'), a.actor_kind, a.actor_id, a.purpose, a.actor_location, a.decision, j.jurisdiction, %2$s * count(*)
-      FROM %1$I AS l JOIN audit_log a ON a.seq = l.audit_seq
+      FROM %1$I AS l CROSS JOIN LATERAL (SELECT * FROM audit_log WHERE seq = l.audit_seq OFFSET 0) AS a
      CROSS JOIN LATERAL (SELECT DISTINCT x AS jurisdiction FROM unnest(l.jurisdictions) AS x) AS j
      GROUP BY 1, 2, 3, 4, 5, 6, 7
     ON CONFLICT (hour, actor_kind, actor_id, purpose, actor_location, decision, jurisdiction) DO UPDATE SET records = s.records + EXCLUDED.records$q$,
@@ -214,8 +220,9 @@ CREATE OR REPLACE FUNCTION audit_flows_sql(lists text, sign integer) RETURNS tex
     SELECT x.* FROM (
       SELECT s.subject, a.actor_kind, coalesce(a.actor_id, ''), coalesce(a.actor_location, ''), coalesce(s.jurisdiction, ''),
              max((a.recorded_at AT TIME ZONE 'UTC')::date)
-        FROM %1$I AS l JOIN audit_log a ON a.seq = l.audit_seq
+        FROM %1$I AS l CROSS JOIN LATERAL (SELECT * FROM audit_log WHERE seq = l.audit_seq OFFSET 0) AS a
        CROSS JOIN LATERAL unnest(l.subjects, l.jurisdictions) AS s (subject, jurisdiction)
+       WHERE NOT coalesce(l.audit_seq <@ nullif(current_setting('keyhole.reach_written', true), '')::int8range, false)
        GROUP BY 1, 2, 3, 4, 5) AS x (subject, actor_kind, actor_id, actor_location, jurisdiction, last_day)
      WHERE NOT EXISTS (SELECT 1 FROM audit_subject_reach o
                         WHERE o.subject = x.subject AND o.actor_kind = x.actor_kind AND o.actor_id = x.actor_id
