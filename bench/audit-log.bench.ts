@@ -6,10 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { type AuditDraft, appendAuditRecords, KnownPseudonyms, knownReach, subjectPseudonym, verifyAuditChain } from '../src/audit/index.ts';
+import { appendAuditRecords, KnownPseudonyms, knownReach, subjectPseudonym, verifyAuditChain } from '../src/audit/index.ts';
 import type { Db } from '../src/sql/index.ts';
 import { createEmptyBenchDatabase } from './support/database.ts';
 import { median, ms } from './support/stats.ts';
+import { probeDraft } from './support/audit-drafts.ts';
 
 const RECORDS = Number(process.env.BENCH_AUDIT_RECORDS ?? 1_000_000);
 const FILL_BATCH = 2_000;
@@ -21,33 +22,6 @@ const PROBES = 30;
 const PROBE_PEOPLE = 10_000;
 const KEY = randomBytes(32);
 const SUBJECT_KEY = randomBytes(32);
-
-function draft(n: number, subjects: number, people: number): AuditDraft {
-  return {
-    recordedAt: new Date(),
-    requestId: `bench-${n}`,
-    actorKind: 'agent',
-    actorId: 'support-bot',
-    purpose: 'customer_service',
-    actorLocation: 'SG',
-    operationKind: 'query',
-    operationName: null,
-    operationHash: 'a'.repeat(64),
-    decision: 'allowed',
-    code: null,
-    reason: null,
-    tables: ['customers'],
-    fields: [
-      { table: 'customers', field: 'email', mask: 'mask_email', rule: 'masking-rules/customers.yaml:12' },
-      { table: 'customers', field: 'full_name', mask: 'initials', rule: 'masking-rules/customers.yaml:20' },
-    ],
-    rowCount: subjects,
-    subjects: new Map(Array.from({ length: subjects }, (_, i) => [subjectPseudonym(SUBJECT_KEY, 'customer', (n * subjects + i) % people), 'SG'])),
-    privacyCost: null,
-    findings: [],
-    details: {},
-  };
-}
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
@@ -63,7 +37,12 @@ interface Log {
 
 /** Time to commit `count` records, drafted beforehand so that only the writer is timed. */
 async function appendBatch(log: Log, first: number, count: number, subjects: number, people: number): Promise<number> {
-  const drafts = Array.from({ length: count }, (_, i) => draft(first + i, subjects, people));
+  const drafts = Array.from({ length: count }, (_, i) =>
+    probeDraft(
+      first + i,
+      new Map(Array.from({ length: subjects }, (_, k) => [subjectPseudonym(SUBJECT_KEY, 'customer', ((first + i) * subjects + k) % people), 'SG'])),
+    ),
+  );
   const scope = people === PROBE_PEOPLE ? log.known.scope() : undefined;
   const reach = people === PROBE_PEOPLE ? log.reach?.scope() : undefined;
   const started = performance.now();

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AuditDraft, appendAuditRecords, KnownPseudonyms, recordFromRow, type AuditRow } from '../src/audit/index.ts';
+import { appendAuditRecords, KnownPseudonyms, recordFromRow, type AuditRow } from '../src/audit/index.ts';
 import { appendLeaves, consistencyProof, EMPTY_FRONTIER, type Frontier, inclusionProof, rootAt, verifyInclusion } from '../src/audit/merkle/index.ts';
 import { auditLeafHash, Checkpointer, directorySink, loadCheckpointSetup, nodeReader } from '../src/audit/provable/index.ts';
 import { nodesInsert, nodesJson } from '../src/audit/provable/tree-store.ts';
@@ -17,6 +17,7 @@ import { silentLog } from '../src/log.ts';
 import type { Db } from '../src/sql/index.ts';
 import { createEmptyBenchDatabase } from './support/database.ts';
 import { median, ms } from './support/stats.ts';
+import { probeDraft } from './support/audit-drafts.ts';
 
 const PROBE_BATCH = 8;
 const PROBE_SUBJECTS = 5;
@@ -25,37 +26,15 @@ const TREE_LEAVES = Number(process.env.BENCH_PROVABLE_LEAVES ?? 1_000_000);
 const PROOFS = 200;
 const KEY = randomBytes(32);
 
-function draft(n: number): AuditDraft {
-  return {
-    recordedAt: new Date(),
-    requestId: `bench-${n}`,
-    actorKind: 'agent',
-    actorId: 'support-bot',
-    purpose: 'customer_service',
-    actorLocation: 'SG',
-    operationKind: 'query',
-    operationName: null,
-    operationHash: 'a'.repeat(64),
-    decision: 'allowed',
-    code: null,
-    reason: null,
-    tables: ['customers'],
-    fields: [{ table: 'customers', field: 'email', mask: 'mask_email', rule: 'masking-rules/customers.yaml:12' }],
-    rowCount: PROBE_SUBJECTS,
-    subjects: new Map(Array.from({ length: PROBE_SUBJECTS }, (_, i) => [`customer:${(n * PROBE_SUBJECTS + i) % 500}`, 'SG'])),
-    privacyCost: null,
-    findings: [],
-    details: {},
-  };
-}
-
 interface Log {
   db: Db;
   known: KnownPseudonyms;
 }
 
 async function commit(log: Log, first: number): Promise<number> {
-  const drafts = Array.from({ length: PROBE_BATCH }, (_, i) => draft(first + i));
+  const drafts = Array.from({ length: PROBE_BATCH }, (_, i) =>
+    probeDraft(first + i, new Map(Array.from({ length: PROBE_SUBJECTS }, (_, k) => [`customer:${((first + i) * PROBE_SUBJECTS + k) % 500}`, 'SG']))),
+  );
   const scope = log.known.scope();
   const started = performance.now();
   await log.db.transaction((tx) => appendAuditRecords(tx, KEY, drafts, scope));

@@ -9,15 +9,10 @@ import { Drain } from '../../src/http/drain.ts';
 import { DEFAULT_HTTP_LIMITS } from '../../src/http/limits.ts';
 import { type BrokerServer, createBrokerServer } from '../../src/http/server.ts';
 import { revokeAgent, restoreAgent } from '../../src/identity/index.ts';
-import { DATA_NOTICE } from '../../src/mcp/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { createPostgresTestDatabase } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
-
-interface ToolResult {
-  isError?: boolean;
-  content: Array<{ type: string; text?: string }>;
-}
+import { auditedToolCall, auditRecordCount, toolAnswer, type ToolResult } from '../support/mcp.ts';
 
 interface AuditRow {
   request_id: string;
@@ -71,20 +66,10 @@ describe('MCP over streamable HTTP at /mcp', () => {
         'SELECT request_id, actor_id, decision, code, tables, fields, row_count, details, privacy_cost FROM audit_log ORDER BY seq DESC LIMIT 1',
       )
     ).rows[0]!;
-  const auditCount = async () => (await world.t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')).rows[0]!.n;
+  const auditCount = () => auditRecordCount(world.t.db);
 
-  async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {
-    const before = await auditCount();
-    const result = (await client.callTool({ name, arguments: args })) as ToolResult;
-    expect(await auditCount(), `${name} writes exactly one audit record`).toBe(before + 1);
-    return result;
-  }
-
-  const answer = (result: ToolResult) => {
-    expect(result.isError, result.content[0]?.text).toBeFalsy();
-    expect(result.content[0]!.text).toBe(DATA_NOTICE);
-    return JSON.parse(result.content[1]!.text!) as { data: Record<string, any>; extensions?: Record<string, unknown> };
-  };
+  const call = (client: Client, name: string, args?: Record<string, unknown>) => auditedToolCall(world.t.db, client, name, args);
+  const answer = toolAnswer;
 
   const rawPost = (headers: Record<string, string>, body: unknown = INITIALIZE) =>
     fetch(new URL('/mcp', base), {

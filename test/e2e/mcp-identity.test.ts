@@ -8,6 +8,7 @@ import { createPgliteTestDatabase } from '../support/databases.ts';
 import { type DpopClient, dpopClient } from '../support/dpop.ts';
 import { projectWith } from '../support/project.ts';
 import { useWorld } from '../support/world.ts';
+import type { ToolResult } from '../support/mcp.ts';
 
 // Identity on every door: DPoP-bound and delegated tokens on /mcp, where each tool call is a GraphQL request the
 // broker makes on the agent's behalf. The MCP endpoint serves loopback hosts only, so the tests address localhost.
@@ -19,11 +20,6 @@ const INITIALIZE = {
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
 };
-
-interface ToolResult {
-  isError?: boolean;
-  content: Array<{ type: string; text?: string }>;
-}
 
 interface AuditRow {
   actor_id: string | null;

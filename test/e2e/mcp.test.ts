@@ -17,11 +17,7 @@ import { createPostgresTestDatabase, ENGINES, type TestDatabase } from '../suppo
 import { dpopClient } from '../support/dpop.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { useWorld } from '../support/world.ts';
-
-interface ToolResult {
-  isError?: boolean;
-  content: Array<{ type: string; text?: string }>;
-}
+import { auditedToolCall, auditRecordCount, toolAnswer, type ToolResult } from '../support/mcp.ts';
 
 const texts = (result: unknown) => (result as ToolResult).content.map((block) => block.text ?? '');
 
@@ -29,8 +25,6 @@ describe.each(ENGINES)('the MCP server (createKeyholeMcpServer) on $engine', ({ 
   let t: TestDatabase;
   let kh: TestBroker;
   const clients: Client[] = [];
-
-  const auditCount = async () => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')).rows[0]!.n;
 
   /** An MCP client talking in memory to a Keyhole MCP server that reaches the broker through `graphql`. */
   async function mcpClient(graphql: GraphqlCall): Promise<Client> {
@@ -48,13 +42,7 @@ describe.each(ENGINES)('the MCP server (createKeyholeMcpServer) on $engine', ({ 
     return mcpClient((query, variables) => kh.graphql(token, query, variables));
   }
 
-  /** Calls a tool and checks that the call wrote exactly one audit record. */
-  async function callAudited(client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {
-    const before = await auditCount();
-    const result = (await client.callTool({ name, arguments: args })) as ToolResult;
-    expect(await auditCount(), `${name} must write exactly one audit record`).toBe(before + 1);
-    return result;
-  }
+  const callAudited = (client: Client, name: string, args?: Record<string, unknown>) => auditedToolCall(t.db, client, name, args);
 
   beforeAll(async () => {
     t = await create();
@@ -170,7 +158,7 @@ describe("`keyhole mcp` over stdio: a bridge to the broker's /mcp", () => {
     await new Promise((resolve) => http.close(resolve));
   });
 
-  const auditCount = async () => (await world.t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')).rows[0]!.n;
+  const auditCount = () => auditRecordCount(world.t.db);
   const lastAudit = async () =>
     (
       await world.t.db.query<{ actor_id: string | null; decision: string; code: string | null; details: Record<string, unknown> }>(
@@ -207,18 +195,8 @@ describe("`keyhole mcp` over stdio: a bridge to the broker's /mcp", () => {
     return { code: failure!.code, stderr: failure!.stderr };
   }
 
-  async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {
-    const before = await auditCount();
-    const result = (await client.callTool({ name, arguments: args })) as ToolResult;
-    expect(await auditCount(), `${name} writes exactly one audit record`).toBe(before + 1);
-    return result;
-  }
-
-  const answer = (result: ToolResult) => {
-    expect(result.isError, result.content[0]?.text).toBeFalsy();
-    expect(result.content[0]!.text).toBe(DATA_NOTICE);
-    return JSON.parse(result.content[1]!.text!) as { data: Record<string, any> };
-  };
+  const call = (client: Client, name: string, args?: Record<string, unknown>) => auditedToolCall(world.t.db, client, name, args);
+  const answer = toolAnswer;
 
   it('serves each agent exactly the tools /mcp generates for it: the lists differ, no hidden field in any schema', async () => {
     const support = await stdioClient('support-bot');
