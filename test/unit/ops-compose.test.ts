@@ -76,6 +76,10 @@ describe('docker-compose.yml: two brokers behind a load balancer, with Prometheu
   it('balances over both brokers, and Prometheus scrapes both metrics ports', () => {
     const nginx = read('deploy/nginx.conf');
     for (const broker of BROKERS) expect(nginx).toMatch(new RegExp(`server ${broker}:4000\\b`));
+    // An MCP session lives in the broker that opened it: /mcp goes to an upstream that keeps a client on one broker.
+    const mcpUpstream = /location = \/mcp \{[^}]*proxy_pass http:\/\/([\w-]+);/.exec(nginx)?.[1];
+    expect(mcpUpstream).toBeDefined();
+    expect(nginx).toMatch(new RegExp(`upstream ${mcpUpstream} \\{\\s*(#[^\\n]*\\n\\s*)*ip_hash;`));
     const prometheus = parse(read('deploy/prometheus.yml')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
     const targets = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((config) => config.targets));
     expect(targets.sort()).toEqual(BROKERS.map((broker) => `${broker}:9464`));
