@@ -122,6 +122,36 @@ describe('tokens from a trusted identity provider', () => {
     expect(await refusal(forged)).toMatchObject({ status: 401, code: 'TOKEN_INVALID', message: expect.stringContaining('a key this issuer does not publish') });
   });
 
+  it('fetches the keys at most once per cooldown under a flood of tokens with made-up key ids, refusing each', async () => {
+    // A second broker on the same database whose issuer entry keeps jose's default-like cooldown (the first has 0).
+    const cooled = await startTestBroker(t.db, {
+      env: {
+        KEYHOLE_RESOURCE: resource,
+        KEYHOLE_ISSUERS: JSON.stringify({ issuers: [{ issuer: idp.issuer, algorithms: ['ES256'], keyRefreshCooldown: 60 }] }),
+      },
+    });
+    try {
+      expect((await cooled.graphql(await ccToken(), QUERY)).status).toBe(200);
+      const fetchesBefore = idp.requestsTo('/jwks');
+      const key = (await generateKeyPair('ES256')).privateKey;
+      const flood = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          new SignJWT({ client_id: 'support-bot', scope: PURPOSE_SCOPE })
+            .setProtectedHeader({ alg: 'ES256', kid: `made-up-${i}` })
+            .setIssuer(idp.issuer)
+            .setAudience(resource)
+            .setIssuedAt()
+            .setExpirationTime('5m')
+            .sign(key),
+        ),
+      );
+      for (const token of flood) expect((await cooled.graphql(token, QUERY)).status).toBe(401);
+      expect(idp.requestsTo('/jwks') - fetchesBefore).toBeLessThanOrEqual(1);
+    } finally {
+      await cooled.close();
+    }
+  });
+
   it('goes on with the keys fetched last while the provider is down, refuses an unknown key as unavailable, and recovers', async () => {
     const cachedKey = await ccToken();
     await idp.rotateKeys({ keepOld: true });

@@ -68,6 +68,8 @@ export interface TestIssuer {
   configureClient(clientId: string, settings: Partial<ClientSettings>): void;
   rotateKeys(options?: { keepOld?: boolean }): Promise<void>;
   signingKid(alg: SigningAlg): string;
+  /** How many requests the provider has answered on `pathname` (e.g. '/jwks'), since it was first started. */
+  requestsTo(pathname: string): number;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -105,6 +107,7 @@ export async function startTestIssuer(options: TestIssuerOptions): Promise<TestI
   // Newest first: the provider signs with the first key of an alg and publishes them all.
   let keys = await makeKeySet();
   let server: Server | undefined;
+  const answered = new Map<string, number>();
   // What an exchanged token says beyond a client-credentials one, found by the customizer that writes the JWT.
   const delegations = new WeakMap<object, { person: string; claims: Record<string, unknown> }>();
 
@@ -196,6 +199,8 @@ export async function startTestIssuer(options: TestIssuerOptions): Promise<TestI
     const serve = makeProvider().callback();
     // No keep-alive: a client must not reuse a socket across stop()/start(), or its next request fails on a closed one.
     const listening = createServer((request, response) => {
+      const pathname = new URL(request.url ?? '/', issuer).pathname;
+      answered.set(pathname, (answered.get(pathname) ?? 0) + 1);
       response.setHeader('connection', 'close');
       return serve(request, response);
     });
@@ -265,6 +270,7 @@ export async function startTestIssuer(options: TestIssuerOptions): Promise<TestI
       }
     },
     signingKid: (alg) => currentKey(alg).publicJwk.kid!,
+    requestsTo: (pathname) => answered.get(pathname) ?? 0,
     stop,
     start,
   };
