@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KeyholeCli, keyholeCli } from '../support/cli.ts';
+import { cliOutcome, type KeyholeCli, keyholeCli } from '../support/cli.ts';
 import { startEmbedded, stopEmbedded } from '../support/embedded-broker.ts';
 import { freePort } from '../support/ports.ts';
 import { projectWith } from '../support/project.ts';
@@ -17,15 +17,7 @@ function embeddedCli(dataDir: string, root: string, extra: NodeJS.ProcessEnv = {
   return keyholeCli(env);
 }
 
-/** A command's exit code and output, whether it failed or not. */
-async function outcome(run: Promise<{ stdout: string; stderr: string }>) {
-  try {
-    return { code: 0, ...(await run) };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const outcome = cliOutcome;
 
 const kidIn = async (dataDir: string) => (JSON.parse(await readFile(join(dataDir, 'token-keys.json'), 'utf8')) as { kid: string }).kid;
 

@@ -12,7 +12,7 @@ import { revokeAgent, restoreAgent } from '../../src/identity/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { createPostgresTestDatabase } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
-import { auditedToolCall, auditRecordCount, toolAnswer, type ToolResult } from '../support/mcp.ts';
+import { auditedToolCall, auditRecordCount, epsilonSpent, toolAnswer, type ToolResult } from '../support/mcp.ts';
 
 interface AuditRow {
   request_id: string;
@@ -129,11 +129,7 @@ describe('MCP over streamable HTTP at /mcp', () => {
 
   it('answers a DP aggregate tool, charging the ledger', async () => {
     const client = await clientFor('analytics-bot');
-    const spent = async () =>
-      Number(
-        (await world.t.db.query<{ e: string }>("SELECT coalesce(sum(pure_epsilon), 0)::text AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'")).rows[0]!
-          .e,
-      );
+    const spent = () => epsilonSpent(world.t.db, 'analytics-bot');
     const before = await spent();
     const result = answer(
       await call(client, 'aggregate_transactions', { epsilon: 0.25, groupBy: ['merchant_category'], measures: [{ op: 'avg', field: 'amount' }] }),

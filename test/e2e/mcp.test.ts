@@ -17,7 +17,7 @@ import { createPostgresTestDatabase, ENGINES, type TestDatabase } from '../suppo
 import { dpopClient } from '../support/dpop.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { useWorld } from '../support/world.ts';
-import { auditedToolCall, auditRecordCount, toolAnswer, type ToolResult } from '../support/mcp.ts';
+import { auditedToolCall, auditRecordCount, epsilonSpent, toolAnswer, type ToolResult } from '../support/mcp.ts';
 
 const texts = (result: unknown) => (result as ToolResult).content.map((block) => block.text ?? '');
 
@@ -228,11 +228,7 @@ describe("`keyhole mcp` over stdio: a bridge to the broker's /mcp", () => {
 
   it('answers a DP aggregate tool, charging the ledger', async () => {
     const { client } = await stdioClient('analytics-bot');
-    const spent = async () =>
-      Number(
-        (await world.t.db.query<{ e: string }>("SELECT coalesce(sum(pure_epsilon), 0)::text AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'")).rows[0]!
-          .e,
-      );
+    const spent = () => epsilonSpent(world.t.db, 'analytics-bot');
     const before = await spent();
     const result = answer(
       await call(client, 'aggregate_transactions', { epsilon: 0.25, groupBy: ['merchant_category'], measures: [{ op: 'avg', field: 'amount' }] }),

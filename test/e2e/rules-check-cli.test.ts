@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keyholeCli } from '../support/cli.ts';
+import { cliOutcome, keyholeCli } from '../support/cli.ts';
 import { projectWith } from '../support/project.ts';
 import { COLLECTIONS_BOT } from '../support/collections-bot.ts';
 
@@ -14,13 +14,7 @@ async function rulesCheck(edits: Record<string, (text: string) => string>, ...fl
   const root = await projectWith(edits);
   roots.push(root);
   const env: NodeJS.ProcessEnv = { ...process.env, KEYHOLE_ROOT: root };
-  try {
-    const { stdout, stderr } = await keyholeCli(env)('rules', 'check', ...flags);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+  return cliOutcome(keyholeCli(env)('rules', 'check', ...flags));
 }
 
 describe('keyhole rules check', () => {

@@ -1,9 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRulesVersions } from '../../src/audit/rules-versions.ts';
-import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { type BrokerPair, startBrokerPair, type TestBroker } from '../support/broker.ts';
 import { COLLECTIONS_BOT } from '../support/collections-bot.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
@@ -43,7 +42,7 @@ const keepLastThree = (text: string) => text.replace('params: { keepLast: 4 }', 
 describe.each(ENGINES)('live reload of every rules file on $engine', ({ create }) => {
   let t: TestDatabase;
   let root: string;
-  let dataDir: string;
+  let pair: BrokerPair;
   let first: TestBroker;
   let second: TestBroker;
   const originals = new Map<string, string>();
@@ -66,17 +65,12 @@ describe.each(ENGINES)('live reload of every rules file on $engine', ({ create }
     root = await projectWith();
     for (const file of [...Object.keys(COLLECTIONS_BOT_ALLOWED), 'masking-rules/customers.yaml', 'schema/catalog.yaml'])
       originals.set(file, await readFile(join(root, file), 'utf8'));
-    // Two brokers of one deployment watching the same project: one database, the same secrets.
-    dataDir = await mkdtemp(join(tmpdir(), 'keyhole-live-reload-'));
-    first = await startTestBroker(t.db, { root, dataDir });
-    second = await startTestBroker(t.db, { root, dataDir });
+    ({ first, second } = pair = await startBrokerPair(t.db, root));
   });
   afterAll(async () => {
-    await first?.close();
-    await second?.close();
+    await pair?.close();
     await t?.drop();
     await rm(root, { recursive: true, force: true });
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('serves a new agent, role, purpose and policy without a restart, under a new audited rules version on both brokers', async () => {

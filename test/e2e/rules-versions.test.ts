@@ -1,11 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRulesVersions, readRulesVersion, recordRulesVersion } from '../../src/audit/rules-versions.ts';
 import { verifyAuditChain } from '../../src/audit/index.ts';
 import { diffRules, readRulesSnapshot, snapshotOf } from '../../src/config/rules-versions.ts';
-import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { type BrokerPair, startBrokerPair, type TestBroker } from '../support/broker.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { projectWith } from '../support/project.ts';
@@ -22,7 +21,7 @@ describe('rules diffs', () => {
 describe.each(ENGINES)('rules versions on $engine', ({ create }) => {
   let t: TestDatabase;
   let root: string;
-  let dataDir: string;
+  let pair: BrokerPair;
   let first: TestBroker;
   let second: TestBroker;
   let file: string;
@@ -40,17 +39,12 @@ describe.each(ENGINES)('rules versions on $engine', ({ create }) => {
     root = await projectWith();
     file = join(root, 'masking-rules', 'customers.yaml');
     original = await readFile(file, 'utf8');
-    // Two brokers of one deployment: one database, the same secrets (one audit chain key).
-    dataDir = await mkdtemp(join(tmpdir(), 'keyhole-rules-versions-'));
-    first = await startTestBroker(t.db, { root, dataDir });
-    second = await startTestBroker(t.db, { root, dataDir });
+    ({ first, second } = pair = await startBrokerPair(t.db, root));
   });
   afterAll(async () => {
-    await first?.close();
-    await second?.close();
+    await pair?.close();
     await t?.drop();
     await rm(root, { recursive: true, force: true });
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('stores the files brokers start on once and says so on /readyz', async () => {

@@ -61,3 +61,26 @@ export async function startTestBroker(
     },
   };
 }
+
+export interface BrokerPair {
+  first: TestBroker;
+  second: TestBroker;
+  /** Closes both brokers and removes their data dir; the database and the project stay the caller's. */
+  close: () => Promise<void>;
+}
+
+/** Two brokers of one deployment watching one project: one database, one data dir (the same secrets, one audit chain key). */
+export async function startBrokerPair(db: Db, root: string): Promise<BrokerPair> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'keyhole-broker-pair-'));
+  const first = await startTestBroker(db, { root, dataDir });
+  const second = await startTestBroker(db, { root, dataDir });
+  return {
+    first,
+    second,
+    close: async () => {
+      await first.close();
+      await second.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -30,3 +30,13 @@ export async function withCliWorld(test: (world: { t: TestDatabase; kh: TestBrok
     await t.drop();
   }
 }
+
+/** A command's exit code and output, whether it failed or not. */
+export async function cliOutcome(run: Promise<{ stdout: string; stderr: string }>): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    return { code: 0, ...(await run) };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
