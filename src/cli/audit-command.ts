@@ -106,7 +106,10 @@ export function registerAuditCommands(program: Command): void {
     .command('verify')
     .description('Verify the whole audit chain; reports every changed, removed, inserted or reordered record (exit 2 if any)')
     .option('--json', 'print the result as JSON')
-    .option('--checkpoints <dir|url>', 'also check the log against signed checkpoints kept outside it: catches a cut-off tail or a rewritten log')
+    .option(
+      '--checkpoints <dir|s3-url|url>',
+      'also check the log against signed checkpoints kept outside it (the sink directory, s3://bucket/prefix, or a URL serving a JSON array of notes): catches a cut-off tail, a rewritten log, a checkpoint deleted from the sink',
+    )
     .option('--public-key <key>', "with --checkpoints: the checkpoint verifier key or a file holding it (default: this broker's own)")
     .action(async (options: { json?: boolean; checkpoints?: string; publicKey?: string }) => {
       const { result, checkpoints } = await withContext('audit verify', async (ctx) => {

@@ -5,6 +5,7 @@ import {
   type CheckpointSource,
   type CheckpointVerification,
   checkInclusionProof,
+  checkpointSinkAt,
   ensureAuditTree,
   type InclusionProofDocument,
   loadCheckpointSetup,
@@ -13,7 +14,6 @@ import {
   ProvableAuditError,
   proveConsistency,
   proveRecord,
-  readCheckpointDir,
   verifyAgainstCheckpoints,
 } from '../audit/provable/index.ts';
 import type { Db } from '../sql/index.ts';
@@ -50,28 +50,37 @@ async function checkpointVerifier(dataDir: string, key: string | undefined): Pro
   return { verifier: key ? await verifierFrom(key) : noteVerifierFromKey(setup.key.verifierKey), origin: setup.config.origin };
 }
 
-/** The checkpoints of a sink directory, or of a URL serving a JSON array of notes. */
-export async function readCheckpointSources(where: string): Promise<CheckpointSource[]> {
+/**
+ * The checkpoints of a sink (a directory, or an s3:// bucket read with the broker's KEYHOLE_CHECKPOINT_S3_* settings),
+ * or of a URL serving a JSON array of notes (a copy, which need not hold every checkpoint).
+ */
+async function readCheckpointSources(where: string): Promise<{ sources: CheckpointSource[]; sink?: string }> {
   if (/^https?:\/\//.test(where)) {
     const response = await fetch(where);
     if (!response.ok) throw new CliError(`--checkpoints ${where} answered ${response.status}`);
     const notes: unknown = await response.json();
     if (!Array.isArray(notes) || !notes.every((note) => typeof note === 'string'))
       throw new CliError(`--checkpoints ${where} must serve a JSON array of signed notes`);
-    return notes.map((note, i) => ({ source: `${where}#${i}`, note }));
+    return { sources: notes.map((note, i) => ({ source: `${where}#${i}`, note })) };
   }
-  const found = await readCheckpointDir(where).catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`--checkpoints ${where}: ${error.code === 'ENOENT' ? 'no such directory' : error.message}`);
+  const sink = checkpointSinkAt(where, process.env);
+  const sources = await refusalsAsCliErrors(async () => {
+    try {
+      return await sink.read();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`--checkpoints ${where}: no such directory`);
+      throw error;
+    }
   });
-  if (found.length === 0) throw new CliError(`--checkpoints ${where} holds no checkpoint files (NNNNNNNNNNNNNNNNNNNN.checkpoint)`);
-  return found.map(({ file, note }) => ({ source: file, note }));
+  if (sources.length === 0) throw new CliError(`--checkpoints ${where} holds no checkpoints (NNNNNNNNNNNNNNNNNNNN.checkpoint)`);
+  return { sources, sink: sink.where };
 }
 
 /** `audit verify --checkpoints`: the log against checkpoints kept outside it; a report line, or throws exit 2. */
 export async function verifyCheckpointsFor(ctx: { db: Db; dataDir: string }, where: string, key: string | undefined): Promise<CheckpointVerification> {
-  const sources = await readCheckpointSources(where);
+  const { sources, sink } = await readCheckpointSources(where);
   const { verifier, origin } = await checkpointVerifier(ctx.dataDir, key);
-  return refusalsAsCliErrors(() => verifyAgainstCheckpoints(ctx.db, sources, verifier, origin));
+  return refusalsAsCliErrors(() => verifyAgainstCheckpoints(ctx.db, sources, verifier, origin, { sink }));
 }
 
 export function checkpointsReport(result: CheckpointVerification): string {

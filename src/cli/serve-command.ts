@@ -35,6 +35,8 @@ export function registerServeCommand(program: Command): void {
         "  KEYHOLE_METRICS_PORT          serve Prometheus metrics at /metrics on this port, never on the agents' (default off)\n" +
         '  KEYHOLE_CHECKPOINT_PRIVATE_KEY  the Ed25519 key (PKCS#8 PEM) signing audit checkpoints (required when NODE_ENV=production);\n' +
         '  KEYHOLE_CHECKPOINT_EVERY_RECORDS, _EVERY_SECONDS, _DIR, _ORIGIN  when and where they go (docs/officers.md)\n' +
+        '  KEYHOLE_CHECKPOINT_S3=s3://bucket/prefix  the production sink: an S3-compatible bucket under object lock, with\n' +
+        '                                _S3_ENDPOINT, _S3_REGION, _RETAIN_DAYS (2557), _LOCK_MODE (COMPLIANCE) and AWS_* credentials\n' +
         '  OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER…  OpenTelemetry traces (default off;\n' +
         '                                docs/operations.md)\n' +
         '\nSIGINT or SIGTERM drains: requests in flight finish (up to KEYHOLE_SHUTDOWN_DEADLINE_MS), then it exits.\n' +

@@ -31,13 +31,12 @@ import {
   openCheckpoint,
   proveConsistency,
   proveRecord,
-  readCheckpointDir,
   verifyAgainstCheckpoints,
 } from '../../src/audit/provable/index.ts';
 import { CHECKPOINT_KEY_PATH } from '../../src/http/checkpoint-key-route.ts';
 import { silentLog } from '../../src/log.ts';
 import { type Db, migrate } from '../../src/sql/index.ts';
-import { emptyAuditLog, fullAuditDraft } from '../support/audit.ts';
+import { cutAuditTail, emptyAuditLog, fullAuditDraft } from '../support/audit.ts';
 import { keyholeCli, withCliWorld } from '../support/cli.ts';
 import { createPostgresTestDatabase, ENGINES, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
@@ -55,23 +54,14 @@ async function records(db: Db): Promise<AuditRecord[]> {
 /** The root of a tree built afresh from the records as stored, nothing read from the stored tree. */
 const recomputedRoot = (all: readonly AuditRecord[]) => frontierRoot(appendLeaves(EMPTY_FRONTIER, all.map(auditLeafHash)).frontier);
 
-/** Removes the newest `count` records and moves the head back onto the last one left: the chain alone still verifies. */
-async function cutTail(db: Db, count: number): Promise<void> {
-  await db.query('DELETE FROM audit_subject_lists WHERE audit_seq > (SELECT seq FROM audit_head) - $1', [count]);
-  await db.query('DELETE FROM audit_log WHERE seq > (SELECT seq FROM audit_head) - $1', [count]);
-  await db.exec(
-    "UPDATE audit_head SET seq = coalesce((SELECT max(seq) FROM audit_log), 0), hash = coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), 'genesis')",
-  );
-}
-
 describe.each(ENGINES)('the provable audit log on $engine', ({ create }) => {
   let t: TestDatabase;
   let dataDir: string;
   let setup: CheckpointSetup;
   const key = randomBytes(32);
   const verifier = () => noteVerifierFromKey(setup.key.verifierKey);
-  const checkpointSources = async () => (await readCheckpointDir(setup.config.dir)).map(({ file, note }) => ({ source: file, note }));
-  const verifyCheckpoints = async () => verifyAgainstCheckpoints(t.db, await checkpointSources(), verifier(), setup.config.origin);
+  const checkpointSources = () => directorySink(setup.config.dir).read();
+  const verifyCheckpoints = async () => verifyAgainstCheckpoints(t.db, await checkpointSources(), verifier(), setup.config.origin, { sink: setup.config.dir });
   const problems = async () => (await verifyCheckpoints()).faults.map((fault) => fault.problem);
 
   beforeAll(async () => {
@@ -99,7 +89,7 @@ describe.each(ENGINES)('the provable audit log on $engine', ({ create }) => {
 
   it('extends the tree with every group commit: the stored tree and each checkpoint have the root recomputed from the records', async () => {
     const all = await records(t.db);
-    const notes = await readCheckpointDir(setup.config.dir);
+    const notes = await directorySink(setup.config.dir).read();
     expect(notes.map(({ note }) => openCheckpoint(note, verifier()).size)).toEqual(SIZES);
     const latest = openCheckpoint(notes.at(-1)!.note, verifier());
     expect(Buffer.from(latest.root).equals(recomputedRoot(all))).toBe(true);
@@ -111,7 +101,7 @@ describe.each(ENGINES)('the provable audit log on $engine', ({ create }) => {
   });
 
   it.each([1, 3, 12])('detects the newest %i record(s) cut off, though the chain alone still verifies', async (count) => {
-    await cutTail(t.db, count);
+    await cutAuditTail(t.db, count);
     expect(await verifyAuditChain(t.db, key)).toMatchObject({ ok: true, headSeq: 12 - count });
     const result = await verifyCheckpoints();
     expect(result.ok).toBe(false);
@@ -141,7 +131,7 @@ describe.each(ENGINES)('the provable audit log on $engine', ({ create }) => {
 
   it('detects a checkpoint signed with another key, and an older checkpoint copied over a newer one', async () => {
     const { signer } = ed25519NoteKeys(setup.config.origin, generateKeyPairSync('ed25519').privateKey);
-    const latest = openCheckpoint((await readCheckpointDir(setup.config.dir)).at(-1)!.note, verifier());
+    const latest = openCheckpoint((await directorySink(setup.config.dir).read()).at(-1)!.note, verifier());
     const forged = join(setup.config.dir, checkpointFileName(20));
     await writeFile(forged, signNote(checkpointBody({ ...latest, size: 20 }), [signer]));
     expect(await problems()).toEqual(['forged']);
@@ -153,22 +143,26 @@ describe.each(ENGINES)('the provable audit log on $engine', ({ create }) => {
     expect(await problems()).toEqual(['replayed']);
   });
 
-  it('appends a checkpoint the sink refused once on the next attempt', async () => {
-    const taken: number[] = [];
-    let down = true;
-    const sink = {
-      where: 'a sink that is down at first',
-      append: async (size: number) => {
-        if (down) throw new Error('unreachable');
-        taken.push(size);
-      },
-    };
-    const checkpointer = new Checkpointer({ db: t.db, key: setup.key, config: setup.config, sink, log: silentLog });
+  it('appends, from any broker, a checkpoint signed by one that lost its sink (or stopped) before appending it', async () => {
+    const lost = { ...directorySink(setup.config.dir), append: () => Promise.reject(new Error('the sink is unreachable')) };
+    const first = new Checkpointer({ db: t.db, key: setup.key, config: setup.config, sink: lost, log: silentLog });
     await t.db.transaction((tx) => appendAuditRecords(tx, key, [fullAuditDraft(13)]));
-    await expect(checkpointer.signDue(true)).rejects.toThrow('unreachable');
-    down = false;
-    expect(await checkpointer.signDue(true)).toBeNull();
-    expect(taken).toEqual([13]);
+    await expect(first.signDue(true)).rejects.toThrow('the sink is unreachable');
+    // Signed but never appended is not missing from the sink: it is still owed to it.
+    expect(await problems()).toEqual([]);
+    const second = new Checkpointer({ db: t.db, key: setup.key, config: setup.config, sink: directorySink(setup.config.dir), log: silentLog });
+    expect(await second.signDue()).toBeNull();
+    expect((await checkpointSources()).map(({ note }) => openCheckpoint(note, verifier()).size)).toEqual([...SIZES, 13]);
+    expect(await verifyCheckpoints()).toMatchObject({ ok: true, checkpoints: 5 });
+  });
+
+  it('names a checkpoint deleted from the directory the database says it was appended to', async () => {
+    await unlink(join(setup.config.dir, checkpointFileName(9)));
+    expect((await verifyCheckpoints()).faults.map((fault) => [fault.problem, fault.size])).toEqual([['missing', 9]]);
+    // A copy holding some of the checkpoints (say, a regulator's) is not the sink: none is missing from it.
+    expect(await verifyAgainstCheckpoints(t.db, await checkpointSources(), verifier(), setup.config.origin)).toMatchObject({ ok: true, checkpoints: 3 });
+    const copy = await verifyAgainstCheckpoints(t.db, await checkpointSources(), verifier(), setup.config.origin, { sink: join(dataDir, 'copy') });
+    expect(copy).toMatchObject({ ok: true, checkpoints: 3 });
   });
 
   it('refuses to overwrite a checkpoint file with a different one', async () => {
@@ -192,7 +186,7 @@ describe.each(ENGINES)('the provable audit log on $engine', ({ create }) => {
   });
 
   it('proves every later checkpoint consistent with every earlier one', async () => {
-    const heads = (await readCheckpointDir(setup.config.dir)).map(({ note }) => openCheckpoint(note, verifier()));
+    const heads = (await directorySink(setup.config.dir).read()).map(({ note }) => openCheckpoint(note, verifier()));
     for (const [i, old] of heads.entries()) {
       for (const later of heads.slice(i + 1)) expect((await proveConsistency(t.db, old, later)).verified).toBe(true);
     }
@@ -207,7 +201,7 @@ describe.each(ENGINES)('the provable audit log on $engine', ({ create }) => {
     await expect(proveRecord(t.db, 2)).rejects.toMatchObject({ code: 'AUDIT_RECORD_PRUNED' });
     expect(checkInclusionProof(await proveRecord(t.db, 7), verifier())).toMatchObject({ size: 12 });
     expect(await verifyCheckpoints()).toMatchObject({ ok: true, checkpoints: 4, treeSize: 13 });
-    await cutTail(t.db, 9);
+    await cutAuditTail(t.db, 9);
     expect((await verifyCheckpoints()).faults.map((fault) => [fault.problem, fault.size])).toEqual([
       ['truncated', 9],
       ['truncated', 12],
@@ -233,10 +227,14 @@ describe('a broker signing checkpoints in the background', () => {
         for (const limit of [1, 2]) await kh.graphql(support, `{ customers(limit: ${limit}) { id } }`);
         const setup = await loadCheckpointSetup(kh.dataDir, {});
         const deadline = Date.now() + 10_000;
-        let notes = await readCheckpointDir(setup.config.dir).catch(() => []);
+        let notes = await directorySink(setup.config.dir)
+          .read()
+          .catch(() => []);
         while (notes.length === 0 && Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 200));
-          notes = await readCheckpointDir(setup.config.dir).catch(() => []);
+          notes = await directorySink(setup.config.dir)
+            .read()
+            .catch(() => []);
         }
         expect(notes.map(({ note }) => openCheckpoint(note, noteVerifierFromKey(setup.key.verifierKey)).size)).toEqual([2]);
       } finally {
@@ -281,7 +279,7 @@ describe('keyhole audit verify --checkpoints, prove, check-proof, consistency (C
       const dir = setup.config.dir;
       expect((await keyhole('audit', 'verify', '--checkpoints', dir)).stdout).toMatch(/checkpoints OK: 3 signed checkpoints match the log's tree of 3 records/);
       // The same checkpoints from a URL serving them as a JSON array of notes (a mirror of the directory).
-      const notes = JSON.stringify((await readCheckpointDir(dir)).map(({ note }) => note));
+      const notes = JSON.stringify((await directorySink(dir).read()).map(({ note }) => note));
       const mirror = createServer((_request, response) => response.end(notes));
       await new Promise<void>((resolve) => mirror.listen(0, '127.0.0.1', resolve));
       try {
@@ -306,7 +304,7 @@ describe('keyhole audit verify --checkpoints, prove, check-proof, consistency (C
       });
       await expect(keyhole('audit', 'prove', '999')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('AUDIT_RECORD_UNKNOWN') });
 
-      const [first, , third] = (await readCheckpointDir(dir)).map(({ file }) => file);
+      const [first, , third] = (await directorySink(dir).read()).map(({ source }) => source);
       const consistency = JSON.parse((await keyhole('audit', 'consistency', first!, third!)).stdout);
       expect(consistency).toMatchObject({ size1: 1, size2: 3, verified: true });
 
@@ -324,10 +322,16 @@ describe('keyhole audit verify --checkpoints, prove, check-proof, consistency (C
 
       // Everything after the checkpoint at 3 (the officers' records) and record 3 itself.
       const head = Number((await t.db.query<{ seq: number }>('SELECT seq FROM audit_head')).rows[0]!.seq);
-      await cutTail(t.db, head - 2);
+      await cutAuditTail(t.db, head - 2);
       await expect(keyhole('audit', 'verify', '--checkpoints', dir)).rejects.toMatchObject({
         code: 2,
         stderr: expect.stringMatching(/truncated: .* vouches for 3 records but the log holds 2/),
+      });
+      // Deleting that checkpoint too hides the cut from the directory, not from the database's list of what went there.
+      await unlink(join(dir, checkpointFileName(3)));
+      await expect(keyhole('audit', 'verify', '--checkpoints', dir)).rejects.toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(/missing: .*the checkpoint of size 3 was appended to .* and is no longer there/),
       });
     });
   });

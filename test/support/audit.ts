@@ -56,3 +56,12 @@ export const emptyAuditLog = (db: Db) =>
     'TRUNCATE audit_subject_lists, audit_log, audit_checkpoints, audit_tree_nodes, audit_checkpoints_signed, subject_keys; ' +
       "UPDATE audit_head SET seq = 0, hash = 'genesis', key_epoch = key_epoch + 1, tree_size = 0, tree_frontier = '[]'",
   );
+
+/** Removes the newest `count` records and moves the head back onto the last one left: the chain alone still verifies. */
+export async function cutAuditTail(db: Db, count: number): Promise<void> {
+  await db.query('DELETE FROM audit_subject_lists WHERE audit_seq > (SELECT seq FROM audit_head) - $1', [count]);
+  await db.query('DELETE FROM audit_log WHERE seq > (SELECT seq FROM audit_head) - $1', [count]);
+  await db.exec(
+    "UPDATE audit_head SET seq = coalesce((SELECT max(seq) FROM audit_log), 0), hash = coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), 'genesis')",
+  );
+}

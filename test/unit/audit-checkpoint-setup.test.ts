@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noteVerifierFromKey, openNote, signNote } from '../../src/audit/merkle/index.ts';
-import { checkpointConfigFrom, checkpointDue, loadCheckpointKey } from '../../src/audit/provable/index.ts';
+import { checkpointConfigFrom, checkpointDue, checkpointSinkOf, loadCheckpointKey, objectStoreConfigFrom } from '../../src/audit/provable/index.ts';
 
 const pem = () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
@@ -33,9 +33,39 @@ describe('checkpoint settings and key', () => {
       everyRecords: 1000,
       everySeconds: 60,
       dir: join(dataDir, 'checkpoints'),
+      objectStore: null,
     });
     expect(() => checkpointConfigFrom(dataDir, { KEYHOLE_CHECKPOINT_EVERY_RECORDS: '0' })).toThrow(/positive whole number/);
     expect(() => checkpointConfigFrom(dataDir, { KEYHOLE_CHECKPOINT_ORIGIN: 'two words' })).toThrow(/no space/);
+  });
+
+  it('takes an object store as the sink, with its endpoint, region, lock and credentials, refusing nonsense', () => {
+    const config = checkpointConfigFrom(dataDir, {
+      KEYHOLE_CHECKPOINT_S3: 's3://audit-checkpoints/prod//eu/',
+      KEYHOLE_CHECKPOINT_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      AWS_REGION: 'eu-central-1',
+      AWS_ACCESS_KEY_ID: 'id',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+    });
+    expect(config.objectStore).toEqual({
+      bucket: 'audit-checkpoints',
+      prefix: 'prod/eu/',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'eu-central-1',
+      retainDays: 2557,
+      lockMode: 'COMPLIANCE',
+      credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+    });
+    expect(checkpointSinkOf(config).where).toBe('s3://audit-checkpoints/prod/eu/');
+    expect(checkpointSinkOf({ ...config, objectStore: null }).where).toBe(join(dataDir, 'checkpoints'));
+    // Without keys in the environment the SDK's own chain (profile, instance role) finds them.
+    const bare = objectStoreConfigFrom('s3://audit-checkpoints', { KEYHOLE_CHECKPOINT_LOCK_MODE: 'governance', KEYHOLE_CHECKPOINT_RETAIN_DAYS: '30' });
+    expect(bare).toEqual({ bucket: 'audit-checkpoints', prefix: '', endpoint: undefined, region: 'us-east-1', retainDays: 30, lockMode: 'GOVERNANCE' });
+    expect(() => objectStoreConfigFrom('s3://A_Bucket/x', {})).toThrow(/does not name an S3 bucket/);
+    expect(() => objectStoreConfigFrom('/var/checkpoints', {})).toThrow(/not an s3:\/\/bucket\/prefix URL/);
+    expect(() => objectStoreConfigFrom('s3://bucket', { KEYHOLE_CHECKPOINT_LOCK_MODE: 'LEGAL_HOLD' })).toThrow(/COMPLIANCE or GOVERNANCE/);
+    expect(() => objectStoreConfigFrom('s3://bucket', { KEYHOLE_CHECKPOINT_RETAIN_DAYS: '0' })).toThrow(/positive whole number/);
+    expect(() => objectStoreConfigFrom('s3://bucket', { KEYHOLE_CHECKPOINT_S3_ENDPOINT: 'minio:9000' })).toThrow(/must be a URL/);
   });
 
   it('makes a development key once in the data dir and signs notes its published verifier key checks', async () => {

@@ -67,6 +67,12 @@ describe('docker-compose.yml: two brokers behind a load balancer, with Prometheu
     expect(services.lb!.ports).toEqual(['4000:4000']);
   });
 
+  it("appends both brokers' audit checkpoints to one directory, so that it holds every one whichever broker signed it", () => {
+    const dirs = BROKERS.map((name) => services[name]!.environment!.KEYHOLE_CHECKPOINT_DIR);
+    expect(new Set(dirs).size).toBe(1);
+    for (const broker of BROKERS) expect(services[broker]!.volumes).toContain(`checkpoints:${dirs[0]}`);
+  });
+
   it('mounts only files that exist in the repository', () => {
     const mounted = Object.values(services).flatMap((service) => (service.volumes ?? []).filter((volume) => volume.startsWith('./')));
     expect(mounted.length).toBeGreaterThanOrEqual(5);

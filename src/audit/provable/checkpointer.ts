@@ -51,23 +51,25 @@ export interface CheckpointerOptions {
 
 /**
  * Signs checkpoints of the committed tree every N records or T seconds, off the request path: each broker polls the
- * head, and a size is signed by whichever broker inserts it first (the primary key on size); that broker appends the
- * note to the sink. A tree of one size has one root, so two brokers racing sign the same statement anyway.
+ * head, and a size is signed by whichever broker inserts it first (the primary key on size). The note is appended to
+ * the sink after the insert commits, and `sunk_at` marks it taken, so a note the sink missed is appended on a later
+ * poll by any broker. A tree of one size has one root, so two brokers racing sign the same statement anyway.
  */
 export class Checkpointer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<SignedCheckpoint | null> | null = null;
   private readonly startedAt = new Date();
-  /** Checkpoints this broker signed whose notes the sink has not taken yet (it was unreachable): tried again first. */
-  private readonly unsunk: SignedCheckpoint[] = [];
   private readonly options: CheckpointerOptions;
   constructor(options: CheckpointerOptions) {
     this.options = options;
   }
 
-  /** Signs the committed tree if a checkpoint is due (or `force`d and the tree grew): the new checkpoint, else null. */
+  /**
+   * Signs the committed tree if a checkpoint is due (or `force`d and the tree grew), then appends what the sink lacks:
+   * the new checkpoint, else null. An unreachable sink does not stop the signing; its error is thrown after it.
+   */
   signDue(force = false): Promise<SignedCheckpoint | null> {
-    this.running ??= this.sign(force).finally(() => {
+    this.running ??= this.signThenSink(force).finally(() => {
       this.running = null;
     });
     return this.running;
@@ -86,19 +88,31 @@ export class Checkpointer {
     this.timer = undefined;
   }
 
-  private async sink(): Promise<void> {
-    const { sink, log } = this.options;
-    while (this.unsunk.length > 0) {
-      const checkpoint = this.unsunk[0]!;
-      await sink.append(checkpoint.size, checkpoint.note);
-      this.unsunk.shift();
-      log({ msg: 'audit checkpoint signed', size: checkpoint.size, sink: sink.where });
+  /**
+   * Appends every signed checkpoint the sink has not taken yet, oldest first: the one just signed, and any left by a
+   * broker that stopped (or lost the sink) between signing and appending. Appending a note again is no conflict.
+   */
+  private async sinkPending(): Promise<void> {
+    const { db, sink, log } = this.options;
+    const pending = await db.query<{ size: number | string; note: string }>(
+      'SELECT size, note FROM audit_checkpoints_signed WHERE sunk_at IS NULL ORDER BY size',
+    );
+    for (const row of pending.rows) {
+      const size = Number(row.size);
+      await sink.append(size, row.note);
+      await db.query('UPDATE audit_checkpoints_signed SET sunk_at = now(), sunk_to = $2 WHERE size = $1 AND sunk_at IS NULL', [size, sink.where]);
+      log({ msg: 'audit checkpoint appended', size, sink: sink.where });
     }
+  }
+
+  private async signThenSink(force: boolean): Promise<SignedCheckpoint | null> {
+    const signed = await this.sign(force);
+    await this.sinkPending();
+    return signed;
   }
 
   private async sign(force: boolean): Promise<SignedCheckpoint | null> {
     const { db, key, config } = this.options;
-    await this.sink();
     const row = (
       await db.query<HeadAndLatest>(
         `SELECT h.seq, h.tree_size, h.tree_frontier, c.size AS signed_size, c.signed_at
@@ -117,10 +131,7 @@ export class Checkpointer {
       'INSERT INTO audit_checkpoints_signed (size, root, note, signed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING',
       [checkpoint.size, Buffer.from(checkpoint.root), checkpoint.note, now],
     );
-    // Another broker signed this size first: it appends its note to the sink.
-    if (inserted.rowCount === 0) return null;
-    this.unsunk.push(checkpoint);
-    await this.sink();
-    return checkpoint;
+    // Another broker signed this size first.
+    return inserted.rowCount === 0 ? null : checkpoint;
   }
 }

@@ -1,14 +1,14 @@
 export { auditLeafData, auditLeafHash, leafIndexOf } from './leaf.ts';
 export { ProvableAuditError, type ProvableAuditErrorCode } from './errors.ts';
-export { type CheckpointConfig, checkpointConfigFrom } from './checkpoint-config.ts';
+export { type CheckpointConfig, checkpointConfigFrom, checkpointSinkAt, checkpointSinkOf, objectStoreConfigFrom } from './checkpoint-config.ts';
 export { type CheckpointKey, loadCheckpointKey } from './checkpoint-key.ts';
-export { checkpointFileName, type CheckpointSink, directorySink, readCheckpointDir } from './checkpoint-sink.ts';
+export { checkpointFileName, type CheckpointSink, type CheckpointSource, directorySink } from './checkpoint-sink.ts';
+export { type ObjectStoreConfig, objectStoreSink } from './object-store-sink.ts';
 export { Checkpointer, checkpointDue, type SignedCheckpoint } from './checkpointer.ts';
 export { ensureAuditTree, nodeReader } from './tree-store.ts';
 export {
   type CheckpointFault,
   type CheckpointProblem,
-  type CheckpointSource,
   type CheckpointVerification,
   openCheckpoints,
   verifyAgainstCheckpoints,

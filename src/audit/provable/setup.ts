@@ -1,8 +1,7 @@
 import type { Log } from '../../log.ts';
 import type { Db } from '../../sql/index.ts';
-import { type CheckpointConfig, checkpointConfigFrom } from './checkpoint-config.ts';
+import { type CheckpointConfig, checkpointConfigFrom, checkpointSinkOf } from './checkpoint-config.ts';
 import { type CheckpointKey, loadCheckpointKey } from './checkpoint-key.ts';
-import { directorySink } from './checkpoint-sink.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { ensureAuditTree } from './tree-store.ts';
 
@@ -17,10 +16,15 @@ export async function loadCheckpointSetup(dataDir: string, env: NodeJS.ProcessEn
   return { config, key: await loadCheckpointKey(dataDir, config.origin, env) };
 }
 
-/** Catches the tree up with a log older than it, then signs checkpoints in the background until stopped. */
+/**
+ * Refuses a sink that could not take or keep checkpoints (unwritable, unreachable, a bucket without object lock), then
+ * catches the tree up with a log older than it and signs checkpoints in the background until stopped.
+ */
 export async function startCheckpointing(db: Db, setup: CheckpointSetup, log: Log): Promise<Checkpointer> {
+  const sink = checkpointSinkOf(setup.config);
+  await sink.check();
   await ensureAuditTree(db);
-  const checkpointer = new Checkpointer({ db, key: setup.key, config: setup.config, sink: directorySink(setup.config.dir), log });
+  const checkpointer = new Checkpointer({ db, key: setup.key, config: setup.config, sink, log });
   checkpointer.start();
   return checkpointer;
 }

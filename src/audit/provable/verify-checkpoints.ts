@@ -13,11 +13,12 @@ import {
 } from '../merkle/index.ts';
 import { perfectSubtrees } from '../merkle/layout.ts';
 import { type AuditRow, recordFromRow } from '../row.ts';
+import { type CheckpointSource, checkpointFileName, sizeInCheckpointName } from './checkpoint-sink.ts';
 import { ProvableAuditError } from './errors.ts';
 import { auditLeafHash } from './leaf.ts';
 import { nodeReader } from './tree-store.ts';
 
-export type CheckpointProblem = 'forged' | 'foreign' | 'replayed' | 'truncated' | 'rewritten';
+export type CheckpointProblem = 'forged' | 'foreign' | 'replayed' | 'truncated' | 'rewritten' | 'missing';
 
 export interface CheckpointFault {
   /** The file or URL the checkpoint came from. */
@@ -36,19 +37,7 @@ export interface CheckpointVerification {
   faults: CheckpointFault[];
 }
 
-/** A checkpoint as handed in: its text, where it came from, and the file name's size when it has one. */
-export interface CheckpointSource {
-  source: string;
-  note: string;
-}
-
 const PAGE = 2_000;
-
-/** The size a checkpoint file's name claims, when it is named as the directory sink names them. */
-const sizeInName = (source: string): number | null => {
-  const match = /(\d{20})\.checkpoint$/.exec(source);
-  return match ? Number(match[1]) : null;
-};
 
 /** Opens each note with the public key; what fails is forged, from another log, or under another file's name. */
 export function openCheckpoints(
@@ -70,7 +59,7 @@ export function openCheckpoints(
       faults.push({ source, size: checkpoint.size, problem: 'foreign', detail: `${source} is a checkpoint of "${checkpoint.origin}", not of "${origin}"` });
       continue;
     }
-    const named = sizeInName(source);
+    const named = sizeInCheckpointName(source);
     if (named !== null && named !== checkpoint.size) {
       faults.push({
         source,
@@ -97,18 +86,51 @@ async function storedFrontier(db: Queryable, size: number): Promise<Frontier> {
 }
 
 /**
+ * Checkpoints this database says it appended to `sink` that the sink no longer holds: deleted from it. (Whoever
+ * also deletes the database's rows hides that; a bucket under object lock is what stops the deletion itself.)
+ */
+async function missingFromSink(
+  db: Queryable,
+  sink: string,
+  sources: readonly CheckpointSource[],
+  opened: ReadonlyArray<{ checkpoint: Checkpoint }>,
+): Promise<CheckpointFault[]> {
+  const held = new Set([...opened.map(({ checkpoint }) => checkpoint.size), ...sources.map(({ source }) => sizeInCheckpointName(source))]);
+  const { rows } = await db.query<{ size: number | string; sunk_at: Date | string }>(
+    'SELECT size, sunk_at FROM audit_checkpoints_signed WHERE sunk_to = $1 ORDER BY size',
+    [sink],
+  );
+  return rows
+    .filter(({ size }) => !held.has(Number(size)))
+    .map(({ size, sunk_at }) => ({
+      source: checkpointFileName(Number(size)),
+      size: Number(size),
+      problem: 'missing' as const,
+      detail: `the checkpoint of size ${size} was appended to ${sink} at ${new Date(sunk_at).toISOString()} and is no longer there: it was deleted`,
+    }));
+}
+
+export interface VerifyCheckpointsOptions {
+  /** The sink the sources were read from (its `where`): every checkpoint appended to it must still be there. */
+  sink?: string;
+}
+
+/**
  * Checks the log against checkpoints kept outside it. The tree is recomputed from the records themselves (the stored
  * nodes are not trusted, except for a pruned prefix, which only they still describe), and at each checkpoint's size
  * its root must be the checkpoint's: a log shorter than a checkpoint lost its tail; a different root means a record
  * was rewritten, even with a recomputed HMAC chain. Two checkpoints of one size with different roots: one is false.
+ * Read from a `sink`, a checkpoint appended to it and gone from it is a fault too.
  */
 export async function verifyAgainstCheckpoints(
   db: Queryable,
   sources: readonly CheckpointSource[],
   verifier: NoteVerifier,
   origin: string,
+  options: VerifyCheckpointsOptions = {},
 ): Promise<CheckpointVerification> {
   const { opened, faults } = openCheckpoints(sources, verifier, origin);
+  if (options.sink !== undefined) faults.push(...(await missingFromSink(db, options.sink, sources, opened)));
   const bySize = [...opened].sort((a, b) => a.checkpoint.size - b.checkpoint.size);
   const prunedThrough = (await latestCheckpoint(db)).seq;
   const rewritten = ({ source, checkpoint }: { source: string; checkpoint: Checkpoint }, root: Uint8Array) => {
