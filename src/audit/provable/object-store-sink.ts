@@ -79,6 +79,25 @@ export function objectStoreSink(config: ObjectStoreConfig): CheckpointSink {
     }
   };
 
+  /** Every version of every checkpoint object right under the prefix (delete markers aside), by name, oldest first. */
+  const checkpointVersions = async (): Promise<ObjectVersion[]> => {
+    const versions: ObjectVersion[] = [];
+    let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+    for (;;) {
+      let page: ListObjectVersionsCommandOutput;
+      try {
+        page = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...markers }));
+      } catch (error) {
+        throw failure('listing checkpoints', error);
+      }
+      const named = (key: string | undefined) => key !== undefined && sizeInCheckpointName(key) !== null && !key.slice(prefix.length).includes('/');
+      versions.push(...(page.Versions ?? []).filter(({ Key }) => named(Key)));
+      if (!page.IsTruncated) break;
+      markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+    }
+    return versions.sort((a, b) => a.Key!.localeCompare(b.Key!) || (a.LastModified?.getTime() ?? 0) - (b.LastModified?.getTime() ?? 0));
+  };
+
   const refuseDifferent = (key: string, size: number) =>
     new ProvableAuditError(
       'AUDIT_CHECKPOINT_SINK',
@@ -127,22 +146,7 @@ export function objectStoreSink(config: ObjectStoreConfig): CheckpointSink {
       }
     },
     async read() {
-      const versions: ObjectVersion[] = [];
-      let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
-      for (;;) {
-        let page: ListObjectVersionsCommandOutput;
-        try {
-          page = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...markers }));
-        } catch (error) {
-          throw failure('listing checkpoints', error);
-        }
-        versions.push(
-          ...(page.Versions ?? []).filter(({ Key }) => Key !== undefined && sizeInCheckpointName(Key) !== null && !Key.slice(prefix.length).includes('/')),
-        );
-        if (!page.IsTruncated) break;
-        markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
-      }
-      versions.sort((a, b) => a.Key!.localeCompare(b.Key!) || (a.LastModified?.getTime() ?? 0) - (b.LastModified?.getTime() ?? 0));
+      const versions = await checkpointVersions();
       const found: CheckpointSource[] = [];
       for (let i = 0; i < versions.length; i += READ_CONCURRENCY) {
         const batch = versions.slice(i, i + READ_CONCURRENCY);
