@@ -183,6 +183,24 @@ async function selectRows(
   );
 }
 
+/** An overflow of the scheme's exact range as the agent's refusal. */
+function refuseOverflow(check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof HeOverflowError) throw refusal('HE_OVERFLOW', `Refused: ${error.message}. Narrow the filter or the weights.`);
+    throw error;
+  }
+}
+
+/**
+ * The share of a total's noise draws that must fit the plain modulus for the request to be answered. The check is
+ * on the noise's bound, before drawing: a refusal that depended on the draw would cost nothing and let the agent
+ * draw again until the noise fit, so the key holder would only open totals whose noise tail was cut off at the
+ * modulus, which ε-DP does not allow.
+ */
+const NOISE_BOUND_CONFIDENCE = 1 - 1e-12;
+
 /** Refuses a query whose worst case (declared bounds × weights × rows) leaves the scheme's exact range. */
 function assertFits(scheme: HeScheme, maxAbsValue: number, maxAbsWeight: number, rows: number): void {
   if (scheme === 'bfv') {
@@ -279,23 +297,14 @@ export async function answerEncryptedAggregate(options: HeAggregateOptions, quer
   // A noisy answer covers any predicate, so its guard assumes every stored row: a refusal that depended on the
   // rows matched would count them for free. An exact answer is one cell, already past the subject threshold.
   const guardRows = exact ? covered.rows : stored.rows;
-  try {
-    assertFits(scheme, maxAbsValue, maxAbsWeight, guardRows);
-  } catch (error) {
-    if (error instanceof HeOverflowError) throw refusal('HE_OVERFLOW', `Refused: ${error.message}. Narrow the filter or the weights.`);
-    throw error;
-  }
+  refuseOverflow(() => assertFits(scheme, maxAbsValue, maxAbsWeight, guardRows));
+  const noiseFits = (noiseMaxAbs: bigint) =>
+    refuseOverflow(() => assertNoOverflow({ maxAbsValue, rows: guardRows, weightsMaxAbs: Math.ceil(maxAbsWeight), noiseMaxAbs }));
   const noise = args.noise
-    ? await chargeNoise(tx, request, field, viewTable, view, options, args, scheme, maxAbsValue * Math.ceil(Math.max(1, maxAbsWeight)))
+    ? await chargeNoise(tx, request, field, viewTable, view, options, args, scheme, maxAbsValue * Math.ceil(Math.max(1, maxAbsWeight)), noiseFits)
     : null;
-  if (noise) {
-    try {
-      assertNoOverflow({ maxAbsValue, rows: guardRows, weightsMaxAbs: Math.ceil(maxAbsWeight), noiseMaxAbs: Number(noise.sum < 0n ? -noise.sum : noise.sum) });
-    } catch (error) {
-      if (error instanceof HeOverflowError) throw refusal('HE_OVERFLOW', `Refused: ${error.message}. Narrow the filter or the weights.`);
-      throw error;
-    }
-  }
+  // A draw past the bound chargeNoise checked (a chance of 1 - NOISE_BOUND_CONFIDENCE) is refused, not wrapped around.
+  if (noise) noiseFits(noise.sum < 0n ? -noise.sum : noise.sum);
   const material = await loadPublicMaterial(tx, key);
   const inputs = batchInputs(streamBatches(tx, table, column, key), selection, aggregate.op === 'WEIGHTED_SUM');
   const summed = aggregate.op === 'MEAN' ? await encryptedMean(material, inputs) : await encryptedSum(material, inputs);
@@ -309,7 +318,7 @@ export async function answerEncryptedAggregate(options: HeAggregateOptions, quer
  * DP noise under encryption: adds ε to the request's privacy spend (refused when the request's total does not
  * fit the budgets; charged with the audit record), and draws the noise for the total (ε/2) and for the row count (ε/2),
  * each calibrated by the bounding stage the DP aggregates use: an employee is one row (k = 1), whose weighted value lies
- * within ±`largestWeighted`.
+ * within ±`largestWeighted`. `noiseFits` refuses, before the draw, noise whose bound would not fit the total.
  */
 async function chargeNoise(
   tx: Queryable,
@@ -321,6 +330,7 @@ async function chargeNoise(
   args: EncryptedAggregateArgs,
   scheme: HeScheme,
   largestWeighted: number,
+  noiseFits: (noiseMaxAbs: bigint) => void,
 ): Promise<{ sum: bigint; count: bigint }> {
   const epsilon = args.noise!.epsilon;
   if (scheme !== 'bfv' || (args.aggregate.op !== 'SUM' && args.aggregate.op !== 'WEIGHTED_SUM')) {
@@ -338,10 +348,12 @@ async function chargeNoise(
     replayed: false,
   };
   const laplace = (sensitivity: bigint) => makeDiscreteLaplace({ sensitivity, epsilon: epsilon / 2 });
-  const noise = asPrivacyRefusal(() => ({
-    sum: chain(makeBoundedSum({ k: 1, bounds: [-largestWeighted, largestWeighted], precision: 0 }), laplace).release(0n),
-    count: chain(makeBoundedCount({ k: 1 }), laplace).release(0n),
+  const mechanisms = asPrivacyRefusal(() => ({
+    sum: chain(makeBoundedSum({ k: 1, bounds: [-largestWeighted, largestWeighted], precision: 0 }), laplace),
+    count: chain(makeBoundedCount({ k: 1 }), laplace),
   }));
+  noiseFits(BigInt(mechanisms.sum.noise.halfWidth(NOISE_BOUND_CONFIDENCE)));
+  const noise = { sum: mechanisms.sum.release(0n), count: mechanisms.count.release(0n) };
   await chargeRelease(spend, tx, release);
   return noise;
 }
