@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { isJSONRPCNotification, isJSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Plugin } from 'graphql-yoga';
 import type { CompiledView, ViewSchemaCache } from '../graphql/view-schemas.ts';
 import { isEndpoint } from '../http/endpoint.ts';
@@ -12,7 +13,7 @@ import { ERROR_CODES, errorCodeOf, isRefusal, type RefusalCode } from '../reques
 import { requestState } from '../request/state.ts';
 import { type McpOriginPolicy, mcpRequestAllowed } from './http-origins.ts';
 import { McpSessions, ownerOf } from './http-sessions.ts';
-import { createKeyholeMcpServer, type GraphqlCall } from './server.ts';
+import { createKeyholeMcpServer, type GraphqlCall, type RecordToolRefusal } from './server.ts';
 import { type DpBudgetNote, viewTools } from './view-tools.ts';
 
 export const MCP_PATH = '/mcp';
@@ -60,6 +61,13 @@ function callerOf(request: Request, principal: AgentPrincipal): AuthInfo {
   return caller;
 }
 
+/** The /mcp request a tool call came in, which it acts for. */
+function mcpRequestOf(caller: AuthInfo | undefined): Request {
+  const request = caller && mcpRequests.get(caller);
+  if (!request) throw new Error('this tool call came without the /mcp request it answers, so it has no one to act as');
+  return request;
+}
+
 /**
  * GraphQL through the broker's own pipeline with the Authorization of the /mcp request the tool call came in,
  * marked as a tool call on /mcp. The token is verified again there (signature, expiry, revocation); its DPoP proof
@@ -68,8 +76,7 @@ function callerOf(request: Request, principal: AgentPrincipal): AuthInfo {
  */
 function brokerGraphql(fetch: McpEndpointOptions['fetch'], graphqlPath: string, transport: () => string): GraphqlCall {
   return async (query, variables, caller) => {
-    const mcpRequest = caller && mcpRequests.get(caller);
-    if (!mcpRequest) throw new Error('this tool call came without the /mcp request it answers, so it has no one to act as');
+    const mcpRequest = mcpRequestOf(caller);
     const request = new Request(new URL(graphqlPath, mcpRequest.url), {
       method: 'POST',
       headers: {
@@ -87,9 +94,69 @@ function brokerGraphql(fetch: McpEndpointOptions['fetch'], graphqlPath: string, 
   };
 }
 
+/**
+ * A tool call refused before it became a GraphQL request gets a record of its own (its own request id: a batch may
+ * carry several), as the agent of the /mcp request it came in.
+ */
+function toolRefusalRecorder(recordRefusal: RecordRefusal, transport: () => string): RecordToolRefusal {
+  return async (reason, caller) => {
+    const mcpRequest = mcpRequestOf(caller);
+    const outer = requestState(mcpRequest);
+    const state = requestState(new Request(mcpRequest.url));
+    state.principal = outer.principal;
+    state.access.rulesVersion = outer.access.rulesVersion;
+    state.access.transport = transport();
+    await recordRefusal(state, 'INVALID_ARGUMENT', reason);
+  };
+}
+
 interface OpenSession {
   transport: WebStandardStreamableHTTPServerTransport;
+  /** JSON-RPC ids of this session's requests that await their responses. */
+  awaitingIds: Set<RequestId>;
+  /** POSTs of this session not answered yet, each told when the session closes. */
+  waitingPosts: Set<() => void>;
   close(): Promise<void>;
+}
+
+type Refusal = (code: RefusalCode, decision?: 'error', message?: string) => Promise<Response>;
+
+const isCancellation = (message: unknown) => isJSONRPCNotification(message) && message.method === 'notifications/cancelled';
+
+/**
+ * One /mcp request through its session's transport. The transport answers a POST once each request in it has its
+ * response, matched by JSON-RPC id; a POST left without one would stay open for good, holding its connection. So a
+ * request under an id that already awaits its response (it would take that response) is refused; a cancellation is
+ * not passed on (the SDK would then send no response, while the call's GraphQL request runs to its end anyway); and
+ * a POST still waiting when its session closes is answered as one of a lost session.
+ */
+async function answer(session: OpenSession, request: Request, caller: AuthInfo, refusal: Refusal): Promise<Response> {
+  const body: unknown =
+    request.method === 'POST'
+      ? await request
+          .clone()
+          .json()
+          .catch(() => undefined)
+      : undefined;
+  // A DELETE, or a body that is no JSON (the transport refuses it as it parses it), is answered at once.
+  if (body === undefined) return session.transport.handleRequest(request, { authInfo: caller });
+  const messages = (Array.isArray(body) ? body : [body]).filter((message) => !isCancellation(message));
+  if (messages.length === 0) return new Response(null, { status: 202 });
+  const ids = messages.filter(isJSONRPCRequest).map((message) => message.id);
+  if (ids.some((id) => session.awaitingIds.has(id))) {
+    return refusal('BAD_REQUEST', undefined, 'A request under this JSON-RPC id still awaits its response in this session; use another id.');
+  }
+  for (const id of ids) session.awaitingIds.add(id);
+  const { promise: sessionClosed, resolve: tellClosed } = Promise.withResolvers<void>();
+  session.waitingPosts.add(tellClosed);
+  try {
+    const parsedBody = Array.isArray(body) ? messages : messages[0];
+    const answered = await Promise.race([session.transport.handleRequest(request, { authInfo: caller, parsedBody }), sessionClosed]);
+    return answered ?? (await refusal('MCP_SESSION_NOT_FOUND'));
+  } finally {
+    session.waitingPosts.delete(tellClosed);
+    for (const id of ids) session.awaitingIds.delete(id);
+  }
 }
 
 /**
@@ -108,10 +175,17 @@ export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefus
     return hasDp ? options.budgetNote(principal.id) : null;
   }
 
-  async function openSession(principal: AgentPrincipal, compiled: CompiledView, budget: DpBudgetNote | null): Promise<OpenSession> {
+  async function openSession(
+    principal: AgentPrincipal,
+    compiled: CompiledView,
+    budget: DpBudgetNote | null,
+    recordRefusal: RecordRefusal,
+  ): Promise<OpenSession> {
+    const transport = () => transportOf(server);
     const server = createKeyholeMcpServer({
-      graphql: brokerGraphql(options.fetch, options.graphqlPath, () => transportOf(server)),
+      graphql: brokerGraphql(options.fetch, options.graphqlPath, transport),
       viewTools: viewTools(compiled.schema, compiled.view, budget),
+      refused: toolRefusalRecorder(recordRefusal, transport),
     });
     const owner = ownerOf(principal);
     const session: OpenSession = {
@@ -122,7 +196,12 @@ export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefus
         onsessioninitialized: (id) => sessions.add(id, owner, session),
         onsessionclosed: (id) => sessions.close(id),
       }),
-      close: () => server.close(),
+      awaitingIds: new Set(),
+      waitingPosts: new Set(),
+      close: () => {
+        for (const tellClosed of session.waitingPosts) tellClosed();
+        return server.close();
+      },
     };
     await server.connect(session.transport);
     return session;
@@ -134,10 +213,11 @@ export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefus
       async onRequest({ request, url, endResponse }) {
         if (!isEndpoint(url, MCP_PATH)) return;
         const state = requestState(request);
-        const refuse = async (code: RefusalCode, decision?: 'error', message: string = ERROR_CODES[code].message) => {
+        const refusal: Refusal = async (code, decision, message = ERROR_CODES[code].message) => {
           await recordRefusal(state, code, message, decision);
-          endResponse(refusalResponse(request, code, message));
+          return refusalResponse(request, code, message);
         };
+        const refuse = async (...args: Parameters<Refusal>) => endResponse(await refusal(...args));
         if (!mcpRequestAllowed(request, options.origins)) return refuse('ORIGIN_NOT_ALLOWED');
         if (request.method === 'GET') {
           // Keyhole sends nothing unasked, so it offers no server stream (the protocol's answer for that is 405).
@@ -148,7 +228,7 @@ export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefus
         if (sessionId !== null) {
           const session = sessions.get(sessionId, ownerOf(principal));
           if (!session) return refuse('MCP_SESSION_NOT_FOUND');
-          return endResponse(await session.transport.handleRequest(request, { authInfo: callerOf(request, principal) }));
+          return endResponse(await answer(session, request, callerOf(request, principal), refusal));
         }
         let compiled: CompiledView;
         try {
@@ -164,8 +244,8 @@ export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefus
         } catch {
           return refuse('DATABASE_UNAVAILABLE', 'error');
         }
-        const session = await openSession(principal, compiled, budget);
-        const response = await session.transport.handleRequest(request, { authInfo: callerOf(request, principal) });
+        const session = await openSession(principal, compiled, budget, recordRefusal);
+        const response = await answer(session, request, callerOf(request, principal), refusal);
         // Anything but an initialize request opens nothing (the transport answered 400): drop what was built for it.
         if (session.transport.sessionId === undefined) await session.close();
         endResponse(response);

@@ -1,7 +1,9 @@
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { CallToolRequestSchema, type CallToolResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { variablesProblem } from '../graphql/input-hygiene.ts';
 import { DESCRIBE_VIEW_QUERY, viewDescriptionOf } from './describe-view.ts';
 import { type GraphqlReply, queryResult, replyError, toolError } from './tool-results.ts';
 import type { ViewTool } from './view-tools.ts';
@@ -12,11 +14,21 @@ import type { ViewTool } from './view-tools.ts';
  */
 export type GraphqlCall = (query: string, variables?: Record<string, unknown>, caller?: AuthInfo) => Promise<GraphqlReply>;
 
+/**
+ * Records a tool call refused before it became a GraphQL request (no such tool, arguments outside its schema) as the
+ * broker records a refused request; `reason` never repeats what the agent sent.
+ */
+export type RecordToolRefusal = (reason: string, caller?: AuthInfo) => Promise<void>;
+
 export interface KeyholeMcpServerOptions {
   graphql: GraphqlCall;
   /** Tools generated from the agent's view (viewTools), served beside describe_view and query. */
   viewTools?: readonly ViewTool[];
+  /** Told of each tool call refused before any GraphQL request (over HTTP, to record it). */
+  refused?: RecordToolRefusal;
 }
+
+type ToolHandler = (args: unknown, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => Promise<CallToolResult>;
 
 const INSTRUCTIONS =
   'Keyhole gives you a privacy-filtered view of enterprise data. Call describe_view first to learn which tables and ' +
@@ -46,17 +58,24 @@ const isToolResult = (value: GraphqlReply | CallToolResult): value is CallToolRe
  */
 export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpServer {
   const server = new McpServer({ name: 'keyhole', version: '0.1.0' }, { instructions: INSTRUCTIONS });
+  const tools = new Map<string, RegisteredTool>();
+  const register: McpServer['registerTool'] = (name, config, callback) => {
+    const tool = server.registerTool(name, config, callback);
+    tools.set(name, tool);
+    return tool;
+  };
 
-  server.registerTool(
+  register(
     'describe_view',
     {
       title: 'Describe my data view',
       description:
         'Shows which tables and fields your agent may read (access kind, page limits) and the GraphQL schema (SDL) ' +
         'of your view, with field descriptions. Call this before writing queries.',
+      inputSchema: z.object({}),
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
-    async ({ authInfo }) => {
+    async (_args, { authInfo }) => {
       const reply = await callBroker(options.graphql, authInfo, DESCRIBE_VIEW_QUERY);
       if (isToolResult(reply)) return reply;
       const error = replyError(reply);
@@ -71,7 +90,7 @@ export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpSer
     },
   );
 
-  server.registerTool(
+  register(
     'query',
     {
       title: 'Query data',
@@ -81,7 +100,15 @@ export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpSer
         'Refusals come back as errors with a stable code (e.g. GRAPHQL_VALIDATION_FAILED, LIMIT_EXCEEDED).',
       inputSchema: {
         query: z.string().min(1).describe('A GraphQL query document, e.g. "{ customers(limit: 5) { id email } }"'),
-        variables: z.record(z.string(), z.unknown()).optional().describe('Values for the variables the query declares'),
+        variables: z
+          .record(z.string(), z.unknown())
+          // What the broker would refuse anyway is refused here: a value nested past its limit may be too deep to pass on as JSON.
+          .superRefine((variables, context) => {
+            const problem = variablesProblem(variables);
+            if (problem) context.addIssue({ code: 'custom', message: problem });
+          })
+          .optional()
+          .describe('Values for the variables the query declares'),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -92,7 +119,7 @@ export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpSer
   );
 
   for (const tool of options.viewTools ?? []) {
-    server.registerTool(
+    register(
       tool.name,
       { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, annotations: { readOnlyHint: true, openWorldHint: false } },
       async (args: Record<string, unknown>, { authInfo }) => {
@@ -102,6 +129,22 @@ export function createKeyholeMcpServer(options: KeyholeMcpServerOptions): McpSer
       },
     );
   }
+
+  // The SDK answers a call it cannot make (no such tool, arguments outside the tool's schema) by itself, so the
+  // broker would never hear of it: an agent could probe for a hidden field through a tool's `fields` or `where`
+  // and leave no trace. Such a call is refused here instead, and recorded.
+  server.server.setRequestHandler(CallToolRequestSchema, async ({ params }, extra) => {
+    const refuse = async (reason: string, told = reason) => {
+      await options.refused?.(reason, extra.authInfo);
+      return toolError(`INVALID_ARGUMENT: ${told}`);
+    };
+    const tool = tools.get(params.name);
+    if (!tool) return refuse('No tool of that name is in this session.');
+    const input = await z.safeParseAsync(tool.inputSchema as z.ZodType, params.arguments ?? {});
+    if (!input.success)
+      return refuse(`The arguments are outside the input schema of ${params.name}.`, `Input validation error: ${z.prettifyError(input.error)}`);
+    return (tool.handler as ToolHandler)(input.data, extra);
+  });
 
   return server;
 }
