@@ -14,7 +14,7 @@ import { explorerEnabled, useExplorer } from './http/explorer.ts';
 import { type RulesInForce, useHealthRoutes } from './http/health.ts';
 import { useTokenKeysRoute } from './http/token-keys-route.ts';
 import { useCheckpointKeyRoute } from './http/checkpoint-key-route.ts';
-import { type CheckpointSetup, loadCheckpointSetup, startCheckpointing } from './audit/provable/index.ts';
+import { type CheckpointSetup, loadCheckpointSetup, startCheckpointing, unappendedCheckpoints } from './audit/provable/index.ts';
 import { useProtectedResourceMetadata } from './http/protected-resource.ts';
 import { watchRulesFiles } from './config/watch-rules.ts';
 import { InForce } from './in-force.ts';
@@ -165,6 +165,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const metrics = options.metrics;
   metrics?.readPoolWith(() => options.db.poolStats?.());
   metrics?.readAgentControlsWith(() => readAgentControls(options.db, config.registry));
+  metrics?.readUnappendedCheckpointsWith(() => unappendedCheckpoints(options.db));
   metrics?.readBudgetsWith(async () => {
     // One agent at a time: a scrape holds at most one of the requests' pooled connections.
     const remaining: Array<{ agent: string; epsilon: number }> = [];

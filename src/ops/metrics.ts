@@ -42,6 +42,7 @@ export class KeyholeMetrics {
   private budgets: BudgetsRemaining | undefined;
   private pool: (() => PoolStats | undefined) | undefined;
   private controls: (() => Promise<AgentControlsState>) | undefined;
+  private unappendedCheckpoints: (() => Promise<number>) | undefined;
 
   readonly requests = new Counter({
     name: 'keyhole_requests_total',
@@ -143,6 +144,16 @@ export class KeyholeMetrics {
         for (const agent of (await controlsOfScrape())?.quarantined ?? []) this.set({ agent }, 1);
       },
     });
+    new Gauge({
+      name: 'keyhole_audit_checkpoints_unappended',
+      help: 'Signed audit checkpoints not yet appended to the sink outside the database (above 0 for long: the sink is failing).',
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const count = metrics.unappendedCheckpoints ? await withinDeadline(metrics.unappendedCheckpoints(), SCRAPE_READ_MS).catch(() => undefined) : undefined;
+        if (count !== undefined) this.set(count);
+      },
+    });
     // Event-loop lag, heap, GC and CPU of this process, under the same prefix.
     collectDefaultMetrics({ register: this.registry, prefix: 'keyhole_' });
   }
@@ -155,6 +166,11 @@ export class KeyholeMetrics {
   /** Where the anomaly and quarantine gauges read from. */
   readAgentControlsWith(controls: () => Promise<AgentControlsState>): void {
     this.controls = controls;
+  }
+
+  /** Where the unappended-checkpoints gauge reads from. */
+  readUnappendedCheckpointsWith(count: () => Promise<number>): void {
+    this.unappendedCheckpoints = count;
   }
 
   /** Where the pool gauge reads from. */

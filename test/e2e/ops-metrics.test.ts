@@ -115,6 +115,18 @@ describe('Prometheus metrics on a port of their own', () => {
     expect(scraped).not.toContain('not-in-the-registry');
   });
 
+  it('reports signed audit checkpoints the sink has not taken yet, read on scrape', async () => {
+    const scrape = async () => sampleValue(parsePrometheusText(await (await fetch(`${metricsUrl}/metrics`)).text()), 'keyhole_audit_checkpoints_unappended');
+    expect(await scrape()).toBe(0);
+    // As a broker leaves a checkpoint it signed while its sink was down.
+    await t.db.query("INSERT INTO audit_checkpoints_signed (size, root, note, signed_at) VALUES (1000000, decode(repeat('00', 32), 'hex'), 'a note', now())");
+    try {
+      expect(await scrape()).toBe(1);
+    } finally {
+      await t.db.query('DELETE FROM audit_checkpoints_signed WHERE size = 1000000');
+    }
+  });
+
   it('carries no name, e-mail, phone number or national id of the demo customers', async () => {
     const { rows } = await t.db.query<Record<string, string>>('SELECT full_name, email, phone, national_id FROM customers');
     expect(rows.length).toBeGreaterThan(10);

@@ -7,12 +7,13 @@ export interface PrometheusSample {
 
 const HELP_OR_TYPE = /^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))$/;
 const SAMPLE =
-  /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|\+Inf|-Inf))(?: -?\d+)?$/;
+  /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|[Nn][Aa][Nn]|\+Inf|-Inf))(?: -?\d+)?$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"/g;
 
 /**
  * Parses the Prometheus text format (version 0.0.4) strictly: every line is a HELP, a TYPE or a sample, or the
- * parse throws naming the line. What a scraper would reject, this rejects.
+ * parse throws naming the line. What a scraper would reject, this rejects; what it takes, this takes: Prometheus
+ * reads values with Go's ParseFloat, which takes NaN in any case (prom-client writes an empty summary's mean "Nan").
  */
 export function parsePrometheusText(text: string): PrometheusSample[] {
   const samples: PrometheusSample[] = [];
@@ -22,7 +23,7 @@ export function parsePrometheusText(text: string): PrometheusSample[] {
     if (!match) throw new Error(`line ${i + 1} is not Prometheus text: ${line}`);
     const labels: Record<string, string> = {};
     for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = value!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]!.replace('+Inf', 'Infinity')) });
+    samples.push({ name: match[1]!, labels, value: /nan/i.test(match[3]!) ? Number.NaN : Number(match[3]!.replace('+Inf', 'Infinity')) });
   }
   return samples;
 }

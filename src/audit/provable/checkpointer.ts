@@ -39,6 +39,12 @@ export function signCheckpoint(key: CheckpointKey, origin: string, row: TreeHead
   return { size: frontier.size, root, note: signNote(body, [key.signer]) };
 }
 
+/** How many signed checkpoints no broker has appended to the sink yet. */
+export async function unappendedCheckpoints(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ count: number | string }>('SELECT count(*) AS count FROM audit_checkpoints_signed WHERE sunk_at IS NULL');
+  return Number(rows[0]?.count ?? 0);
+}
+
 export interface CheckpointerOptions {
   db: Queryable;
   key: CheckpointKey;
@@ -78,7 +84,9 @@ export class Checkpointer {
   start(): void {
     const pollMs = this.options.pollMs ?? Math.min(1000, this.options.config.everySeconds * 1000);
     this.timer = setInterval(() => {
-      this.signDue().catch((error: unknown) => this.options.log({ level: 'error', msg: 'audit checkpoint not signed', error: String(error) }));
+      this.signDue().catch((error: unknown) =>
+        this.options.log({ level: 'error', msg: 'audit checkpoint not signed, or not appended to its sink', error: String(error) }),
+      );
     }, pollMs);
     this.timer.unref();
   }

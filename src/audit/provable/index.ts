@@ -4,7 +4,7 @@ export { type CheckpointConfig, checkpointConfigFrom, checkpointSinkAt, checkpoi
 export { type CheckpointKey, loadCheckpointKey } from './checkpoint-key.ts';
 export { checkpointFileName, type CheckpointSink, type CheckpointSource, directorySink } from './checkpoint-sink.ts';
 export { type ObjectStoreConfig, objectStoreSink } from './object-store-sink.ts';
-export { Checkpointer, checkpointDue, type SignedCheckpoint } from './checkpointer.ts';
+export { Checkpointer, checkpointDue, type SignedCheckpoint, unappendedCheckpoints } from './checkpointer.ts';
 export { ensureAuditTree, nodeReader } from './tree-store.ts';
 export {
   type CheckpointFault,
