@@ -34,6 +34,7 @@ function approvalId(text: string): number {
 
 interface DecideOptions {
   token?: string;
+  dpopKey?: string;
   by?: string;
   reason?: string;
   for?: string;
@@ -46,7 +47,7 @@ async function decide(id: string, status: 'approved' | 'denied', options: Decide
   const token = presentedOfficerToken(command, options.token);
   const validSeconds = options.for ? parseTtl(options.for) : undefined;
   await withContext(command, async ({ db, dataDir, config, secrets }) => {
-    const officer = await verifiedOfficer(token, { dataDir, registry: config.registry });
+    const officer = await verifiedOfficer(token, { dataDir, registry: config.registry, dpopKeyFile: options.dpopKey });
     try {
       const approval = await db.transaction(async (tx) => {
         const decided = await decideApproval(tx, approvalId(id), {
@@ -76,6 +77,7 @@ async function decide(id: string, status: 'approved' | 'denied', options: Decide
 }
 
 const tokenOption = () => new Option('--token <token>', `an officer token (default: $${OFFICER_TOKEN_ENV}); the decision is recorded under its officer`);
+const dpopKeyOption = () => new Option('--dpop-key <file>', 'with a DPoP-bound officer token: the private JWK it is bound to, to show you hold it');
 // Still parsed so that a script passing it hears why it is refused, rather than an unknown option.
 const goneByOption = () => new Option('--by <who>').hideHelp();
 const OFFICER_HELP = `
@@ -83,7 +85,10 @@ The officer deciding is the one an officer token names (schema/agents.yaml offic
 token keys; the decision and its audit record carry that officer's id. Prefer the environment to --token, which
 other users of the machine can read in the process list:
   export ${OFFICER_TOKEN_ENV}=$(npx keyhole token --agent dpo)
-  npx keyhole approvals approve 12 --for 8h --reason "KYC review of case 4411"`;
+  npx keyhole approvals approve 12 --for 8h --reason "KYC review of case 4411"
+An officer with DPoP-bound tokens (requireDpop) passes the private key the token is bound to:
+  export ${OFFICER_TOKEN_ENV}=$(npx keyhole token --agent dpo --dpop-jwk dpo-key.jwk)
+  npx keyhole approvals approve 12 --dpop-key dpo-key.jwk`;
 
 export function registerApprovalCommands(program: Command): void {
   const approvals = program.command('approvals').description('Human approvals for fields a policy reserves (e.g. kyc-bot and national IDs)');
@@ -101,6 +106,7 @@ export function registerApprovalCommands(program: Command): void {
     .option('--for <duration>', 'how long the approval lasts, e.g. 30m, 8h, 1d', '24h')
     .option('--reason <text>', 'why (kept with the approval)')
     .addOption(tokenOption())
+    .addOption(dpopKeyOption())
     .addOption(goneByOption())
     .addHelpText('after', OFFICER_HELP)
     .action((id: string, options: DecideOptions) => decide(id, 'approved', options));
@@ -109,6 +115,7 @@ export function registerApprovalCommands(program: Command): void {
     .description('Deny a pending request')
     .requiredOption('--reason <text>', 'why (kept with the decision)')
     .addOption(tokenOption())
+    .addOption(dpopKeyOption())
     .addOption(goneByOption())
     .addHelpText('after', OFFICER_HELP)
     .action((id: string, options: DecideOptions) => decide(id, 'denied', options));

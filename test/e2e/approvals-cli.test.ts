@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { generateKeyPair, SignJWT } from 'jose';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { listApprovals } from '../../src/approvals/index.ts';
 import { TOKEN_ALG } from '../../src/identity/index.ts';
@@ -90,6 +92,39 @@ describe('approvals decided from the CLI by an officer token', () => {
       }
       expect((await listApprovals(t.db, 'pending')).map((a) => String(a.id))).toEqual([id]);
       expect((await keyhole('approvals', 'approve', '--help')).stdout).toContain('KEYHOLE_OFFICER_TOKEN');
+    });
+  });
+
+  it('takes a DPoP-bound officer token only with the private key it is bound to (--dpop-key)', async () => {
+    await withCliWorld(async ({ t, kh, keyhole }) => {
+      const id = await pendingApproval(t, kh);
+      const keyFile = async (name: string, jwk: object) => {
+        const file = join(kh.dataDir, name);
+        await writeFile(file, JSON.stringify(jwk));
+        return file;
+      };
+      const own = await generateKeyPair('EdDSA', { extractable: true });
+      const ownPrivate = await exportJWK(own.privateKey);
+      const ownFile = await keyFile('dpo.jwk', ownPrivate);
+      const publicFile = await keyFile('dpo-public.jwk', await exportJWK(own.publicKey));
+      const otherFile = await keyFile('other.jwk', await exportJWK((await generateKeyPair('EdDSA', { extractable: true })).privateKey));
+      // The thumbprint of the public part, with another key's private part: it signs, but not as the bound key.
+      const mismatchedFile = await keyFile('mismatched.jwk', { ...ownPrivate, d: JSON.parse(await readFile(otherFile, 'utf8')).d });
+      const bound = (await keyhole('token', '--agent', 'dpo', '--dpop-jwk', publicFile)).stdout.trim();
+      const cases: Array<[string[], RegExp]> = [
+        [[], /the officer token is DPoP-bound: pass --dpop-key <private JWK file>/],
+        [['--dpop-key', publicFile], /holds a public key; the private JWK \(with "d"\) shows you hold the key/],
+        [['--dpop-key', otherFile], /is not the key the officer token is bound to/],
+        [['--dpop-key', mismatchedFile], /its private part does not match its public part/],
+      ];
+      for (const [args, message] of cases) {
+        const refused = await refusal(keyhole, 'approvals', 'approve', id, '--token', bound, ...args);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toMatch(message);
+      }
+      expect((await listApprovals(t.db, 'pending')).map((a) => String(a.id))).toEqual([id]);
+      const approved = await keyhole('approvals', 'approve', id, '--token', bound, '--dpop-key', ownFile, '--reason', 'KYC case 4412');
+      expect(approved.stdout).toMatch(/'approved'.*by dpo'/);
     });
   });
 });

@@ -18,4 +18,15 @@ describe('the officer token of a CLI decision', () => {
     expect(withOfficerTokenArgument(['audit', 'verify'], env)).toEqual(['audit', 'verify']);
     expect(withOfficerTokenArgument(['approvals', 'approve', '3'], {})).toEqual(['approvals', 'approve', '3']);
   });
+
+  it('hands a --dpop-key file over by its absolute path, since the running broker reads it from its own directory', () => {
+    expect(withOfficerTokenArgument(['approvals', 'approve', '3', '--dpop-key', 'keys/dpo.jwk'], {}, '/home/dpo')).toEqual([
+      'approvals',
+      'approve',
+      '3',
+      '--dpop-key',
+      '/home/dpo/keys/dpo.jwk',
+    ]);
+    expect(withOfficerTokenArgument(['approvals', 'deny', '3', '--dpop-key', '/etc/dpo.jwk'], {}, '/home/dpo')).toContain('/etc/dpo.jwk');
+  });
 });
