@@ -25,7 +25,7 @@ import { useRulesVersion } from './graphql/plugins/use-rules-version.ts';
 import { requestDeadlineFrom } from './http/request-deadline.ts';
 import { publicUrlFrom } from './http/public-url.ts';
 import { budgetNoteReader } from './mcp/budget-note.ts';
-import { MCP_METHODS, MCP_PATH, mcpEndpoint } from './mcp/http-endpoint.ts';
+import { MCP_METHODS, MCP_PATH, mcpEndpoint, mcpRequestsIn } from './mcp/http-endpoint.ts';
 import { mcpOriginPolicyFrom } from './mcp/http-origins.ts';
 import type { KeyholeMetrics } from './ops/metrics.ts';
 import { useMetrics } from './ops/metrics-plugin.ts';
@@ -222,7 +222,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     drain,
     dpop,
     zoneOf: (agent) => zones.zoneOf(agent),
-    agentEndpoint: { path: MCP_PATH, methods: MCP_METHODS, plugin: mcp.plugin },
+    agentEndpoint: { path: MCP_PATH, methods: MCP_METHODS, plugin: mcp.plugin, requestsIn: mcpRequestsIn },
   });
   return {
     config,

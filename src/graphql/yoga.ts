@@ -67,9 +67,16 @@ export interface AgentYogaOptions {
   zoneOf?: (agent: AgentDefinition) => ZoneRules;
   /**
    * Another endpoint for agents on a path of its own (MCP over HTTP, src/mcp/http-endpoint.ts), answered once the
-   * request gate, identity and the drain gate have passed a request, so its refusals are GraphQL's, recorded alike.
+   * request gate, identity, the drain gate and the rate limit have passed a request, so its refusals are GraphQL's,
+   * recorded alike.
    */
-  agentEndpoint?: { path: string; methods: readonly string[]; plugin: (recordRefusal: RecordRefusal) => Plugin };
+  agentEndpoint?: {
+    path: string;
+    methods: readonly string[];
+    plugin: (recordRefusal: RecordRefusal) => Plugin;
+    /** How many requests one of its requests counts for against the agent's rate limit (counted before it runs). */
+    requestsIn: (request: Request) => Promise<number>;
+  };
   /** Told of every group commit of audit records (metrics). */
   observeAuditBatch?: AuditBatcherOptions['observe'];
 }
@@ -102,6 +109,7 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
   const recordRefusal = refusalRecorder(batcher, options.auditKey, options.log);
   const deadlineMs = options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
   const agentEndpoint = options.agentEndpoint;
+  const agentPaths = [GRAPHQL_PATH, ...(agentEndpoint ? [agentEndpoint.path] : [])];
   return createYoga<Record<string, unknown>, KeyholeContext>({
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: false,
@@ -133,9 +141,9 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
       useTracing(),
       useRequestId(),
       useNoParserEcho(),
-      useBodyLimit(GRAPHQL_PATH, recordRefusal),
+      useBodyLimit(agentPaths, recordRefusal),
       ...(options.routes ?? []),
-      useEndpointOnly(GRAPHQL_PATH, ...(agentEndpoint ? [agentEndpoint.path] : [])),
+      useEndpointOnly(...agentPaths),
       useCors(GRAPHQL_PATH, options.corsOrigins ?? []),
       useRequestLog(GRAPHQL_PATH, options.log),
       useRequestGate({ recordRefusal, otherMethods: (url) => (agentEndpoint && isEndpoint(url, agentEndpoint.path) ? agentEndpoint.methods : []) }),
@@ -152,8 +160,14 @@ export function createAgentYoga(options: AgentYogaOptions): YogaServerInstance<R
         }),
       ),
       useDrainGate(() => options.drain?.draining ?? false, recordRefusal),
+      // Before the other endpoint, so that its requests count too and are refused over the limit before they run.
+      useRateLimit({
+        db: options.db,
+        recordRefusal,
+        log: options.log,
+        requestsIn: (request, url) => (agentEndpoint && isEndpoint(url, agentEndpoint.path) ? agentEndpoint.requestsIn(request) : 1),
+      }),
       ...(agentEndpoint ? [agentEndpoint.plugin(recordRefusal)] : []),
-      useRateLimit({ db: options.db, recordRefusal, log: options.log }),
       useRecordEveryResult(recordRefusal),
       useOperationCapture(recordRefusal),
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),

@@ -4,6 +4,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isJSONRPCNotification, isJSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Plugin } from 'graphql-yoga';
+import { markAdmitted } from '../graphql/plugins/use-rate-limit.ts';
 import type { CompiledView, ViewSchemaCache } from '../graphql/view-schemas.ts';
 import { isEndpoint } from '../http/endpoint.ts';
 import { type AgentPrincipal, presentedToken } from '../identity/index.ts';
@@ -20,6 +21,23 @@ export const MCP_PATH = '/mcp';
 
 /** The methods /mcp takes: POST carries JSON-RPC, DELETE closes a session, GET asks for a server stream (refused: 405). */
 export const MCP_METHODS: readonly string[] = ['POST', 'GET', 'DELETE'];
+
+/**
+ * How many requests one /mcp request counts for against the agent's rate limit: one per JSON-RPC message it carries
+ * (a batch holds several), at least one. A tool call is counted here, with every other message, and not again as the
+ * GraphQL request it becomes (brokerGraphql marks that one admitted). Counted on its GraphQL request instead, a tool
+ * call that never becomes one would count for nothing: one without a session (an McpServer built and dp_budget read
+ * before the transport refuses the POST) or one refused with a record of its own (no such tool, bad arguments).
+ * The GraphQL request still charges its rows.
+ */
+export async function mcpRequestsIn(request: Request): Promise<number> {
+  if (request.method !== 'POST') return 1;
+  const body: unknown = await request
+    .clone()
+    .json()
+    .catch(() => undefined);
+  return Array.isArray(body) ? Math.max(1, body.length) : 1;
+}
 
 /** How a tool call's audit record names its way in (`details.transport`). */
 export const MCP_HTTP_TRANSPORT = 'mcp-http';
@@ -72,7 +90,8 @@ function mcpRequestOf(caller: AuthInfo | undefined): Request {
  * GraphQL through the broker's own pipeline with the Authorization of the /mcp request the tool call came in,
  * marked as a tool call on /mcp. The token is verified again there (signature, expiry, revocation); its DPoP proof
  * is not: that proof was for /mcp, verified and spent there moments ago, and the inner request is the broker's own,
- * so it carries the /mcp request's DPoP result in request state, which no header can set.
+ * so it carries the /mcp request's DPoP result in request state, which no header can set. The rate limit counted
+ * the tool call on /mcp (mcpRequestsIn), so it does not count this request again.
  */
 function brokerGraphql(fetch: McpEndpointOptions['fetch'], graphqlPath: string, transport: () => string): GraphqlCall {
   return async (query, variables, caller) => {
@@ -86,6 +105,7 @@ function brokerGraphql(fetch: McpEndpointOptions['fetch'], graphqlPath: string, 
       },
       body: JSON.stringify({ query, variables }),
     });
+    markAdmitted(request);
     const state = requestState(request);
     state.access.transport = transport();
     state.dpopPassedToken = requestState(mcpRequest).dpopPassedToken;
@@ -160,11 +180,12 @@ async function answer(session: OpenSession, request: Request, caller: AuthInfo, 
 }
 
 /**
- * MCP over streamable HTTP at /mcp, served once identity, the revocation check and the drain gate have passed the
- * request (see AgentYogaOptions.agentEndpoint), so a missing, forged, expired or revoked token gets the same refusal
- * and the same audit record as on /graphql. A session is opened by an `initialize` POST and bound to the agent and
- * token that sent it; its tools come from that agent's compiled view. Tool calls are GraphQL requests through the
- * broker and recorded as such; protocol messages that release no data (initialize, tools/list, ping, closing) are not.
+ * MCP over streamable HTTP at /mcp, served once identity, the revocation check, the drain gate and the rate limit
+ * (mcpRequestsIn) have passed the request (see AgentYogaOptions.agentEndpoint), so a missing, forged, expired or
+ * revoked token, or an agent over its limit, gets the same refusal and the same audit record as on /graphql. A
+ * session is opened by an `initialize` POST and bound to the agent and token that sent it; its tools come from that
+ * agent's compiled view. Tool calls are GraphQL requests through the broker and recorded as such; protocol messages
+ * that release no data (initialize, tools/list, ping, closing) are not.
  */
 export function mcpEndpoint(options: McpEndpointOptions): { plugin: (recordRefusal: RecordRefusal) => Plugin; close: () => Promise<void> } {
   const sessions = new McpSessions<OpenSession>(options.sessionsPerAgent);

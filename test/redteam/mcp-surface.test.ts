@@ -1,4 +1,7 @@
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_HTTP_LIMITS } from '../../src/http/limits.ts';
+import { createBrokerServer } from '../../src/http/server.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
@@ -108,5 +111,34 @@ describe('a tool call past the request deadline', () => {
     const { rows } = await t.db.query("SELECT decision, code, details->>'transport' AS transport FROM audit_log WHERE actor_id = 'analytics-bot'");
     expect(rows).toEqual([{ decision: 'denied', code: 'DEADLINE_EXCEEDED', transport: 'mcp-http' }]);
     expect(await epsilonSpent(t.db, 'analytics-bot')).toBe(0);
+  });
+});
+
+describe('a body over the server limit on /mcp', () => {
+  const world = useWorld(createPostgresTestDatabase);
+
+  it('is refused 413 PAYLOAD_TOO_LARGE and recorded, as on /graphql', async () => {
+    // The broker's own server, but never shut down here: that would drain the broker.
+    const { server } = createBrokerServer(world.kh.broker.listener, { ...DEFAULT_HTTP_LIMITS, maxBodyBytes: 64 * 1024 }, world.kh.broker.drain);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const initialize = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x'.repeat(100_000), version: '0' } };
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${await world.kh.token('support-bot')}`,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: requestId(), method: 'initialize', params: initialize }),
+      });
+      const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
+      expect({ status: response.status, code: body.errors[0]!.extensions.code }).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+      const { rows } = await world.t.db.query('SELECT decision, code FROM audit_log WHERE request_id = $1', [response.headers.get('x-request-id')]);
+      expect(rows).toEqual([{ decision: 'denied', code: 'PAYLOAD_TOO_LARGE' }]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

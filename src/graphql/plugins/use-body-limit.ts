@@ -8,13 +8,14 @@ import { requestState } from '../../request/state.ts';
 
 /**
  * A body the HTTP server stopped reading at its size limit is refused 413 on every route, before any route
- * could read it; on the GraphQL endpoint the refusal is recorded like any other.
+ * could read it; on the agents' endpoints (`agentPaths`: /graphql, /mcp) the refusal is recorded like any other.
  */
-export function useBodyLimit(graphqlPath: string, recordRefusal: RecordRefusal): Plugin {
+export function useBodyLimit(agentPaths: readonly string[], recordRefusal: RecordRefusal): Plugin {
   return {
     async onRequest({ request, url, serverContext, endResponse }) {
       if (!(serverContext as BodyLimitContext).bodyTooLarge) return;
-      if (isEndpoint(url, graphqlPath)) await recordRefusal(requestState(request), 'PAYLOAD_TOO_LARGE', ERROR_CODES.PAYLOAD_TOO_LARGE.message);
+      if (agentPaths.some((path) => isEndpoint(url, path)))
+        await recordRefusal(requestState(request), 'PAYLOAD_TOO_LARGE', ERROR_CODES.PAYLOAD_TOO_LARGE.message);
       endResponse(refusalResponse(request, 'PAYLOAD_TOO_LARGE'));
     },
   };

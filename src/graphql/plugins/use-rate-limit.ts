@@ -12,6 +12,19 @@ export interface RateLimitOptions {
   db: Db;
   recordRefusal: RecordRefusal;
   log: Log;
+  /** How many requests one HTTP request counts for (an /mcp POST may carry a batch of JSON-RPC messages); one by default. */
+  requestsIn?: (request: Request, url: URL) => number | Promise<number>;
+}
+
+/** Requests the broker makes itself for one it has counted already: a tool call's GraphQL request (src/mcp). */
+const admitted = new WeakSet<Request>();
+
+/**
+ * Marks `request`, which the broker makes for a request already counted, so that it is not counted again; its rows
+ * still are. Only the broker's code holds its Request objects, so nothing an agent sends can mark one.
+ */
+export function markAdmitted(request: Request): void {
+  admitted.add(request);
 }
 
 /** The request's state and its agent: identity runs first and ends every request it does not establish as an agent's. */
@@ -28,19 +41,23 @@ function limitedMessage(agent: AgentPrincipal, limited: RateLimited): string {
 }
 
 /**
- * Each agent's requests and rows per minute, counted in the database so that every broker shares them. A request
- * is admitted (and counted) after identity, before it is parsed; its rows are charged once it has been answered
- * and recorded, so the request after the minute's rows are spent is the one refused: RATE_LIMITED, 429 with
- * Retry-After, recorded like every refusal. A limiter that cannot reach its table refuses (fails closed).
+ * Each agent's requests and rows per minute, counted in the database so that every broker shares them, on every
+ * endpoint an agent reaches (/graphql, /mcp). A request is admitted (and counted) after identity, before it is
+ * parsed; its rows are charged once it has been answered and recorded, so the request after the minute's rows are
+ * spent is the one refused: RATE_LIMITED, 429 with Retry-After, recorded like every refusal. A limiter that cannot
+ * reach its table refuses (fails closed).
  */
 export function useRateLimit(options: RateLimitOptions): Plugin {
   const limiter = new RateLimiter(options.db);
   return {
-    async onRequest({ request, endResponse }) {
+    async onRequest({ request, url, endResponse }) {
+      if (admitted.has(request)) return;
       const { state, agent } = requestAgent(request);
-      let limited: RateLimited | null;
+      const requests = (await options.requestsIn?.(request, url)) ?? 1;
+      let limited: RateLimited | null = null;
       try {
-        limited = await limiter.admit(agent.id, agent.agent.rateLimit);
+        // Up to the first refused: those admitted before it stay counted, as requests the agent made all the same.
+        for (let i = 0; i < requests && !limited; i++) limited = await limiter.admit(agent.id, agent.agent.rateLimit);
       } catch (error) {
         options.log({ level: 'error', msg: 'rate limit unavailable', requestId: state.requestId, error: String(error) });
         const message = "The broker cannot check this agent's rate limit right now; nothing was done.";
