@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../audit/index.ts';
 import type { Catalog } from '../config/index.ts';
-import { type MaskedEquality, rowSelection, type View, type ViewTable } from '../policy/index.ts';
+import { type MaskedEquality, rowFilterConditions, rowSelection, type View, type ViewTable } from '../policy/index.ts';
 import { refusal } from '../request/refusals.ts';
 import { requestState } from '../request/state.ts';
 import type { TableLookup } from '../sql/index.ts';
@@ -73,6 +73,19 @@ function checkedOutputs(outputs: Output[]): Output[] {
 }
 
 /**
+ * The rows the policy lets this request aggregate: its row filters with their session values bound (the agent's, and
+ * the person's a delegated token acts for). A stored answer replays only under the same scope: after a reload that
+ * changes a row filter, or for another person, the same arguments select other rows. Only the key's digest is stored.
+ */
+function rowScope(view: View, viewTable: ViewTable): unknown[] {
+  return rowFilterConditions(view, viewTable).map((condition) =>
+    condition.kind === 'comparison'
+      ? { column: condition.comparison.column.name, operator: condition.comparison.operator, value: condition.comparison.value }
+      : condition,
+  );
+}
+
+/**
  * A differentially private aggregate: replays an identical earlier answer for free or runs one
  * bounding-and-aggregating statement and adds noise, then adds its cost to the request's total
  * (RequestPrivacySpend), which is charged once, in the request's transaction with its audit record.
@@ -114,6 +127,7 @@ export async function answerDpAggregate(options: DpAggregateOptions, query: DpAg
         agent: view.agent.id,
         purpose: view.purpose,
         table: viewTable.table.name,
+        rows: rowScope(view, viewTable),
         where: args.where ?? null,
         groupBy,
         epsilon: args.epsilon,

@@ -17,20 +17,31 @@ export interface BudgetState {
 
 export class BudgetExhaustedError extends Error {
   readonly scope: string;
-  /** The ε a request may still ask in all this period (a pure-ε, δ = 0 request of at most this fits). */
-  readonly epsilonRemaining: number;
+  /**
+   * The ε a request may still ask in all this period (a pure-ε, δ = 0 request of at most this fits); undefined when
+   * the shared dataset budget refused, whose figures would tell the agent how much the other agents spent.
+   */
+  readonly epsilonRemaining: number | undefined;
   /** The first day (UTC) of the next period, when the budget is whole again. */
   readonly resetsOn: string;
   constructor(scope: string, needed: number, state: BudgetState) {
-    const remaining = epsilonRemaining(state.epsilonLimit, state.epsilonSpent);
     const resetsOn = periodResetsOn(state.period);
-    const fits = remaining > 0 ? `a request asking ε ≤ ${remaining} in all (with δ = 0) still fits` : 'no further ε fits';
-    super(
-      `the ${scope.startsWith('dataset:') ? 'dataset' : 'agent'} privacy budget for ${state.period} cannot cover ε=${budgetFigure(needed)} (spent ${state.epsilonSpent} of ${state.epsilonLimit}); ${fits} until it resets on ${resetsOn} (UTC)`,
-    );
+    const budget = `privacy budget for ${state.period}`;
+    if (scope.startsWith('dataset:')) {
+      super(
+        `the dataset ${budget} cannot cover ε=${budgetFigure(needed)} (it is shared by all agents, whose spending is not shown); it resets on ${resetsOn} (UTC)`,
+      );
+      this.epsilonRemaining = undefined;
+    } else {
+      const remaining = epsilonRemaining(state.epsilonLimit, state.epsilonSpent);
+      const fits = remaining > 0 ? `a request asking ε ≤ ${remaining} in all (with δ = 0) still fits` : 'no further ε fits';
+      super(
+        `the agent ${budget} cannot cover ε=${budgetFigure(needed)} (spent ${state.epsilonSpent} of ${state.epsilonLimit}); ${fits} until it resets on ${resetsOn} (UTC)`,
+      );
+      this.epsilonRemaining = remaining;
+    }
     this.name = 'BudgetExhaustedError';
     this.scope = scope;
-    this.epsilonRemaining = remaining;
     this.resetsOn = resetsOn;
   }
 }

@@ -34,6 +34,7 @@ export class RequestPrivacySpend {
   private askedEpsilon = 0;
   private refused: BudgetExhaustedError | null = null;
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  private committed = false;
 
   constructor(ledger: BudgetLedger, agentId: string) {
     this.ledger = ledger;
@@ -93,16 +94,22 @@ export class RequestPrivacySpend {
     return `This request's ${locked} privacy release${locked === 1 ? '' : 's'} ask ε=${budgetFigure(this.askedEpsilon)} in all; ${this.refused!.message}. Nothing was released or charged.`;
   }
 
-  /** What the refusal adds to its error's extensions: what still fits, and when the budget is whole again. */
-  refusalExtensions(): { epsilonRemaining: number; resetsOn: string } {
-    return { epsilonRemaining: this.refused!.epsilonRemaining, resetsOn: this.refused!.resetsOn };
+  /** What the refusal adds to its error's extensions: what still fits (of the agent's own budget), and when the budget is whole again. */
+  refusalExtensions(): { epsilonRemaining?: number; resetsOn: string } {
+    const { epsilonRemaining, resetsOn } = this.refused!;
+    return epsilonRemaining === undefined ? { resetsOn } : { epsilonRemaining, resetsOn };
   }
 
-  /** Writes the request's total to the ledger (one update per budget row) and keeps its answers for replay. */
+  /**
+   * Writes the request's total to the ledger (one update per budget row) and keeps its answers for replay, after a
+   * savepoint: a stage that refuses the answer later in the transaction (the compliance gate) calls `withdraw`.
+   */
   async commit(tx: Queryable): Promise<void> {
     if (this.refused) throw this.refused;
     const charged = this.releases.filter((r) => !r.replayed);
     if (charged.length === 0) return;
+    await tx.query(`SAVEPOINT ${SAVEPOINT}`);
+    this.committed = true;
     await this.ledger.spendTotal(
       tx,
       await this.lock(tx),
@@ -118,6 +125,16 @@ export class RequestPrivacySpend {
         });
       }
     }
+  }
+
+  /**
+   * Undoes `commit` when the answer is refused after all: a request that releases nothing is charged nothing, and
+   * an answer that never left is no answer to replay.
+   */
+  async withdraw(tx: Queryable): Promise<void> {
+    if (!this.committed) return;
+    await tx.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+    this.committed = false;
   }
 
   /** The audit record's privacy cost: the total charged and each release (replays at zero). */
@@ -145,6 +162,8 @@ export class RequestPrivacySpend {
     };
   }
 }
+
+const SAVEPOINT = 'keyhole_privacy_spend';
 
 const fits = (spent: ComposedCost, row: BudgetRow) => checkBudget(spent, { epsilon: Number(row.epsilon_limit), delta: Number(row.delta_limit) }).withinBudget;
 

@@ -8,7 +8,8 @@ import { requestState, type KeyholeContext } from '../../request/state.ts';
  * Charges what a request released, once, after all its fields resolved and inside its transaction (it runs
  * within useTransactionScope, which must come after it in the plugin list). A request some of whose releases
  * did not fit its budgets answers nothing but one BUDGET_EXHAUSTED naming the total it asked; a request that
- * failed otherwise is charged nothing, since it answers nothing either.
+ * failed otherwise is charged nothing, since it answers nothing either, and one the compliance gate refuses once
+ * the spend is written has it withdrawn there (useComplianceGate).
  */
 export function usePrivacySpend(): Plugin {
   return {
