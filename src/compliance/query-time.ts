@@ -86,7 +86,9 @@ export function makeComplianceGate(options: ComplianceGateOptions): ComplianceGa
   return async (state, tx) => {
     const principal = state.principal;
     if (principal?.kind !== 'agent') return;
-    const access = state.access.aggregate ? 'aggregate' : 'rows';
+    // Rows read beside an aggregate are rows: judged as an aggregate, a jurisdiction that deems aggregates anonymous
+    // would wave the rows through with it.
+    const access = state.access.aggregate && !state.access.readsRows ? 'aggregate' : 'rows';
     const fields: RequestField[] = describeFields(catalog, state.access.fields.values());
     const subjectsByJurisdiction = new Map<string, string[]>();
     for (const [subject, jurisdiction] of state.access.subjects) {

@@ -171,6 +171,7 @@ export function shapeRows(
   subjectKey: Uint8Array,
 ): Record<string, unknown>[] {
   const table = shape.viewTable.table;
+  tally.readsRows = true;
   tally.tables.add(table.name);
   for (const [key, access] of shape.audited) tally.fields.set(key, access);
   tally.rowCount += rows.length;

@@ -81,6 +81,8 @@ export interface AccessTally {
   operationKind: OperationKind;
   /** The answer is an aggregate over people (DP, HE), not rows of them: compliance judges the two apart. */
   aggregate: boolean;
+  /** Rows of people were read (shapeRows): a request holding these beside an aggregate is judged as rows. */
+  readsRows: boolean;
   tables: Set<string>;
   fields: Map<string, FieldAccess>;
   /** Fields the request selected rows by (its `where`): using an identifier to look people up is regulated too. */
@@ -145,6 +147,7 @@ export function newAccessTally(operationKind: OperationKind = 'query'): AccessTa
   return {
     operationKind,
     aggregate: false,
+    readsRows: false,
     tables: new Set(),
     fields: new Map(),
     lookups: new Map(),

@@ -75,10 +75,11 @@ describe('red team: DP replay scope, refusals after the spend, the shared budget
 
   it('charges and stores nothing for a DP aggregate the compliance gate refuses after the spend', async () => {
     const token = await rt.token('analytics-bot');
-    // EU customers' account rows may not go to analytics-bot in US-CA (no transfer basis): the whole answer is refused.
+    // EU customers' account rows may not go to analytics-bot in US-CA (no transfer basis), and beside rows the aggregate's
+    // fields are judged as rows too (test/redteam/compliance-mixed.test.ts): the whole answer is refused.
     const [refused] = await rt.contained(() => ask(token, '{ customers_aggregate(epsilon: 1) { groups { count { value } } } accounts { id balance } }'), {
       status: 403,
-      code: 'TRANSFER_DENIED',
+      code: 'COMPLIANCE_DENIED',
     });
     expect(await spent()).toBe(0);
     expect(await stored()).toBe(0);
