@@ -21,6 +21,12 @@ export const INPUT_LIMITS = {
   listItems: 1000,
   /** Nesting of lists and input objects (e.g. `where: { and: [{ or: [...] }] }` is 4 deep at `or`'s items). */
   depth: 32,
+  /**
+   * List items and object fields in all of one operation's variables together, at any depth. The two bounds above
+   * still let 1 MB of JSON hold some 50 000 comparisons in one `where`, and coercing, compiling and binding them
+   * holds the event loop for a second or more; literals need no such bound, the document's token limit is smaller.
+   */
+  totalItems: 10_000,
 } as const;
 
 const INT32 = 2 ** 31;
@@ -34,16 +40,18 @@ export function stringProblem(value: string): string | undefined {
 
 const numberProblem = (value: number): string | undefined => (Number.isFinite(value) ? undefined : 'a number is not finite');
 
-/** The first problem with one variable's value (as it came in JSON), or undefined. */
-export function valueProblem(value: unknown, depth = 0): string | undefined {
+/** The first problem with one variable's value (as it came in JSON), or undefined; `seen` counts items across variables. */
+function valueProblem(value: unknown, seen: { items: number }, depth = 0): string | undefined {
   if (typeof value === 'string') return stringProblem(value);
   if (typeof value === 'number') return numberProblem(value);
   if (value === null || typeof value !== 'object') return undefined;
   if (depth >= INPUT_LIMITS.depth) return `a value is nested more than ${INPUT_LIMITS.depth} levels deep`;
   const items = Array.isArray(value) ? value : Object.values(value);
   if (items.length > INPUT_LIMITS.listItems) return `a list or object has more than ${INPUT_LIMITS.listItems} items`;
+  seen.items += items.length;
+  if (seen.items > INPUT_LIMITS.totalItems) return `the variables hold more than ${INPUT_LIMITS.totalItems} list items and object fields in all`;
   for (const item of items) {
-    const problem = valueProblem(item, depth + 1);
+    const problem = valueProblem(item, seen, depth + 1);
     if (problem) return problem;
   }
   return undefined;
@@ -51,8 +59,9 @@ export function valueProblem(value: unknown, depth = 0): string | undefined {
 
 /** The first problem with an operation's variables, naming the variable, or undefined. */
 export function variablesProblem(variables: Readonly<Record<string, unknown>> | null | undefined): string | undefined {
+  const seen = { items: 0 };
   for (const [name, value] of Object.entries(variables ?? {})) {
-    const problem = valueProblem(value);
+    const problem = valueProblem(value, seen);
     if (problem) return `Variable "$${name}": ${problem}.`;
   }
   return undefined;

@@ -13,10 +13,20 @@ const VALUE_ECHOES: ReadonlyArray<[RegExp, string]> = [
   [/^([^:]*? cannot represent [^:]*): [\s\S]*$/, '$1'],
 ];
 
+/**
+ * graphql-js also repeats the names the caller wrote (a field, a directive, a variable), each as long as the body
+ * limit lets it be: a record kept for years grows no longer than this for them.
+ */
+const MAX_REASON_CHARS = 2000;
+
 export function recordableReason(reason: string | null): string | null {
   if (reason === null) return null;
-  for (const [echo, kept] of VALUE_ECHOES) if (echo.test(reason)) return `${reason.replace(echo, kept)} (the value given is not recorded).`;
-  return reason;
+  const cut =
+    reason.length <= MAX_REASON_CHARS
+      ? reason
+      : `${reason.slice(0, MAX_REASON_CHARS).toWellFormed()}… (${reason.length - MAX_REASON_CHARS} more characters not recorded)`;
+  for (const [echo, kept] of VALUE_ECHOES) if (echo.test(cut)) return `${cut.replace(echo, kept)} (the value given is not recorded).`;
+  return cut;
 }
 
 /** The audit record of a request, from what its state accumulated; `auditKey` keys its operation hash. */
