@@ -247,11 +247,12 @@ export async function answerEncryptedAggregate(options: HeAggregateOptions, quer
   const { key, aggregate, where } = args;
   const table = viewTable.table.name;
   const column = aggregate.column;
-  const details: EncryptedAggregateAsked = { table, column, key, operation: aggregate.op, filter: where ?? null };
+  const details: EncryptedAggregateAsked = { field, table, column, key, operation: aggregate.op, filter: where ?? null };
   if (aggregate.weights) details.weights = aggregate.weights;
   state.access.operationKind = 'encrypted_aggregate';
   state.access.aggregate = true;
-  state.access.encryptedAggregate = details;
+  // Each one, not the last: a second alias must not hide what the first summed, under which key and filter.
+  state.access.encryptedAggregates.push(details);
 
   if ((aggregate.op === 'WEIGHTED_SUM') !== Boolean(aggregate.weights)) {
     throw refusal('INVALID_ARGUMENT', aggregate.op === 'WEIGHTED_SUM' ? 'WEIGHTED_SUM needs `weights`.' : `${aggregate.op} takes no \`weights\`.`);

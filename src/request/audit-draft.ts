@@ -65,7 +65,7 @@ function auditDetails(access: AccessTally): Record<string, unknown> {
   if (access.claimedAgent !== null) details.claimedAgent = access.claimedAgent;
   if (access.claimedOfficer !== null) details.claimedId = access.claimedOfficer;
   if (access.officerQueries.length > 0) details.officerQueries = access.officerQueries;
-  if (access.encryptedAggregate !== null) details.encryptedAggregate = access.encryptedAggregate;
+  if (access.encryptedAggregates.length > 0) details.encryptedAggregates = access.encryptedAggregates;
   if (access.untrustedText !== null) details.untrustedText = access.untrustedText;
   if (access.rulesVersion !== null) details.rulesVersion = access.rulesVersion;
   if (access.transport !== null) details.transport = access.transport;

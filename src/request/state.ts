@@ -55,6 +55,8 @@ export interface OfficerQuery {
 
 /** What an encrypted aggregate asked, over which key, and how many rows it summed once known. */
 export interface EncryptedAggregateAsked {
+  /** Its response key (an alias when the request asked several). */
+  field: string;
   table: string;
   column: string;
   key: string;
@@ -101,8 +103,8 @@ export interface AccessTally {
   claimedOfficer: string | null;
   /** `officerQueries`. */
   officerQueries: OfficerQuery[];
-  /** `encryptedAggregate`. */
-  encryptedAggregate: EncryptedAggregateAsked | null;
+  /** `encryptedAggregates`: every encrypted aggregate the request asked, in the order they ran. */
+  encryptedAggregates: EncryptedAggregateAsked[];
   /** `untrustedText`. */
   untrustedText: UntrustedTextTally | null;
   /** `rulesVersion`: the stored rules version (rules_versions.id) whose files decided the request. */
@@ -159,7 +161,7 @@ export function newAccessTally(operationKind: OperationKind = 'query'): AccessTa
     claimedAgent: null,
     claimedOfficer: null,
     officerQueries: [],
-    encryptedAggregate: null,
+    encryptedAggregates: [],
     untrustedText: null,
     rulesVersion: null,
     transport: null,

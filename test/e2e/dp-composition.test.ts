@@ -21,8 +21,8 @@ async function spent(t: TestDatabase, scope: string) {
 }
 
 async function lastRecord(t: TestDatabase) {
-  const { rows } = await t.db.query<{ decision: string; code: string | null; reason: string | null; privacy_cost: any }>(
-    'SELECT decision, code, reason, privacy_cost FROM audit_log ORDER BY seq DESC LIMIT 1',
+  const { rows } = await t.db.query<{ decision: string; code: string | null; reason: string | null; privacy_cost: any; details: any }>(
+    'SELECT decision, code, reason, privacy_cost, details FROM audit_log ORDER BY seq DESC LIMIT 1',
   );
   return rows[0]!;
 }
@@ -159,6 +159,11 @@ describe('encrypted-noise and DP releases composed in one request', () => {
       ['a', 'employees', 1, false],
       ['b', 'employees', 1, false],
       ['customers_aggregate', 'customers', 1, false],
+    ]);
+    // The record says what each encrypted sum was over, not only the last one.
+    expect(record.details.encryptedAggregates.map(({ field, filter }: { field: string; filter: unknown }) => [field, filter])).toEqual([
+      ['a', { department: { eq: 'risk' } }],
+      ['b', { department: { eq: 'technology' } }],
     ]);
     // fraud-bot's budget is ε 5: three more releases of ε 1 do not fit.
     const over = await world.kh.graphql(

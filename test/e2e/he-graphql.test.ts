@@ -188,7 +188,8 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
     const expected = await plain(`SELECT count(salary)::int AS n FROM employees WHERE ${IN_RISK_SG}`);
     expect(first).toMatchObject({ decision: 'allowed', code: null, row_count: expected.n, tables: ['employees'] });
     expect(first.fields).toEqual([{ table: 'employees', field: 'salary', mask: 'encrypted:bfv' }]);
-    expect(first.details.encryptedAggregate).toMatchObject({
+    expect(first.details.encryptedAggregates).toHaveLength(1);
+    expect(first.details.encryptedAggregates[0]).toMatchObject({
       key: KEY,
       operation: 'SUM',
       column: 'salary',
@@ -198,7 +199,7 @@ describe.each(ENGINES)('encrypted aggregates through GraphQL on $engine', ({ cre
     });
     const overflow = rows.find((row) => row.code === 'HE_OVERFLOW')!;
     expect(overflow).toMatchObject({ decision: 'denied', row_count: 0 });
-    expect(overflow.details.encryptedAggregate).toMatchObject({ key: KEY, operation: 'WEIGHTED_SUM', filter: RISK_SG });
+    expect(overflow.details.encryptedAggregates).toMatchObject([{ key: KEY, operation: 'WEIGHTED_SUM', filter: RISK_SG }]);
     expect(rows.map((row) => row.code)).toEqual(expect.arrayContaining(['HE_KEY_UNKNOWN', 'HE_NOT_ENCRYPTED']));
   });
 });
