@@ -12,7 +12,8 @@ import { revokeAgent, restoreAgent } from '../../src/identity/index.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { createPostgresTestDatabase } from '../support/databases.ts';
 import { useWorld } from '../support/world.ts';
-import { auditedToolCall, auditRecordCount, epsilonSpent, toolAnswer, type ToolResult } from '../support/mcp.ts';
+import { auditedToolCall, auditRecordCount, toolAnswer, type ToolResult } from '../support/mcp.ts';
+import { epsilonSpent } from '../support/dp.ts';
 
 interface AuditRow {
   request_id: string;

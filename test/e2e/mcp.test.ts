@@ -17,7 +17,8 @@ import { createPostgresTestDatabase, ENGINES, type TestDatabase } from '../suppo
 import { dpopClient } from '../support/dpop.ts';
 import { loadWorld } from '../support/fixtures.ts';
 import { useWorld } from '../support/world.ts';
-import { auditedToolCall, auditRecordCount, epsilonSpent, toolAnswer, type ToolResult } from '../support/mcp.ts';
+import { auditedToolCall, auditRecordCount, toolAnswer, type ToolResult } from '../support/mcp.ts';
+import { epsilonSpent } from '../support/dp.ts';
 
 const texts = (result: unknown) => (result as ToolResult).content.map((block) => block.text ?? '');
 

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { GraphQLReply } from '../support/broker.ts';
+import { epsilonSpent, storedDpAnswers } from '../support/dp.ts';
 import { useRedTeam } from './support.ts';
 
 /**
@@ -16,9 +17,8 @@ describe('red team: privacy accounting through GraphQL', () => {
     await rt.t.db.exec('DELETE FROM dp_budget; DELETE FROM dp_answers;');
   });
 
-  const spent = async () =>
-    Number((await rt.t.db.query<{ e: number }>("SELECT coalesce(sum(pure_epsilon), 0) AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'")).rows[0]!.e);
-  const stored = async () => Number((await rt.t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM dp_answers')).rows[0]!.n);
+  const spent = () => epsilonSpent(rt.t.db, 'analytics-bot');
+  const stored = () => storedDpAnswers(rt.t.db);
   const ask = async (query: string, variables?: Record<string, unknown>) => rt.kh.graphql(await rt.token('analytics-bot'), query, variables);
   /** The privacy cost the request's audit record lists: its total and each release. */
   const costOf = async (reply: GraphQLReply) =>

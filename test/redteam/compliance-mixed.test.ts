@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { projectWith, withBudget } from '../support/project.ts';
+import { epsilonSpent } from '../support/dp.ts';
 import { useRedTeam } from './support.ts';
 
 /** analytics-bot may also read account rows, under the shipped jurisdictions (most deem aggregates anonymous). */
@@ -32,8 +33,7 @@ describe('red team: rows read beside an aggregate are judged as rows', () => {
     // Judged as rows, with the aggregate's fields among them: refused by the rules for rows, whichever fires first.
     expect(['TRANSFER_DENIED', 'COMPLIANCE_DENIED']).toContain(mixed.body.errors?.[0]?.extensions?.code);
     expect(mixed.body.data ?? null).toBeNull();
-    const spent = await rt.t.db.query<{ e: number }>("SELECT coalesce(sum(pure_epsilon), 0) AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'");
-    expect(Number(spent.rows[0]!.e)).toBe(0);
+    expect(await epsilonSpent(rt.t.db, 'analytics-bot')).toBe(0);
     // The aggregate alone is still answered: the rule for aggregates is unchanged.
     expect((await rt.kh.graphql(token, `{ ${AGGREGATE} }`)).status).toBe(200);
   });

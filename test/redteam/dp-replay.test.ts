@@ -6,6 +6,7 @@ import { issueToken, parseTtl } from '../../src/identity/index.ts';
 import type { ClaimValue } from '../../src/policy/index.ts';
 import { projectWith, withBudget } from '../support/project.ts';
 import { readyz, readyzUntil } from '../support/readiness.ts';
+import { epsilonSpent, storedDpAnswers } from '../support/dp.ts';
 import { useRedTeam } from './support.ts';
 
 const ANALYTICS = '  - role: analytics\n    purposes: [analytics]\n';
@@ -43,9 +44,8 @@ describe('red team: DP replay scope, refusals after the spend, the shared budget
     await rt.t.db.exec('DELETE FROM dp_budget; DELETE FROM dp_answers;');
   });
 
-  const spent = async () =>
-    Number((await rt.t.db.query<{ e: number }>("SELECT coalesce(sum(pure_epsilon), 0) AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'")).rows[0]!.e);
-  const stored = async () => Number((await rt.t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM dp_answers')).rows[0]!.n);
+  const spent = () => epsilonSpent(rt.t.db, 'analytics-bot');
+  const stored = () => storedDpAnswers(rt.t.db);
   const ask = async (token: string, query = AGGREGATE) => rt.kh.graphql(token, query);
   const actingFor = (person: string, claims: Record<string, ClaimValue>) =>
     issueToken({

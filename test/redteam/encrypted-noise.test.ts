@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerKeyDirectory } from '../../src/cli/he-command.ts';
 import { clearPublicMaterialCache, encryptColumn, generateKeys, writeKeyDirectory } from '../../src/he/index.ts';
+import { epsilonSpent } from '../support/dp.ts';
 import { useRedTeam } from './support.ts';
 
 const QUERY = `query($weights: EmployeeEncryptedWeights!, $epsilon: Float!) {
@@ -33,8 +34,7 @@ describe('red team: retrying noise under encryption until it fits', () => {
     await rm(join(keyDir, '..'), { recursive: true, force: true });
   });
 
-  const spent = async () =>
-    Number((await rt.t.db.query<{ e: number }>("SELECT coalesce(sum(pure_epsilon), 0) AS e FROM dp_budget WHERE scope = 'agent:fraud-bot'")).rows[0]!.e);
+  const spent = () => epsilonSpent(rt.t.db, 'fraud-bot');
   const ask = async (weight: number, epsilon: number) =>
     rt.kh.graphql(await rt.token('fraud-bot', 'payroll_analytics'), QUERY, {
       weights: { by: 'department', weights: [{ value: 'risk', weight }], otherwise: 0 },

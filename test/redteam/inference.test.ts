@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { type GraphQLReply, startTestBroker, type TestBroker } from '../support/broker.ts';
+import { epsilonSpent } from '../support/dp.ts';
 import { projectWith } from '../support/project.ts';
 import { type Bystander, recordingDb, useRedTeam } from './support.ts';
 
@@ -194,10 +195,7 @@ describe('red team: inference through filters, sorting and paging', () => {
   describe('repetition against differential privacy', () => {
     it('replays an identical question at no cost, so averaging it learns nothing new, and refuses once variations spend the budget', async () => {
       const token = await rt.token('analytics-bot');
-      const spent = async () =>
-        Number(
-          (await rt.t.db.query<{ e: number }>("SELECT coalesce(sum(pure_epsilon), 0) AS e FROM dp_budget WHERE scope = 'agent:analytics-bot'")).rows[0]!.e,
-        );
+      const spent = () => epsilonSpent(rt.t.db, 'analytics-bot');
       const ask = (variant: string) =>
         rt.kh.graphql(
           token,

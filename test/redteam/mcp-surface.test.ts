@@ -5,7 +5,8 @@ import { createBrokerServer } from '../../src/http/server.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { loadWorld } from '../support/fixtures.ts';
-import { auditRecordCount, epsilonSpent } from '../support/mcp.ts';
+import { auditRecordCount } from '../support/mcp.ts';
+import { epsilonSpent } from '../support/dp.ts';
 import { useWorld } from '../support/world.ts';
 import { type RawMcpSession, rawMcpSession, requestId, toolCall } from './mcp-session.ts';
 

@@ -25,9 +25,3 @@ export function toolAnswer(result: ToolResult): { data: Record<string, any>; ext
   expect(result.content[0]!.text).toBe(DATA_NOTICE);
   return JSON.parse(result.content[1]!.text!) as { data: Record<string, any>; extensions?: Record<string, unknown> };
 }
-
-/** The pure ε charged to an agent's budget, as the ledger holds it. */
-export async function epsilonSpent(db: Queryable, agent: string): Promise<number> {
-  const { rows } = await db.query<{ e: string }>('SELECT coalesce(sum(pure_epsilon), 0)::text AS e FROM dp_budget WHERE scope = $1', [`agent:${agent}`]);
-  return Number(rows[0]!.e);
-}
