@@ -71,8 +71,9 @@ export function sessionValues(agent: AgentDefinition, purpose: string, person?: 
     'agent.serves': [...agent.serves],
   };
   if (person) {
-    values['person.id'] = person.id;
     for (const [claim, value] of Object.entries(person.claims) as Array<[string, ClaimValue]>) values[`person.${claim}`] = value;
+    // Last: a claim named `id` (an identity provider's, beside `sub`) never stands in for the person the token names.
+    values['person.id'] = person.id;
   }
   return values;
 }

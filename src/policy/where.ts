@@ -1,4 +1,5 @@
-import type { ColumnCondition, Operand } from '../config/index.ts';
+import { columnTakes } from '../config/column-values.ts';
+import { type CatalogColumn, type ColumnCondition, type Operand, PERSON_SESSION_PREFIX } from '../config/index.ts';
 import { refusal } from '../request/refusals.ts';
 import type { ComparisonOperator, Condition } from '../sql/index.ts';
 import { sessionValues, type View, type ViewField, type ViewTable } from './view.ts';
@@ -40,6 +41,22 @@ function resolveOperand(operand: Operand, session: Record<string, unknown>): unk
   return operand;
 }
 
+/**
+ * Refuses a person's claim a row filter cannot compare with as written: a list where the operator takes one value
+ * (bound as one value it would match nothing for `eq` but everything for `ne`), or an item the column's type does not
+ * take (a database cast error otherwise). The token is the caller's text; an agent's own `where` passes the same rules.
+ */
+function checkClaim(operand: Operand, operator: ComparisonOperator, column: CatalogColumn, value: unknown): void {
+  if (typeof operand !== 'object' || Array.isArray(operand) || !operand.session.startsWith(PERSON_SESSION_PREFIX)) return;
+  const list = operator === 'in' || operator === 'notIn';
+  if ((list || !Array.isArray(value)) && (Array.isArray(value) ? value : [value]).every((item) => columnTakes(column.type, item))) return;
+  const claim = operand.session.slice(PERSON_SESSION_PREFIX.length);
+  throw refusal(
+    'DELEGATION_CLAIM_MISSING',
+    `The delegated token's claim "${claim}" cannot filter this view's rows: the filter compares it with ${list ? `${column.type} values` : `one ${column.type} value, not a list`}.`,
+  );
+}
+
 /** The policy's row filter as conditions, with session values bound for the calling agent. */
 export function rowFilterConditions(view: View, viewTable: ViewTable): Condition[] {
   const session = sessionOf(view);
@@ -48,7 +65,9 @@ export function rowFilterConditions(view: View, viewTable: ViewTable): Condition
     for (const [columnName, condition] of Object.entries(filter) as Array<[string, ColumnCondition]>) {
       const column = viewTable.table.columns.get(columnName)!;
       for (const [operator, operand] of Object.entries(condition) as Array<[ComparisonOperator, Operand]>) {
-        conditions.push({ kind: 'comparison', comparison: { column, operator, value: resolveOperand(operand, session) } });
+        const value = resolveOperand(operand, session);
+        checkClaim(operand, operator, column, value);
+        conditions.push({ kind: 'comparison', comparison: { column, operator, value } });
       }
     }
   }
