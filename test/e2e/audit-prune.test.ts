@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +15,7 @@ import {
 } from '../../src/audit/index.ts';
 import { loadJurisdictionRules } from '../../src/compliance/index.ts';
 import { migrate } from '../../src/sql/index.ts';
-import { emptyAuditLog } from '../support/audit.ts';
+import { auditDraft, emptyAuditLog } from '../support/audit.ts';
 import { PROJECT_ROOT } from '../support/broker.ts';
 import { withCliWorld } from '../support/cli.ts';
 import { ENGINES, type TestDatabase } from '../support/databases.ts';
@@ -25,27 +25,16 @@ const ACTOR = { kind: 'cli', id: 'test' } as const;
 
 function draft(recordedAt: string, subjects: Record<string, string>): AuditDraft {
   const refs = new Map(Object.entries(subjects));
-  return {
+  return auditDraft({
     recordedAt: new Date(recordedAt),
-    requestId: randomUUID(),
-    actorKind: 'agent',
     actorId: 'support-bot',
     purpose: 'customer_service',
     actorLocation: 'SG',
-    operationKind: 'query',
-    operationName: null,
-    operationHash: null,
     decision: refs.size > 0 ? 'allowed' : 'denied',
-    code: null,
-    reason: null,
     tables: refs.size > 0 ? ['customers'] : [],
-    fields: [],
     rowCount: refs.size,
     subjects: refs,
-    privacyCost: null,
-    findings: [],
-    details: {},
-  };
+  });
 }
 
 /**

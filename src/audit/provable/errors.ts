@@ -1,3 +1,5 @@
+import { CodedError } from '../merkle/errors.ts';
+
 export type ProvableAuditErrorCode =
   | 'AUDIT_TREE_GAP'
   | 'AUDIT_TREE_AHEAD'
@@ -10,11 +12,4 @@ export type ProvableAuditErrorCode =
   | 'AUDIT_PROOF_INVALID';
 
 /** A refusal of the provable audit log, with a stable code and a message that says why. */
-export class ProvableAuditError extends Error {
-  readonly code: ProvableAuditErrorCode;
-  constructor(code: ProvableAuditErrorCode, message: string) {
-    super(message);
-    this.name = 'ProvableAuditError';
-    this.code = code;
-  }
-}
+export class ProvableAuditError extends CodedError<ProvableAuditErrorCode> {}
